@@ -1,0 +1,192 @@
+/**
+ * Typed errors. Each class owns its sops exit code (spec §10) so scripts written for sops keep
+ * working; call sites never pick a number. Messages never contain secret values.
+ */
+
+export interface ErrorOptions {
+  hint?: string
+  cause?: unknown
+}
+
+export class TsopsError extends Error {
+  /** Stable machine-readable code, e.g. 'MAC_MISMATCH'. */
+  readonly code: string = 'GENERIC'
+  /** The process exit code sops uses for this failure. */
+  readonly exitCode: number = 1
+  readonly hint?: string
+
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.hint = options.hint
+  }
+}
+
+/** Exit 1: config problems, missing metadata, invalid version, … */
+export class GenericError extends TsopsError {}
+
+export class MetadataNotFoundError extends TsopsError {
+  override readonly code = 'METADATA_NOT_FOUND'
+  constructor(message = 'sops metadata not found', options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
+export class ConfigError extends TsopsError {
+  override readonly code = 'CONFIG'
+}
+
+/** Exit 2: the input could not be read or parsed. */
+export class ReadError extends TsopsError {
+  override readonly code: string = 'READ'
+  override readonly exitCode = 2
+}
+
+/** Exit 2 with a position: malformed YAML/JSON/TOML/dotenv/INI. */
+export class FormatError extends ReadError {
+  override readonly code = 'PARSE'
+  constructor(
+    message: string,
+    public readonly line?: number,
+    public readonly column?: number,
+    options?: ErrorOptions,
+  ) {
+    super(line === undefined ? message : `${message} (line ${line}${column === undefined ? '' : `, column ${column}`})`, options)
+  }
+}
+
+/** Exit 3 */
+export class WriteError extends TsopsError {
+  override readonly code = 'WRITE'
+  override readonly exitCode = 3
+}
+
+/** Exit 4 */
+export class EmitError extends TsopsError {
+  override readonly code = 'EMIT'
+  override readonly exitCode = 4
+}
+
+/** Exit 6 */
+export class EncryptionContextFormatError extends TsopsError {
+  override readonly code = 'ENCRYPTION_CONTEXT_FORMAT'
+  override readonly exitCode = 6
+}
+
+/** Exit 7 */
+export class SetFormatError extends TsopsError {
+  override readonly code = 'SET_FORMAT'
+  override readonly exitCode = 7
+}
+
+/** Exit 8 */
+export class ConflictingParametersError extends TsopsError {
+  override readonly code = 'CONFLICTING_PARAMETERS'
+  override readonly exitCode = 8
+}
+
+/** Exit 21 */
+export class EncryptMacError extends TsopsError {
+  override readonly code = 'ENCRYPT_MAC'
+  override readonly exitCode = 21
+}
+
+/** Exit 23 */
+export class EncryptTreeError extends TsopsError {
+  override readonly code = 'ENCRYPT_TREE'
+  override readonly exitCode = 23
+}
+
+/** Exit 25: a value could not be decrypted (bad ENC format, auth failure, wrong AAD, not a string). */
+export class DecryptValueError extends TsopsError {
+  override readonly code = 'DECRYPT_VALUE'
+  override readonly exitCode = 25
+}
+
+/** Exit 49 */
+export class KeyChangeOnMissingFileError extends TsopsError {
+  override readonly code = 'KEY_CHANGE_MISSING_FILE'
+  override readonly exitCode = 49
+}
+
+/** Exit 51: the MAC did not verify. */
+export class MacMismatchError extends TsopsError {
+  override readonly code = 'MAC_MISMATCH'
+  override readonly exitCode = 51
+}
+
+/** Exit 91 */
+export class TreePathError extends TsopsError {
+  override readonly code = 'TREE_PATH'
+  override readonly exitCode = 91
+}
+
+/** Exit 92 */
+export class EmptyDocumentError extends TsopsError {
+  override readonly code = 'EMPTY_DOCUMENT'
+  override readonly exitCode = 92
+  constructor(message = 'File cannot be completely empty, it must contain at least one document', options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
+/** Exit 100 */
+export class NoFileError extends TsopsError {
+  override readonly code = 'NO_FILE'
+  override readonly exitCode = 100
+}
+
+/** Exit 112 */
+export class DuplicateDecryptionKeyTypeError extends TsopsError {
+  override readonly code = 'DUPLICATE_DECRYPTION_KEY_TYPE'
+  override readonly exitCode = 112
+}
+
+/** Exit 128: no master key could recover the data key. */
+export class DataKeyError extends TsopsError {
+  override readonly code = 'NO_DATA_KEY'
+  override readonly exitCode = 128
+}
+
+/** Exit 200 */
+export class NotModifiedError extends TsopsError {
+  override readonly code = 'NOT_MODIFIED'
+  override readonly exitCode = 200
+  constructor(message = 'File has not changed, exiting.', options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
+/** Exit 201 */
+export class EditorError extends TsopsError {
+  override readonly code = 'EDITOR'
+  override readonly exitCode = 201
+}
+
+/** Exit 202 */
+export class VersionCompareError extends TsopsError {
+  override readonly code = 'VERSION_COMPARE'
+  override readonly exitCode = 202
+}
+
+/** Exit 203 */
+export class AlreadyEncryptedError extends TsopsError {
+  override readonly code = 'ALREADY_ENCRYPTED'
+  override readonly exitCode = 203
+  constructor(
+    message = "The file you have provided contains a top-level entry called 'sops', or for flat file formats top-level entries starting with 'sops_'. This is generally due to the file already being encrypted.",
+    options: ErrorOptions = {},
+  ) {
+    super(message, { hint: 'If this is a new file with a key named sops, rename it; otherwise decrypt it first.', ...options })
+  }
+}
+
+/** Thrown by a child process wrapper (exec-env/exec-file): exit with the child's code. */
+export class ChildExitError extends TsopsError {
+  override readonly code = 'CHILD_EXIT'
+  override readonly exitCode: number
+  constructor(exitCode: number) {
+    super(`command exited with status ${exitCode}`)
+    this.exitCode = exitCode
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The contract every file format implements (one file per format in this folder).
+ *
+ * A format turns bytes into sops's ordered tree (plus the raw `sops` metadata block, still as a
+ * tree) and back. The core never sees bytes; a format never sees keys or ciphers.
+ */
+import type { TreeMap, Value } from '../core/tree.js'
+
+export type FormatName = 'yaml' | 'json' | 'dotenv' | 'ini' | 'binary' | 'toml'
+
+export interface Document {
+  /** One branch per YAML document; exactly one for every other format. */
+  branches: TreeMap[]
+  /**
+   * The `sops` metadata block as a plain tree, unflattened (dotenv `sops_*` keys and the INI
+   * `[sops]` section are folded back into nested maps/lists). Undefined for plaintext files.
+   */
+  metadata: TreeMap | undefined
+  /** Format-private state kept from parse so emit can preserve layout (e.g. TOML's source). */
+  origin?: unknown
+}
+
+export interface EmitOptions {
+  /** --indent / stores.<format>.indent from .sops.yaml */
+  indent?: number
+}
+
+export interface Format {
+  readonly name: FormatName
+  /** File name suffixes, with the dot: ['.yaml', '.yml'] */
+  readonly extensions: readonly string[]
+  /** Parse a plaintext or encrypted file. Throws FormatError (exit 2) with line/column. */
+  parse(bytes: Uint8Array): Document
+  /** Serialize; writes `doc.metadata` where the format keeps it when present. */
+  emit(doc: Document, options?: EmitOptions): Uint8Array
+  /** `--extract` of a non-map value (YAML `42\n`, JSON re-indented). Throws if unsupported. */
+  emitValue?(value: Value, options?: EmitOptions): Uint8Array
+  /** Does the parsed plaintext already carry sops metadata keys (top-level `sops`, or `sops_*`)? */
+  hasMetadataKey(doc: Document): boolean
+}

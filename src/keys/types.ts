@@ -1,0 +1,52 @@
+/**
+ * The contract every key source implements (one file per source in this folder).
+ *
+ * A master key wraps the data key (or, with several key groups, that group's Shamir share)
+ * and unwraps it again. Sources are stateless apart from what they were built from; every
+ * outside input (env, explicit identities, abort signal) comes through KeyContext so tests and
+ * library callers inject it and nothing reads process.env deep inside.
+ */
+
+export type KeyType = 'age' | 'pgp' | 'kms' | 'gcp_kms' | 'azure_kv' | 'hc_vault' | 'hckms'
+
+/** The metadata fields of one master key exactly as sops stores them (enc included). */
+export type KeyFields = Record<string, string | Record<string, string>>
+
+export interface KeyEntry {
+  type: KeyType
+  fields: KeyFields
+}
+
+export interface KeyContext {
+  env: Readonly<Record<string, string | undefined>>
+  /** Age identities passed explicitly (library callers), tried in addition to env/file sources. */
+  ageIdentities?: readonly string[]
+  signal?: AbortSignal
+  /** Non-fatal notices (never containing secrets). */
+  warn?: (message: string) => void
+}
+
+export interface KeySource {
+  readonly type: KeyType
+  /** What identifies the key to a person: recipient, fingerprint, ARN, URL. Used in messages and --rm-*. */
+  readonly id: string
+  /** Encrypt a data key or share; returns this key's metadata entry (enc, created_at, …). */
+  wrap(part: Uint8Array, ctx: KeyContext): Promise<KeyEntry>
+  /**
+   * Decrypt the `enc` of an entry made by this source's type. Throws KeyUnwrapError with the
+   * reason ("no identity matched", "gpg: decryption failed: No secret key") when it cannot.
+   */
+  unwrap(entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array>
+}
+
+/** A failed unwrap; the reason is listed per key in the "could not decrypt" error (exit 128). */
+export class KeyUnwrapError extends Error {
+  constructor(
+    readonly keyType: KeyType,
+    readonly keyId: string,
+    readonly reason: string,
+  ) {
+    super(`${keyType} key ${keyId}: ${reason}`)
+    this.name = 'KeyUnwrapError'
+  }
+}
