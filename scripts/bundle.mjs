@@ -1,0 +1,27 @@
+// Bundles the CLI with esbuild: one small entry chunk, with commands, formats and key sources
+// split into chunks that load only when used (cold start is a feature; spec: bundle the CLI).
+import { build } from 'esbuild'
+import { readFileSync, rmSync, chmodSync } from 'node:fs'
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+rmSync(new URL('../dist/cli', import.meta.url), { recursive: true, force: true })
+
+await build({
+  entryPoints: { tsops: 'src/cli/bin.ts' },
+  outdir: 'dist/cli',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  chunkNames: 'chunks/[name]-[hash]',
+  define: { TSOPS_VERSION: JSON.stringify(pkg.version) },
+  // Cloud SDKs are large and optional: loaded from node_modules only when a file uses them.
+  external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
+  logLevel: 'warning',
+})
+chmodSync(new URL('../dist/cli/tsops.mjs', import.meta.url), 0o755)

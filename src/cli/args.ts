@@ -1,0 +1,205 @@
+/**
+ * Command-line parsing for both styles sops accepts: subcommands (`tsops decrypt f.yaml`) and
+ * the legacy flags (`tsops -d f.yaml`). One flag table; every command reads what it needs.
+ * Unlike urfave/cli, flags may also follow positionals (until `--`), so `tsops decrypt f --output x` works.
+ */
+import { GenericError } from '../core/errors.js'
+
+type FlagKind = 'bool' | 'string' | 'list'
+
+interface FlagSpec {
+  kind: FlagKind
+  short?: string
+  /** Environment variable read when the flag is absent (sops's EnvVar). */
+  env?: string
+}
+
+/** Every flag, long name without dashes. */
+export const FLAGS: Record<string, FlagSpec> = {
+  // modes (legacy style)
+  encrypt: { kind: 'bool', short: 'e' },
+  decrypt: { kind: 'bool', short: 'd' },
+  rotate: { kind: 'bool', short: 'r' },
+  set: { kind: 'string' },
+  // io
+  'in-place': { kind: 'bool', short: 'i' },
+  output: { kind: 'string' },
+  'output-dir': { kind: 'string' },
+  'input-type': { kind: 'string' },
+  'output-type': { kind: 'string' },
+  'filename-override': { kind: 'string' },
+  extract: { kind: 'string' },
+  'ignore-mac': { kind: 'bool' },
+  indent: { kind: 'string' },
+  config: { kind: 'string', env: 'SOPS_CONFIG' },
+  // keys
+  age: { kind: 'list', short: 'a', env: 'SOPS_AGE_RECIPIENTS' },
+  pgp: { kind: 'list', short: 'p', env: 'SOPS_PGP_FP' },
+  kms: { kind: 'list', short: 'k', env: 'SOPS_KMS_ARN' },
+  'gcp-kms': { kind: 'list', env: 'SOPS_GCP_KMS_IDS' },
+  'azure-kv': { kind: 'list', env: 'SOPS_AZURE_KEYVAULT_URLS' },
+  'hc-vault-transit': { kind: 'list', env: 'SOPS_VAULT_URIS' },
+  hckms: { kind: 'list', env: 'SOPS_HUAWEICLOUD_KMS_IDS' },
+  'aws-profile': { kind: 'string' },
+  'encryption-context': { kind: 'string' },
+  'shamir-secret-sharing-threshold': { kind: 'string' },
+  'decryption-order': { kind: 'string', env: 'SOPS_DECRYPTION_ORDER' },
+  'add-age': { kind: 'list' },
+  'add-pgp': { kind: 'list' },
+  'add-kms': { kind: 'list' },
+  'add-gcp-kms': { kind: 'list' },
+  'add-azure-kv': { kind: 'list' },
+  'add-hc-vault-transit': { kind: 'list' },
+  'add-hckms': { kind: 'list' },
+  'rm-age': { kind: 'list' },
+  'rm-pgp': { kind: 'list' },
+  'rm-kms': { kind: 'list' },
+  'rm-gcp-kms': { kind: 'list' },
+  'rm-azure-kv': { kind: 'list' },
+  'rm-hc-vault-transit': { kind: 'list' },
+  'rm-hckms': { kind: 'list' },
+  // rules
+  'unencrypted-suffix': { kind: 'string' },
+  'encrypted-suffix': { kind: 'string' },
+  'unencrypted-regex': { kind: 'string' },
+  'encrypted-regex': { kind: 'string' },
+  'unencrypted-comment-regex': { kind: 'string' },
+  'encrypted-comment-regex': { kind: 'string' },
+  'mac-only-encrypted': { kind: 'bool' },
+  // editing and friends
+  'show-master-keys': { kind: 'bool', short: 's' },
+  yes: { kind: 'bool', short: 'y' },
+  idempotent: { kind: 'bool' },
+  'value-file': { kind: 'bool' },
+  'value-stdin': { kind: 'bool' },
+  pristine: { kind: 'bool' },
+  'no-fifo': { kind: 'bool' },
+  filename: { kind: 'string' },
+  user: { kind: 'string' },
+  background: { kind: 'bool' },
+  'same-process': { kind: 'bool' },
+  file: { kind: 'string', short: 'f' },
+  json: { kind: 'bool' },
+  'verify-mac': { kind: 'bool' },
+  terraform: { kind: 'bool' },
+  // general
+  verbose: { kind: 'bool' },
+  version: { kind: 'bool', short: 'v' },
+  help: { kind: 'bool', short: 'h' },
+  'disable-version-check': { kind: 'bool' },
+  'check-for-updates': { kind: 'bool' },
+  keyservice: { kind: 'list', env: 'SOPS_KEYSERVICE' },
+  'enable-local-keyservice': { kind: 'string' },
+}
+
+const SHORT = new Map(Object.entries(FLAGS).flatMap(([name, spec]) => (spec.short ? [[spec.short, name] as const] : [])))
+
+export interface ParsedArgs {
+  flags: Map<string, string | boolean | string[]>
+  positionals: string[]
+}
+
+function usageError(message: string): GenericError {
+  return new GenericError(message, { hint: "Run 'tsops --help' for usage." })
+}
+
+function setFlag(flags: ParsedArgs['flags'], name: string, value: string | boolean): void {
+  const spec = FLAGS[name]!
+  if (spec.kind === 'list') {
+    const list = (flags.get(name) as string[] | undefined) ?? []
+    list.push(String(value))
+    flags.set(name, list)
+  } else flags.set(name, value)
+}
+
+/** Parse argv (without node and script). */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const flags: ParsedArgs['flags'] = new Map()
+  const positionals: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1))
+      break
+    }
+    // Once a command for a child process is reached, everything after it belongs to that command.
+    if (positionals.length >= 2 && (positionals[0] === 'exec-env' || positionals[0] === 'exec-file')) {
+      positionals.push(arg)
+      continue
+    }
+    if (arg === '-' || !arg.startsWith('-')) {
+      positionals.push(arg)
+      continue
+    }
+    const isLong = arg.startsWith('--')
+    const eq = arg.indexOf('=')
+    const rawName = isLong ? arg.slice(2, eq === -1 ? undefined : eq) : arg.slice(1, 2)
+    const name = isLong ? rawName : SHORT.get(rawName)
+    const spec = name === undefined ? undefined : FLAGS[name]
+    if (!name || !spec) throw usageError(`flag provided but not defined: ${isLong ? '--' : '-'}${rawName}`)
+    let inline: string | undefined = isLong ? (eq === -1 ? undefined : arg.slice(eq + 1)) : arg.length > 2 ? arg.slice(2) : undefined
+    if (spec.kind === 'bool') {
+      if (inline !== undefined && !isLong) {
+        // bundled short booleans, e.g. -di: expand
+        setFlag(flags, name, true)
+        for (const ch of inline) {
+          const other = SHORT.get(ch)
+          if (!other || FLAGS[other]!.kind !== 'bool') throw usageError(`flag provided but not defined: -${ch}`)
+          setFlag(flags, other, true)
+        }
+        continue
+      }
+      setFlag(flags, name, inline === undefined ? true : inline !== 'false')
+      continue
+    }
+    if (inline === undefined) {
+      if (i + 1 >= argv.length) throw usageError(`flag needs an argument: --${name}`)
+      inline = argv[++i]!
+    }
+    setFlag(flags, name, inline)
+  }
+  return { flags, positionals }
+}
+
+/** Typed accessors with env fallbacks. */
+export class Args {
+  constructor(
+    private readonly parsed: ParsedArgs,
+    private readonly env: Readonly<Record<string, string | undefined>>,
+  ) {}
+
+  get positionals(): string[] {
+    return this.parsed.positionals
+  }
+
+  has(name: string): boolean {
+    return this.parsed.flags.has(name)
+  }
+
+  bool(name: string): boolean {
+    return this.parsed.flags.get(name) === true
+  }
+
+  string(name: string): string | undefined {
+    const v = this.parsed.flags.get(name)
+    if (typeof v === 'string') return v
+    const env = FLAGS[name]?.env
+    return env ? this.env[env] || undefined : undefined
+  }
+
+  /** A repeatable comma-list flag, its env var when absent. */
+  list(name: string): string[] {
+    const v = this.parsed.flags.get(name)
+    const raw = Array.isArray(v) ? v : []
+    const env = FLAGS[name]?.env
+    const values = raw.length > 0 ? raw : env && this.env[env] ? [this.env[env]!] : []
+    return values.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '')
+  }
+
+  int(name: string): number | undefined {
+    const s = this.string(name)
+    if (s === undefined) return undefined
+    if (!/^-?\d+$/.test(s)) throw usageError(`invalid value ${JSON.stringify(s)} for flag --${name}: must be an integer`)
+    return Number(s)
+  }
+}

@@ -1,0 +1,13 @@
+/** `tsops keygen`: create an age identity in the default key file (never overwriting one). */
+import { keygen } from '../../keys/age.js'
+import type { Args } from '../args.js'
+import type { CliContext } from '../context.js'
+
+export async function keygenMain(ctx: CliContext, _args: Args, _rest: string[]): Promise<number> {
+  const result = await keygen(ctx.env)
+  if (result.created) ctx.stderr(`tsops: created age identity in ${result.path}`)
+  else ctx.stderr(`tsops: ${result.path} already exists; kept it`)
+  // The recipient alone on stdout, so `tsops keygen` composes: --age "$(tsops keygen)".
+  process.stdout.write(result.recipient + '\n')
+  return 0
+}

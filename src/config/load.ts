@@ -1,0 +1,157 @@
+/**
+ * Load and validate a `.sops.yaml` (spec §8.2). sops's own loader ignores unknown fields, so a
+ * typo (`creation_rule:`, `encrypt_regex:`) silently changes what gets encrypted; tsops rejects
+ * anything outside the documented layout and names it.
+ */
+import { readFileSync } from 'node:fs'
+import { ConfigError, ConflictingParametersError } from '../core/errors.js'
+import { compileRe2 } from '../core/regex.js'
+import { RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
+import { FLAT_KEY_FIELD_NAMES, flatKeyGroup, keyGroup } from './key-groups.js'
+import { validateRulesRegexes } from './regexes.js'
+import { ConfigSource, formatPath, type FieldPath } from './source.js'
+import type { CreationRule, DestinationRule, SopsConfig, StoresConfig } from './types.js'
+
+/**
+ * `keys` is not read by sops, but it is the conventional home of YAML anchors that rules then
+ * reference (`keys: [&alice age1…]`, popularised by sops-nix); rejecting it would break those
+ * configs, so it is accepted and ignored.
+ */
+const TOP_FIELDS = ['creation_rules', 'destination_rules', 'stores', 'keys'] as const
+
+const RULE_OPTION_FIELDS = [...RULE_FIELDS.map(([, field]) => field), 'mac_only_encrypted']
+export const CREATION_RULE_FIELDS: readonly string[] = ['path_regex', ...FLAT_KEY_FIELD_NAMES, 'key_groups', 'shamir_threshold', ...RULE_OPTION_FIELDS]
+
+const DESTINATION_RULE_FIELDS = [
+  'path_regex',
+  's3_bucket',
+  's3_prefix',
+  'gcs_bucket',
+  'gcs_prefix',
+  'vault_path',
+  'vault_address',
+  'vault_kv_mount_name',
+  'vault_kv_version',
+  'recreation_rule',
+  'omit_extensions',
+] as const
+
+const STORE_FIELDS = ['yaml', 'json', 'json_binary', 'dotenv', 'ini'] as const
+const INDENTED_STORES = ['yaml', 'json', 'json_binary'] as const
+
+/** Read and validate a config file. Every failure is a ConfigError (or exit 8 for two rules). */
+export function loadConfig(path: string): SopsConfig {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`could not read config file: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+  }
+  return parseConfig(text, path)
+}
+
+/** Validate config text; `file` is only used in messages. */
+export function parseConfig(text: string, file = '.sops.yaml'): SopsConfig {
+  const src = ConfigSource.parse(text, file)
+  const top = src.map(src.value, [], TOP_FIELDS) ?? {}
+  const creation = top['creation_rules']
+  return {
+    // sops: a nil creation_rules means "no config" for creation, unlike an empty list.
+    ...(creation === null || creation === undefined
+      ? {}
+      : { creationRules: src.list(creation, ['creation_rules']).map((r, i) => parseCreationRule(src, r, ['creation_rules', i])) }),
+    destinationRules: src.list(top['destination_rules'], ['destination_rules']).map((r, i) => parseDestinationRule(src, r, ['destination_rules', i])),
+    stores: parseStores(src, top['stores']),
+  }
+}
+
+function parseCreationRule(src: ConfigSource, v: unknown, path: FieldPath): CreationRule {
+  const r = src.map(v, path, CREATION_RULE_FIELDS) ?? {}
+  const at = (field: string): FieldPath => [...path, field]
+  const pathRegex = checkedRegex(src, r['path_regex'], at('path_regex'))
+  const threshold = src.int(r['shamir_threshold'], at('shamir_threshold')) ?? 0
+  if (threshold < 0) throw src.error(at('shamir_threshold'), `${formatPath(at('shamir_threshold'))} must not be negative`)
+  const rules = parseRules(src, r, path)
+  // The flat fields are type-checked even when key_groups wins, so a broken line never hides.
+  const flat = flatKeyGroup(src, r, path)
+  const groups = src.list(r['key_groups'], at('key_groups'))
+  const rule: CreationRule = {
+    keyGroups: groups.length > 0 ? groups.map((g, i) => keyGroup(src, g, [...at('key_groups'), i])) : [flat],
+    shamirThreshold: threshold,
+    rules,
+    keySource: groups.length > 0 ? 'key_groups' : 'flat',
+  }
+  if (pathRegex !== undefined) rule.pathRegex = pathRegex
+  return rule
+}
+
+/** The six exclusive rules (an empty string is unset, as in Go) and mac_only_encrypted. */
+function parseRules(src: ConfigSource, r: Record<string, unknown>, path: FieldPath): EncryptionRules {
+  const rules: EncryptionRules = {}
+  for (const [name, field] of RULE_FIELDS) {
+    const value = src.string(r[field], [...path, field])
+    if (value) rules[name] = value
+  }
+  if (src.bool(r['mac_only_encrypted'], [...path, 'mac_only_encrypted'])) rules.macOnlyEncrypted = true
+  try {
+    validateRulesRegexes(rules, formatPath(path))
+  } catch (err) {
+    if (err instanceof ConflictingParametersError) {
+      throw new ConflictingParametersError(err.message, { hint: `Keep one of them in ${formatPath(path)} of ${src.file}.`, cause: err })
+    }
+    if (err instanceof ConfigError) throw src.error(path, err.message, err.hint === undefined ? {} : { hint: err.hint })
+    throw err
+  }
+  return rules
+}
+
+/** A path_regex must compile under RE2 (sops: `can not compile regexp`); empty means "match all". */
+function checkedRegex(src: ConfigSource, v: unknown, path: FieldPath): string | undefined {
+  const pattern = src.string(v, path)
+  if (!pattern) return undefined
+  try {
+    compileRe2(pattern, formatPath(path))
+  } catch (err) {
+    if (err instanceof ConfigError) throw src.error(path, err.message, err.hint === undefined ? {} : { hint: err.hint })
+    throw err
+  }
+  return pattern
+}
+
+function parseDestinationRule(src: ConfigSource, v: unknown, path: FieldPath): DestinationRule {
+  const r = src.map(v, path, DESTINATION_RULE_FIELDS) ?? {}
+  const str = (field: string): string | undefined => src.string(r[field], [...path, field]) || undefined
+  const rule: DestinationRule = {
+    recreationRule: parseCreationRule(src, r['recreation_rule'], [...path, 'recreation_rule']),
+    omitExtensions: src.bool(r['omit_extensions'], [...path, 'omit_extensions']) ?? false,
+  }
+  const pathRegex = checkedRegex(src, r['path_regex'], [...path, 'path_regex'])
+  if (pathRegex !== undefined) rule.pathRegex = pathRegex
+  const strings = {
+    s3Bucket: str('s3_bucket'),
+    s3Prefix: str('s3_prefix'),
+    gcsBucket: str('gcs_bucket'),
+    gcsPrefix: str('gcs_prefix'),
+    vaultPath: str('vault_path'),
+    vaultAddress: str('vault_address'),
+    vaultKvMountName: str('vault_kv_mount_name'),
+  }
+  for (const [k, value] of Object.entries(strings)) if (value !== undefined) rule[k as keyof typeof strings] = value
+  const kvVersion = src.int(r['vault_kv_version'], [...path, 'vault_kv_version'])
+  if (kvVersion !== undefined) rule.vaultKvVersion = kvVersion
+  return rule
+}
+
+function parseStores(src: ConfigSource, v: unknown): StoresConfig {
+  const stores = src.map(v, ['stores'], STORE_FIELDS) ?? {}
+  const out: StoresConfig = { yaml: {}, json: {}, json_binary: {} }
+  for (const name of INDENTED_STORES) {
+    const m = src.map(stores[name], ['stores', name], ['indent'])
+    const indent = src.int(m?.['indent'], ['stores', name, 'indent'])
+    if (indent !== undefined) out[name].indent = indent
+  }
+  // dotenv and ini have no settings; only their shape is checked.
+  src.map(stores['dotenv'], ['stores', 'dotenv'], [])
+  src.map(stores['ini'], ['stores', 'ini'], [])
+  return out
+}

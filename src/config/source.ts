@@ -1,0 +1,134 @@
+/**
+ * The parsed config text plus typed, path-aware accessors. Validation works on plain JS values
+ * (aliases and `<<` merge keys already resolved, as yaml.v3 does for sops); the YAML node tree
+ * is kept only to point errors at a line and column.
+ */
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import { ConfigError } from '../core/errors.js'
+
+export type FieldPath = readonly (string | number)[]
+
+/** `creation_rules[0].key_groups[1].kms[0].arn` */
+export function formatPath(path: FieldPath): string {
+  let out = ''
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`
+  return out === '' ? 'the top level' : out
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'null'
+  if (Array.isArray(v)) return 'a list'
+  if (typeof v === 'object') return 'a mapping'
+  return `${typeof v} ${JSON.stringify(v)}`
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+export class ConfigSource {
+  private constructor(
+    readonly file: string,
+    readonly value: unknown,
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** Malformed YAML is a ConfigError carrying the parser's line and column. */
+  static parse(text: string, file: string): ConfigSource {
+    const lines = new LineCounter()
+    // merge: yaml.v3 (sops) honours `<<: *anchor`; uniqueKeys: yaml.v3 rejects duplicate keys too.
+    const doc = parseDocument(text, { lineCounter: lines, merge: true, uniqueKeys: true, prettyErrors: false })
+    const first = doc.errors[0]
+    if (first) {
+      const pos = first.linePos?.[0] ?? lines.linePos(first.pos[0])
+      const reason = first.message.split('\n')[0] ?? first.message
+      throw new ConfigError(`error loading config "${file}": malformed YAML at line ${pos.line}, column ${pos.col}: ${reason}`)
+    }
+    let value: unknown
+    try {
+      value = doc.toJS({ maxAliasCount: 1000 })
+    } catch (err) {
+      // Only alias bombs and similar resource limits get here.
+      throw new ConfigError(`error loading config "${file}": ${err instanceof Error ? err.message : String(err)}`)
+    }
+    return new ConfigSource(file, value, doc, lines)
+  }
+
+  /** An error about the value (or, with `at: 'key'`, the key) at `path`, positioned when possible. */
+  error(path: FieldPath, message: string, options: { at?: 'key' | 'value'; hint?: string } = {}): ConfigError {
+    const offset = this.locate(path, options.at ?? 'value')
+    const where = offset === undefined ? '' : ` (line ${this.lines.linePos(offset).line}, column ${this.lines.linePos(offset).col})`
+    return new ConfigError(`error loading config "${this.file}": ${message}${where}`, options.hint === undefined ? {} : { hint: options.hint })
+  }
+
+  /** Best effort: follows maps and lists through aliases; gives up inside merge keys. */
+  private locate(path: FieldPath, at: 'key' | 'value'): number | undefined {
+    let node: unknown = this.doc.contents
+    let keyNode: unknown
+    for (const seg of path) {
+      node = this.deref(node)
+      keyNode = undefined
+      if (typeof seg === 'number' && isSeq(node)) {
+        node = node.items[seg]
+      } else if (typeof seg === 'string' && isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === seg)
+        if (!pair) return undefined
+        keyNode = pair.key
+        node = pair.value
+      } else {
+        return undefined
+      }
+    }
+    const target = (at === 'key' && keyNode) || node
+    return (this.deref(target) as Node | null)?.range?.[0]
+  }
+
+  private deref(node: unknown): unknown {
+    return isAlias(node) ? node.resolve(this.doc) : node
+  }
+
+  /** null/absent → undefined; otherwise a mapping whose keys must all be in `known`. */
+  map(v: unknown, path: FieldPath, known: readonly string[]): Record<string, unknown> | undefined {
+    if (v === null || v === undefined) return undefined
+    if (!isRecord(v)) throw this.error(path, `${formatPath(path)} must be a mapping, got ${describe(v)}`)
+    for (const key of Object.keys(v)) {
+      if (!known.includes(key)) {
+        const where = path.length === 0 ? 'at the top level' : `in ${formatPath(path)}`
+        throw this.error([...path, key], `unknown field \`${key}\` ${where}`, { at: 'key', hint: `Known fields here: ${known.join(', ')}.` })
+      }
+    }
+    return v
+  }
+
+  /** null/absent → []. */
+  list(v: unknown, path: FieldPath): unknown[] {
+    if (v === null || v === undefined) return []
+    if (!Array.isArray(v)) throw this.error(path, `${formatPath(path)} must be a list, got ${describe(v)}`)
+    return v
+  }
+
+  /**
+   * null/absent → undefined. yaml.v3 decodes any scalar into a Go string field, so numbers and
+   * booleans are accepted by default; `strict` is for sops's `interface{}` key fields, which
+   * accept only real strings.
+   */
+  string(v: unknown, path: FieldPath, strict = false): string | undefined {
+    if (v === null || v === undefined) return undefined
+    if (typeof v === 'string') return v
+    if (!strict && (typeof v === 'number' || typeof v === 'boolean')) return String(v)
+    throw this.error(path, `${formatPath(path)} must be a string, got ${describe(v)}`)
+  }
+
+  int(v: unknown, path: FieldPath): number | undefined {
+    if (v === null || v === undefined) return undefined
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return v
+    throw this.error(path, `${formatPath(path)} must be an integer, got ${describe(v)}`)
+  }
+
+  bool(v: unknown, path: FieldPath): boolean | undefined {
+    if (v === null || v === undefined) return undefined
+    if (typeof v === 'boolean') return v
+    throw this.error(path, `${formatPath(path)} must be true or false, got ${describe(v)}`)
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * Wrapping and unwrapping the data key with key groups (spec §6.0, §7).
+ *
+ * Encrypt: 1 group -> every key wraps the whole key; >=2 groups -> Shamir split, share i wrapped
+ * by every key of group i, threshold defaulting to #groups (and persisted by the caller).
+ * Decrypt: per group, keys are tried one at a time in decryption order and the first success
+ * wins (a second key is never asked: it could mean another passphrase prompt or a cloud call).
+ */
+import { DataKeyError, GenericError } from '../core/errors.js'
+import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
+import { combine, split } from './shamir.js'
+import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
+
+export interface WrappedDataKey {
+  groups: KeyEntry[][]
+  /** The threshold to write into the metadata (0: leave it out, like sops's omitempty int). */
+  threshold: number
+}
+
+export async function wrapDataKey(
+  dataKey: Uint8Array,
+  groups: readonly (readonly KeySource[])[],
+  threshold: number,
+  ctx: KeyContext,
+): Promise<WrappedDataKey> {
+  // sops checks groups before any key is asked; these two messages are what its tests expect.
+  if (groups.length === 0) throw generateError(['no key groups provided'])
+  if (groups.some((g) => g.length === 0)) throw generateError(['empty key group provided'])
+
+  const shamir = groups.length > 1
+  // With 1 group the threshold is meaningless but sops still writes it if it was set.
+  const effectiveThreshold = shamir ? threshold || groups.length : threshold
+  let parts: Uint8Array[]
+  try {
+    parts = shamir ? split(dataKey, groups.length, effectiveThreshold) : [dataKey]
+  } catch (e) {
+    throw generateError([`could not split data key into parts for Shamir: ${messageOf(e)}`])
+  }
+
+  try {
+    // Every key wraps independently, so all of them run at once.
+    const results = await Promise.all(groups.map((group, i) => Promise.all(group.map((key) => wrapOne(key, parts[i]!, ctx)))))
+    const errors = results.flat().flatMap((r) => ('error' in r ? [r.error] : []))
+    if (errors.length > 0) throw generateError(errors)
+    return {
+      groups: results.map((g) => g.map((r) => ('entry' in r ? r.entry : unreachable()))),
+      threshold: effectiveThreshold,
+    }
+  } finally {
+    if (shamir) for (const p of parts) p.fill(0)
+  }
+}
+
+async function wrapOne(key: KeySource, part: Uint8Array, ctx: KeyContext): Promise<{ entry: KeyEntry } | { error: string }> {
+  try {
+    return { entry: await key.wrap(part, ctx) }
+  } catch (e) {
+    if (ctx.signal?.aborted) throw e
+    return { error: `failed to encrypt new data key with master key ${JSON.stringify(key.id)}: ${messageOf(e)}` }
+  }
+}
+
+/** sops prints the Go slice of errors: `[err1 err2]`. */
+function generateError(errors: string[]): GenericError {
+  return new GenericError(`Could not generate data key: [${errors.join(' ')}]`)
+}
+
+function unreachable(): never {
+  throw new Error('unreachable')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unwrap
+
+export interface KeyAttempt {
+  type: KeyEntry['type']
+  id: string
+  /** Undefined for the key that succeeded. */
+  reason?: string
+}
+
+export interface GroupResult {
+  ok: boolean
+  attempts: KeyAttempt[]
+}
+
+/** DataKeyError (exit 128) that also carries the per-group, per-key results for library callers. */
+export class DataKeyUnavailableError extends DataKeyError {
+  constructor(
+    message: string,
+    readonly groups: readonly GroupResult[],
+    readonly required: number,
+  ) {
+    super(message)
+  }
+}
+
+export async function unwrapDataKey(
+  groups: readonly (readonly KeyEntry[])[],
+  threshold: number,
+  ctx: KeyContext,
+  order: readonly string[] = DEFAULT_DECRYPTION_ORDER,
+): Promise<Uint8Array> {
+  // Groups are independent, so they run in parallel; keys inside a group never do.
+  const outcomes = await Promise.all(groups.map((g) => unwrapGroup(g, ctx, order)))
+  const parts = outcomes.flatMap((o) => (o.part ? [o.part] : []))
+  const results = outcomes.map((o) => o.result)
+
+  if (groups.length <= 1) {
+    const part = parts[0]
+    if (part === undefined) throw noKeyError(results, 0)
+    return part
+  }
+  // A hand-edited threshold of 0 still needs 2 parts: Combine cannot work with fewer.
+  const required = Math.max(threshold, 2)
+  try {
+    if (parts.length < required) throw noKeyError(results, required)
+    return combine(parts)
+  } catch (e) {
+    if (e instanceof DataKeyError) throw e
+    throw new DataKeyError(`could not get data key from shamir parts: ${messageOf(e)}`)
+  } finally {
+    for (const p of parts) p.fill(0)
+  }
+}
+
+async function unwrapGroup(
+  entries: readonly KeyEntry[],
+  ctx: KeyContext,
+  order: readonly string[],
+): Promise<{ part?: Uint8Array; result: GroupResult }> {
+  const attempts: KeyAttempt[] = []
+  for (const entry of sortByDecryptionOrder(entries, order)) {
+    ctx.signal?.throwIfAborted()
+    const id = safeId(entry)
+    try {
+      const source = await keySourceFromEntry(entry)
+      const part = await source.unwrap(entry, ctx)
+      attempts.push({ type: entry.type, id })
+      return { part, result: { ok: true, attempts } }
+    } catch (e) {
+      if (ctx.signal?.aborted) throw e
+      attempts.push({ type: entry.type, id, reason: e instanceof KeyUnwrapError ? e.reason : messageOf(e) })
+    }
+  }
+  return { result: { ok: false, attempts } }
+}
+
+function safeId(entry: KeyEntry): string {
+  try {
+    return keyIdOf(entry)
+  } catch {
+    return `(${entry.type} key)`
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The "could not decrypt" message, shaped like sops's getDataKeyError.UserError (colourless)
+
+function noKeyError(results: readonly GroupResult[], required: number): DataKeyUnavailableError {
+  return new DataKeyUnavailableError(formatNoKeyMessage(results, required), results, required)
+}
+
+export function formatNoKeyMessage(results: readonly GroupResult[], required: number): string {
+  const groups = results.map((r, i) => formatGroup(r, i)).join('\n\n')
+  const successes = results.filter((r) => r.ok).length
+  const trailer =
+    required === 0
+      ? 'Recovery failed because no master key was able to decrypt the file. In order for SOPS to recover the file, ' +
+        'at least one key has to be successful, but none were.'
+      : `Recovery failed because the file was encrypted with a Shamir threshold of ${required}, but only ${successes} ` +
+        'part(s) were successfully recovered, one for each successful key group. In order for SOPS to recover the ' +
+        `file, at least ${required} groups have to be successful. In order for a group to be successful, decryption ` +
+        'has to succeed with any of the keys in that key group.'
+  return `Failed to get the data key required to decrypt the SOPS file.\n\n${groups}\n\n${wordWrap(trailer, 75)}`
+}
+
+function formatGroup(result: GroupResult, index: number): string {
+  if (result.ok) return `Group ${index}: SUCCESS`
+  const keys = result.attempts.map(formatKey).join('\n\n')
+  return `Group ${index}: FAILED\n${indent(keys, '  ')}`
+}
+
+function formatKey(attempt: KeyAttempt): string {
+  const reason = indent(wordWrap(attempt.reason ?? 'unknown error', 60), '  | ')
+  return `${attempt.id}: FAILED\n${indent(`-${reason.slice(1)}`, '  ')}`
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l === '' ? l : prefix + l))
+    .join('\n')
+}
+
+/** go-wordwrap's WrapString: break at spaces once a line would exceed `width`; long words stay whole. */
+export function wordWrap(text: string, width: number): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const out: string[] = []
+      let current = ''
+      for (const word of line.split(' ')) {
+        if (current === '') current = word
+        else if (current.length + 1 + word.length > width) {
+          out.push(current)
+          current = word
+        } else current += ` ${word}`
+      }
+      out.push(current)
+      return out.join('\n')
+    })
+    .join('\n')
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}

@@ -1,0 +1,63 @@
+/**
+ * Encrypted document -> plaintext document: one data-key unwrap, every selected leaf decrypted,
+ * the MAC verified in constant time (spec Appendix A).
+ */
+import { IvStash, ValueCipher, type DecryptOptions as CipherDecryptOptions } from '../core/cipher.js'
+import { MacMismatchError, TsopsError } from '../core/errors.js'
+import { macAad, readMetadata, type Metadata } from '../core/metadata.js'
+import { LeafSelector } from '../core/rules.js'
+import { decryptBranches, verifyMac } from '../core/walk.js'
+import type { Document } from '../formats/format.js'
+import type { KeyContext } from '../keys/types.js'
+import { unwrapDataKey } from '../keys/datakey.js'
+
+export interface DecryptOptions extends CipherDecryptOptions {
+  ctx: KeyContext
+  ignoreMac?: boolean
+  /** --decryption-order / SOPS_DECRYPTION_ORDER */
+  decryptionOrder?: readonly string[]
+}
+
+export interface Decrypted {
+  doc: Document
+  metadata: Metadata
+  /** The file's data key; callers that re-encrypt keep it, everyone else should zero it. */
+  dataKey: Uint8Array
+  /** IVs of every decrypted value, for stable re-encryption. */
+  stash: IvStash
+}
+
+/** Recover the data key of a parsed encrypted document (one successful unwrap). */
+export async function recoverDataKey(doc: Document, options: Pick<DecryptOptions, 'ctx' | 'decryptionOrder'>): Promise<{ metadata: Metadata; dataKey: Uint8Array }> {
+  const metadata = readMetadata(doc.metadata)
+  const dataKey = await unwrapDataKey(metadata.keyGroups, metadata.shamirThreshold, options.ctx, options.decryptionOrder)
+  return { metadata, dataKey }
+}
+
+/** Decrypt with a known data key and verify the MAC; strips the metadata from `doc`. */
+export function openDocument(doc: Document, metadata: Metadata, dataKey: Uint8Array, options: Omit<DecryptOptions, 'ctx'> = {}): Decrypted {
+  const stash = new IvStash()
+  const cipher = new ValueCipher(dataKey, stash)
+  const selector = new LeafSelector(metadata.rules)
+  const computed = decryptBranches(doc.branches, cipher, selector, { ...options, warn: undefined })
+  if (!options.ignoreMac) verifyMac(decryptStoredMac(cipher, metadata), computed)
+  doc.metadata = undefined
+  return { doc, metadata, dataKey, stash }
+}
+
+function decryptStoredMac(cipher: ValueCipher, metadata: Metadata): string {
+  try {
+    const mac = cipher.decrypt(metadata.mac, macAad(metadata))
+    return typeof mac === 'string' ? mac : ''
+  } catch (err) {
+    throw new MacMismatchError(`Cannot decrypt MAC: ${err instanceof TsopsError ? err.message : 'unexpected error'}`, {
+      hint: 'lastmodified or the MAC was changed, or the file is corrupt.',
+    })
+  }
+}
+
+/** Decrypt a parsed encrypted document in place. */
+export async function decryptDocument(doc: Document, options: DecryptOptions): Promise<Decrypted> {
+  const { metadata, dataKey } = await recoverDataKey(doc, options)
+  return openDocument(doc, metadata, dataKey, options)
+}
