@@ -6,9 +6,8 @@
 import { readFileSync } from 'node:fs'
 import { ConfigError, ConflictingParametersError } from '../core/errors.js'
 import { compileRe2 } from '../core/regex.js'
-import { RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
+import { assertSingleRule, RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
 import { FLAT_KEY_FIELD_NAMES, flatKeyGroup, keyGroup } from './key-groups.js'
-import { validateRulesRegexes } from './regexes.js'
 import { ConfigSource, formatPath, type FieldPath } from './source.js'
 import type { CreationRule, DestinationRule, SopsConfig, StoresConfig } from './types.js'
 
@@ -90,17 +89,17 @@ function parseRules(src: ConfigSource, r: Record<string, unknown>, path: FieldPa
   const rules: EncryptionRules = {}
   for (const [name, field] of RULE_FIELDS) {
     const value = src.string(r[field], [...path, field])
-    if (value) rules[name] = value
+    if (!value) continue
+    // sops would silently never match an invalid rule regex (spec §3); refuse it here instead.
+    if (name.endsWith('Regex')) compileAt(src, value, [...path, field])
+    rules[name] = value
   }
   if (src.bool(r['mac_only_encrypted'], [...path, 'mac_only_encrypted'])) rules.macOnlyEncrypted = true
   try {
-    validateRulesRegexes(rules, formatPath(path))
+    assertSingleRule(rules)
   } catch (err) {
-    if (err instanceof ConflictingParametersError) {
-      throw new ConflictingParametersError(err.message, { hint: `Keep one of them in ${formatPath(path)} of ${src.file}.`, cause: err })
-    }
-    if (err instanceof ConfigError) throw src.error(path, err.message, err.hint === undefined ? {} : { hint: err.hint })
-    throw err
+    if (!(err instanceof ConflictingParametersError)) throw err
+    throw new ConflictingParametersError(err.message, { hint: `Keep one of them in ${formatPath(path)} of ${src.file}.`, cause: err })
   }
   return rules
 }
@@ -108,14 +107,18 @@ function parseRules(src: ConfigSource, r: Record<string, unknown>, path: FieldPa
 /** A path_regex must compile under RE2 (sops: `can not compile regexp`); empty means "match all". */
 function checkedRegex(src: ConfigSource, v: unknown, path: FieldPath): string | undefined {
   const pattern = src.string(v, path)
-  if (!pattern) return undefined
+  if (pattern) compileAt(src, pattern, path)
+  return pattern || undefined
+}
+
+/** compileRe2's ConfigError, re-issued with the file name and the field's line. */
+function compileAt(src: ConfigSource, pattern: string, path: FieldPath): void {
   try {
     compileRe2(pattern, formatPath(path))
   } catch (err) {
-    if (err instanceof ConfigError) throw src.error(path, err.message, err.hint === undefined ? {} : { hint: err.hint })
-    throw err
+    if (!(err instanceof ConfigError)) throw err
+    throw src.error(path, err.message, err.hint === undefined ? {} : { hint: err.hint })
   }
-  return pattern
 }
 
 function parseDestinationRule(src: ConfigSource, v: unknown, path: FieldPath): DestinationRule {

@@ -58,7 +58,8 @@ export class ConfigSource {
   /** An error about the value (or, with `at: 'key'`, the key) at `path`, positioned when possible. */
   error(path: FieldPath, message: string, options: { at?: 'key' | 'value'; hint?: string } = {}): ConfigError {
     const offset = this.locate(path, options.at ?? 'value')
-    const where = offset === undefined ? '' : ` (line ${this.lines.linePos(offset).line}, column ${this.lines.linePos(offset).col})`
+    const pos = offset === undefined ? undefined : this.lines.linePos(offset)
+    const where = pos === undefined ? '' : ` (line ${pos.line}, column ${pos.col})`
     return new ConfigError(`error loading config "${this.file}": ${message}${where}`, options.hint === undefined ? {} : { hint: options.hint })
   }
 

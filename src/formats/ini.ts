@@ -170,8 +170,8 @@ class IniParser {
   }
 
   private parseKeyLine(line: string, lineNo: number): void {
-    let { name, offset } = readKeyName(line, lineNo)
-    if (name === '-') name = `#${this.count++}`
+    const { name: rawName, offset } = readKeyName(line, lineNo)
+    const name = rawName === '-' ? `#${this.count++}` : rawName
     const value = this.readValue(line.slice(offset), lineNo)
     if (name === '') throw parseError('error creating new key: empty key name', lineNo)
     const key = newKey(this.section, name, value)
@@ -285,7 +285,8 @@ function extractMetadata(root: TreeMap): TreeMap | undefined {
   if (found.length === 0) return undefined
   if (found.length > 1) throw new FormatError(`Found duplicate ${SOPS_SECTION} entry`)
   root.delete(SOPS_SECTION)
-  const section = found[0]!.value as TreeMap
+  const section = found[0]!.value
+  if (!(section instanceof TreeMap)) throw new FormatError(`Found ${SOPS_SECTION} entry that is not a mapping`)
   // The unescape also leaves the 3.13.0/3.13.1 form (real newlines inside """…""") as it is.
   return unflatten(section.entries().map(({ key, value }) => ({ key, value: typeof value === 'string' ? value.replaceAll('\\n', '\n') : value })))
 }
