@@ -22,6 +22,8 @@ await build({
   define: { TSOPS_VERSION: JSON.stringify(pkg.version) },
   // Cloud SDKs are large and optional: loaded from node_modules only when a file uses them.
   external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
+  // Some dependencies are CommonJS and require() node builtins; give ESM chunks a require.
+  banner: { js: "import { createRequire as __tsopsCreateRequire } from 'node:module'; const require = __tsopsCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 })
 chmodSync(new URL('../dist/cli/tsops.mjs', import.meta.url), 0o755)

@@ -11,7 +11,7 @@ export const IV_SIZE = 32
 export const TAG_SIZE = 16
 export const DATA_KEY_SIZE = 32
 
-export type ValueType = 'str' | 'int' | 'float' | 'bool' | 'time' | 'comment' | 'bytes'
+export type ValueType = 'str' | 'int' | 'float' | 'bool' | 'time' | 'comment' | 'bytes' | (string & {})
 
 /** What the cipher encrypts: a non-null scalar or a comment. */
 export type Plaintext = Exclude<Scalar, null> | Comment
@@ -24,7 +24,7 @@ export function isEncryptedValue(v: unknown): v is string {
 
 /** The `type:` tag and plaintext bytes of a value, exactly as Go's Cipher.Encrypt writes them. */
 export function encodePlaintext(v: Plaintext): { type: ValueType; bytes: Buffer } {
-  if (v instanceof Literal) return { type: encodePlaintext(v.value).type, bytes: Buffer.from(v.raw, 'utf8') }
+  if (v instanceof Literal) return { type: v.typeTag ?? encodePlaintext(v.value).type, bytes: Buffer.from(v.raw, 'utf8') }
   if (typeof v === 'string') return { type: 'str', bytes: Buffer.from(v, 'utf8') }
   if (v instanceof Uint8Array) return { type: 'str', bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength) }
   if (typeof v === 'bigint') return { type: 'int', bytes: Buffer.from(v.toString()) }

@@ -36,6 +36,8 @@ export class Literal {
   constructor(
     readonly value: Exclude<Scalar, null | Literal>,
     readonly raw: string,
+    /** A `type:` tag of the format's own (e.g. TOML `datetime-local`); default: the type of `value`. */
+    readonly typeTag?: string,
   ) {}
 }
 

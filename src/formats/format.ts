@@ -5,6 +5,7 @@
  * tree) and back. The core never sees bytes; a format never sees keys or ciphers.
  */
 import type { TreeMap, Value } from '../core/tree.js'
+import type { Plaintext } from '../core/cipher.js'
 
 export type FormatName = 'yaml' | 'json' | 'dotenv' | 'ini' | 'binary' | 'toml'
 
@@ -35,6 +36,11 @@ export interface Format {
   emit(doc: Document, options?: EmitOptions): Uint8Array
   /** `--extract` of a non-map value (YAML `42\n`, JSON re-indented). Throws if unsupported. */
   emitValue?(value: Value, options?: EmitOptions): Uint8Array
+  /**
+   * For formats that encrypt source spellings (TOML Literals): turn a decrypted plaintext of
+   * `type` back into a value. Undefined (or returning undefined) = sops's typing.
+   */
+  decodeLiteral?(type: string, text: string): Plaintext | undefined
   /** Does the parsed plaintext already carry sops metadata keys (top-level `sops`, or `sops_*`)? */
   hasMetadataKey(doc: Document): boolean
 }

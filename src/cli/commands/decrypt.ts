@@ -21,11 +21,13 @@ export async function decryptCommand(ctx: CliContext, args: Args, file: string |
   const bytes = readInput(file)
   const parse = await loadEncryptedParser(formats.input)
   const doc = parse(bytes)
+  const inputFormat = await loadFormat(formats.input)
   const decrypted = await decryptDocument(doc, {
     ctx: ctx.keyContext,
     ignoreMac: args.bool('ignore-mac'),
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
     rawStrings: formats.input === 'binary',
+    decodeLiteral: inputFormat.decodeLiteral?.bind(inputFormat),
   })
   decrypted.dataKey.fill(0)
   const output = await loadFormat(formats.output)
@@ -61,4 +63,8 @@ export function navigate(root: TreeMap, path: PathPart[]): Value {
 function child(node: Value, part: PathPart): Value | undefined {
   if (typeof part === 'number') return node instanceof TreeSeq ? node.values()[part] : undefined
   return node instanceof TreeMap ? node.get(part) : undefined
+}
+
+export function decryptMain(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
+  return decryptCommand(ctx, args, rest[0])
 }

@@ -1,0 +1,127 @@
+/**
+ * What a command takes from `.sops.yaml` and the key/rule flags: the creation rule, the master
+ * keys, the encryption rules and the store indentation (spec §8, precedence in §8.3).
+ */
+import path from 'node:path'
+import { ConflictingParametersError, GenericError } from '../core/errors.js'
+import { RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
+import {
+  dedupeKeyGroup,
+  findConfigFile,
+  keySpecsFromString,
+  loadConfig,
+  parseEncryptionContext,
+  requireCreationRule,
+  storeIndent,
+  validateRulesRegexes,
+  type CreationRule,
+  type KeySpec,
+  type SopsConfig,
+} from '../config/index.js'
+import { CLI_KEY_ORDER, keyProvider, keySourceFromSpec } from '../keys/registry.js'
+import type { KeySource } from '../keys/types.js'
+import type { EmitOptions, FormatName } from '../formats/format.js'
+import type { Args } from './args.js'
+import type { CliContext } from './context.js'
+
+export interface LoadedConfig {
+  path: string
+  config: SopsConfig
+}
+
+const configCache = new WeakMap<CliContext, LoadedConfig | null>()
+
+/** `--config`/SOPS_CONFIG, else `.sops.yaml` searched upward from the working directory. */
+export function projectConfig(ctx: CliContext, args: Args): LoadedConfig | undefined {
+  const cached = configCache.get(ctx)
+  if (cached !== undefined) return cached ?? undefined
+  const explicit = args.string('config')
+  const file = explicit ?? findConfigFile(ctx.cwd, (w) => ctx.stderr(`tsops: warning: ${w}`))
+  const loaded = file === undefined ? null : { path: path.resolve(ctx.cwd, file), config: loadConfig(file) }
+  configCache.set(ctx, loaded)
+  return loaded ?? undefined
+}
+
+/** --indent, else `stores.<format>.indent` from the config. */
+export function emitOptionsFor(ctx: CliContext, args: Args, format: FormatName): EmitOptions {
+  const flag = args.int('indent')
+  if (flag !== undefined) return { indent: flag }
+  const loaded = projectConfig(ctx, args)
+  const store = format === 'binary' ? 'json_binary' : format
+  const indent = loaded ? storeIndent(loaded.config, store) : undefined
+  return indent === undefined ? {} : { indent }
+}
+
+export interface EncryptionSettings {
+  keyGroups: KeySource[][]
+  shamirThreshold: number
+  rules: EncryptionRules
+}
+
+/** Key specs from --age/--pgp/… (or their env vars), one group, in sops's CLI order. */
+export function cliKeySpecs(args: Args): KeySpec[] {
+  const context = args.string('encryption-context')
+  const kms = { awsProfile: args.string('aws-profile'), context: context ? parseEncryptionContext(context) : undefined }
+  return CLI_KEY_ORDER.flatMap((type) => {
+    const values = args.list(keyProvider(type).cliFlag)
+    return values.flatMap((v) => keySpecsFromString(type, v, kms))
+  })
+}
+
+export function keySourcesFor(groups: KeySpec[][]): Promise<KeySource[][]> {
+  return Promise.all(groups.map((g) => Promise.all(g.map((spec) => keySourceFromSpec(spec.type, spec.id)))))
+}
+
+/** The rule flags given on the command line. */
+export function cliRules(args: Args): EncryptionRules {
+  const rules: EncryptionRules = {}
+  for (const [name, key] of RULE_FIELDS) {
+    const v = args.string(key.replaceAll('_', '-'))
+    if (v !== undefined && v !== '') rules[name] = v
+  }
+  if (args.bool('mac-only-encrypted')) rules.macOnlyEncrypted = true
+  validateRulesRegexes(rules, 'command line')
+  return rules
+}
+
+/** CLI rules override the same-named config rule; a different one on each side is two rules (exit 8). */
+export function mergeRules(config: EncryptionRules | undefined, cli: EncryptionRules): EncryptionRules {
+  const merged: EncryptionRules = { ...(config ?? {}) }
+  const cliNames = RULE_FIELDS.filter(([name]) => cli[name]).map(([name]) => name)
+  const configNames = RULE_FIELDS.filter(([name]) => merged[name]).map(([name]) => name)
+  if (cliNames.length > 0 && configNames.some((n) => !cliNames.includes(n))) {
+    throw new ConflictingParametersError(
+      'cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file',
+    )
+  }
+  for (const name of cliNames) merged[name] = cli[name] as never
+  if (cli.macOnlyEncrypted) merged.macOnlyEncrypted = true
+  return merged
+}
+
+/** The creation rule for `fileName` (sops's gotcha: a config whose rules all miss is an error). */
+export function creationRuleFor(ctx: CliContext, args: Args, fileName: string | undefined): CreationRule | undefined {
+  const loaded = projectConfig(ctx, args)
+  if (!loaded) return undefined
+  const context = args.string('encryption-context')
+  const name = fileName ?? ''
+  return requireCreationRule(loaded.config, loaded.path, path.resolve(ctx.cwd, name), ctx.cwd, {
+    kmsEncryptionContext: context ? parseEncryptionContext(context) : undefined,
+  })
+}
+
+export const NO_KEYS_MESSAGE = 'config file not found, or has no creation rules, and no keys provided through command line options'
+
+/** Keys, rules and threshold for encrypting `fileName`, with sops's precedence. */
+export async function encryptionSettings(ctx: CliContext, args: Args, fileName: string | undefined): Promise<EncryptionSettings> {
+  const rule = creationRuleFor(ctx, args, fileName)
+  const cliSpecs = cliKeySpecs(args)
+  const specGroups = cliSpecs.length > 0 ? [dedupeKeyGroup(cliSpecs)] : (rule?.keyGroups ?? [])
+  if (specGroups.length === 0) throw new GenericError(NO_KEYS_MESSAGE, { hint: 'Pass --age/--pgp or add creation_rules to .sops.yaml (see .sopsrc.example).' })
+  const threshold = args.int('shamir-secret-sharing-threshold') ?? rule?.shamirThreshold ?? 0
+  return {
+    keyGroups: await keySourcesFor(specGroups),
+    shamirThreshold: threshold,
+    rules: mergeRules(rule?.rules, cliRules(args)),
+  }
+}
