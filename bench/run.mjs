@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// tsops benchmarks. Every target is a ratio against a baseline measured in the same run, so
+// the numbers mean the same on a slow or a busy machine. Requires `npm run build` first.
+import { execFileSync, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const cli = path.join(root, 'dist/cli/tsops.mjs')
+const lib = await import(path.join(root, 'dist/lib/index.js'))
+const { parseDocument } = await import('yaml')
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-bench-'))
+process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }))
+
+const results = []
+function report(name, value, baseline, target, unit = 'ms') {
+  const ratio = value / baseline
+  results.push({ name, value, baseline, ratio, target })
+  const ok = target === undefined ? '' : ratio <= target ? '  OK' : '  ABOVE TARGET'
+  console.log(`${name}: ${value.toFixed(1)} ${unit} vs baseline ${baseline.toFixed(1)} ${unit} = ${ratio.toFixed(2)}x${target ? ` (target <= ${target}x)` : ''}${ok}`)
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+
+function timeProcess(cmd, args, env) {
+  const t = process.hrtime.bigint()
+  const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`)
+  return Number(process.hrtime.bigint() - t) / 1e6
+}
+
+// ---- 1. cold start: tsops decrypt of a small age-encrypted YAML vs `node -e 0` ----------------
+const { identity, recipient } = await import(path.join(root, 'dist/lib/keys/age.js')).then((m) => m.generateAgeIdentity())
+const small = path.join(work, 'small.yaml')
+fs.writeFileSync(small, await lib.encrypt('db:\n    user: app\n    password: hunter2\nport: 5432\n', { format: 'yaml', age: [recipient] }))
+const env = { PATH: process.env.PATH, HOME: work, SOPS_AGE_KEY: identity }
+const coldRuns = 21
+const nodeTimes = []
+const tsopsTimes = []
+timeProcess(process.execPath, [cli, 'decrypt', small], env) // warm the page cache
+for (let i = 0; i < coldRuns; i++) {
+  nodeTimes.push(timeProcess(process.execPath, ['-e', '0'], env))
+  tsopsTimes.push(timeProcess(process.execPath, [cli, 'decrypt', small], env))
+}
+report('cold tsops decrypt (small age YAML) vs node -e 0', median(tsopsTimes), median(nodeTimes), 1.6)
+
+// ---- 2. 10,000-leaf YAML: encrypt+decrypt vs yaml parse+emit ---------------------------------
+function bigYaml(leaves) {
+  const lines = []
+  for (let s = 0; s < leaves / 10; s++) {
+    lines.push(`service_${s}:`)
+    for (let k = 0; k < 10; k++) lines.push(`    key_${k}: value-${s}-${k}-${'x'.repeat(k)}`)
+  }
+  return lines.join('\n') + '\n'
+}
+const text = bigYaml(10_000)
+const ageKey = { format: 'yaml', age: [recipient] }
+async function timeAsync(fn, runs = 5) {
+  const ts = []
+  for (let i = 0; i < runs; i++) {
+    const t = process.hrtime.bigint()
+    await fn()
+    ts.push(Number(process.hrtime.bigint() - t) / 1e6)
+  }
+  return median(ts)
+}
+const baselineYaml = await timeAsync(() => parseDocument(text).toString({ indent: 4, lineWidth: 0 }))
+const roundTrip = await timeAsync(async () => {
+  const enc = await lib.encrypt(text, ageKey)
+  await lib.decrypt(enc, { format: 'yaml', output: 'text', ageIdentities: [identity] })
+})
+report('encrypt+decrypt 10,000-leaf YAML vs yaml parse+emit', roundTrip, baselineYaml, 3)
+
+fs.writeFileSync(path.join(root, 'bench/.last.json'), JSON.stringify(results, null, 2))
+void execFileSync
