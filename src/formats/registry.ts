@@ -16,7 +16,12 @@ interface FormatEntry {
 
 const FORMATS: readonly FormatEntry[] = [
   { name: 'yaml', extensions: ['.yaml', '.yml'], load: async () => (await import('./yaml.js')).yamlFormat },
-  { name: 'json', extensions: ['.json'], load: async () => (await import('./json.js')).jsonFormat },
+  {
+    name: 'json',
+    extensions: ['.json'],
+    load: async () => (await import('./json.js')).jsonFormat,
+    loadEncryptedParser: async () => (await import('./json.js')).parseEncryptedJson,
+  },
   { name: 'dotenv', extensions: ['.env'], load: async () => (await import('./dotenv.js')).dotenvFormat },
   { name: 'ini', extensions: ['.ini'], load: async () => (await import('./ini.js')).iniFormat },
   { name: 'toml', extensions: ['.toml'], load: async () => (await import('./toml.js')).tomlFormat },

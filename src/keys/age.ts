@@ -93,7 +93,13 @@ async function unwrap(recipient: string, entry: KeyEntry, ctx: KeyContext): Prom
   } catch (e) {
     throw fail(`failed to read armored age data key: ${errorText(e)}`)
   }
-  const decrypter = await decrypterFor(recipient, ctx)
+  let decrypter: Decrypter
+  try {
+    decrypter = await decrypterFor(recipient, ctx)
+  } catch (e) {
+    // The cached failure is shared by every recipient of this context: attach our id here.
+    throw fail(errorText(e))
+  }
   try {
     return await decrypter.decrypt(file)
   } catch (e) {
@@ -137,15 +143,11 @@ function decrypterFor(recipient: string, ctx: KeyContext): Promise<Decrypter> {
   return d
 }
 
+/** Rejects with a plain Error whose message is the reason (no key id: the result may be shared). */
 async function buildDecrypter(recipient: string, ctx: KeyContext, cache: AgeCache): Promise<Decrypter> {
-  const fail = (reason: string) => new KeyUnwrapError('age', recipient, reason)
-  let identities: ParsedIdentity[]
-  try {
-    cache.base ??= loadBaseIdentities(ctx)
-    identities = [...(await cache.base), ...(await loadCmdIdentities(recipient, ctx))]
-  } catch (e) {
-    throw fail(errorText(e))
-  }
+  const fail = (reason: string) => new Error(reason)
+  cache.base ??= loadBaseIdentities(ctx)
+  const identities = [...(await cache.base), ...(await loadCmdIdentities(recipient, ctx))]
   if (identities.length === 0) {
     throw fail(
       `failed to load age identities. Did not find keys in locations '${SOPS_AGE_KEY}', '${SOPS_AGE_KEY_FILE}', ` +

@@ -95,18 +95,27 @@ export class DataKeyUnavailableError extends DataKeyError {
   }
 }
 
+/** Maps a metadata entry to the source that can unwrap it (the registry; tests inject fakes). */
+export type SourceResolver = (entry: KeyEntry) => Promise<KeySource>
+
+/**
+ * Recover the data key. The caller owns the returned buffer and should zero it when done.
+ * Throws DataKeyUnavailableError (exit 128) listing every key tried and why it failed.
+ */
 export async function unwrapDataKey(
   groups: readonly (readonly KeyEntry[])[],
   threshold: number,
   ctx: KeyContext,
   order: readonly string[] = DEFAULT_DECRYPTION_ORDER,
+  resolve: SourceResolver = keySourceFromEntry,
 ): Promise<Uint8Array> {
+  if (groups.length === 0) throw new DataKeyError('Failed to get the data key required to decrypt the SOPS file: the metadata has no key groups')
   // Groups are independent, so they run in parallel; keys inside a group never do.
-  const outcomes = await Promise.all(groups.map((g) => unwrapGroup(g, ctx, order)))
+  const outcomes = await Promise.all(groups.map((g) => unwrapGroup(g, ctx, order, resolve)))
   const parts = outcomes.flatMap((o) => (o.part ? [o.part] : []))
   const results = outcomes.map((o) => o.result)
 
-  if (groups.length <= 1) {
+  if (groups.length === 1) {
     const part = parts[0]
     if (part === undefined) throw noKeyError(results, 0)
     return part
@@ -128,13 +137,14 @@ async function unwrapGroup(
   entries: readonly KeyEntry[],
   ctx: KeyContext,
   order: readonly string[],
+  resolve: SourceResolver,
 ): Promise<{ part?: Uint8Array; result: GroupResult }> {
   const attempts: KeyAttempt[] = []
   for (const entry of sortByDecryptionOrder(entries, order)) {
     ctx.signal?.throwIfAborted()
     const id = safeId(entry)
     try {
-      const source = await keySourceFromEntry(entry)
+      const source = await resolve(entry)
       const part = await source.unwrap(entry, ctx)
       attempts.push({ type: entry.type, id })
       return { part, result: { ok: true, attempts } }

@@ -38,7 +38,7 @@ async function wrap(fp: string, part: Uint8Array, ctx: KeyContext): Promise<KeyE
   const res = await runGpg(args, part, ctx)
   const enc = res.stdout.toString('utf8').trim()
   if (res.code !== 0 || enc === '') {
-    throw new GenericError(`failed to encrypt sops data key with pgp: gpg: ${summarizeStderr(res) || 'no output'}`)
+    throw new GenericError(`failed to encrypt sops data key with pgp: ${summarizeStderr(res)}`)
   }
   return { type: 'pgp', fields: { created_at: rfc3339UtcNow(), enc, fp } }
 }

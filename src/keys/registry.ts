@@ -201,6 +201,11 @@ export function parseDecryptionOrder(value: string | undefined): readonly string
   return order
 }
 
+/** The flag wins over the env var; neither gives the default order. */
+export function resolveDecryptionOrder(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): readonly string[] {
+  return parseDecryptionOrder(flag || env[DECRYPTION_ORDER_ENV])
+}
+
 /** Listed types first in list order; the rest keep their file order (a stable sort, like sops). */
 export function sortByDecryptionOrder<T extends { readonly type: KeyType }>(items: readonly T[], order: readonly string[]): T[] {
   const rank = (t: KeyType) => {

@@ -50,14 +50,24 @@ export async function createGpgHome(): Promise<GpgHome> {
 /** Stop the home's own gpg-agent (started by gpg on demand), then delete the directory. */
 async function removeHome(home: string, env: Record<string, string | undefined>): Promise<void> {
   await run('gpgconf', ['--kill', 'gpg-agent'], { env }).catch(() => undefined)
-  await rm(home, { recursive: true, force: true })
+  await rm(home, { recursive: true, force: true, maxRetries: 3 }) // the agent may still be removing its sockets
 }
 
 /** A home with sops's fixture keys imported (two secret keys, one public-only). */
 export async function fixtureGpgHome(): Promise<GpgHome> {
   const h = await createGpgHome()
-  await h.gpg(['--import', FIXTURE_KEY_FILE])
+  await removeOnFailure(h, () => h.gpg(['--import', FIXTURE_KEY_FILE]))
   return h
+}
+
+/** A half-built home must not be left behind in the temp dir. */
+async function removeOnFailure<T>(h: GpgHome, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step()
+  } catch (e) {
+    await h.cleanup()
+    throw e
+  }
 }
 
 export interface GeneratedGpgHome extends GpgHome {
@@ -87,8 +97,10 @@ export async function disposeGeneratedGpgHome(): Promise<void> {
 async function makeGeneratedHome(): Promise<GeneratedGpgHome> {
   const h = await createGpgHome()
   const uid = 'tsops test key <tsops-test@example.invalid>'
-  await h.gpg(['--passphrase', '', '--pinentry-mode', 'loopback', '--quick-gen-key', uid, 'future-default', 'default', 'never'])
-  const fingerprint = firstFingerprint(await h.gpg(['--with-colons', '--list-secret-keys', uid]))
+  const fingerprint = await removeOnFailure(h, async () => {
+    await h.gpg(['--passphrase', '', '--pinentry-mode', 'loopback', '--quick-gen-key', uid, 'future-default', 'default', 'never'])
+    return firstFingerprint(await h.gpg(['--with-colons', '--list-secret-keys', uid]))
+  })
   return { ...h, fingerprint, cleanup: async () => undefined }
 }
 

@@ -35,6 +35,7 @@ function normalize(v: unknown): unknown {
   if (typeof v === 'number' || typeof v === 'bigint') return Number(v)
   if (typeof v === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v)) return Number(v)
   if (v === '<nil>') return null // the oracle prints Go's nil as text
+  if (v === 'true' || v === 'false') return v === 'true' // …and bools as strings
   return v
 }
 
@@ -93,8 +94,11 @@ const RULES: [string, string[]][] = [
 ]
 
 describe('sops oracle accepts every rule option', () => {
+  // rules.json is rich.json without a clear int beyond 2^53: sops ≤3.9 (the oracle) hashes JSON
+  // numbers as float64, sops ≥3.10 (and tsops, spec §5.2) as int64, so such a clear value has
+  // no MAC both can agree on. Encrypted big ints (type:int) are fine in both (see rich.json).
   it.each(RULES)('%s (yaml and json)', async (_name, flags) => {
-    for (const [fixture, format] of [['rich.yaml', 'yaml'], ['rich.json', 'json']] as const) {
+    for (const [fixture, format] of [['rich.yaml', 'yaml'], ['rules.json', 'json']] as const) {
       // Comment rules exist only as legacy global flags in sops; tsops accepts them everywhere.
       const encrypted = await encryptWith(fixture, KEYSETS['age only']!(), flags)
       const real = await oracle(encrypted, format)

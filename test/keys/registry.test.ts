@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest'
+import { DuplicateDecryptionKeyTypeError } from '../../src/core/errors.js'
+import {
+  DEFAULT_DECRYPTION_ORDER,
+  KEY_PROVIDERS,
+  KEY_TYPES,
+  isKeyType,
+  keyIdOf,
+  keyProvider,
+  keySourceFromEntry,
+  keySourceFromSpec,
+  keySourcesFromList,
+  parseDecryptionOrder,
+  resolveDecryptionOrder,
+  providerForMetadataField,
+  sortByDecryptionOrder,
+  splitKeyList,
+} from '../../src/keys/registry.js'
+import { KeyUnwrapError, type KeyType } from '../../src/keys/types.js'
+
+describe('key registry', () => {
+  it('lists every type once, in sops\'s metadata group order', () => {
+    expect(KEY_TYPES).toEqual(['kms', 'gcp_kms', 'hckms', 'azure_kv', 'hc_vault', 'pgp', 'age'])
+    expect(new Set(KEY_PROVIDERS.map((p) => p.metadataField)).size).toBe(KEY_PROVIDERS.length)
+    expect(isKeyType('age')).toBe(true)
+    expect(isKeyType('nope')).toBe(false)
+  })
+
+  it('knows the CLI flags, env vars and config fields of age and pgp', () => {
+    expect(keyProvider('age')).toMatchObject({ cliFlag: 'age', cliShort: 'a', envVar: 'SOPS_AGE_RECIPIENTS', configField: 'age', metadataField: 'age' })
+    expect(keyProvider('pgp')).toMatchObject({ cliFlag: 'pgp', cliShort: 'p', envVar: 'SOPS_PGP_FP', configField: 'pgp', metadataField: 'pgp' })
+    expect(providerForMetadataField('azure_kv')?.type).toBe('azure_kv')
+    expect(providerForMetadataField('sops')).toBeUndefined()
+  })
+
+  it('derives display ids like sops\'s ToString', () => {
+    expect(keyIdOf({ type: 'age', fields: { recipient: 'age1x', enc: '' } })).toBe('age1x')
+    expect(keyIdOf({ type: 'pgp', fields: { fp: 'ABC', enc: '' } })).toBe('ABC')
+    expect(keyIdOf({ type: 'azure_kv', fields: { vault_url: 'https://v.vault.azure.net', name: 'k', version: '1' } })).toBe(
+      'https://v.vault.azure.net/keys/k/1',
+    )
+    expect(keyIdOf({ type: 'hc_vault', fields: { vault_address: 'https://h:8200', engine_path: 'transit', key_name: 'k' } })).toBe(
+      'https://h:8200/v1/transit/keys/k',
+    )
+  })
+
+  it('builds age and pgp sources from entries and specs (modules loaded on demand)', async () => {
+    expect((await keySourceFromEntry({ type: 'age', fields: { recipient: 'age1abc', enc: '' } })).id).toBe('age1abc')
+    expect((await keySourceFromSpec('pgp', 'AB CD')).id).toBe('ABCD')
+    expect((await keySourcesFromList('age', ' age1a, ,age1b ')).map((s) => s.id)).toEqual(['age1a', 'age1b'])
+  })
+
+  it('unimplemented types: metadata still loads (the key fails with a reason), encrypting to one is an error', async () => {
+    const src = await keySourceFromEntry({ type: 'gcp_kms', fields: { resource_id: 'projects/p/locations/l/keyRings/r/cryptoKeys/k', enc: 'x' } })
+    expect(src.id).toBe('projects/p/locations/l/keyRings/r/cryptoKeys/k')
+    await expect(src.unwrap({ type: 'gcp_kms', fields: {} }, { env: {} })).rejects.toBeInstanceOf(KeyUnwrapError)
+    await expect(keySourceFromSpec('kms', 'arn:aws:kms:x')).rejects.toThrow(/not supported/)
+  })
+
+  it('splitKeyList trims and drops empty items', () => {
+    expect(splitKeyList(' a , b,,c ')).toEqual(['a', 'b', 'c'])
+    expect(splitKeyList('')).toEqual([])
+  })
+})
+
+describe('decryption order', () => {
+  it('defaults to age,pgp and parses a comma list', () => {
+    expect(parseDecryptionOrder(undefined)).toEqual(['age', 'pgp'])
+    expect(parseDecryptionOrder('')).toBe(DEFAULT_DECRYPTION_ORDER)
+    expect(parseDecryptionOrder('pgp,kms,age')).toEqual(['pgp', 'kms', 'age'])
+  })
+
+  it('the flag wins over SOPS_DECRYPTION_ORDER', () => {
+    expect(resolveDecryptionOrder(undefined, { SOPS_DECRYPTION_ORDER: 'pgp' })).toEqual(['pgp'])
+    expect(resolveDecryptionOrder('kms', { SOPS_DECRYPTION_ORDER: 'pgp' })).toEqual(['kms'])
+    expect(resolveDecryptionOrder(undefined, {})).toEqual(['age', 'pgp'])
+  })
+
+  it('a duplicate is exit 112', () => {
+    const err = (() => {
+      try {
+        parseDecryptionOrder('age,pgp,age')
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(err).toBeInstanceOf(DuplicateDecryptionKeyTypeError)
+    expect((err as DuplicateDecryptionKeyTypeError).exitCode).toBe(112)
+    expect((err as Error).message).toBe('Duplicate decryption key type: age')
+  })
+
+  it('sorts listed types first, in list order, and keeps file order otherwise (stable)', () => {
+    const items = (['kms', 'pgp', 'age', 'gcp_kms', 'age', 'pgp'] as KeyType[]).map((type, i) => ({ type, i }))
+    expect(sortByDecryptionOrder(items, ['age', 'pgp']).map((x) => x.i)).toEqual([2, 4, 1, 5, 0, 3])
+    expect(sortByDecryptionOrder(items, ['gcp_kms']).map((x) => x.i)).toEqual([3, 0, 1, 2, 4, 5])
+    expect(sortByDecryptionOrder(items, []).map((x) => x.i)).toEqual([0, 1, 2, 3, 4, 5])
+  })
+})
