@@ -4,11 +4,13 @@ import { build } from 'esbuild'
 import { readFileSync, rmSync, chmodSync } from 'node:fs'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-rmSync(new URL('../dist/cli', import.meta.url), { recursive: true, force: true })
+// `node scripts/bundle.mjs [outdir]`: tests build a private copy so parallel runs never see a half-built CLI.
+const outdir = process.argv[2] ?? 'dist/cli'
+rmSync(outdir, { recursive: true, force: true })
 
 await build({
   entryPoints: { tsops: 'src/cli/bin.ts' },
-  outdir: 'dist/cli',
+  outdir,
   outExtension: { '.js': '.mjs' },
   bundle: true,
   splitting: true,
@@ -21,9 +23,9 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   define: { TSOPS_VERSION: JSON.stringify(pkg.version) },
   // Cloud SDKs are large and optional: loaded from node_modules only when a file uses them.
-  external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
+  external: ['./toml.js', '@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
   // Some dependencies are CommonJS and require() node builtins; give ESM chunks a require.
   banner: { js: "import { createRequire as __tsopsCreateRequire } from 'node:module'; const require = __tsopsCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 })
-chmodSync(new URL('../dist/cli/tsops.mjs', import.meta.url), 0o755)
+chmodSync(`${outdir}/tsops.mjs`, 0o755)

@@ -7,20 +7,31 @@ import { Args, parseArgs } from './args.js'
 import { createCliContext, type CliContext } from './context.js'
 import { HELP, VERSION_TEXT } from './help.js'
 
-type Command = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
+export type Command = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
 
-/** Commands load lazily: `tsops decrypt` never parses the code of `tsops edit`. */
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  encrypt: async () => (await import('./commands/encrypt.js')).encryptMain,
-  decrypt: async () => (await import('./commands/decrypt.js')).decryptMain,
-  keygen: async () => (await import('./commands/keygen.js')).keygenMain,
+/**
+ * Commands are the files in ./commands (one per command, each exporting `run`), loaded lazily:
+ * `tsops decrypt` never parses the code of `tsops edit`. esbuild bundles every file the glob
+ * import can reach as its own chunk, so adding a command is adding a file.
+ */
+async function loadCommand(name: string): Promise<Command | undefined> {
+  if (!/^[a-z][a-z-]*$/.test(name)) return undefined
+  try {
+    const mod = (await import(`./commands/${name}.ts`)) as { run?: Command }
+    return mod.run
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const message = err instanceof Error ? err.message : ''
+    if (code === 'ERR_MODULE_NOT_FOUND' || message.startsWith('Module not found in bundle')) return undefined
+    throw err
+  }
 }
 
 function legacyMode(args: Args): string | undefined {
   if (args.bool('encrypt')) return 'encrypt'
   if (args.bool('decrypt')) return 'decrypt'
   if (args.bool('rotate')) return 'rotate'
-  if (args.string('set') !== undefined) return 'set-legacy'
+  if (args.string('set') !== undefined) return 'set'
   return undefined
 }
 
@@ -36,16 +47,15 @@ export async function run(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP)
     return first === undefined && !args.bool('help') ? 1 : 0
   }
-  if (first !== undefined && COMMANDS[first]) {
-    const command = await COMMANDS[first]!()
-    return command(ctx, args, rest)
-  }
+  // `decrypt --terraform` speaks Terraform's external data source protocol (its own module).
+  const name = first === 'decrypt' && args.bool('terraform') ? 'terraform' : first
+  const command = name === undefined ? undefined : await loadCommand(name)
+  if (command) return command(ctx, args, rest)
+  // sops's legacy style: `tsops -d FILE`, `tsops --set '…' FILE`, and a bare `tsops FILE` edits.
   const mode = legacyMode(args) ?? 'edit'
-  const loader = COMMANDS[mode]
-  if (!loader) {
-    throw new TsopsError(`the ${mode} mode is not available yet in this version of tsops`)
-  }
-  return (await loader())(ctx, args, args.positionals)
+  const legacy = await loadCommand(mode)
+  if (!legacy) throw new TsopsError(`the ${mode} mode is not available in this version of tsops`)
+  return legacy(ctx, args, args.positionals)
 }
 
 /** Print a TsopsError as `tsops: error: …` / `tsops: hint: …`; anything else without a stack trace. */

@@ -65,6 +65,6 @@ function child(node: Value, part: PathPart): Value | undefined {
   return node instanceof TreeMap ? node.get(part) : undefined
 }
 
-export function decryptMain(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
+export function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   return decryptCommand(ctx, args, rest[0])
 }

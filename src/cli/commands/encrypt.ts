@@ -9,7 +9,7 @@ import { chooseFormats } from '../formats.js'
 import { assertOutputFlags, writeResult } from '../output.js'
 import { emitOptionsFor, encryptionSettings } from '../settings.js'
 
-export async function encryptMain(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
+export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   const file = rest[0]
   assertOutputFlags(args, file)
   if (isStdin(file) && file !== '/dev/stdin' && args.string('filename-override') === undefined) {

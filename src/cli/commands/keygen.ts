@@ -3,7 +3,7 @@ import { keygen } from '../../keys/age.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 
-export async function keygenMain(ctx: CliContext, _args: Args, _rest: string[]): Promise<number> {
+export async function run(ctx: CliContext, _args: Args, _rest: string[]): Promise<number> {
   const result = await keygen(ctx.env)
   if (result.created) ctx.stderr(`tsops: created age identity in ${result.path}`)
   else ctx.stderr(`tsops: ${result.path} already exists; kept it`)
