@@ -76,5 +76,11 @@ const roundTrip = await timeAsync(async () => {
 })
 report('encrypt+decrypt 10,000-leaf YAML vs yaml parse+emit', roundTrip, baselineYaml, 3)
 
+// ---- 3. 64 MiB binary: encrypt+decrypt vs raw AES-256-GCM; peak memory ---------------------
+const { benchBinary } = await import('./binary.mjs')
+const bin = benchBinary()
+report('encrypt+decrypt 64 MiB binary vs raw AES-256-GCM', bin.ms, bin.rawMs, 4)
+console.log(`  peak RSS of that process: ${(bin.peakRss / 1048576).toFixed(0)} MiB for a ${bin.size / 1048576} MiB file (${(bin.peakRss / bin.size).toFixed(1)}x the file)`)
+
 fs.writeFileSync(path.join(root, 'bench/.last.json'), JSON.stringify(results, null, 2))
 void execFileSync

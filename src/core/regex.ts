@@ -3,8 +3,22 @@
  * evaluating them with JS RegExp semantics could select different leaves than sops; re2js is
  * a faithful port of RE2.
  */
-import { RE2JS } from 're2js'
+import { createRequire } from 'node:module'
+import type { RE2JS } from 're2js'
 import { ConfigError } from './errors.js'
+
+type Re2Module = typeof import('re2js')
+
+let re2: Re2Module | undefined
+/**
+ * re2js is ~150 KB of code; most runs (every decrypt of a file without regex rules) never need
+ * it, so it is required on first use instead of at start-up. A plain require keeps compileRe2
+ * synchronous, and the bundler leaves it to node_modules.
+ */
+function loadRe2(): Re2Module {
+  re2 ??= createRequire(import.meta.url)('re2js') as Re2Module
+  return re2
+}
 
 export interface Re2 {
   readonly source: string
@@ -20,7 +34,7 @@ export function compileRe2(pattern: string, what: string): Re2 {
   if (cached) return cached
   let compiled: RE2JS
   try {
-    compiled = RE2JS.compile(pattern)
+    compiled = loadRe2().RE2JS.compile(pattern)
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err)
     throw new ConfigError(`invalid regular expression in ${what} ${JSON.stringify(pattern)}: ${reason}`, {

@@ -14,6 +14,7 @@ import path from 'node:path'
 import type { Decrypter } from 'age-encryption'
 import { GenericError } from '../core/errors.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
+import { dearmor, decryptX25519, parseX25519Identity, type X25519Identity } from './age-x25519.js'
 
 type AgeModule = typeof import('age-encryption')
 
@@ -86,6 +87,47 @@ async function unwrap(recipient: string, entry: KeyEntry, ctx: KeyContext): Prom
   const fail = (reason: string) => new KeyUnwrapError('age', recipient, reason)
   const enc = entry.fields.enc
   if (typeof enc !== 'string' || enc === '') throw fail('no encrypted data key (enc) in the metadata')
+  let identities: ParsedIdentity[]
+  try {
+    identities = await identitiesFor(recipient, ctx)
+  } catch (e) {
+    // The cached failure is shared by every recipient of this context: attach our id here.
+    throw fail(errorText(e))
+  }
+  const native = nativeIdentities(identities)
+  if (native) {
+    let file: Buffer
+    try {
+      file = dearmor(enc)
+    } catch (e) {
+      throw fail(`failed to read armored age data key: ${errorText(e)}`)
+    }
+    const result = (() => {
+      try {
+        return decryptX25519(file, native)
+      } catch (e) {
+        throw fail(`failed to decrypt sops data key with age: ${errorText(e)}`)
+      }
+    })()
+    if (result.status === 'ok') return new Uint8Array(result.plaintext)
+    if (result.status === 'no-match') throw fail('no identity matched any of the recipients')
+  }
+  return unwrapWithTypage(recipient, enc, identities, ctx, fail)
+}
+
+/** X25519 identities parsed for node:crypto, or undefined when any identity needs typage. */
+function nativeIdentities(identities: readonly ParsedIdentity[]): X25519Identity[] | undefined {
+  const parsed = identities.map((i) => parseX25519Identity(i.identity))
+  return parsed.every((p): p is X25519Identity => p !== undefined) ? parsed : undefined
+}
+
+async function unwrapWithTypage(
+  recipient: string,
+  enc: string,
+  identities: readonly ParsedIdentity[],
+  ctx: KeyContext,
+  fail: (reason: string) => KeyUnwrapError,
+): Promise<Uint8Array> {
   const age = await loadAge()
   let file: Uint8Array
   try {
@@ -95,9 +137,8 @@ async function unwrap(recipient: string, entry: KeyEntry, ctx: KeyContext): Prom
   }
   let decrypter: Decrypter
   try {
-    decrypter = await decrypterFor(recipient, ctx)
+    decrypter = await decrypterFor(recipient, identities, ctx)
   } catch (e) {
-    // The cached failure is shared by every recipient of this context: attach our id here.
     throw fail(errorText(e))
   }
   try {
@@ -114,7 +155,9 @@ async function unwrap(recipient: string, entry: KeyEntry, ctx: KeyContext): Prom
 interface AgeCache {
   /** Identities from every source except SOPS_AGE_KEY_CMD. */
   base?: Promise<ParsedIdentity[]>
-  /** Decrypters keyed by recipient: SOPS_AGE_KEY_CMD sees SOPS_AGE_RECIPIENT, so its output may differ. */
+  /** All identities keyed by recipient: SOPS_AGE_KEY_CMD sees SOPS_AGE_RECIPIENT, so its output may differ. */
+  identities: Map<string, Promise<ParsedIdentity[]>>
+  /** typage Decrypters, same keys. */
   decrypters: Map<string, Promise<Decrypter>>
 }
 
@@ -126,41 +169,64 @@ interface ParsedIdentity {
   source: string
 }
 
-function decrypterFor(recipient: string, ctx: KeyContext): Promise<Decrypter> {
+function cacheOf(ctx: KeyContext): AgeCache {
   let cache = caches.get(ctx)
   if (!cache) {
-    cache = { decrypters: new Map() }
+    cache = { identities: new Map(), decrypters: new Map() }
     caches.set(ctx, cache)
   }
-  const c = cache
-  // Without a key command the identity set is the same for every recipient: share one Decrypter.
-  const cacheKey = nonEmpty(ctx.env[SOPS_AGE_KEY_CMD]) ? recipient : ''
-  let d = c.decrypters.get(cacheKey)
+  return cache
+}
+
+/** Without a key command the identity set is the same for every recipient: share it. */
+function cacheKeyFor(recipient: string, ctx: KeyContext): string {
+  return nonEmpty(ctx.env[SOPS_AGE_KEY_CMD]) ? recipient : ''
+}
+
+/** Every identity available for `recipient`; rejects with a plain Error whose message is the reason. */
+function identitiesFor(recipient: string, ctx: KeyContext): Promise<ParsedIdentity[]> {
+  const cache = cacheOf(ctx)
+  const key = cacheKeyFor(recipient, ctx)
+  let found = cache.identities.get(key)
+  if (!found) {
+    found = loadAllIdentities(recipient, ctx, cache)
+    cache.identities.set(key, found)
+  }
+  return found
+}
+
+async function loadAllIdentities(recipient: string, ctx: KeyContext, cache: AgeCache): Promise<ParsedIdentity[]> {
+  cache.base ??= loadBaseIdentities(ctx)
+  const identities = [...(await cache.base), ...(await loadCmdIdentities(recipient, ctx))]
+  if (identities.length === 0) {
+    throw new Error(
+      `failed to load age identities. Did not find keys in locations '${SOPS_AGE_KEY}', '${SOPS_AGE_KEY_FILE}', ` +
+        `'${SOPS_AGE_KEY_CMD}' and '${defaultAgeKeyFile(ctx.env)}'`,
+    )
+  }
+  return identities
+}
+
+function decrypterFor(recipient: string, identities: readonly ParsedIdentity[], ctx: KeyContext): Promise<Decrypter> {
+  const cache = cacheOf(ctx)
+  const key = cacheKeyFor(recipient, ctx)
+  let d = cache.decrypters.get(key)
   if (!d) {
-    d = buildDecrypter(recipient, ctx, c)
-    c.decrypters.set(cacheKey, d)
+    d = buildDecrypter(identities)
+    cache.decrypters.set(key, d)
   }
   return d
 }
 
 /** Rejects with a plain Error whose message is the reason (no key id: the result may be shared). */
-async function buildDecrypter(recipient: string, ctx: KeyContext, cache: AgeCache): Promise<Decrypter> {
-  const fail = (reason: string) => new Error(reason)
-  cache.base ??= loadBaseIdentities(ctx)
-  const identities = [...(await cache.base), ...(await loadCmdIdentities(recipient, ctx))]
-  if (identities.length === 0) {
-    throw fail(
-      `failed to load age identities. Did not find keys in locations '${SOPS_AGE_KEY}', '${SOPS_AGE_KEY_FILE}', ` +
-        `'${SOPS_AGE_KEY_CMD}' and '${defaultAgeKeyFile(ctx.env)}'`,
-    )
-  }
+async function buildDecrypter(identities: readonly ParsedIdentity[]): Promise<Decrypter> {
   const age = await loadAge()
   const decrypter = new age.Decrypter()
   for (const { identity, source } of identities) {
     try {
       decrypter.addIdentity(identity)
     } catch {
-      throw fail(`failed to parse age identity from ${source}: malformed secret key`)
+      throw new Error(`failed to parse age identity from ${source}: malformed secret key`)
     }
   }
   return decrypter

@@ -1,0 +1,211 @@
+/**
+ * Native decryption of age files whose recipients are X25519 (`age1…`) — what sops files
+ * overwhelmingly use — with node:crypto only (X25519, HKDF-SHA256, ChaCha20-Poly1305, HMAC).
+ *
+ * Why not typage for this: it brings noble's pure-JS curves plus web streams, which cost more
+ * than the rest of a cold `tsops decrypt` together. typage stays the implementation for
+ * encryption and for every other identity type (post-quantum); this file only decrypts, and it
+ * follows https://age-encryption.org/v1 exactly (header MAC verified, STREAM payload).
+ */
+import { createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto'
+
+const INTRO = 'age-encryption.org/v1\n'
+const X25519_INFO = 'age-encryption.org/v1/X25519'
+const CHUNK = 64 * 1024
+const TAG = 16
+
+export interface X25519Identity {
+  privateKey: KeyObject
+  /** The raw 32-byte public key, part of the HKDF salt. */
+  publicKey: Buffer
+}
+
+// ---- bech32 (BIP 173), just enough to read AGE-SECRET-KEY-1… ------------------------------
+
+const CHARSET = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l'
+
+function polymod(values: number[]): number {
+  const GEN = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3]
+  let chk = 1
+  for (const v of values) {
+    const top = chk >>> 25
+    chk = ((chk & 0x1ffffff) << 5) ^ v
+    for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= GEN[i]!
+  }
+  return chk
+}
+
+function bech32Decode(text: string): { hrp: string; data: Buffer } | undefined {
+  const s = text.toLowerCase()
+  const pos = s.lastIndexOf('1')
+  if (pos < 1 || pos + 7 > s.length) return undefined
+  const hrp = s.slice(0, pos)
+  const words: number[] = []
+  for (const c of s.slice(pos + 1)) {
+    const v = CHARSET.indexOf(c)
+    if (v === -1) return undefined
+    words.push(v)
+  }
+  const expanded = [...hrp].map((c) => c.charCodeAt(0) >> 5).concat([0], [...hrp].map((c) => c.charCodeAt(0) & 31))
+  if (polymod([...expanded, ...words]) !== 1) return undefined
+  // 5-bit words -> bytes
+  let acc = 0
+  let bits = 0
+  const out: number[] = []
+  for (const w of words.slice(0, -6)) {
+    acc = (acc << 5) | w
+    bits += 5
+    if (bits >= 8) {
+      bits -= 8
+      out.push((acc >>> bits) & 0xff)
+    }
+  }
+  return { hrp, data: Buffer.from(out) }
+}
+
+// ---- keys ---------------------------------------------------------------------------------
+
+const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex')
+
+/** Parse `AGE-SECRET-KEY-1…`; undefined for anything else (post-quantum, plugins). */
+export function parseX25519Identity(identity: string): X25519Identity | undefined {
+  if (!identity.startsWith('AGE-SECRET-KEY-1')) return undefined
+  const decoded = bech32Decode(identity)
+  if (!decoded || decoded.hrp !== 'age-secret-key-' || decoded.data.length !== 32) return undefined
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, decoded.data]), format: 'der', type: 'pkcs8' })
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' })
+  return { privateKey, publicKey: spki.subarray(spki.length - 32) }
+}
+
+const SPKI_X25519_PREFIX = Buffer.from('302a300506032b656e032100', 'hex')
+
+function publicKeyObject(raw: Buffer): KeyObject {
+  return createPublicKey({ key: Buffer.concat([SPKI_X25519_PREFIX, raw]), format: 'der', type: 'spki' })
+}
+
+// ---- the file format ---------------------------------------------------------------------
+
+interface Stanza {
+  type: string
+  args: string[]
+  body: Buffer
+}
+
+interface Header {
+  stanzas: Stanza[]
+  /** Bytes covered by the MAC: the header up to and including "---". */
+  macInput: Buffer
+  mac: Buffer
+  payloadOffset: number
+}
+
+/** Unpadded standard base64, strictly (age forbids padding and non-canonical encodings). */
+function b64(s: string): Buffer {
+  if (!/^[A-Za-z0-9+/]*$/.test(s)) throw new Error('malformed base64 in age header')
+  return Buffer.from(s, 'base64')
+}
+
+function parseHeader(file: Buffer): Header {
+  if (!file.subarray(0, INTRO.length).equals(Buffer.from(INTRO))) throw new Error('not an age v1 file')
+  const stanzas: Stanza[] = []
+  let pos = INTRO.length
+  const readLine = (): string => {
+    const end = file.indexOf(0x0a, pos)
+    if (end === -1) throw new Error('truncated age header')
+    const line = file.subarray(pos, end).toString('latin1')
+    pos = end + 1
+    return line
+  }
+  for (;;) {
+    const lineStart = pos
+    const line = readLine()
+    if (line.startsWith('--- ')) {
+      return { stanzas, macInput: file.subarray(0, lineStart + 3), mac: b64(line.slice(4)), payloadOffset: pos }
+    }
+    if (!line.startsWith('-> ')) throw new Error('malformed age header')
+    const [type, ...args] = line.slice(3).split(' ')
+    const bodyParts: Buffer[] = []
+    for (;;) {
+      const bodyLine = readLine()
+      bodyParts.push(b64(bodyLine))
+      if (bodyLine.length < 64) break // the last body line is short (possibly empty)
+    }
+    stanzas.push({ type: type!, args, body: Buffer.concat(bodyParts) })
+  }
+}
+
+function hkdf(ikm: Buffer, salt: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', ikm, salt, info, 32))
+}
+
+function chachaOpen(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer {
+  const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG })
+  d.setAuthTag(sealed.subarray(sealed.length - TAG))
+  return Buffer.concat([d.update(sealed.subarray(0, sealed.length - TAG)), d.final()])
+}
+
+function unwrapFileKey(stanza: Stanza, identity: X25519Identity): Buffer | undefined {
+  if (stanza.type !== 'X25519' || stanza.args.length !== 1 || stanza.body.length !== 32) return undefined
+  const share = b64(stanza.args[0]!)
+  if (share.length !== 32) return undefined
+  const shared = diffieHellman({ privateKey: identity.privateKey, publicKey: publicKeyObject(share) })
+  if (shared.every((b) => b === 0)) return undefined // low-order point
+  const wrapKey = hkdf(shared, Buffer.concat([share, identity.publicKey]), X25519_INFO)
+  try {
+    return chachaOpen(wrapKey, Buffer.alloc(12), stanza.body)
+  } catch {
+    return undefined // not for this identity
+  }
+}
+
+function decryptPayload(fileKey: Buffer, payload: Buffer): Buffer {
+  if (payload.length < 16) throw new Error('truncated age payload')
+  const key = hkdf(fileKey, payload.subarray(0, 16), 'payload')
+  const body = payload.subarray(16)
+  const chunks: Buffer[] = []
+  let counter = 0
+  for (let off = 0; ; counter++) {
+    const end = Math.min(off + CHUNK + TAG, body.length)
+    const last = end === body.length
+    const nonce = Buffer.alloc(12)
+    nonce.writeUIntBE(counter, 5, 6)
+    if (last) nonce[11] = 1
+    chunks.push(chachaOpen(key, nonce, body.subarray(off, end)))
+    if (last) return Buffer.concat(chunks)
+    off = end
+  }
+}
+
+export type NativeResult = { status: 'ok'; plaintext: Buffer } | { status: 'no-match' } | { status: 'unsupported' }
+
+/**
+ * Decrypt with X25519 identities. 'unsupported' when the file has stanza types this code does
+ * not handle (the caller then uses typage); 'no-match' when no identity opens any stanza.
+ */
+export function decryptX25519(file: Buffer, identities: readonly X25519Identity[]): NativeResult {
+  const header = parseHeader(file)
+  if (header.stanzas.some((s) => s.type !== 'X25519')) return { status: 'unsupported' }
+  for (const stanza of header.stanzas) {
+    for (const identity of identities) {
+      const fileKey = unwrapFileKey(stanza, identity)
+      if (!fileKey) continue
+      const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header.macInput).digest()
+      if (mac.length !== header.mac.length || !timingSafeEqual(mac, header.mac)) throw new Error('bad header MAC')
+      const plaintext = decryptPayload(fileKey, file.subarray(header.payloadOffset))
+      fileKey.fill(0)
+      return { status: 'ok', plaintext }
+    }
+  }
+  return { status: 'no-match' }
+}
+
+/** Decode age's ASCII armor (strict about the frame, lenient about surrounding whitespace). */
+export function dearmor(text: string): Buffer {
+  const lines = text.trim().split(/\r?\n/)
+  if (lines[0] !== '-----BEGIN AGE ENCRYPTED FILE-----' || lines[lines.length - 1] !== '-----END AGE ENCRYPTED FILE-----') {
+    throw new Error('invalid armor frame')
+  }
+  const body = lines.slice(1, -1).join('')
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new Error('invalid armor base64')
+  return Buffer.from(body, 'base64')
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { randomBytes } from 'node:crypto'
+import { Encrypter, armor, generateIdentity, identityToRecipient } from 'age-encryption'
+import { dearmor, decryptX25519, parseX25519Identity } from '../../src/keys/age-x25519.js'
+
+// The native X25519 path must agree with typage (the age author's implementation) on every file.
+async function encryptTo(recipients: string[], data: Uint8Array): Promise<string> {
+  const e = new Encrypter()
+  for (const r of recipients) e.addRecipient(r)
+  return armor.encode(await e.encrypt(data))
+}
+
+describe('native X25519 age decryption', () => {
+  it('decrypts what typage encrypts: empty, 32 bytes, exactly one chunk, several chunks', async () => {
+    const identity = await generateIdentity()
+    const recipient = await identityToRecipient(identity)
+    const native = parseX25519Identity(identity)!
+    expect(native).toBeDefined()
+    for (const size of [0, 32, 33, 64 * 1024, 64 * 1024 + 1, 200_000]) {
+      const data = randomBytes(size)
+      const result = decryptX25519(dearmor(await encryptTo([recipient], data)), [native])
+      expect(result.status).toBe('ok')
+      expect(result.status === 'ok' && result.plaintext.equals(data)).toBe(true)
+    }
+  })
+
+  it('finds the right stanza among several recipients, and reports no match for a stranger', async () => {
+    const ids = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()])
+    const recipients = await Promise.all(ids.slice(0, 2).map((i) => identityToRecipient(i)))
+    const file = dearmor(await encryptTo(recipients, Buffer.from('data')))
+    const second = decryptX25519(file, [parseX25519Identity(ids[1]!)!])
+    expect(second.status === 'ok' && second.plaintext.toString()).toBe('data')
+    expect(decryptX25519(file, [parseX25519Identity(ids[2]!)!]).status).toBe('no-match')
+  })
+
+  it('rejects tampering with the header or the payload', async () => {
+    const identity = await generateIdentity()
+    const native = parseX25519Identity(identity)!
+    const file = dearmor(await encryptTo([await identityToRecipient(identity)], randomBytes(32)))
+    const payloadFlip = Buffer.from(file)
+    payloadFlip[payloadFlip.length - 1]! ^= 1
+    expect(() => decryptX25519(payloadFlip, [native])).toThrow()
+    const headerFlip = Buffer.from(file)
+    const macLine = headerFlip.indexOf('--- ')
+    headerFlip[macLine - 2]! ^= 1 // inside the stanza body: either no match or a MAC failure
+    let outcome: string
+    try {
+      outcome = decryptX25519(headerFlip, [native]).status
+    } catch {
+      outcome = 'error'
+    }
+    expect(['no-match', 'error']).toContain(outcome)
+  })
+
+  it('leaves post-quantum identities and other stanza types to typage', () => {
+    expect(parseX25519Identity('AGE-SECRET-KEY-PQ-1XYZ')).toBeUndefined()
+    const scrypt = Buffer.from('age-encryption.org/v1\n-> scrypt c2FsdA 10\nAAAA\n--- AAAA\n')
+    expect(decryptX25519(scrypt, []).status).toBe('unsupported')
+  })
+})
