@@ -82,9 +82,25 @@ export interface ScalarAnalysis {
 }
 
 /** yaml_emitter_analyze_scalar (emitter.unicode is always true for yaml.v3). */
+const FIRST_INDICATORS = new Set([...'#,[]{}&*!|>\'"%@`'].map((c) => c.charCodeAt(0)))
+const FLOW_INDICATORS = new Set([...',?[]{}'].map((c) => c.charCodeAt(0)))
+const HASH = 0x23
+const COLON = 0x3a
+const QUESTION = 0x3f
+const DASH = 0x2d
+
+function codePointLength(value: string): number {
+  let n = value.length
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c >= 0xd800 && c <= 0xdbff) n--
+  }
+  return n
+}
+
 export function analyzeScalar(value: string): ScalarAnalysis {
-  const cps = [...value].map((ch) => ch.codePointAt(0)!)
-  if (cps.length === 0) {
+  const n = value.length
+  if (n === 0) {
     return { multiline: false, flowPlainAllowed: false, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: false }
   }
   let blockIndicators = false
@@ -106,27 +122,29 @@ export function analyzeScalar(value: string): ScalarAnalysis {
     flowIndicators = true
   }
   let precededByWhitespace = true
-  for (let i = 0; i < cps.length; i++) {
-    const c = cps[i]!
-    const followedByWhitespace = i + 1 >= cps.length || isBlank(cps[i + 1])
-    const ch = String.fromCodePoint(c)
+  // Walk code points by index (no per-character allocation: this runs for every scalar).
+  for (let i = 0; i < n; ) {
+    const c = value.codePointAt(i)!
+    const next = i + (c > 0xffff ? 2 : 1)
+    const isLast = next >= n
+    const followedByWhitespace = isLast || isBlank(value.charCodeAt(next))
     if (i === 0) {
-      if ('#,[]{}&*!|>\'"%@`'.includes(ch)) {
+      if (FIRST_INDICATORS.has(c)) {
         flowIndicators = true
         blockIndicators = true
-      } else if (ch === '?' || ch === ':') {
+      } else if (c === QUESTION || c === COLON) {
         flowIndicators = true
         if (followedByWhitespace) blockIndicators = true
-      } else if (ch === '-' && followedByWhitespace) {
+      } else if (c === DASH && followedByWhitespace) {
         flowIndicators = true
         blockIndicators = true
       }
-    } else if (',?[]{}'.includes(ch)) {
+    } else if (FLOW_INDICATORS.has(c)) {
       flowIndicators = true
-    } else if (ch === ':') {
+    } else if (c === COLON) {
       flowIndicators = true
       if (followedByWhitespace) blockIndicators = true
-    } else if (ch === '#' && precededByWhitespace) {
+    } else if (c === HASH && precededByWhitespace) {
       flowIndicators = true
       blockIndicators = true
     }
@@ -136,14 +154,14 @@ export function analyzeScalar(value: string): ScalarAnalysis {
 
     if (isSpace(c)) {
       if (i === 0) leadingSpace = true
-      if (i === cps.length - 1) trailingSpace = true
+      if (isLast) trailingSpace = true
       if (previousBreak) breakSpace = true
       previousSpace = true
       previousBreak = false
     } else if (isBreak(c)) {
       lineBreaks = true
       if (i === 0) leadingBreak = true
-      if (i === cps.length - 1) trailingBreak = true
+      if (isLast) trailingBreak = true
       if (previousSpace) spaceBreak = true
       previousSpace = false
       previousBreak = true
@@ -152,6 +170,7 @@ export function analyzeScalar(value: string): ScalarAnalysis {
       previousBreak = false
     }
     precededByWhitespace = isBlankz(c)
+    i = next
   }
 
   const a: ScalarAnalysis = { multiline: lineBreaks, flowPlainAllowed: true, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: true }
@@ -267,7 +286,8 @@ class Emitter {
   }
 
   private writeAll(s: string): void {
-    for (const ch of s) this.write(ch)
+    this.out.push(s)
+    this.column += codePointLength(s)
   }
 
   private writeBreak(ch: string): void {
@@ -706,6 +726,17 @@ class Emitter {
   // ---- scalar writers ----
 
   private writePlainScalar(value: string, allowBreaks: boolean): void {
+    // Fast path: without line breaks (and with yaml.v3's unlimited width) nothing is folded,
+    // so the whole value goes out at once — same bytes as the per-character loop below.
+    if (this.bestWidth === INFINITE_WIDTH && !/[\n\r\u0085\u2028\u2029]/.test(value)) {
+      if (value.length > 0) {
+        if (!this.whitespace) this.put(' ')
+        this.writeAll(value)
+        this.whitespace = false
+      }
+      this.indention = false
+      return
+    }
     const cps = [...value]
     if (cps.length > 0 && !this.whitespace) this.put(' ')
     let spaces = false
