@@ -1,0 +1,159 @@
+/**
+ * Writing a whole tree as TOML: the `[sops]` metadata table, and documents whose source cannot
+ * be spliced (no origin, or a tree whose shape changed since parse).
+ *
+ * Documents keep their key order, because the MAC hashes values in walk order: a map entry is
+ * written as a `[table]` / `[[array of tables]]` section only when nothing but such entries
+ * follows it in its map; earlier ones are written inline (`a = { … }`, `a = [{ … }]`).
+ * Comments of a map are written before its first sub-table header, so they read back into the
+ * same map (their AAD is that map's path). Comments inside inline tables are dropped (TOML 1.0
+ * allows no newline there) and null values are skipped (TOML has no null; nulls are never
+ * encrypted nor hashed).
+ * The metadata is read back with sorted keys, so there scalars simply come first.
+ */
+import { Comment, TreeMap, TreeSeq, type MapEntry, type MapItem, type Value } from '../core/tree.js'
+import { keyText, multilineBasicString, scalarText } from './toml-values.js'
+
+export interface WriteOptions {
+  /** Scalars before sub-tables whatever the tree order (metadata, read back sorted). */
+  reorder?: boolean
+}
+
+type Context = 'body' | 'array' | 'inline-table'
+
+function isTableLike(v: Value): boolean {
+  if (v instanceof TreeMap) return true
+  if (!(v instanceof TreeSeq)) return false
+  const values = v.values()
+  return values.length > 0 && values.every((x) => x instanceof TreeMap)
+}
+
+function headerPath(path: readonly string[]): string {
+  return path.map(keyText).join('.')
+}
+
+class TomlWriter {
+  readonly lines: string[] = []
+
+  constructor(private readonly reorder: boolean) {}
+
+  section(path: string[], map: TreeMap, header: string | undefined, leading: readonly Comment[] = []): void {
+    if (header !== undefined) {
+      if (this.lines.length > 0) this.lines.push('')
+      this.lines.push(header)
+    }
+    for (const c of leading) this.comment(c)
+    const { head, tail } = this.split(map)
+    for (const item of head) {
+      if (item instanceof Comment) this.comment(item)
+      else this.entry(item)
+    }
+    for (const e of tail) this.subTable([...path, e.key], e.value as TreeMap | TreeSeq)
+  }
+
+  /** Head: comments and inline entries; tail: entries written as their own sections. */
+  private split(map: TreeMap): { head: MapItem[]; tail: MapEntry[] } {
+    let start = map.items.length
+    if (this.reorder) {
+      const tail = map.entries().filter((e) => isTableLike(e.value))
+      return { head: map.items.filter((i) => i instanceof Comment || !isTableLike(i.value)), tail }
+    }
+    for (let i = map.items.length - 1; i >= 0; i--) {
+      const item = map.items[i]!
+      if (item instanceof Comment) continue
+      if (!isTableLike(item.value)) break
+      start = i
+    }
+    const rest = map.items.slice(start)
+    return {
+      head: [...map.items.slice(0, start), ...rest.filter((i) => i instanceof Comment)],
+      tail: rest.filter((i): i is MapEntry => !(i instanceof Comment)),
+    }
+  }
+
+  private subTable(path: string[], value: TreeMap | TreeSeq): void {
+    if (value instanceof TreeMap) {
+      this.section(path, value, `[${headerPath(path)}]`)
+      return
+    }
+    // Comments between elements go into the next element's section (same AAD: list indices
+    // are not in the path); trailing ones into the last element.
+    const groups: { map: TreeMap; leading: Comment[] }[] = []
+    let pending: Comment[] = []
+    for (const item of value.items) {
+      if (item instanceof Comment) pending.push(item)
+      else {
+        groups.push({ map: item as TreeMap, leading: pending })
+        pending = []
+      }
+    }
+    groups[groups.length - 1]!.leading.push(...pending)
+    for (const g of groups) this.section(path, g.map, `[[${headerPath(path)}]]`, g.leading)
+  }
+
+  private comment(c: Comment): void {
+    for (const line of c.text.split(/\r?\n/)) this.lines.push('#' + line)
+  }
+
+  private entry(e: MapEntry): void {
+    if (e.value === null) return
+    this.lines.push(`${keyText(e.key)} = ${this.value(e.value, 'body', '')}`)
+  }
+
+  inlineValue(v: Value): string {
+    return this.value(v, 'array', '')
+  }
+
+  private value(v: Value, ctx: Context, indent: string): string {
+    if (v instanceof TreeMap) return this.inlineTable(v)
+    if (v instanceof TreeSeq) return this.array(v, ctx, indent)
+    if (ctx === 'body' && typeof v === 'string' && v.includes('\n')) return multilineBasicString(v)
+    // Only null has no spelling, and callers skip nulls.
+    return scalarText(v, ctx !== 'inline-table') ?? '""'
+  }
+
+  private inlineTable(map: TreeMap): string {
+    const parts = map
+      .entries()
+      .filter((e) => e.value !== null)
+      .map((e) => `${keyText(e.key)} = ${this.value(e.value, 'inline-table', '')}`)
+    return parts.length === 0 ? '{}' : `{ ${parts.join(', ')} }`
+  }
+
+  private array(seq: TreeSeq, ctx: Context, indent: string): string {
+    const hasComments = seq.items.some((i) => i instanceof Comment)
+    const inner: Context = ctx === 'inline-table' ? 'inline-table' : 'array'
+    if (!hasComments || ctx === 'inline-table') {
+      return '[' + seq.values().filter((v) => v !== null).map((v) => this.value(v, inner, indent)).join(', ') + ']'
+    }
+    const step = indent + '  '
+    const lines = seq.items
+      .filter((i) => i !== null)
+      .map((i) => (i instanceof Comment ? i.text.split(/\r?\n/).map((l) => `${step}#${l}`).join('\n') : `${step}${this.value(i, inner, step)},`))
+    return `[\n${lines.join('\n')}\n${indent}]`
+  }
+}
+
+function finish(lines: readonly string[]): string {
+  return lines.length === 0 ? '' : lines.join('\n') + '\n'
+}
+
+/** A whole document (LF line breaks). */
+export function writeDocument(root: TreeMap, options: WriteOptions = {}): string {
+  const w = new TomlWriter(options.reorder ?? false)
+  w.section([], root, undefined)
+  return finish(w.lines)
+}
+
+/** One table with its header, e.g. `[sops]` and its `[[sops.age]]` sub-tables (LF line breaks). */
+export function writeTable(path: string[], map: TreeMap, options: WriteOptions = {}): string {
+  const w = new TomlWriter(options.reorder ?? false)
+  w.section(path, map, `[${headerPath(path)}]`)
+  return finish(w.lines)
+}
+
+
+/** One value in TOML spelling (`--extract` of a list or a non-string scalar). */
+export function writeValue(v: Value): string {
+  return new TomlWriter(false).inlineValue(v)
+}
