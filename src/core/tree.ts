@@ -137,3 +137,18 @@ export function typeName(v: Value | Comment): string {
   if (v instanceof Literal) return typeName(v.value)
   return '[]uint8'
 }
+
+/**
+ * Replace every Literal by its typed value, in place. A format that keeps source spellings
+ * (TOML) hands Literals to the core; another format emitting the same tree (decrypt with
+ * --output-type, --extract) must see plain sops values.
+ */
+export function stripLiterals(value: Value): Value {
+  if (value instanceof Literal) return value.value
+  if (value instanceof TreeMap) {
+    for (const item of value.items) if (!(item instanceof Comment)) item.value = stripLiterals(item.value)
+  } else if (value instanceof TreeSeq) {
+    value.items = value.items.map((i) => (i instanceof Comment ? i : stripLiterals(i)))
+  }
+  return value
+}
