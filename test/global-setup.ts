@@ -12,7 +12,13 @@ export default function setup(): () => void {
   fs.mkdirSync(path.join(REPO_ROOT, 'dist'), { recursive: true })
   const outdir = fs.mkdtempSync(path.join(REPO_ROOT, 'dist', '.test-cli-'))
   const result = spawnSync(process.execPath, ['scripts/bundle.mjs', outdir], { cwd: REPO_ROOT, encoding: 'utf8' })
-  if (result.status !== 0) throw new Error(`CLI bundle failed:\n${result.stderr}`)
+  if (result.status !== 0) {
+    // Not fatal: unit tests still run, CLI tests then use dist/cli from `npm run build` (CI builds
+    // before testing, and a failing build fails CI there).
+    process.stderr.write(`global-setup: CLI bundle failed, CLI tests use dist/cli:\n${result.stderr}\n`)
+    fs.rmSync(outdir, { recursive: true, force: true })
+    return () => undefined
+  }
   process.env.TSOPS_CLI = path.join(outdir, 'tsops.mjs')
   return () => fs.rmSync(outdir, { recursive: true, force: true })
 }
