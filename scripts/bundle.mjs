@@ -23,7 +23,7 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   define: { TSOPS_VERSION: JSON.stringify(pkg.version) },
   // Cloud SDKs are large and optional: loaded from node_modules only when a file uses them.
-  external: ['./toml.js', '@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
+  external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
   // Some dependencies are CommonJS and require() node builtins; give ESM chunks a require.
   banner: { js: "import { createRequire as __tsopsCreateRequire } from 'node:module'; const require = __tsopsCreateRequire(import.meta.url);" },
   logLevel: 'warning',

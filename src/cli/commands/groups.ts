@@ -1,0 +1,99 @@
+/**
+ * `tsops groups add --file F [--age R] [--pgp FP] [--kms ARN] … [-i] [--shamir-secret-sharing-threshold N]`
+ * `tsops groups delete --file F [-i] [--shamir-secret-sharing-threshold N] INDEX`
+ *
+ * Like sops: only the data key is recovered (no MAC check, the values are not touched), a key
+ * group is appended or removed, the data key is split again (Shamir with >=2 groups) and wrapped
+ * for every key. lastmodified and the MAC stay as they are. Output to stdout unless -i/--output.
+ */
+import { GenericError, NoFileError } from '../../core/errors.js'
+import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
+import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../config/index.js'
+import { assertNoEmptyGroup, planFromGroups, wrapPlan, type GroupPlan, type Member } from '../../keygroups/index.js'
+import { CLI_KEY_ORDER, keyProvider, parseDecryptionOrder } from '../../keys/registry.js'
+import { recoverDataKey } from '../../pipeline/decrypt.js'
+import type { Args } from '../args.js'
+import type { CliContext } from '../context.js'
+import { assertOutputFlags, writeResult } from '../output.js'
+import { keySourcesFor } from '../settings.js'
+import { emitEncryptedFile, readEncryptedFile } from '../targets.js'
+
+const USAGE = 'Usage: tsops groups add --file FILE [--age R] [--pgp FP] … [-i]\n       tsops groups delete --file FILE [-i] INDEX'
+
+export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
+  const [action, ...positionals] = rest
+  if (action !== 'add' && action !== 'delete') {
+    throw new GenericError(action === undefined ? 'groups: missing subcommand (add or delete)' : `groups: unknown subcommand ${JSON.stringify(action)}`, { hint: USAGE })
+  }
+  const file = args.string('file')
+  if (file === undefined || file === '') throw new NoFileError('Error: no file specified', { hint: 'Name the encrypted file with --file (-f).' })
+  assertOutputFlags(args, file)
+  const edit = action === 'add' ? await addGroup(args, positionals) : deleteGroup(args, positionals)
+
+  const encrypted = await readEncryptedFile(args, file)
+  const metadata = readMetadata(encrypted.doc.metadata)
+  const { plan, threshold } = edit(metadata)
+  assertNoEmptyGroup(plan)
+  const { dataKey } = await recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) })
+  try {
+    const wrapped = await wrapPlan(dataKey, plan, threshold, ctx.keyContext)
+    const updated: Metadata = { ...metadata, keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
+    encrypted.doc.metadata = metadataTree(updated)
+  } finally {
+    dataKey.fill(0)
+  }
+  writeResult(args, file, await emitEncryptedFile(ctx, args, encrypted))
+  return 0
+}
+
+type GroupEdit = (metadata: Metadata) => { plan: GroupPlan; threshold: number }
+
+/** The threshold flag replaces the file's threshold when given (and non-zero), as in sops. */
+function thresholdFor(args: Args, metadata: Metadata): number {
+  return args.int('shamir-secret-sharing-threshold') || metadata.shamirThreshold
+}
+
+async function addGroup(args: Args, positionals: string[]): Promise<GroupEdit> {
+  if (positionals.length > 0) throw new GenericError('groups add: no positional arguments allowed', { hint: USAGE })
+  const specs = groupKeySpecs(args)
+  if (specs.length === 0) {
+    throw new GenericError('groups add: the new group has no keys', { hint: 'Give its keys with --age, --pgp, --kms, --gcp-kms, --azure-kv, --hc-vault-transit or --hckms.' })
+  }
+  const [sources] = await keySourcesFor([specs])
+  const group = (sources ?? []).map((source): Member => ({ kind: 'new', source }))
+  return (metadata) => ({ plan: [...planFromGroups(metadata.keyGroups), group], threshold: thresholdFor(args, metadata) })
+}
+
+/**
+ * The keys of the new group, from the key flags only: unlike encrypt, sops's `groups add` reads
+ * no environment variables (SOPS_AGE_RECIPIENTS must not slip into a group).
+ */
+function groupKeySpecs(args: Args): KeySpec[] {
+  const context = args.string('encryption-context')
+  const kms = { awsProfile: args.string('aws-profile'), context: context ? parseEncryptionContext(context) : undefined }
+  return CLI_KEY_ORDER.flatMap((type) => {
+    const flag = keyProvider(type).cliFlag
+    return args.has(flag) ? args.list(flag).flatMap((v) => keySpecsFromString(type, v, kms)) : []
+  })
+}
+
+function deleteGroup(args: Args, positionals: string[]): GroupEdit {
+  if (positionals.length !== 1) throw new GenericError('groups delete: exactly one positional argument (index) required', { hint: USAGE })
+  const text = positionals[0]!
+  if (!/^\d+$/.test(text)) throw new GenericError(`groups delete: invalid group index ${JSON.stringify(text)}: must be a number from 0`)
+  const index = Number(text)
+  return (metadata) => {
+    const count = metadata.keyGroups.length
+    if (index >= count) throw new GenericError(`groups delete: the file has ${count} key group(s) (0 to ${count - 1}); there is no group ${index}`)
+    if (count === 1) throw new GenericError('groups delete: cannot delete the only key group: the file would have no master key')
+    const plan = planFromGroups(metadata.keyGroups.filter((_, i) => i !== index))
+    const threshold = thresholdFor(args, metadata)
+    if (plan.length < threshold) {
+      throw new GenericError(
+        `removing this key group will make the Shamir threshold impossible to satisfy: Shamir threshold is ${threshold}, but we only have ${plan.length} key groups`,
+        { hint: `Lower the threshold in the same command with --shamir-secret-sharing-threshold ${plan.length}.` },
+      )
+    }
+    return { plan, threshold }
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * `tsops rotate [flags] FILE|DIR…` and the legacy `tsops -r FILE`: a new data key for the file.
+ *
+ * Decrypt (MAC checked unless --ignore-mac), apply --add-… (to group 0) and --rm-… (from every
+ * group), generate a new data key, wrap it for every master key (existing keys keep their
+ * created_at), re-encrypt every value with it and write a new lastmodified and MAC. Values do not
+ * change; every ciphertext does.
+ *
+ * One file: stdout, --output or -i, like sops. Several files or a directory: -i is required,
+ * each file is reported (`rotated f` / `failed f: why`) and a failure does not stop the others.
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { DATA_KEY_SIZE } from '../../core/cipher.js'
+import { ConflictingParametersError, KeyChangeOnMissingFileError, NoFileError } from '../../core/errors.js'
+import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../config/index.js'
+import { addKeys, assertNoEmptyGroup, describeKey, planFromGroups, removeKeys, wrapPlan, type KeyRef } from '../../keygroups/index.js'
+import { CLI_KEY_ORDER, keyProvider, keySourceFromSpec, parseDecryptionOrder } from '../../keys/registry.js'
+import { isStdin } from '../../io/files.js'
+import type { KeySource } from '../../keys/types.js'
+import { decryptDocument } from '../../pipeline/decrypt.js'
+import { sealDocument } from '../../pipeline/encrypt.js'
+import type { Args } from '../args.js'
+import type { CliContext } from '../context.js'
+import { assertOutputFlags, writeResult } from '../output.js'
+import { creationRuleFor, keySourcesFor } from '../settings.js'
+import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type Target } from '../targets.js'
+
+export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
+  if (rest.length === 0) throw new NoFileError('Error: no file specified', { hint: 'Usage: tsops rotate [-i] [--add-age R] [--rm-pgp FP] FILE|DIR…' })
+  const targets = expandTargets(ctx, args, rest)
+  if (targets.batch) assertBatchOutput(args)
+  else assertOutputFlags(args, rest[0])
+  const changes = await keyChanges(args)
+  return runTargets(ctx, targets, { gerund: 'rotating' }, async (target) => {
+    writeResult(args, target.file, await rotateFile(ctx, args, target, changes))
+    return targets.batch ? `rotated ${target.file}` : undefined
+  })
+}
+
+/** Writing several rotated files to one stdout (or one --output) would be useless: require -i. */
+function assertBatchOutput(args: Args): void {
+  if (args.string('output') !== undefined) {
+    throw new ConflictingParametersError('--output cannot be used with several files or a directory', { hint: 'Use -i to rotate each file in place.' })
+  }
+  if (!args.bool('in-place')) {
+    throw new ConflictingParametersError('rotating several files or a directory needs -i (--in-place)', {
+      hint: 'Each file is rewritten in place; with a single FILE the result can go to stdout or --output instead.',
+    })
+  }
+}
+
+interface KeyChanges {
+  add: KeySource[]
+  remove: KeyRef[]
+}
+
+/** --add-<type> / --rm-<type> for every key type (flag names derived from the key registry). */
+async function keyChanges(args: Args): Promise<KeyChanges> {
+  const context = args.string('encryption-context')
+  const kms = { awsProfile: args.string('aws-profile'), context: context ? parseEncryptionContext(context) : undefined }
+  const specs = (prefix: 'add-' | 'rm-') =>
+    CLI_KEY_ORDER.flatMap((type) => args.list(prefix + keyProvider(type).cliFlag).flatMap((v) => keySpecsFromString(type, v, kms)))
+  const [add] = await keySourcesFor([specs('add-')])
+  return { add: add ?? [], remove: await Promise.all(specs('rm-').map(refFor)) }
+}
+
+/**
+ * The id a --rm-… key is matched by: the key source's own id (so it is normalised exactly as the
+ * ids read from files are), or the id as given for a type this build cannot load.
+ */
+async function refFor(spec: KeySpec): Promise<KeyRef> {
+  try {
+    const source = await keySourceFromSpec(spec.type, spec.id)
+    return { type: source.type, id: source.id }
+  } catch {
+    return { type: spec.type, id: spec.id }
+  }
+}
+
+function hasKeyChanges(changes: KeyChanges): boolean {
+  return changes.add.length > 0 || changes.remove.length > 0
+}
+
+async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: KeyChanges): Promise<Uint8Array> {
+  const file = target.file
+  if (hasKeyChanges(changes) && !isStdin(file) && !existsSync(path.resolve(ctx.cwd, file))) {
+    throw new KeyChangeOnMissingFileError(`cannot add or remove keys on non-existent file "${file}"`, {
+      hint: 'To create an encrypted file, use tsops encrypt with --age/--pgp (or .sops.yaml creation rules).',
+    })
+  }
+  // sops's legacy mode loads the creation rules for every mode but -d: a config whose rules all
+  // miss this file is an error there (spec §8.3), while the `rotate` subcommand never reads them.
+  if (args.bool('rotate')) creationRuleFor(ctx, args, file)
+
+  const encrypted = await readEncryptedFile(args, file)
+  const { doc, input } = encrypted
+  const decrypted = await decryptDocument(doc, {
+    ctx: ctx.keyContext,
+    ignoreMac: args.bool('ignore-mac'),
+    decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
+    rawStrings: encrypted.formats.input === 'binary',
+    decodeLiteral: input.decodeLiteral?.bind(input),
+  })
+  decrypted.dataKey.fill(0)
+  const { metadata } = decrypted
+
+  const addition = addKeys(planFromGroups(metadata.keyGroups), 0, changes.add)
+  for (const ref of addition.duplicates) ctx.stderr(`tsops: warning: --add: ${describeKey(ref)} is already in key group 0 of ${file}`)
+  let plan = addition.plan
+  const removal = removeKeys(plan, changes.remove)
+  plan = removal.plan
+  for (const ref of removal.notFound) ctx.stderr(`tsops: warning: --rm: ${describeKey(ref)} is not in ${file}; nothing removed for it`)
+  assertNoEmptyGroup(plan)
+
+  const dataKey = randomBytes(DATA_KEY_SIZE)
+  try {
+    const wrapped = await wrapPlan(dataKey, plan, metadata.shamirThreshold, ctx.keyContext)
+    // No IV stash: under a new key every value gets a fresh IV and so a new ciphertext.
+    sealDocument(input, doc, dataKey, {
+      keyGroups: wrapped.groups,
+      shamirThreshold: wrapped.threshold,
+      rules: metadata.rules,
+      version: metadata.version, // sops keeps the file's version on rotate
+    })
+  } finally {
+    dataKey.fill(0)
+  }
+  return emitEncryptedFile(ctx, args, encrypted)
+}

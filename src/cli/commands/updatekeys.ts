@@ -1,0 +1,156 @@
+/**
+ * `tsops updatekeys [-y] FILE|DIR…`: make each file's key groups those of its `.sops.yaml`
+ * creation rule, keeping the data key.
+ *
+ * Only the metadata changes: the values are never decrypted, so every ciphertext, lastmodified
+ * and the MAC stay byte for byte (sops does the same: the tree is not touched). The changes are
+ * shown first and confirmed on a terminal unless -y; without a terminal and without -y nothing
+ * is written. Several files or a directory: each is processed and reported, failures do not stop
+ * the others, and the command fails at the end.
+ */
+import readline from 'node:readline'
+import { GenericError, NoFileError } from '../../core/errors.js'
+import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
+import {
+  diffKeyGroups,
+  formatGroupDiffs,
+  formatShamirDiff,
+  keysWillChange,
+  memberRef,
+  refsOf,
+  planFromGroups,
+  sameKey,
+  updatedThreshold,
+  wrapNewMembersOnly,
+  wrapPlan,
+  type GroupPlan,
+  type Member,
+} from '../../keygroups/index.js'
+import { parseDecryptionOrder } from '../../keys/registry.js'
+import type { KeyEntry } from '../../keys/types.js'
+import { recoverDataKey } from '../../pipeline/decrypt.js'
+import { writeFileAtomic } from '../../io/files.js'
+import type { Args } from '../args.js'
+import type { CliContext } from '../context.js'
+import { creationRuleFor, keySourcesFor, projectConfig } from '../settings.js'
+import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type Target } from '../targets.js'
+
+export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
+  if (rest.length === 0) throw new NoFileError('Error: no file specified', { hint: 'Usage: tsops updatekeys [-y] FILE|DIR…' })
+  if (!projectConfig(ctx, args)) {
+    throw new GenericError('config file not found', {
+      hint: 'updatekeys takes the keys from the .sops.yaml creation rules: run it inside the repository that holds .sops.yaml, or pass --config.',
+    })
+  }
+  const targets = expandTargets(ctx, args, rest)
+  const confirm = args.bool('yes') ? undefined : new Confirmer()
+  try {
+    return await runTargets(ctx, targets, { gerund: 'updating' }, (target) => updateFile(ctx, args, target, confirm, targets.batch))
+  } finally {
+    confirm?.close()
+  }
+}
+
+async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: Confirmer | undefined, batch: boolean): Promise<string> {
+  const file = target.file
+  const encrypted = await readEncryptedFile(args, file)
+  const metadata = readMetadata(encrypted.doc.metadata)
+  const rule = creationRuleFor(ctx, args, file)
+  if (!rule) throw new GenericError(`The config file ${projectConfig(ctx, args)?.path ?? ''} does not contain any creation rule`)
+
+  if (rule.keyGroups.length === 0 || rule.keyGroups.some((g) => g.length === 0)) {
+    throw new GenericError(`the creation rule for ${file} has no keys, or an empty key group: refusing to leave the file without master keys`)
+  }
+  const wanted = await keySourcesFor(rule.keyGroups)
+  const diffs = diffKeyGroups(refsOf(planFromGroups(metadata.keyGroups)), wanted.map((g) => g.map((s) => ({ type: s.type, id: s.id }))))
+  const threshold = updatedThreshold({
+    current: metadata.shamirThreshold,
+    flag: args.int('shamir-secret-sharing-threshold'),
+    rule: rule.shamirThreshold,
+    groups: wanted.length,
+  })
+  if (!keysWillChange(diffs) && threshold === metadata.shamirThreshold) return `File ${file} already up to date`
+
+  // With several files, name the one the changes (and the question) are about.
+  if (batch) process.stdout.write(`${file}:\n`)
+  process.stdout.write(`The following changes will be made to the file's groups:\n`)
+  process.stdout.write(formatShamirDiff(metadata.shamirThreshold, threshold) + formatGroupDiffs(diffs))
+  if (confirm && !(await confirm.ask(file))) return `File ${file} left unchanged`
+
+  const plan = planFor(metadata.keyGroups, wanted.map((g) => g.map((source): Member => ({ kind: 'new', source }))))
+  const { dataKey } = await recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) })
+  try {
+    // One group before and after: the same whole data key is wrapped, so unchanged entries stay as they are.
+    const keepEntries = metadata.keyGroups.length === 1 && plan.length === 1
+    const wrapped = keepEntries
+      ? await wrapNewMembersOnly(dataKey, plan[0]!, threshold, ctx.keyContext)
+      : await wrapPlan(dataKey, plan, threshold, ctx.keyContext)
+    const updated: Metadata = { ...metadata, keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
+    encrypted.doc.metadata = metadataTree(updated)
+  } finally {
+    dataKey.fill(0)
+  }
+  writeFileAtomic(file, await emitEncryptedFile(ctx, args, encrypted))
+  return `File ${file} synced with new keys`
+}
+
+/**
+ * The rule's groups, with each key that the file already has in the same group replaced by the
+ * file's entry: re-wrapping it keeps its created_at, and with one group it is kept as it is.
+ */
+function planFor(current: readonly (readonly KeyEntry[])[], wanted: GroupPlan): GroupPlan {
+  const existing = planFromGroups(current)
+  return wanted.map((group, i) =>
+    group.map((member) => existing[i]?.find((old) => sameKey(memberRef(old), memberRef(member))) ?? member),
+  )
+}
+
+/** `Is this okay? (y/n):` on a terminal, asked again until the answer is y or n (as sops does). */
+class Confirmer {
+  private rl: readline.Interface | undefined
+  private readonly lines: string[] = []
+  private waiting: ((line: string | undefined) => void) | undefined
+  private closed = false
+
+  async ask(file: string): Promise<boolean> {
+    if (!process.stdin.isTTY) {
+      throw new GenericError(`not updating ${file}: the changes need confirmation, and standard input is not a terminal`, {
+        hint: 'Review the changes above and run again with -y (--yes) to apply them without asking.',
+      })
+    }
+    for (;;) {
+      process.stdout.write('Is this okay? (y/n):')
+      const answer = await this.nextLine()
+      if (answer === undefined) throw new GenericError(`not updating ${file}: no answer (end of input)`)
+      if (answer.trim() === 'y') return true
+      if (answer.trim() === 'n') return false
+    }
+  }
+
+  /** One readline for the whole run: several files may each ask. */
+  private nextLine(): Promise<string | undefined> {
+    if (!this.rl) {
+      this.rl = readline.createInterface({ input: process.stdin, terminal: false })
+      this.rl.on('line', (line) => this.deliver(line))
+      this.rl.on('close', () => {
+        this.closed = true
+        this.deliver(undefined)
+      })
+    }
+    const queued = this.lines.shift()
+    if (queued !== undefined) return Promise.resolve(queued)
+    if (this.closed) return Promise.resolve(undefined)
+    return new Promise((resolve) => (this.waiting = resolve))
+  }
+
+  private deliver(line: string | undefined): void {
+    const waiting = this.waiting
+    this.waiting = undefined
+    if (waiting) waiting(line)
+    else if (line !== undefined) this.lines.push(line)
+  }
+
+  close(): void {
+    this.rl?.close()
+  }
+}
