@@ -69,7 +69,11 @@ export function cliKeySpecs(args: Args): KeySpec[] {
 }
 
 export function keySourcesFor(groups: KeySpec[][]): Promise<KeySource[][]> {
-  return Promise.all(groups.map((g) => Promise.all(g.map((spec) => keySourceFromSpec(spec.type, spec.id)))))
+  return Promise.all(
+    groups.map((g) =>
+      Promise.all(g.map((spec) => keySourceFromSpec(spec.type, spec.id, { role: spec.role, context: spec.context, awsProfile: spec.awsProfile }))),
+    ),
+  )
 }
 
 /** The rule flags given on the command line. */

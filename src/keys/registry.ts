@@ -14,7 +14,17 @@ export interface KeySourceModule {
   /** A source for an entry read from a file's metadata (enc and all other fields included). */
   fromEntry(entry: KeyEntry): KeySource
   /** A source for one id given on the CLI, in an env var or in .sops.yaml (already split on commas). */
-  fromSpec(spec: string): KeySource
+  fromSpec(spec: string, options?: KeySpecOptions): KeySource
+}
+
+/** What a spec carries besides its id (KMS only today; other sources ignore it). */
+export interface KeySpecOptions {
+  /** IAM role to assume. */
+  role?: string
+  /** Encryption context. */
+  context?: Record<string, string>
+  /** AWS shared-config profile. */
+  awsProfile?: string
 }
 
 export interface KeyProvider {
@@ -55,6 +65,7 @@ export const KEY_PROVIDERS: readonly KeyProvider[] = [
     configField: 'kms',
     configGroupField: 'kms',
     idOf: (f) => field(f, 'arn'),
+    load: () => import('./aws-kms.js'),
   },
   {
     type: 'gcp_kms',
@@ -64,6 +75,7 @@ export const KEY_PROVIDERS: readonly KeyProvider[] = [
     configField: 'gcp_kms',
     configGroupField: 'gcp_kms',
     idOf: (f) => field(f, 'resource_id'),
+    load: () => import('./gcp-kms.js'),
   },
   {
     type: 'hckms',
@@ -82,6 +94,7 @@ export const KEY_PROVIDERS: readonly KeyProvider[] = [
     configField: 'azure_keyvault',
     configGroupField: 'azure_keyvault',
     idOf: (f) => `${field(f, 'vault_url')}/keys/${field(f, 'name')}/${field(f, 'version')}`,
+    load: () => import('./azure-kv.js'),
   },
   {
     type: 'hc_vault',
@@ -91,6 +104,7 @@ export const KEY_PROVIDERS: readonly KeyProvider[] = [
     configField: 'hc_vault_transit_uri',
     configGroupField: 'hc_vault',
     idOf: (f) => `${field(f, 'vault_address')}/v1/${field(f, 'engine_path')}/keys/${field(f, 'key_name')}`,
+    load: () => import('./vault-transit.js'),
   },
   {
     type: 'pgp',
@@ -165,10 +179,10 @@ export async function keySourceFromEntry(entry: KeyEntry): Promise<KeySource> {
 }
 
 /** A source for one id from the CLI, env or config. Unimplemented types are an error here (encrypting). */
-export async function keySourceFromSpec(type: KeyType, spec: string): Promise<KeySource> {
+export async function keySourceFromSpec(type: KeyType, spec: string, options?: KeySpecOptions): Promise<KeySource> {
   const p = keyProvider(type)
   if (!p.load) throw new GenericError(`${type} keys are not supported by this version of tsops`)
-  return (await p.load()).fromSpec(spec)
+  return (await p.load()).fromSpec(spec, options)
 }
 
 /** All sources of a comma list (`--age a,b`, SOPS_PGP_FP, `pgp: "FP1,FP2"`). */

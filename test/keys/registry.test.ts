@@ -51,10 +51,11 @@ describe('key registry', () => {
   })
 
   it('unimplemented types: metadata still loads (the key fails with a reason), encrypting to one is an error', async () => {
-    const src = await keySourceFromEntry({ type: 'gcp_kms', fields: { resource_id: 'projects/p/locations/l/keyRings/r/cryptoKeys/k', enc: 'x' } })
-    expect(src.id).toBe('projects/p/locations/l/keyRings/r/cryptoKeys/k')
-    await expect(src.unwrap({ type: 'gcp_kms', fields: {} }, { env: {} })).rejects.toBeInstanceOf(KeyUnwrapError)
-    await expect(keySourceFromSpec('kms', 'arn:aws:kms:x')).rejects.toThrow(/not supported/)
+    // HuaweiCloud KMS is the one type without an implementation.
+    const src = await keySourceFromEntry({ type: 'hckms', fields: { key_id: 'region:uuid', enc: 'x' } })
+    expect(src.id).toBe('region:uuid')
+    await expect(src.unwrap({ type: 'hckms', fields: {} }, { env: {} })).rejects.toBeInstanceOf(KeyUnwrapError)
+    await expect(keySourceFromSpec('hckms', 'region:uuid')).rejects.toThrow(/not supported/)
   })
 
   it('splitKeyList trims and drops empty items', () => {

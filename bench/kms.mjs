@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// KMS fan-out benchmark: encrypting a small file to 10 AWS KMS keys vs to 1 key, through the
+// built library (dist/lib, so `npm run build` first) and the real AWS SDK, against the loopback
+// KMS of the tests started in this process (SigV4 checked on every request).
+//
+// Every key wraps the data key independently and the wraps run in parallel, so 10 keys should
+// cost about one round trip, not ten: target tenMs / oneMs <= 1.5. A KMS round trip is tens of
+// milliseconds in real life and ~0 on loopback, so the server answers after `latencyMs` to keep
+// the measurement about waiting, not about loopback CPU alone (pass latencyMs: 0 to see that).
+//
+//   node bench/kms.mjs                 # prints the result
+//   import { benchKms } from './kms.mjs'; await benchKms()  → { tenMs, oneMs, ratio, … }
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const libDir = process.env.TSOPS_LIB_DIR ?? path.join(root, 'dist/lib')
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+
+export async function benchKms({ latencyMs = 20, runs = 41, warmup = 3 } = {}) {
+  const lib = await import(pathToFileURL(path.join(libDir, 'index.js')).href)
+  const { startKmsServerThread, testKeyArn, TEST_CREDENTIALS } = await import(pathToFileURL(path.join(root, 'test/helpers/servers/aws-kms-server.mjs')).href)
+  // On its own thread: a real KMS's work does not run on the caller's event loop either.
+  const server = await startKmsServerThread({ delayMs: latencyMs })
+  try {
+    // Only the env given here is used: the library never reads process.env for these.
+    const env = {
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_KMS: server.url,
+    }
+    const text = 'db:\n    user: app\n    password: hunter2\nport: 5432\n'
+    const arns = Array.from({ length: 10 }, (_, i) => testKeyArn(`bench-${i}`, 'eu-central-1'))
+    const encryptTo = (keys) => lib.encrypt(text, { format: 'yaml', keys: keys.map((id) => ({ type: 'kms', id })), env })
+    const time = async (keys) => {
+      const t = process.hrtime.bigint()
+      const out = await encryptTo(keys)
+      const ms = Number(process.hrtime.bigint() - t) / 1e6
+      if ((out.match(/arn: arn:aws:kms:/g) ?? []).length !== keys.length) throw new Error('encrypted file does not list every KMS key')
+      return ms
+    }
+    for (let i = 0; i < warmup; i++) {
+      await time(arns.slice(0, 1)) // the first call also loads the SDK
+      await time(arns)
+    }
+    const one = []
+    const ten = []
+    for (let i = 0; i < runs; i++) {
+      one.push(await time(arns.slice(0, 1)))
+      ten.push(await time(arns))
+    }
+    const oneMs = median(one)
+    const tenMs = median(ten)
+    const encrypts = await server.count('Encrypt')
+    return { tenMs, oneMs, ratio: tenMs / oneMs, latencyMs, runs, kmsEncryptCalls: encrypts }
+  } finally {
+    await server.close()
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  for (const latencyMs of [20, 0]) {
+    const r = await benchKms({ latencyMs })
+    console.log(
+      `encrypt a small YAML to 10 KMS keys vs 1 (server latency ${latencyMs} ms): ${r.tenMs.toFixed(1)} ms vs ${r.oneMs.toFixed(1)} ms = ${r.ratio.toFixed(2)}x` +
+        `${latencyMs > 0 ? ` (target <= 1.5x)${r.ratio <= 1.5 ? '  OK' : '  ABOVE TARGET'}` : ' (loopback CPU only, informational)'}`,
+    )
+  }
+}

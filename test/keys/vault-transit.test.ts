@@ -1,0 +1,218 @@
+/**
+ * Vault transit key source through the real fetch against the loopback Vault in
+ * test/helpers/servers/vault.ts (token policies, namespaces, Vault's error bodies).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { allowed, fromEntry, fromSpec, parseVaultUri } from '../../src/keys/vault-transit.js'
+import { unwrapDataKey, wrapDataKey } from '../../src/keys/datakey.js'
+import { KeyUnwrapError, type KeyContext, type KeyEntry } from '../../src/keys/types.js'
+import { cleanEnv, runCli } from '../helpers/cli.js'
+import { closedPortUrl } from '../helpers/servers/aws-kms.js'
+import { startVaultServer, VAULT_ROOT_TOKEN, type VaultServer } from '../helpers/servers/vault.js'
+
+let vault: VaultServer
+let standby: VaultServer
+let dir: string
+const uri = (engine = 'transit', key = 'sops') => `${vault.url}/v1/${engine}/keys/${key}`
+const ctxFor = (extra: Record<string, string | undefined> = {}): KeyContext => ({ env: { HOME: dir, VAULT_TOKEN: VAULT_ROOT_TOKEN, ...extra } })
+const dataKey = () => new Uint8Array(crypto.randomBytes(32))
+const unwrapped = (text: string) => text.replace(/\n\s*\| ?/g, ' ')
+
+beforeAll(async () => {
+  vault = await startVaultServer()
+  standby = await startVaultServer()
+  vault.mount('transit', ['sops', 'other'])
+  vault.mount('secret/team/transit', ['nested'])
+  vault.mount('team-transit', ['ns-key'], 'team-a')
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-vault-'))
+})
+afterAll(async () => {
+  await vault.close()
+  await standby.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+afterEach(() => {
+  vault.log.length = 0
+  standby.log.length = 0
+  vault.state.unavailable = 0
+  standby.state.redirectTo = undefined
+})
+
+describe('URIs', () => {
+  it('splits address, engine path (with slashes) and key name like sops', () => {
+    expect(parseVaultUri('https://vault.example.com:8200/v1/transit/keys/k')).toEqual({
+      vaultAddress: 'https://vault.example.com:8200',
+      enginePath: 'transit',
+      keyName: 'k',
+    })
+    expect(parseVaultUri('http://127.0.0.1:8200/v1/secret/team/transit/keys/app/')).toEqual({
+      vaultAddress: 'http://127.0.0.1:8200',
+      enginePath: 'secret/team/transit',
+      keyName: 'app',
+    })
+    // Go's url keeps an explicit default port; so must the metadata.
+    expect(parseVaultUri('https://vault:443/v1/transit/keys/k').vaultAddress).toBe('https://vault:443')
+    expect(fromSpec(' https://v:8200/v1/transit/keys/k ').id).toBe('https://v:8200/v1/transit/keys/k')
+  })
+
+  it('rejects what sops rejects', () => {
+    expect(() => parseVaultUri('https://vault/prefix/v1/transit/keys/k')).toThrow(/Vault path does not seem to be formatted correctly: \/prefix\/v1\/transit\/keys\/k/)
+    expect(() => parseVaultUri('vault.example.com/v1/transit/keys/k')).toThrow(/missing scheme/)
+    expect(() => parseVaultUri('https://vault/v1/transit/k')).toThrow(/formatted correctly/)
+    expect(() => parseVaultUri('https://vault/v1/keys/k')).toThrow(/formatted correctly/)
+    expect(() => parseVaultUri('ftp://vault/v1/transit/keys/k')).toThrow(/http or https/)
+  })
+
+  it('SOPS_HC_VAULT_ALLOWLIST: all by default, none, or URL prefixes', () => {
+    const u = 'https://vault.corp:8200/v1/transit/keys/k'
+    expect(allowed(u, {})).toBe(true)
+    expect(allowed(u, { SOPS_HC_VAULT_ALLOWLIST: 'all' })).toBe(true)
+    expect(allowed(u, { SOPS_HC_VAULT_ALLOWLIST: 'none' })).toBe(false)
+    expect(allowed(u, { SOPS_HC_VAULT_ALLOWLIST: 'https://other, https://vault.corp:8200/' })).toBe(true)
+    expect(allowed(u, { SOPS_HC_VAULT_ALLOWLIST: 'https://vault.corp.evil' })).toBe(false)
+  })
+})
+
+describe('wrap and unwrap against the loopback Vault', () => {
+  it('round-trips; the entry has exactly sops\'s fields and enc is Vault\'s ciphertext verbatim', async () => {
+    const key = dataKey()
+    const entry = await fromSpec(uri()).wrap(key, ctxFor())
+    expect(entry.type).toBe('hc_vault')
+    expect(Object.keys(entry.fields).sort()).toEqual(['created_at', 'enc', 'engine_path', 'key_name', 'vault_address'])
+    expect(entry.fields).toMatchObject({ engine_path: 'transit', key_name: 'sops', vault_address: vault.url })
+    expect(entry.fields.enc).toMatch(/^vault:v1:[A-Za-z0-9+/]+={0,2}$/)
+    expect(entry.fields.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    const back = await fromEntry(entry).unwrap(entry, ctxFor())
+    expect(Buffer.from(back).equals(Buffer.from(key))).toBe(true)
+    expect(vault.log.map((l) => [l.method, l.path, l.status])).toEqual([
+      ['POST', '/v1/transit/encrypt/sops', 200],
+      ['POST', '/v1/transit/decrypt/sops', 200],
+    ])
+  })
+
+  it('engine paths with slashes', async () => {
+    const entry = await fromSpec(uri('secret/team/transit', 'nested')).wrap(dataKey(), ctxFor())
+    expect(entry.fields.engine_path).toBe('secret/team/transit')
+    await fromEntry(entry).unwrap(entry, ctxFor())
+    expect(vault.log.map((l) => l.path)).toEqual(['/v1/secret/team/transit/encrypt/nested', '/v1/secret/team/transit/decrypt/nested'])
+  })
+
+  it('the token comes from ~/.vault-token (trimmed) when VAULT_TOKEN is unset', async () => {
+    const home = fs.mkdtempSync(path.join(dir, 'home-'))
+    fs.writeFileSync(path.join(home, '.vault-token'), `  ${VAULT_ROOT_TOKEN}\n`)
+    await expect(fromSpec(uri()).wrap(dataKey(), { env: { HOME: home } })).resolves.toBeDefined()
+    // VAULT_TOKEN wins over the file.
+    await expect(fromSpec(uri()).wrap(dataKey(), { env: { HOME: home, VAULT_TOKEN: 'hvs.wrong' } })).rejects.toThrow(/permission denied/)
+    await expect(fromSpec(uri()).wrap(dataKey(), { env: { HOME: path.join(dir, 'nowhere') } })).rejects.toThrow(
+      /no Vault token: VAULT_TOKEN is not set and ~\/.vault-token does not exist/,
+    )
+  })
+
+  it('VAULT_NAMESPACE is sent as X-Vault-Namespace', async () => {
+    const nsUri = uri('team-transit', 'ns-key')
+    await expect(fromSpec(nsUri).wrap(dataKey(), ctxFor())).rejects.toThrow(/no transit engine "team-transit" or key "ns-key" .*HTTP 404: no handler for route/)
+    const entry = await fromSpec(nsUri).wrap(dataKey(), ctxFor({ VAULT_NAMESPACE: 'team-a' }))
+    await fromEntry(entry).unwrap(entry, ctxFor({ VAULT_NAMESPACE: 'team-a' }))
+    expect(vault.log.map((l) => l.namespace)).toEqual([undefined, 'team-a', 'team-a'])
+  })
+
+  it('403: permission denied, with the path the policy must allow', async () => {
+    vault.tokens.set('hvs.encrypt-only', { paths: ['transit/encrypt/'] })
+    const entry = await fromSpec(uri()).wrap(dataKey(), ctxFor({ VAULT_TOKEN: 'hvs.encrypt-only' }))
+    const err = (await fromEntry(entry).unwrap(entry, ctxFor({ VAULT_TOKEN: 'hvs.encrypt-only' })).catch((e: unknown) => e)) as KeyUnwrapError
+    expect(err).toBeInstanceOf(KeyUnwrapError)
+    expect(err.keyId).toBe(uri())
+    expect(err.reason).toMatch(/^failed to decrypt sops data key with Vault transit: permission denied \(HTTP 403/)
+    const wrapErr = (await fromSpec(uri()).wrap(dataKey(), ctxFor({ VAULT_TOKEN: 'hvs.unknown' })).catch((e: unknown) => e)) as Error & { hint?: string }
+    expect(wrapErr.message).toBe('failed to encrypt sops data key with Vault transit: permission denied (HTTP 403: permission denied; invalid token)')
+    expect(wrapErr.hint).toMatch(/transit\/encrypt\/sops/)
+    expect(wrapErr.message).not.toContain('hvs.unknown')
+  })
+
+  it('400: the wrong transit key cannot decrypt', async () => {
+    const entry = await fromSpec(uri()).wrap(dataKey(), ctxFor())
+    const moved: KeyEntry = { type: 'hc_vault', fields: { ...entry.fields, key_name: 'other' } }
+    const err = (await fromEntry(moved).unwrap(moved, ctxFor()).catch((e: unknown) => e)) as KeyUnwrapError
+    expect(err.reason).toBe(
+      'failed to decrypt sops data key with Vault transit: Vault could not decrypt the data key: it was encrypted with another transit key, or it is damaged (HTTP 400: cipher: message authentication failed)',
+    )
+  })
+
+  it('retries a sealed/unavailable Vault, then gives up with Vault\'s message', async () => {
+    vault.state.unavailable = 2
+    await expect(fromSpec(uri()).wrap(dataKey(), ctxFor())).resolves.toBeDefined()
+    expect(vault.log.map((l) => l.status)).toEqual([503, 503, 200])
+    vault.log.length = 0
+    vault.state.unavailable = 100
+    await expect(fromSpec(uri()).wrap(dataKey(), ctxFor())).rejects.toThrow('failed to encrypt sops data key with Vault transit: Vault answered (HTTP 503: Vault is sealed)')
+    expect(vault.log).toHaveLength(3)
+  })
+
+  it('an unreachable Vault fails within seconds, naming the key', async () => {
+    const dead = `${await closedPortUrl()}/v1/transit/keys/sops`
+    const started = Date.now()
+    const wrapErr = (await wrapDataKey(dataKey(), [[fromSpec(dead)]], 0, ctxFor()).catch((e: unknown) => e)) as Error
+    expect(wrapErr.message).toContain(JSON.stringify(dead))
+    expect(wrapErr.message).toMatch(/could not reach Vault at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/)
+    const entry: KeyEntry = { type: 'hc_vault', fields: { ...parsedFields(dead), created_at: '2024-01-01T00:00:00Z', enc: 'vault:v1:AAAA' } }
+    const unwrapErr = (await unwrapDataKey([[entry]], 0, ctxFor()).catch((e: unknown) => e)) as Error
+    expect(unwrapErr.message).toContain(`${dead}: FAILED`)
+    expect(unwrapped(unwrapErr.message)).toMatch(/could not reach Vault at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/)
+    expect(Date.now() - started).toBeLessThan(5_000)
+  })
+
+  it('the allow list keeps the token from servers not on it', async () => {
+    const entry = await fromSpec(uri()).wrap(dataKey(), ctxFor())
+    vault.log.length = 0
+    const err = (await fromEntry(entry).unwrap(entry, ctxFor({ SOPS_HC_VAULT_ALLOWLIST: 'https://vault.corp/' })).catch((e: unknown) => e)) as KeyUnwrapError
+    expect(err.reason).toBe(`failed to decrypt sops data key with Vault transit: ${vault.url} is not allowed by SOPS_HC_VAULT_ALLOWLIST`)
+    await expect(fromSpec(uri()).wrap(dataKey(), ctxFor({ SOPS_HC_VAULT_ALLOWLIST: 'none' }))).rejects.toThrow(/not allowed by SOPS_HC_VAULT_ALLOWLIST/)
+    expect(vault.log).toHaveLength(0) // nothing was sent
+    await expect(fromEntry(entry).unwrap(entry, ctxFor({ SOPS_HC_VAULT_ALLOWLIST: `https://vault.corp/,${vault.url}/v1/transit/` }))).resolves.toBeDefined()
+  })
+
+  it('follows a standby node\'s redirect to an allowed server only', async () => {
+    standby.state.redirectTo = vault.url
+    const viaStandby = `${standby.url}/v1/transit/keys/sops`
+    const entry = await fromSpec(viaStandby).wrap(dataKey(), ctxFor())
+    expect(entry.fields.vault_address).toBe(standby.url)
+    expect(standby.log.map((l) => l.status)).toEqual([307])
+    expect(vault.log.map((l) => [l.path, l.status, l.tokenSent])).toEqual([['/v1/transit/encrypt/sops', 200, true]])
+    vault.log.length = 0
+    await expect(fromSpec(viaStandby).wrap(dataKey(), ctxFor({ SOPS_HC_VAULT_ALLOWLIST: standby.url }))).rejects.toThrow(
+      `Vault redirected to ${vault.url}, which is not allowed by SOPS_HC_VAULT_ALLOWLIST`,
+    )
+    expect(vault.log).toHaveLength(0)
+  })
+})
+
+describe('CLI end to end', () => {
+  it('tsops encrypt --hc-vault-transit <uri>, then decrypt', async () => {
+    const plain = 'api:\n    token: s3cr3t\n'
+    const file = path.join(dir, 'v.yaml')
+    fs.writeFileSync(file, plain)
+    const env = cleanEnv({ HOME: dir, VAULT_TOKEN: VAULT_ROOT_TOKEN })
+    const enc = await runCli(['encrypt', '--hc-vault-transit', uri('secret/team/transit', 'nested'), file], { env, cwd: dir })
+    expect(enc.stderr).toBe('')
+    expect(enc.code).toBe(0)
+    const text = enc.stdout.toString()
+    const meta = (parseYaml(text) as { sops: { hc_vault: Record<string, unknown>[] } }).sops
+    expect(Object.keys(meta.hc_vault[0]!)).toEqual(['created_at', 'enc', 'engine_path', 'key_name', 'vault_address'])
+    expect(meta.hc_vault[0]).toMatchObject({ engine_path: 'secret/team/transit', key_name: 'nested', vault_address: vault.url })
+    fs.writeFileSync(file, text)
+    const dec = await runCli(['decrypt', file], { env, cwd: dir })
+    expect(dec.stderr).toBe('')
+    expect(dec.code).toBe(0)
+    expect(dec.stdout.toString()).toBe(plain)
+  })
+})
+
+function parsedFields(u: string): Record<string, string> {
+  const k = parseVaultUri(u)
+  return { vault_address: k.vaultAddress, engine_path: k.enginePath, key_name: k.keyName }
+}
