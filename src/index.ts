@@ -1,37 +1,34 @@
 /**
  * The tsops library: decrypt and encrypt sops files from Node.
  *
- *   import { decryptFile } from 'tsops'
- *   const config = await decryptFile('secrets.enc.yaml')
+ *   import { loadSecrets } from 'tsops'
+ *   const config = await loadSecrets('config/secrets.enc.yaml')   // cached per file
  *
  * Importing this module loads no CLI code and no cloud SDK; formats and key sources load on
- * first use. Errors are TsopsError subclasses with `code` and `exitCode`.
+ * first use. Nothing is written to disk. Errors are TsopsError subclasses with a stable `code`
+ * and sops's `exitCode`.
  */
-import { readFile } from 'node:fs/promises'
 import { TreeMap } from './core/tree.js'
 import { GenericError } from './core/errors.js'
-import { loadEncryptedParser, loadFormat, resolveFormatName } from './formats/registry.js'
+import { RULE_FIELDS, type EncryptionRules } from './core/rules.js'
+import { loadFormat, resolveFormatName } from './formats/registry.js'
 import type { FormatName } from './formats/format.js'
-import { decryptDocument } from './pipeline/decrypt.js'
 import { encryptDocument } from './pipeline/encrypt.js'
-import { keySourceFromSpec, parseDecryptionOrder } from './keys/registry.js'
-import type { KeyContext, KeySource, KeyType } from './keys/types.js'
-import type { EncryptionRules } from './core/rules.js'
-import { fromPlain, toPlain, type PlainValue } from './api/values.js'
+import { keySourceFromSpec } from './keys/registry.js'
+import type { KeySource, KeyType } from './keys/types.js'
+import { fromPlain, type PlainValue } from './api/values.js'
+import { decryptionOrderFor, keyContextFor, type KeyOptions } from './api/options.js'
+import { openEncrypted, readEncryptedFile, type Opened } from './api/open.js'
+import { branchValue, loadSecrets as loadCached, type LoadSecretsOptions } from './api/cache.js'
 
 export * from './core/errors.js'
+export { DataKeyUnavailableError, type GroupResult, type KeyAttempt } from './keys/datakey.js'
 export type { FormatName } from './formats/format.js'
 export type { EncryptionRules } from './core/rules.js'
+export type { KeyType } from './keys/types.js'
 export type { PlainValue } from './api/values.js'
-
-export interface KeyOptions {
-  /** Age identities (AGE-SECRET-KEY-1…) to try, in addition to SOPS_AGE_KEY & co. */
-  ageIdentities?: string[]
-  /** Environment to read key settings from (defaults to process.env). */
-  env?: Record<string, string | undefined>
-  /** Key types to try first, e.g. ['age', 'pgp']. */
-  decryptionOrder?: string[]
-}
+export type { KeyOptions } from './api/options.js'
+export { clearSecretsCache, type LoadSecretsOptions } from './api/cache.js'
 
 export interface DecryptOptions extends KeyOptions {
   /** File format; detected from the file name when omitted (decryptFile). */
@@ -45,37 +42,30 @@ export interface DecryptTextOptions extends DecryptOptions {
   output: 'text'
 }
 
-function keyContext(options: KeyOptions): KeyContext {
-  return { env: options.env ?? process.env, ageIdentities: options.ageIdentities }
+async function open(bytes: Uint8Array, format: FormatName, options: DecryptOptions): Promise<Opened> {
+  const ctx = keyContextFor(options)
+  const opened = await openEncrypted(bytes, format, { ctx, ignoreMac: options.ignoreMac, decryptionOrder: decryptionOrderFor(options, ctx) })
+  opened.dataKey.fill(0)
+  return opened
 }
 
-async function decryptBytes(bytes: Uint8Array, format: FormatName, options: DecryptOptions) {
-  const parse = await loadEncryptedParser(format)
-  const doc = parse(bytes)
+async function finish(opened: Opened, format: FormatName, output: 'text' | undefined): Promise<PlainValue | string> {
+  if (output !== 'text') return branchValue(opened.doc.branches)
   const fmt = await loadFormat(format)
-  const result = await decryptDocument(doc, {
-    ctx: keyContext(options),
-    ignoreMac: options.ignoreMac,
-    decryptionOrder: options.decryptionOrder ? parseDecryptionOrder(options.decryptionOrder.join(',')) : undefined,
-    rawStrings: format === 'binary',
-    decodeLiteral: fmt.decodeLiteral?.bind(fmt),
-  })
-  result.dataKey.fill(0)
-  return doc
+  return Buffer.from(fmt.emit({ branches: opened.doc.branches, metadata: undefined, origin: opened.doc.origin })).toString('utf8')
 }
 
-function branchValue(branches: TreeMap[]): PlainValue {
-  if (branches.length === 1) return toPlain(branches[0]!)
-  return branches.map((b) => toPlain(b))
-}
-
-/** Decrypt a sops file to JS values (several YAML documents give an array). */
+/**
+ * Decrypt a sops file to JS values: ints are numbers (bigint beyond 2^53), timestamps Dates,
+ * several YAML documents an array. Every call reads the file and unwraps its data key; use
+ * loadSecrets for a per-process cache.
+ */
 export async function decryptFile(path: string, options?: DecryptOptions): Promise<PlainValue>
 export async function decryptFile(path: string, options: DecryptTextOptions): Promise<string>
 export async function decryptFile(path: string, options: DecryptOptions & { output?: 'text' } = {}): Promise<PlainValue | string> {
   const format = resolveFormatName(options.format, path)
-  const bytes = await readFile(path)
-  return finish(await decryptBytes(bytes, format, options), format, options.output)
+  const bytes = await readEncryptedFile(path)
+  return finish(await open(bytes, format, options), format, options.output)
 }
 
 /** Decrypt the text of a sops file (format required). */
@@ -83,13 +73,17 @@ export async function decrypt(text: string | Uint8Array, options: DecryptOptions
 export async function decrypt(text: string | Uint8Array, options: DecryptTextOptions & { format: FormatName }): Promise<string>
 export async function decrypt(text: string | Uint8Array, options: DecryptOptions & { format: FormatName; output?: 'text' }): Promise<PlainValue | string> {
   const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text
-  return finish(await decryptBytes(bytes, options.format, options), options.format, options.output)
+  return finish(await open(bytes, options.format, options), options.format, options.output)
 }
 
-async function finish(doc: Awaited<ReturnType<typeof decryptBytes>>, format: FormatName, output: 'text' | undefined): Promise<PlainValue | string> {
-  if (output !== 'text') return branchValue(doc.branches)
-  const fmt = await loadFormat(format)
-  return Buffer.from(fmt.emit({ branches: doc.branches, metadata: undefined, origin: doc.origin })).toString('utf8')
+/**
+ * Decrypt once per process, then serve from memory while the file is unchanged (same size and
+ * times): a second call costs one stat(), and a changed file whose keys are unchanged reopens
+ * with the cached data key. Each call returns a fresh copy. `T` is an unchecked cast for
+ * callers who know their config's shape.
+ */
+export function loadSecrets<T = PlainValue>(path: string, options: LoadSecretsOptions = {}): Promise<T> {
+  return loadCached(path, options) as Promise<T>
 }
 
 export interface EncryptOptions extends KeyOptions, EncryptionRules {
@@ -99,6 +93,14 @@ export interface EncryptOptions extends KeyOptions, EncryptionRules {
   pgp?: string[]
   keys?: { type: KeyType; id: string }[]
   shamirThreshold?: number
+}
+
+/** Only the rule fields: the key options must never end up in the file's metadata. */
+function rulesOf(options: EncryptOptions): EncryptionRules {
+  const rules: EncryptionRules = {}
+  for (const [name] of RULE_FIELDS) if (options[name]) rules[name] = options[name]
+  if (options.macOnlyEncrypted) rules.macOnlyEncrypted = true
+  return rules
 }
 
 /**
@@ -117,7 +119,6 @@ export async function encrypt(input: string | Uint8Array | Record<string, unknow
   ]
   if (specs.length === 0) throw new GenericError('no keys provided: pass age, pgp or keys')
   const sources: KeySource[] = await Promise.all(specs.map((s) => keySourceFromSpec(s.type, s.id)))
-  const { format: _f, age: _a, pgp: _p, keys: _k, shamirThreshold, ageIdentities: _i, env: _e, decryptionOrder: _d, ...rules } = options
-  await encryptDocument(format, doc, { keyGroups: [sources], shamirThreshold, rules, ctx: keyContext(options) })
+  await encryptDocument(format, doc, { keyGroups: [sources], shamirThreshold: options.shamirThreshold, rules: rulesOf(options), ctx: keyContextFor(options) })
   return Buffer.from(format.emit(doc)).toString('utf8')
 }
