@@ -7,13 +7,29 @@ export const VERSION = typeof TSOPS_VERSION === 'string' ? TSOPS_VERSION : '0.0.
 
 export const VERSION_TEXT = `tsops ${VERSION} (sops ${SOPS_FORMAT_VERSION} compatible)\n`
 
+/** Under the `sops` name, tools that parse `sops --version` see sops's own first word and version. */
+export const SOPS_VERSION_TEXT = `sops ${SOPS_FORMAT_VERSION} (tsops ${VERSION})\n`
+
 export const HELP = `tsops — SOPS-compatible encrypted config files (YAML, JSON, TOML, dotenv, INI, binary)
 
 Usage:
   tsops encrypt [flags] FILE        encrypt FILE (stdout, --output F, or -i in place)
-  tsops decrypt [flags] FILE...     decrypt FILE (stdin with - or /dev/stdin)
+  tsops decrypt [flags] FILE...     decrypt files (stdin with - or /dev/stdin; --output-dir DIR)
+  tsops decrypt --terraform [FILE]  flat JSON of strings for Terraform's external data source
+  tsops edit FILE                   edit decrypted in $SOPS_EDITOR/$EDITOR, re-encrypt (also: tsops FILE)
+  tsops set FILE PATH VALUE         set one value (JSON), e.g. tsops set f.yaml '["db"]["pass"]' '"x"'
+  tsops unset FILE PATH             remove one value
+  tsops apply FILE NEW_PLAINTEXT    re-encrypt a new plaintext into FILE, unchanged values keep their ciphertext
+  tsops exec-env FILE CMD           run CMD with the file's top-level values in its environment
+  tsops exec-file FILE CMD          run CMD with {} replaced by a FIFO (or --no-fifo file) holding the plaintext
+  tsops rotate [-i] FILE|DIR...     new data key, every value re-encrypted (--add-*/--rm-* keys)
+  tsops updatekeys [-y] FILE|DIR... bring master keys in line with .sops.yaml (same data key)
+  tsops groups add|delete --file F  add or remove a key group (Shamir)
+  tsops filestatus FILE             {"encrypted":true|false}
+  tsops check [--json] PATH...      keyless check: metadata valid, every value that must be encrypted is
+  tsops git install|uninstall       git diff/merge drivers and the pre-commit guard for this repo
   tsops keygen                      create an age identity in the default key file
-  tsops -e|-d [flags] FILE          sops's legacy flag style
+  tsops -e|-d|-r [flags] FILE       sops's legacy flag style
 
 Common flags:
   -i, --in-place                    write the result back to FILE
@@ -23,6 +39,11 @@ Common flags:
       --ignore-mac                  decrypt even if the MAC does not verify
   -a, --age RECIPIENTS              age recipients (comma list; env SOPS_AGE_RECIPIENTS)
   -p, --pgp FINGERPRINTS            PGP fingerprints (comma list; env SOPS_PGP_FP)
+  -k, --kms ARNS                    AWS KMS key ARNs, ARN+ROLE_ARN to assume a role (env SOPS_KMS_ARN)
+      --aws-profile P, --encryption-context k:v,k2:v2
+      --gcp-kms IDS                 GCP KMS resource ids (env SOPS_GCP_KMS_IDS)
+      --azure-kv URLS               Azure Key Vault key URLs (env SOPS_AZURE_KEYVAULT_URLS)
+      --hc-vault-transit URIS       Vault transit key URIs (env SOPS_VAULT_URIS)
       --filename-override NAME      name used for format detection and creation rules
       --config FILE                 use this .sops.yaml instead of searching from the cwd
       --unencrypted-suffix S, --encrypted-suffix S, --unencrypted-regex R,

@@ -5,7 +5,8 @@
 import { TsopsError } from '../core/errors.js'
 import { Args, parseArgs } from './args.js'
 import { createCliContext, type CliContext } from './context.js'
-import { HELP, VERSION_TEXT } from './help.js'
+import path from 'node:path'
+import { HELP, SOPS_VERSION_TEXT, VERSION_TEXT } from './help.js'
 
 export type Command = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
 
@@ -39,7 +40,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const args = new Args(parseArgs(argv), process.env)
   const ctx = createCliContext(args.bool('verbose'))
   if (args.bool('version')) {
-    process.stdout.write(VERSION_TEXT)
+    process.stdout.write(path.basename(process.argv[1] ?? '') === 'sops' ? SOPS_VERSION_TEXT : VERSION_TEXT)
     return 0
   }
   const [first, ...rest] = args.positionals
