@@ -82,6 +82,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   json: { kind: 'bool' },
   'verify-mac': { kind: 'bool' },
   terraform: { kind: 'bool' },
+  // git integration: the shell words that run tsops from git's drivers and hook
+  'tsops-command': { kind: 'string', env: 'TSOPS_GIT_COMMAND' },
   // general
   verbose: { kind: 'bool' },
   version: { kind: 'bool', short: 'v' },
@@ -127,7 +129,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       positionals.push(arg)
       continue
     }
-    if (arg === '-' || !arg.startsWith('-')) {
+    // `-5` is a value (tsops set f '["n"]' -5), not a flag.
+    if (arg === '-' || !arg.startsWith('-') || /^-\d/.test(arg)) {
       positionals.push(arg)
       continue
     }

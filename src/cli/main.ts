@@ -32,7 +32,7 @@ function legacyMode(args: Args): string | undefined {
   if (args.bool('encrypt')) return 'encrypt'
   if (args.bool('decrypt')) return 'decrypt'
   if (args.bool('rotate')) return 'rotate'
-  if (args.string('set') !== undefined) return 'set'
+  if (args.string('set')) return 'set' // sops: an empty --set means edit mode
   return undefined
 }
 

@@ -1,14 +1,31 @@
-/** `tsops decrypt FILE` / `tsops -d FILE`. */
-import { TreeMap, TreeSeq, type Value } from '../../core/tree.js'
-import { GenericError } from '../../core/errors.js'
+/**
+ * `tsops decrypt FILE…` / `tsops -d FILE…`.
+ *
+ * One file: the plaintext to stdout, --output or in place (-i), exactly like sops.
+ * Several files (or --output-dir): every file is decrypted in this one process — one data-key
+ * unwrap per file, identities loaded once — and a failing file does not stop the others; each
+ * failure is reported on stderr and the exit code is the first failure's. Output goes
+ *   - with --output-dir DIR: to DIR/<the file's path relative to the working directory>
+ *     (0600, atomically);
+ *   - with -i: back into each file;
+ *   - to stdout: YAML as one stream of documents, each file's preceded by a `# <file>` line and
+ *     files separated by `---`; JSON as one object `{"<file>": <content>, …}`; dotenv, INI and
+ *     TOML as `# <file>` then the content, files separated by a blank line. Binary output, or
+ *     files whose output formats differ, need --output-dir.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { TreeMap, type Value } from '../../core/tree.js'
+import { ConflictingParametersError, GenericError, NoFileError, TsopsError } from '../../core/errors.js'
 import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
-import { readInput } from '../../io/files.js'
+import { isStdin, readInput, writeFileAtomic, writeStdout } from '../../io/files.js'
 import { decryptDocument } from '../../pipeline/decrypt.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
-import type { Format } from '../../formats/format.js'
+import type { Document, EmitOptions, Format, FormatName } from '../../formats/format.js'
+import { valueAt } from '../../tree/path.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
-import { chooseFormats } from '../formats.js'
+import { chooseFormats, type FormatChoice } from '../formats.js'
 import { assertOutputFlags, writeResult } from '../output.js'
 import { parseTreePath, type PathPart } from '../treepath.js'
 import { emitOptionsFor } from '../settings.js'
@@ -18,6 +35,16 @@ export async function decryptCommand(ctx: CliContext, args: Args, file: string |
   const extract = args.string('extract')
   const extractPath = extract === undefined ? undefined : parseTreePath(extract)
   const formats = chooseFormats(args, file)
+  const plain = await decryptPlaintext(ctx, args, file, formats)
+  const output = await loadFormat(formats.output)
+  const emitOptions = emitOptionsFor(ctx, args, formats.output)
+  const data = extractPath ? emitExtract(output, plain.branches[0] ?? new TreeMap(), extractPath, emitOptions) : emitPlain(output, plain, formats, emitOptions)
+  writeResult(args, file, data)
+  return 0
+}
+
+/** Read, parse and decrypt one file (MAC checked unless --ignore-mac); the data key is zeroed. */
+async function decryptPlaintext(ctx: CliContext, args: Args, file: string | undefined, formats: FormatChoice): Promise<Document> {
   const bytes = readInput(file)
   const parse = await loadEncryptedParser(formats.input)
   const doc = parse(bytes)
@@ -30,18 +57,16 @@ export async function decryptCommand(ctx: CliContext, args: Args, file: string |
     decodeLiteral: inputFormat.decodeLiteral?.bind(inputFormat),
   })
   decrypted.dataKey.fill(0)
-  const output = await loadFormat(formats.output)
-  const emitOptions = emitOptionsFor(ctx, args, formats.output)
+  return doc
+}
+
+function emitPlain(output: Format, doc: Document, formats: FormatChoice, options: EmitOptions): Uint8Array {
   const origin = formats.output === formats.input ? doc.origin : undefined
-  const data = extractPath
-    ? emitExtract(output, doc.branches[0] ?? new TreeMap(), extractPath, emitOptions)
-    : output.emit({ branches: doc.branches, metadata: undefined, origin }, emitOptions)
-  writeResult(args, file, data)
-  return 0
+  return output.emit({ branches: doc.branches, metadata: undefined, origin }, options)
 }
 
 /** --extract: a map in the output format, a string as raw bytes (no newline), other values via emitValue. */
-function emitExtract(format: Format, root: TreeMap, path: PathPart[], options: ReturnType<typeof emitOptionsFor>): Uint8Array {
+function emitExtract(format: Format, root: TreeMap, path: PathPart[], options: EmitOptions): Uint8Array {
   const value = navigate(root, path)
   if (value instanceof TreeMap) return format.emit({ branches: [value], metadata: undefined }, options)
   if (typeof value === 'string') return Buffer.from(value, 'utf8')
@@ -51,20 +76,156 @@ function emitExtract(format: Format, root: TreeMap, path: PathPart[], options: R
 }
 
 export function navigate(root: TreeMap, path: PathPart[]): Value {
-  let node: Value = root
-  for (const part of path) {
-    const next = child(node, part)
-    if (next === undefined) throw new GenericError(`error truncating tree: component [${JSON.stringify(part)}] not found`)
-    node = next
-  }
-  return node
-}
-
-function child(node: Value, part: PathPart): Value | undefined {
-  if (typeof part === 'number') return node instanceof TreeSeq ? node.values()[part] : undefined
-  return node instanceof TreeMap ? node.get(part) : undefined
+  return valueAt(root, path)
 }
 
 export function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
-  return decryptCommand(ctx, args, rest[0])
+  if (rest.length <= 1 && args.string('output-dir') === undefined) return decryptCommand(ctx, args, rest[0])
+  return decryptMany(ctx, args, rest)
+}
+
+// ---- several files --------------------------------------------------------------------------
+
+type Sink = (file: string, doc: Document, formats: FormatChoice) => Promise<void>
+
+async function decryptMany(ctx: CliContext, args: Args, files: string[]): Promise<number> {
+  if (files.length === 0) throw new NoFileError('Error: no file specified')
+  assertManyFlags(args, files)
+  const planned = files.map((file) => ({ file, formats: chooseFormats(args, file) }))
+  const outputDir = args.string('output-dir')
+  const stream = outputDir === undefined && !args.bool('in-place') ? await stdoutStream(ctx, args, planned.map((p) => p.formats.output)) : undefined
+  const sink: Sink = stream ? stream.add : outputDir !== undefined ? toDirectory(ctx, args, outputDir) : inPlace(ctx, args)
+  const progress = new Progress(planned.length)
+  let firstFailure: number | undefined
+  let failures = 0
+  for (const [i, { file, formats }] of planned.entries()) {
+    progress.show(i, file)
+    try {
+      await sink(file, await decryptPlaintext(ctx, args, file, formats), formats)
+    } catch (err) {
+      progress.clear()
+      failures++
+      const code = reportFailure(ctx, file, err)
+      firstFailure ??= code
+    }
+  }
+  progress.clear()
+  stream?.finish()
+  if (failures > 0) ctx.stderr(`tsops: error: ${failures} of ${planned.length} files could not be decrypted`)
+  return firstFailure ?? 0
+}
+
+function assertManyFlags(args: Args, files: string[]): void {
+  const several = files.length > 1
+  if (args.string('output') !== undefined && (several || args.string('output-dir') !== undefined)) {
+    throw new ConflictingParametersError('Cannot use --output with several files or with --output-dir', { hint: 'Use --output-dir DIR to write one plaintext per file.' })
+  }
+  if (args.bool('in-place') && args.string('output-dir') !== undefined) throw new ConflictingParametersError('Cannot use both --in-place and --output-dir')
+  if (args.string('extract') !== undefined) {
+    throw new ConflictingParametersError('--extract works on a single file', { hint: 'Run one `tsops decrypt --extract` per file.' })
+  }
+  if (files.some((f) => isStdin(f))) throw new ConflictingParametersError('Standard input can only be decrypted on its own, not with several files or --output-dir')
+}
+
+/** The exit code of a failure, after printing it as `tsops: error: FILE: …`. */
+function reportFailure(ctx: CliContext, file: string, err: unknown): number {
+  if (err instanceof TsopsError) {
+    ctx.stderr(`tsops: error: ${file}: ${err.message}`)
+    if (err.hint) ctx.stderr(`tsops: hint: ${err.hint}`)
+    return err.exitCode
+  }
+  ctx.stderr(`tsops: error: ${file}: unexpected failure: ${err instanceof Error ? err.message : String(err)}`)
+  return 1
+}
+
+function inPlace(ctx: CliContext, args: Args): Sink {
+  return async (file, doc, formats) => {
+    const output = await loadFormat(formats.output)
+    writeFileAtomic(file, emitPlain(output, doc, formats, emitOptionsFor(ctx, args, formats.output)))
+  }
+}
+
+/** DIR/<path relative to the working directory>, 0600; never over the encrypted file itself. */
+function toDirectory(ctx: CliContext, args: Args, dir: string): Sink {
+  const root = path.resolve(ctx.cwd, dir)
+  return async (file, doc, formats) => {
+    const source = path.resolve(ctx.cwd, file)
+    const relative = path.relative(ctx.cwd, source)
+    if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+      throw new ConflictingParametersError('is outside the working directory; --output-dir keeps paths relative to it', { hint: 'Run tsops from a directory that contains the file.' })
+    }
+    const target = path.join(root, relative)
+    if (target === source) throw new ConflictingParametersError('--output-dir would overwrite the encrypted file with its plaintext')
+    const output = await loadFormat(formats.output)
+    const data = emitPlain(output, doc, formats, emitOptionsFor(ctx, args, formats.output))
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 })
+    writeFileAtomic(target, data, { mode: 0o600 })
+  }
+}
+
+interface StdoutStream {
+  add: Sink
+  finish(): void
+}
+
+/** One stream of every file's plaintext in one format (scheme in the header comment). */
+async function stdoutStream(ctx: CliContext, args: Args, outputs: FormatName[]): Promise<StdoutStream> {
+  const name = outputs[0]!
+  if (outputs.some((o) => o !== name) || name === 'binary') {
+    throw new ConflictingParametersError(
+      name === 'binary' ? 'Binary plaintexts cannot share standard output' : 'These files decrypt to different formats and cannot share standard output',
+      { hint: 'Use --output-dir DIR (one plaintext per file), or --output-type to choose one format.' },
+    )
+  }
+  const format = await loadFormat(name)
+  const emitOptions = emitOptionsFor(ctx, args, name)
+  if (name === 'json') return jsonObjectStream(format, emitOptions)
+  let count = 0
+  return {
+    add: async (file, doc, formats) => {
+      const separator = count === 0 ? '' : name === 'yaml' ? '---\n' : '\n'
+      const text = Buffer.from(emitPlain(format, doc, formats, emitOptions))
+      const body = text.length === 0 || text[text.length - 1] === 0x0a ? text : Buffer.concat([text, Buffer.from('\n')])
+      writeStdout(Buffer.concat([Buffer.from(`${separator}# ${oneLine(file)}\n`), body]))
+      count++
+    },
+    finish: () => undefined,
+  }
+}
+
+/** JSON: `{"<file>": <first document>, …}` written once every file is done. */
+function jsonObjectStream(format: Format, emitOptions: EmitOptions): StdoutStream {
+  const combined = new TreeMap()
+  return {
+    add: async (file, doc) => {
+      combined.items.push({ key: file, value: doc.branches[0] ?? new TreeMap() })
+    },
+    finish: () => writeStdout(format.emit({ branches: [combined], metadata: undefined }, emitOptions)),
+  }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/[\r\n]/g, ' ')
+}
+
+/** `[i/n] file` on stderr while many files are decrypted at a terminal. */
+class Progress {
+  private readonly enabled: boolean
+  private shown = false
+
+  constructor(private readonly total: number) {
+    this.enabled = process.stderr.isTTY === true && total > 10
+  }
+
+  show(index: number, file: string): void {
+    if (!this.enabled) return
+    process.stderr.write(`\r\x1b[K[${index + 1}/${this.total}] ${oneLine(file)}`)
+    this.shown = true
+  }
+
+  clear(): void {
+    if (!this.shown) return
+    process.stderr.write('\r\x1b[K')
+    this.shown = false
+  }
 }

@@ -1,0 +1,63 @@
+/**
+ * `tsops apply ENCRYPTED NEW_PLAINTEXT` — for scripts and CI (sops issues #1587, #2008, #931):
+ * replace the whole content of an encrypted file with a new plaintext of the same format
+ * (`-` reads standard input), keeping its data key, master keys and rules. Values that did not
+ * change keep their exact ciphertext, so the diff shows only what changed (plus `lastmodified`
+ * and `mac`). Nothing is written when the new plaintext equals the current one.
+ */
+import path from 'node:path'
+import { AlreadyEncryptedError, NoFileError } from '../../core/errors.js'
+import { readInput, writeFileAtomic, isStdin } from '../../io/files.js'
+import { parseDecryptionOrder } from '../../keys/registry.js'
+import { withDecrypted } from '../../pipeline/reencrypt.js'
+import { treeEquals } from '../../tree/equals.js'
+import type { TreeMap } from '../../core/tree.js'
+import type { Args } from '../args.js'
+import type { CliContext } from '../context.js'
+import { chooseFormats } from '../formats.js'
+import { assertOutputFlags } from '../output.js'
+import { emitOptionsFor } from '../settings.js'
+
+export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
+  if (rest.length !== 2) {
+    throw new NoFileError('Error: need precisely 2 positional arguments: the encrypted file and the new plaintext (- for standard input)')
+  }
+  const file = path.resolve(ctx.cwd, rest[0]!)
+  assertOutputFlags(args, file)
+  const source = isStdin(rest[1]) ? '-' : path.resolve(ctx.cwd, rest[1]!)
+  const formats = chooseFormats(args, file)
+  const plaintext = readInput(source)
+  const result = await withDecrypted(
+    file,
+    {
+      ctx: ctx.keyContext,
+      format: formats.input,
+      outputFormat: formats.output,
+      ignoreMac: args.bool('ignore-mac'),
+      decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
+      emitOptions: emitOptionsFor(ctx, args, formats.output),
+    },
+    (doc, opened) => {
+      const next = opened.format.parse(plaintext)
+      // A plaintext with a sops block is an encrypted file (or clashes with the metadata).
+      if (opened.format.hasMetadataKey(next)) throw new AlreadyEncryptedError()
+      const changed = !sameBranches(doc.branches, next.branches)
+      doc.branches = next.branches
+      doc.origin = next.origin
+      return changed
+    },
+  )
+  const output = args.string('output')
+  if (!result.changed) {
+    if (ctx.verbose) ctx.stderr(`tsops: ${rest[0]} already has this content; not rewritten`)
+    // --output still gets the file, unchanged byte for byte.
+    if (output !== undefined) writeFileAtomic(path.resolve(ctx.cwd, output), readInput(file))
+    return 0
+  }
+  writeFileAtomic(output === undefined ? file : path.resolve(ctx.cwd, output), result.bytes)
+  return 0
+}
+
+function sameBranches(a: TreeMap[], b: TreeMap[]): boolean {
+  return a.length === b.length && a.every((branch, i) => treeEquals(branch, b[i]!))
+}

@@ -1,0 +1,102 @@
+/**
+ * `tsops edit FILE` and the legacy bare `tsops FILE` (spec §9.1, §9.3): decrypt into a private
+ * temp file, run $SOPS_EDITOR/$EDITOR, re-encrypt with the same data key (small diffs), write
+ * the file atomically. A file that does not exist starts from the store's example document,
+ * encrypted for the creation-rule or command-line keys.
+ */
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { DATA_KEY_SIZE, IvStash } from '../../core/cipher.js'
+import { NoFileError } from '../../core/errors.js'
+import { SOPS_FORMAT_VERSION, type Metadata } from '../../core/metadata.js'
+import { nowRFC3339 } from '../../core/gofmt.js'
+import type { Format } from '../../formats/format.js'
+import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
+import { writeFileAtomic } from '../../io/files.js'
+import { wrapDataKey } from '../../keys/datakey.js'
+import { parseDecryptionOrder } from '../../keys/registry.js'
+import { effectiveRules } from '../../pipeline/encrypt.js'
+import { openEncryptedFile, type DecryptedKeys } from '../../pipeline/reencrypt.js'
+import { editorCommand } from '../../edit/editor.js'
+import { exampleDocument } from '../../edit/example.js'
+import { PRESS_ENTER, waitForEnter } from '../../edit/prompt.js'
+import { editEncrypted, type EditTarget } from '../../edit/session.js'
+import type { Args } from '../args.js'
+import type { CliContext } from '../context.js'
+import { chooseFormats, type FormatChoice } from '../formats.js'
+import { creationRuleFor, emitOptionsFor, encryptionSettings } from '../settings.js'
+
+export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
+  const [given, ...extra] = rest
+  if (given === undefined) throw new NoFileError('Error: no file specified')
+  if (extra.length > 0) ctx.stderr('tsops: warning: more than one positional argument provided; only the first one is used')
+  const file = path.resolve(ctx.cwd, given)
+  const formats = chooseFormats(args, file)
+  // Legacy mode loads .sops.yaml like sops does: a config whose rules all miss is an error.
+  if (args.positionals[0] !== 'edit') creationRuleFor(ctx, args, formats.name ?? file)
+  const target = fs.existsSync(file) ? await existingFile(ctx, args, file, formats) : await newFile(ctx, args, file, formats)
+  try {
+    await editEncrypted(target, {
+      env: ctx.env,
+      editor: editorCommand(ctx.env),
+      askToRetry: process.stdin.isTTY ? askAtTerminal(ctx) : undefined,
+      commit: (encrypted) => writeFileAtomic(file, encrypted),
+    })
+  } finally {
+    target.keys.dataKey.fill(0)
+  }
+  return 0
+}
+
+/** Decrypt the file (MAC checked unless --ignore-mac) into an edit target. */
+async function existingFile(ctx: CliContext, args: Args, file: string, formats: FormatChoice): Promise<EditTarget> {
+  const opened = await openEncryptedFile(file, {
+    ctx: ctx.keyContext,
+    format: formats.input,
+    ignoreMac: args.bool('ignore-mac'),
+    decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
+  })
+  const format = formats.output === formats.input ? opened.format : await loadFormat(formats.output)
+  if (format !== opened.format) opened.doc.origin = undefined
+  return target(ctx, args, file, format, opened.doc, opened)
+}
+
+/** The store's example document, with a fresh data key wrapped for the configured keys. */
+async function newFile(ctx: CliContext, args: Args, file: string, formats: FormatChoice): Promise<EditTarget> {
+  const settings = await encryptionSettings(ctx, args, formats.name ?? file)
+  const format = await loadFormat(formats.output)
+  const doc = format.parse(exampleDocument(format))
+  const dataKey = randomBytes(DATA_KEY_SIZE)
+  const wrapped = await wrapDataKey(dataKey, settings.keyGroups, settings.shamirThreshold, ctx.keyContext)
+  const metadata: Metadata = {
+    keyGroups: wrapped.groups,
+    shamirThreshold: wrapped.threshold,
+    lastModified: nowRFC3339(),
+    mac: '',
+    rules: effectiveRules(format, settings.rules),
+    version: SOPS_FORMAT_VERSION,
+  }
+  return target(ctx, args, file, format, doc, { metadata, dataKey, stash: new IvStash() })
+}
+
+async function target(ctx: CliContext, args: Args, file: string, format: Format, doc: EditTarget['doc'], keys: DecryptedKeys): Promise<EditTarget> {
+  return {
+    format,
+    parseWithMetadata: await loadEncryptedParser(format.name),
+    baseName: path.basename(file),
+    doc,
+    keys,
+    showMasterKeys: args.bool('show-master-keys'),
+    emitOptions: emitOptionsFor(ctx, args, format.name),
+  }
+}
+
+/** On a terminal: say what is wrong and wait for Enter before the editor reopens. */
+function askAtTerminal(ctx: CliContext) {
+  return async (problem: { message: string }, signal: AbortSignal): Promise<void> => {
+    ctx.stderr(`tsops: error: ${problem.message}`)
+    ctx.stderr(PRESS_ENTER)
+    await waitForEnter(process.stdin, signal)
+  }
+}

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { cleanEnv, runCli } from '../helpers/cli.js'
+import { testAgeIdentity } from '../helpers/age.js'
+
+let dir: string
+let age: { identity: string; recipient: string }
+const env = (extra: Record<string, string> = {}) => cleanEnv({ SOPS_AGE_KEY: age.identity, XDG_CONFIG_HOME: path.join(dir, 'xdg'), ...extra })
+
+const FIFTY = Array.from({ length: 50 }, (_, i) => `key${i}: value-${i}\n`).join('')
+const JSON_DOC = '{\n\t"user": "admin",\n\t"password": "hunter2",\n\t"port": 5432\n}\n'
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-apply-'))
+  age = await testAgeIdentity()
+})
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+async function encrypted(name: string, content: string, where = dir): Promise<string> {
+  const file = path.join(where, name)
+  fs.writeFileSync(file, content)
+  const r = await runCli(['encrypt', '--age', age.recipient, '-i', file], { env: env() })
+  expect(r.stderr).toBe('')
+  expect(r.code).toBe(0)
+  return file
+}
+
+async function decrypted(file: string): Promise<string> {
+  const r = await runCli(['decrypt', file], { env: env() })
+  expect(r.stderr).toBe('')
+  expect(r.code).toBe(0)
+  return r.stdout.toString()
+}
+
+function plain(name: string, content: string): string {
+  const file = path.join(dir, name)
+  fs.writeFileSync(file, content)
+  return file
+}
+
+const sleepPastSecond = () => new Promise((r) => setTimeout(r, 1100))
+
+describe('tsops apply', () => {
+  it('re-encrypts a full new plaintext; only changed values, lastmodified and mac change (git)', async () => {
+    const repo = fs.mkdtempSync(path.join(dir, 'repo-'))
+    const git = (...a: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...a], { cwd: repo, encoding: 'utf8' })
+    git('init', '-q')
+    const file = await encrypted('secrets.yaml', FIFTY, repo)
+    git('add', 'secrets.yaml')
+    git('commit', '-q', '-m', 'init')
+    const next = FIFTY.replace('key7: value-7', 'key7: rotated')
+    await sleepPastSecond()
+    const r = await runCli(['apply', file, plain('next.yaml', next)], { env: env() })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(git('diff', '--numstat').trim()).toBe('3\t3\tsecrets.yaml')
+    expect(await decrypted(file)).toBe(next)
+  })
+
+  it('reads the new plaintext from stdin, adds and removes keys, keeps the master keys', async () => {
+    const file = await encrypted('stdin.json', JSON_DOC)
+    const recipientLine = fs.readFileSync(file, 'utf8').match(/"recipient": "[^"]+"/)![0]
+    const next = '{\n\t"user": "admin",\n\t"token": "t0k3n",\n\t"port": 5433\n}\n'
+    const r = await runCli(['apply', file, '-'], { env: env(), input: next })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const text = fs.readFileSync(file, 'utf8')
+    expect(text).toContain(recipientLine)
+    expect(text).not.toContain('t0k3n')
+    expect(await decrypted(file)).toBe(next)
+  })
+
+  it('unchanged values keep their ciphertext; an identical plaintext writes nothing', async () => {
+    const file = await encrypted('same.json', JSON_DOC)
+    const before = fs.readFileSync(file)
+    await sleepPastSecond()
+    const same = await runCli(['apply', file, plain('same-plain.json', JSON_DOC)], { env: env() })
+    expect(same.code).toBe(0)
+    expect(fs.readFileSync(file).equals(before)).toBe(true)
+    const r = await runCli(['apply', file, plain('port.json', JSON_DOC.replace('5432', '5431'))], { env: env() })
+    expect(r.code).toBe(0)
+    const old = before.toString().split('\n')
+    const changed = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l, i) => l !== old[i])
+      .map((l) => l.trim().split('"')[1])
+    expect(changed).toEqual(['port', 'lastmodified', 'mac'])
+  })
+
+  it('--output writes elsewhere and leaves the encrypted file alone', async () => {
+    const file = await encrypted('out.yaml', 'a: 1\n')
+    const before = fs.readFileSync(file)
+    const out = path.join(dir, 'out.new.yaml')
+    const r = await runCli(['apply', '--output', out, file, plain('out-plain.yaml', 'a: 2\n')], { env: env() })
+    expect(r.code).toBe(0)
+    expect(fs.readFileSync(file).equals(before)).toBe(true)
+    expect(await decrypted(out)).toBe('a: 2\n')
+  })
+
+  it('refuses bad input without touching the file: syntax (2), sops metadata (203), tampered file (51), arity (100)', async () => {
+    const file = await encrypted('bad.yaml', 'a: 1\n')
+    const before = fs.readFileSync(file)
+    const syntax = await runCli(['apply', file, plain('syntax.yaml', 'a: [1\n')], { env: env() })
+    expect(syntax.code).toBe(2)
+    const meta = await runCli(['apply', file, file], { env: env() })
+    expect(meta.code).toBe(203)
+    expect((await runCli(['apply', file], { env: env() })).code).toBe(100)
+    expect(fs.readFileSync(file).equals(before)).toBe(true)
+    const tampered = await encrypted('tampered.yaml', 'a: 1\nb: 2\n')
+    fs.writeFileSync(tampered, fs.readFileSync(tampered, 'utf8').replace(/^ {4}lastmodified: "(\d{4})/m, (_m, y: string) => `    lastmodified: "${Number(y) - 1}`))
+    const tamperedBefore = fs.readFileSync(tampered)
+    const mac = await runCli(['apply', tampered, plain('t.yaml', 'a: 5\n')], { env: env() })
+    expect(mac.code).toBe(51)
+    expect(fs.readFileSync(tampered).equals(tamperedBefore)).toBe(true)
+  })
+})
