@@ -87,3 +87,17 @@ describe('format conversion on decrypt', () => {
     expect(asIni.stdout.length).toBe(0)
   })
 })
+
+describe('TOML through the CLI', () => {
+  it('round-trips byte for byte, converts to JSON and extracts a string raw', async () => {
+    const plain = '# app\nname = "svc" # inline\nport = 0x1F90\n[db]\npassword = \'p4ss\'\n'
+    const { encrypted, decrypted } = await roundTrip('app.toml', plain)
+    expect(decrypted.toString()).toBe(plain)
+    expect(encrypted.toString()).not.toContain('p4ss')
+    const enc = path.join(dir, 'enc-app.toml')
+    const asJson = await runCli(['decrypt', '--output-type', 'json', enc], { env: env() })
+    expect(asJson.stdout.toString()).toBe('{\n\t"name": "svc",\n\t"port": 8080,\n\t"db": {\n\t\t"password": "p4ss"\n\t}\n}\n')
+    const extracted = await runCli(['decrypt', '--extract', '["db"]["password"]', enc], { env: env() })
+    expect(extracted.stdout.toString()).toBe('p4ss')
+  })
+})

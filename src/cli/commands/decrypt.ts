@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { TreeMap, type Value } from '../../core/tree.js'
+import { Literal, TreeMap, stripLiterals, type Value } from '../../core/tree.js'
 import { ConflictingParametersError, GenericError, NoFileError, TsopsError } from '../../core/errors.js'
 import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput, writeFileAtomic, writeStdout } from '../../io/files.js'
@@ -57,6 +57,8 @@ async function decryptPlaintext(ctx: CliContext, args: Args, file: string | unde
     decodeLiteral: inputFormat.decodeLiteral?.bind(inputFormat),
   })
   decrypted.dataKey.fill(0)
+  // Another output format must see plain sops values, not TOML source spellings.
+  if (formats.output !== formats.input) doc.branches.forEach(stripLiterals)
   return doc
 }
 
@@ -67,7 +69,9 @@ function emitPlain(output: Format, doc: Document, formats: FormatChoice, options
 
 /** --extract: a map in the output format, a string as raw bytes (no newline), other values via emitValue. */
 function emitExtract(format: Format, root: TreeMap, path: PathPart[], options: EmitOptions): Uint8Array {
-  const value = navigate(root, path)
+  const found = navigate(root, path)
+  // A TOML string is a Literal (it keeps its quoting); --extract prints a string's raw text.
+  const value = found instanceof Literal && typeof found.value === 'string' ? found.value : found
   if (value instanceof TreeMap) return format.emit({ branches: [value], metadata: undefined }, options)
   if (typeof value === 'string') return Buffer.from(value, 'utf8')
   if (value instanceof Uint8Array) return value
