@@ -207,8 +207,9 @@ describe('unwrapDataKey', () => {
   })
 
   it('unimplemented key types fail with a reason instead of crashing (real registry)', async () => {
-    const groups: KeyEntry[][] = [[{ type: 'kms', fields: { arn: 'arn:aws:kms:us-east-1:1:key/x', enc: 'AAAA' } }]]
-    await expect(unwrapDataKey(groups, 0, ctx)).rejects.toThrow(/arn:aws:kms:us-east-1:1:key\/x: FAILED\n    - \| kms keys are not supported/)
+    // HuaweiCloud KMS is the one type without an implementation.
+    const groups: KeyEntry[][] = [[{ type: 'hckms', fields: { key_id: 'region:uuid', enc: 'AAAA', created_at: '2024-01-01T00:00:00Z' } }]]
+    await expect(unwrapDataKey(groups, 0, ctx)).rejects.toThrow(/region:uuid: FAILED\n    - \| hckms keys are not supported/)
   })
 
   it('no groups at all is exit 128 too', async () => {
