@@ -42,8 +42,9 @@ export function isFormatName(name: string): name is FormatName {
 /** Detection by suffix, like sops: anything unknown (and stdin without a name) is binary. */
 export function detectFormat(fileName: string | undefined): FormatName {
   if (!fileName) return 'binary'
-  const ext = path.extname(fileName).toLowerCase()
-  return FORMATS.find((f) => f.extensions.includes(ext))?.name ?? 'binary'
+  // By suffix, like sops's strings.HasSuffix: a file named just `.env` is dotenv too.
+  const name = path.basename(fileName).toLowerCase()
+  return FORMATS.find((f) => f.extensions.some((ext) => name.endsWith(ext)))?.name ?? 'binary'
 }
 
 /** An explicit --input-type/--output-type, else detection from the file name. */

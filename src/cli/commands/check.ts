@@ -1,0 +1,33 @@
+/**
+ * `tsops check [--json] [--verify-mac] [--config F] PATH…`: keyless check that files which must
+ * be encrypted are, completely, with valid metadata (src/check). Exit 0 when every checked file
+ * passes, 10 (CHECK_FAILED_EXIT_CODE) when one does not; other codes are tool failures.
+ */
+import { checkPaths, renderJson, renderText, summarize, CheckFailedError } from '../../check/index.js'
+import { resolveFormatName } from '../../formats/registry.js'
+import { parseDecryptionOrder } from '../../keys/registry.js'
+import type { Args } from '../args.js'
+import type { CliContext } from '../context.js'
+
+export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
+  const paths = rest.length > 0 ? rest : ['.']
+  const inputType = args.string('input-type')
+  const reports = await checkPaths(paths, {
+    cwd: ctx.cwd,
+    config: args.string('config'),
+    warn: (m) => ctx.stderr(`tsops: warning: ${m}`),
+    format: inputType === undefined ? undefined : resolveFormatName(inputType, undefined),
+    verify: args.bool('verify-mac')
+      ? { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) }
+      : undefined,
+  })
+  process.stdout.write(args.bool('json') ? renderJson(reports) : renderText(reports))
+  const { checked, failed } = summarize(reports)
+  if (failed > 0) {
+    throw new CheckFailedError(`${failed} of ${checked} checked file${checked === 1 ? '' : 's'} failed`, {
+      hint: 'Each FAIL line above says what is wrong and how to fix it; no value is ever printed.',
+    })
+  }
+  if (!args.bool('json')) ctx.stderr(`tsops: ${checked} file${checked === 1 ? '' : 's'} checked, all pass`)
+  return 0
+}

@@ -1,0 +1,193 @@
+/**
+ * `tsops git install` / `tsops git uninstall`: the `.gitattributes` block, the repository's
+ * driver configuration and the pre-commit hook (docs/git.md). Idempotent; uninstall removes
+ * exactly what install added and puts a chained hook back.
+ *
+ * Git configuration is the repository's own (`--local`), never global: the drivers run the
+ * command given at install time, and `diff.tsops.cachetextconv` is never set (git would store
+ * the decrypted text in refs/notes/textconv/tsops, inside the repository).
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { simpleGit, type SimpleGit } from 'simple-git'
+import { CONFIG_FILE_NAME, findConfigFile, loadConfig } from '../config/index.js'
+import { compileRe2 } from '../core/regex.js'
+import { GenericError } from '../core/errors.js'
+import { removeBlock, writeBlock } from './attributes.js'
+import { regexToGlobs } from './globs.js'
+import { installHook, packagedHookPath, uninstallHook } from './hooks.js'
+
+export const DRIVER = 'tsops'
+export const DEFAULT_COMMAND = 'tsops'
+
+export interface InstallOptions {
+  cwd: string
+  /** Shell words that run tsops, e.g. `tsops` or `node /abs/tsops.mjs`. */
+  command: string
+  /** --config: the .sops.yaml whose creation rules choose the files. */
+  config?: string
+  log: (line: string) => void
+  warn: (line: string) => void
+}
+
+interface RepoPaths {
+  top: string
+  hooksDir: string
+}
+
+async function repoPaths(git: SimpleGit, cwd: string): Promise<RepoPaths> {
+  let top: string
+  try {
+    top = (await git.revparse(['--show-toplevel'])).trim()
+  } catch {
+    throw new GenericError('not inside a git work tree', { hint: 'Run tsops git install from inside the repository.' })
+  }
+  // --git-path honours core.hooksPath (and worktrees); the result is relative to cwd.
+  const hooks = (await git.raw(['rev-parse', '--git-path', 'hooks'])).trim()
+  return { top, hooksDir: path.resolve(cwd, hooks) }
+}
+
+/** The driver settings, in the order they are written. */
+export function driverConfig(command: string): [string, string][] {
+  return [
+    ['tsops.command', command],
+    [`diff.${DRIVER}.textconv`, `${command} git textconv`],
+    [`merge.${DRIVER}.name`, 'tsops: three-way merge of sops-encrypted files, key by key'],
+    [`merge.${DRIVER}.driver`, `${command} git merge %O %A %B %L %P`],
+  ]
+}
+
+const SECTIONS = ['tsops', `diff.${DRIVER}`, `merge.${DRIVER}`]
+
+function within(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child)
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
+}
+
+/** Extensions (or exact paths) of the files `regex` matches now, for a regex no glob expresses. */
+async function fallbackPatterns(configDir: string, regex: string, where: string): Promise<string[]> {
+  const listing = await simpleGit({ baseDir: configDir }).raw(['ls-files', '-z', '--cached', '--others', '--exclude-standard'])
+  const re = compileRe2(regex, where)
+  const patterns = new Set<string>()
+  for (const file of listing.split('\0')) {
+    if (file === '' || !re.test(file)) continue
+    const ext = path.posix.extname(file)
+    // `*.ext` when the file has a plain extension; otherwise the file itself.
+    if (ext !== '' && /^\.[A-Za-z0-9_-]+$/.test(ext)) patterns.add(`*${ext}`)
+    else if (/^[^\s"'\\*?[\]!#]+$/.test(file)) patterns.add(`/${file}`)
+  }
+  return [...patterns].sort()
+}
+
+async function attributePatterns(configPath: string, options: InstallOptions): Promise<string[]> {
+  const config = loadConfig(configPath)
+  const configDir = path.dirname(configPath)
+  const patterns: string[] = []
+  for (const [i, rule] of (config.creationRules ?? []).entries()) {
+    const where = `creation_rules[${i}].path_regex`
+    if (!rule.pathRegex) {
+      options.log(`note: creation_rules[${i}] has no path_regex; a catch-all rule chooses keys, not files, so it adds no pattern`)
+      continue
+    }
+    const globs = regexToGlobs(rule.pathRegex)
+    if (globs) {
+      patterns.push(...globs)
+      continue
+    }
+    const fallback = await fallbackPatterns(configDir, rule.pathRegex, where)
+    options.warn(
+      `${where} ${JSON.stringify(rule.pathRegex)} cannot be written as a .gitattributes pattern; ` +
+        (fallback.length > 0
+          ? `using the extensions of the files it matches now: ${fallback.join(' ')} (run tsops git install again when new kinds of files appear)`
+          : 'it matches no file now, so no pattern was added for it'),
+    )
+    patterns.push(...fallback)
+  }
+  return [...new Set(patterns)]
+}
+
+function locateConfig(options: InstallOptions): string | undefined {
+  const explicit = options.config
+  if (explicit) return path.resolve(options.cwd, explicit)
+  const found = findConfigFile(options.cwd, options.warn)
+  return found === undefined ? undefined : path.resolve(options.cwd, found)
+}
+
+/**
+ * simple-git refuses to write command-running settings unless told; configuring exactly these
+ * two drivers is what install is for.
+ */
+function installerGit(cwd: string): SimpleGit {
+  return simpleGit({ baseDir: cwd, unsafe: { allowUnsafeDiffTextConv: true, allowUnsafeMergeDriver: true } })
+}
+
+export async function install(options: InstallOptions): Promise<void> {
+  const git = installerGit(options.cwd)
+  const { top, hooksDir } = await repoPaths(git, options.cwd)
+  const configPath = locateConfig(options)
+
+  if (configPath === undefined || !within(top, configPath)) {
+    options.warn(
+      configPath === undefined
+        ? `no ${CONFIG_FILE_NAME} found: no .gitattributes entries written (files that carry sops metadata are still checked by the hook)`
+        : `${configPath} is outside the repository: no .gitattributes entries written`,
+    )
+  } else {
+    const attributesFile = path.join(path.dirname(configPath), '.gitattributes')
+    const patterns = await attributePatterns(configPath, options)
+    const rel = path.relative(options.cwd, attributesFile) || '.gitattributes'
+    if (patterns.length === 0) {
+      if (removeBlock(attributesFile)) options.log(`${rel}: removed the tsops entries (no creation rule selects files)`)
+      else options.log(`${rel}: no creation rule selects files; nothing to add`)
+    } else {
+      const changed = writeBlock(attributesFile, patterns)
+      options.log(`${rel}: ${changed ? 'wrote' : 'kept'} ${patterns.length} pattern${patterns.length === 1 ? '' : 's'} with diff=${DRIVER} merge=${DRIVER}`)
+    }
+  }
+
+  for (const [key, value] of driverConfig(options.command)) await git.addConfig(key, value, false, 'local')
+  const cached = await git.raw(['config', '--local', '--get', `diff.${DRIVER}.cachetextconv`]).catch(() => '')
+  if (cached.trim() !== '') {
+    await git.raw(['config', '--local', '--unset-all', `diff.${DRIVER}.cachetextconv`])
+    options.warn(`removed diff.${DRIVER}.cachetextconv: cached textconv output would store decrypted secrets in the repository`)
+  }
+  options.log(`git config: diff.${DRIVER}.textconv and merge.${DRIVER}.driver run ${JSON.stringify(options.command)}`)
+
+  const script = fs.readFileSync(packagedHookPath(), 'utf8')
+  const hook = installHook(hooksDir, script)
+  const hookRel = path.relative(options.cwd, path.join(hooksDir, 'pre-commit'))
+  const how = {
+    installed: 'installed',
+    updated: 'updated',
+    unchanged: 'already installed',
+    chained: 'installed; the existing hook was kept as pre-commit.tsops-chained and runs first',
+  }[hook]
+  options.log(`${hookRel}: ${how}`)
+}
+
+export interface UninstallOptions {
+  cwd: string
+  config?: string
+  log: (line: string) => void
+  warn: (line: string) => void
+}
+
+export async function uninstall(options: UninstallOptions): Promise<void> {
+  const git = installerGit(options.cwd)
+  const { top, hooksDir } = await repoPaths(git, options.cwd)
+  const configPath = locateConfig({ ...options, command: DEFAULT_COMMAND })
+  const candidates = new Set([path.join(top, '.gitattributes')])
+  if (configPath !== undefined && within(top, configPath)) candidates.add(path.join(path.dirname(configPath), '.gitattributes'))
+  for (const file of candidates) {
+    if (removeBlock(file)) options.log(`${path.relative(options.cwd, file) || '.gitattributes'}: removed the tsops entries`)
+  }
+  for (const section of SECTIONS) {
+    // --remove-section fails when the section does not exist: nothing to undo then.
+    await git.raw(['config', '--local', '--remove-section', section]).catch(() => undefined)
+  }
+  options.log(`git config: removed ${SECTIONS.join(', ')}`)
+  const hookRel = path.relative(options.cwd, path.join(hooksDir, 'pre-commit'))
+  const result = uninstallHook(hooksDir)
+  if (result === 'foreign') options.warn(`${hookRel} is not tsops's hook; left it in place`)
+  else options.log(`${hookRel}: ${{ removed: 'removed', restored: 'removed; the previous hook was put back', absent: 'not installed' }[result]}`)
+}

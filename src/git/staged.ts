@@ -1,0 +1,116 @@
+/**
+ * The staged side of a commit: which paths change, and their blobs' contents, read from the
+ * index (never the work tree, which may differ) with one `git diff` and one `git cat-file
+ * --batch` whatever the number of files.
+ */
+import { git, runGit, GitError, type GitOptions } from './exec.js'
+
+export interface StagedFile {
+  /** Repository-relative, `/`-separated, exactly as git names it. */
+  path: string
+  /** The staged blob. */
+  oid: string
+}
+
+/** Regular files only: submodules (160000) and symbolic links (120000) hold no secrets. */
+const FILE_MODES = new Set(['100644', '100755'])
+
+/**
+ * `git diff --cached --raw -z` for added, copied, modified and renamed paths. The raw form
+ * carries the staged blob id, so no per-path lookup is needed and any path (spaces, newlines)
+ * is safe.
+ */
+export async function listStaged(options: GitOptions): Promise<StagedFile[]> {
+  const out = await git(['diff', '--cached', '--raw', '-z', '--no-abbrev', '--no-ext-diff', '--diff-filter=ACMR'], options)
+  return parseRawDiff(out)
+}
+
+export function parseRawDiff(out: Buffer): StagedFile[] {
+  const tokens = out.toString('utf8').split('\0')
+  const files: StagedFile[] = []
+  for (let i = 0; i < tokens.length; i++) {
+    const header = tokens[i]!
+    if (!header.startsWith(':')) continue
+    // :<old mode> <new mode> <old oid> <new oid> <status>[score]
+    const [, newMode, , newOid, status] = header.slice(1).split(' ')
+    const twoPaths = status !== undefined && (status.startsWith('R') || status.startsWith('C'))
+    const path = tokens[twoPaths ? i + 2 : i + 1]
+    i += twoPaths ? 2 : 1
+    if (path === undefined || newOid === undefined || newMode === undefined) continue
+    if (FILE_MODES.has(newMode)) files.push({ path, oid: newOid })
+  }
+  return files
+}
+
+/**
+ * Parses `git cat-file --batch` output as it streams in. `want(i, size)` decides per object
+ * whether its content is kept; unwanted content is skipped without being buffered, so a large
+ * staged asset costs a pass through the pipe and no memory.
+ */
+export class BatchReader {
+  readonly contents: (Buffer | undefined)[] = []
+  private pending = Buffer.alloc(0)
+  private remaining = 0
+  private keep = false
+  private parts: Buffer[] = []
+
+  constructor(private readonly want: (index: number, size: number) => boolean) {}
+
+  push(chunk: Buffer): void {
+    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk
+    this.pending = Buffer.alloc(0)
+    let off = 0
+    while (off < buf.length) {
+      if (this.remaining > 0) {
+        const n = Math.min(this.remaining, buf.length - off)
+        if (this.keep) this.parts.push(buf.subarray(off, off + n))
+        this.remaining -= n
+        off += n
+        if (this.remaining === 0) this.finishObject()
+        continue
+      }
+      const nl = buf.indexOf(10, off)
+      if (nl === -1) {
+        this.pending = Buffer.from(buf.subarray(off))
+        return
+      }
+      const header = buf.toString('latin1', off, nl)
+      off = nl + 1
+      const m = /^\S+ \S+ (\d+)$/.exec(header)
+      if (!m) {
+        // `<oid> missing` (or ambiguous): nothing follows the header.
+        this.contents.push(undefined)
+        continue
+      }
+      const size = Number(m[1])
+      this.keep = this.want(this.contents.length, size)
+      this.parts = []
+      this.remaining = size + 1 // the content, then a LF
+    }
+  }
+
+  private finishObject(): void {
+    if (!this.keep) {
+      this.contents.push(undefined)
+      return
+    }
+    const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts)
+    this.parts = []
+    this.contents.push(all.subarray(0, all.length - 1))
+  }
+
+  get complete(): boolean {
+    return this.remaining === 0 && this.pending.length === 0
+  }
+}
+
+/** Contents of the given blobs, in order (undefined where `want` said no or git has none). */
+export async function readBlobs(oids: readonly string[], want: (index: number, size: number) => boolean, options: GitOptions): Promise<(Buffer | undefined)[]> {
+  if (oids.length === 0) return []
+  const reader = new BatchReader(want)
+  const r = await runGit(['cat-file', '--batch'], { ...options, input: oids.join('\n') + '\n', onStdout: (c) => reader.push(c) })
+  if (r.code !== 0 || !reader.complete || reader.contents.length !== oids.length) {
+    throw new GitError(`git cat-file --batch failed: ${r.stderr.trim().split('\n')[0] || 'truncated output'}`)
+  }
+  return reader.contents
+}

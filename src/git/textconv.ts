@@ -1,0 +1,43 @@
+/**
+ * `tsops git textconv FILE`: the decrypted text of an encrypted file, for `git diff`, `git log
+ * -p` and `git show` (diff.tsops.textconv). One data-key unwrap. Anything it cannot decrypt —
+ * no key, a plaintext or non-sops file, garbage, a bad MAC — is printed exactly as stored, with
+ * one line on stderr saying why, and never fails the diff.
+ */
+import { IvStash } from '../core/cipher.js'
+import { TsopsError } from '../core/errors.js'
+import type { FormatName } from '../formats/format.js'
+import type { KeyContext } from '../keys/types.js'
+import { dataKeyFor, loadDriverFormat, openSealed, parseSealed } from './decrypt.js'
+
+export interface TextconvResult {
+  bytes: Uint8Array
+  /** Set when the file is shown as stored: one line, no secret. */
+  notice?: string
+}
+
+function firstLine(err: unknown): string {
+  if (err instanceof TsopsError) return err.message.split('\n')[0]!.replace(/[.:]$/, '')
+  return 'unexpected error'
+}
+
+export async function textconv(bytes: Uint8Array, format: FormatName, ctx: KeyContext, decryptionOrder?: readonly string[]): Promise<TextconvResult> {
+  const f = await loadDriverFormat(format)
+  let sealed
+  try {
+    sealed = parseSealed(bytes, f)
+  } catch (err) {
+    return { bytes, notice: `shown as stored: invalid sops metadata (${firstLine(err)})` }
+  }
+  if (!sealed) return { bytes, notice: 'shown as stored: not a sops-encrypted file' }
+  let dataKey: Uint8Array | undefined
+  try {
+    dataKey = await dataKeyFor(sealed, [], ctx, decryptionOrder)
+    openSealed(sealed, dataKey, new IvStash(), f)
+    return { bytes: f.format.emit({ branches: sealed.doc.branches, metadata: undefined, origin: sealed.doc.origin }) }
+  } catch (err) {
+    return { bytes, notice: `shown encrypted: ${firstLine(err)}` }
+  } finally {
+    dataKey?.fill(0)
+  }
+}

@@ -1,0 +1,160 @@
+/** `tsops git install` / `uninstall` in real repositories. */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import fs from 'node:fs'
+import path from 'node:path'
+import { testAgeIdentity } from '../helpers/age.js'
+import { TSOPS_COMMAND, TestRepo, sopsConfig } from './repo.js'
+
+let age: { identity: string; recipient: string }
+let repo: TestRepo
+
+beforeAll(async () => {
+  age = await testAgeIdentity()
+})
+afterEach(() => repo?.cleanup())
+
+async function localConfig(): Promise<string> {
+  return (await repo.git(['config', '--local', '--list'])).stdout
+}
+
+function snapshot(hooksDir = '.git/hooks') {
+  const read = (rel: string) => (repo.exists(rel) ? repo.read(rel) : undefined)
+  return {
+    attributes: read('.gitattributes'),
+    hook: read(`${hooksDir}/pre-commit`),
+    chained: read(`${hooksDir}/pre-commit.tsops-chained`),
+  }
+}
+
+const EXISTING_HOOK = '#!/bin/sh\necho "existing hook ran" >> "$HOME/hook.log"\nexit "${EXISTING_HOOK_STATUS:-0}"\n'
+
+describe('tsops git install', () => {
+  it('writes the attributes, the repository config and the hook; a second run changes nothing', async () => {
+    repo = await TestRepo.create()
+    repo.write('.sops.yaml', sopsConfig(age.recipient))
+    const first = await repo.install()
+    expect(first.stdout.toString()).toContain('creation_rules[1] has no path_regex')
+    const once = { ...snapshot(), config: await localConfig() }
+    expect(once.attributes).toContain('secrets/**/*.yaml diff=tsops merge=tsops\n')
+    expect(once.config).toContain(`diff.tsops.textconv=${TSOPS_COMMAND} git textconv\n`)
+    expect(once.config).toContain(`merge.tsops.driver=${TSOPS_COMMAND} git merge %O %A %B %L %P\n`)
+    expect(once.config).toMatch(/merge\.tsops\.name=.+/)
+    expect(once.config).not.toContain('cachetextconv')
+    expect(once.hook).toContain('tsops-managed-hook')
+    expect(fs.statSync(repo.path('.git/hooks/pre-commit')).mode & 0o111).toBe(0o111)
+    expect((await repo.git(['config', '--global', '--list'])).stdout).not.toContain('tsops')
+
+    const second = await repo.install()
+    expect(second.stdout.toString()).toContain('already installed')
+    expect({ ...snapshot(), config: await localConfig() }).toEqual(once)
+  })
+
+  it('keeps an existing pre-commit hook, runs it first, and uninstall puts it back', async () => {
+    repo = await TestRepo.create()
+    repo.write('.sops.yaml', sopsConfig(age.recipient))
+    repo.write('.git/hooks/pre-commit', EXISTING_HOOK)
+    fs.chmodSync(repo.path('.git/hooks/pre-commit'), 0o755)
+    const r = await repo.install()
+    expect(r.stdout.toString()).toContain('pre-commit.tsops-chained')
+    expect(snapshot().chained).toBe(EXISTING_HOOK)
+    await repo.install() // idempotent with a chained hook too
+    expect(snapshot().chained).toBe(EXISTING_HOOK)
+
+    repo.write('secrets/db.yaml', 'password: hunter2\n')
+    await repo.gitOk(['add', '.'])
+    const blocked = await repo.git(['commit', '-q', '-m', 'x'])
+    expect(blocked.code).not.toBe(0)
+    expect(blocked.stderr).toContain('secrets/db.yaml is not encrypted')
+    expect(fs.readFileSync(path.join(repo.home, 'hook.log'), 'utf8')).toBe('existing hook ran\n')
+
+    // The chained hook's own failure stops the commit as before.
+    await repo.gitOk(['rm', '-q', '--cached', 'secrets/db.yaml'])
+    const failing = await repo.git(['commit', '-q', '-m', 'y'], { env: { EXISTING_HOOK_STATUS: '3' } })
+    expect(failing.code).not.toBe(0)
+
+    const un = await repo.tsops(['git', 'uninstall'])
+    expect(un.code).toBe(0)
+    expect(un.stdout.toString()).toContain('previous hook was put back')
+    expect(snapshot()).toEqual({ attributes: undefined, hook: EXISTING_HOOK, chained: undefined })
+  })
+
+  it('honours core.hooksPath', async () => {
+    repo = await TestRepo.create()
+    repo.write('.sops.yaml', sopsConfig(age.recipient))
+    await repo.gitOk(['config', 'core.hooksPath', '.githooks'])
+    await repo.install()
+    expect(repo.exists('.githooks/pre-commit')).toBe(true)
+    expect(repo.exists('.git/hooks/pre-commit')).toBe(false)
+    repo.write('secrets/db.yaml', 'password: hunter2\n')
+    await repo.gitOk(['add', 'secrets', '.sops.yaml'])
+    const blocked = await repo.git(['commit', '-q', '-m', 'x'])
+    expect(blocked.code).not.toBe(0)
+    expect(blocked.stderr).toContain('secrets/db.yaml is not encrypted')
+    await repo.tsops(['git', 'uninstall'])
+    expect(repo.exists('.githooks/pre-commit')).toBe(false)
+  })
+
+  it('a hook shared through core.hooksPath checks nothing in a repository where tsops is not installed', async () => {
+    repo = await TestRepo.create()
+    const shared = `${repo.home}/shared-hooks`
+    repo.write('.sops.yaml', sopsConfig(age.recipient))
+    await repo.gitOk(['config', 'core.hooksPath', shared])
+    await repo.install()
+    const other = `${repo.home}/other`
+    await repo.gitOk(['init', '-q', '-b', 'main', other])
+    await repo.gitOk(['config', 'core.hooksPath', shared], { cwd: other })
+    fs.mkdirSync(`${other}/secrets`)
+    fs.writeFileSync(`${other}/.sops.yaml`, sopsConfig(age.recipient))
+    fs.writeFileSync(`${other}/secrets/db.yaml`, 'password: hunter2\n')
+    await repo.gitOk(['add', '.'], { cwd: other })
+    expect((await repo.git(['commit', '-q', '-m', 'x'], { cwd: other })).code).toBe(0)
+    // …while the repository that installed it is protected.
+    repo.write('secrets/db.yaml', 'password: hunter2\n')
+    await repo.gitOk(['add', '.'])
+    expect((await repo.git(['commit', '-q', '-m', 'x'])).code).not.toBe(0)
+  })
+
+  it('uninstall restores .gitattributes byte for byte and removes every setting', async () => {
+    repo = await TestRepo.create()
+    repo.write('.sops.yaml', sopsConfig(age.recipient))
+    const original = '*.png binary\n# keep me\n'
+    repo.write('.gitattributes', original)
+    const before = await localConfig()
+    await repo.install()
+    expect(repo.read('.gitattributes').startsWith(original)).toBe(true)
+    const un = await repo.tsops(['git', 'uninstall'])
+    expect(un.code).toBe(0)
+    expect(repo.read('.gitattributes')).toBe(original)
+    expect(await localConfig()).toBe(before)
+    expect(repo.exists('.git/hooks/pre-commit')).toBe(false)
+    // Uninstalling twice is harmless.
+    expect((await repo.tsops(['git', 'uninstall'])).code).toBe(0)
+  })
+
+  it('removes a cachetextconv setting: cached textconv output would keep plaintext in the repository', async () => {
+    repo = await TestRepo.create()
+    repo.write('.sops.yaml', sopsConfig(age.recipient))
+    await repo.gitOk(['config', 'diff.tsops.cachetextconv', 'true'])
+    const r = await repo.install()
+    expect(r.stderr).toContain('removed diff.tsops.cachetextconv')
+    expect(await localConfig()).not.toContain('cachetextconv')
+  })
+
+  it('falls back to the extensions of the files a regex matches when no glob can express it, and says so', async () => {
+    repo = await TestRepo.create()
+    repo.write('.sops.yaml', `creation_rules:\n  - path_regex: ^(secrets|vault)/[0-9]+[.](yaml|json)$\n    age: ${age.recipient}\n`)
+    repo.write('secrets/1.yaml', 'a: 1\n')
+    repo.write('vault/22.json', '{}\n')
+    repo.write('vault/notes.txt', 'x\n')
+    const r = await repo.install()
+    expect(r.stderr).toContain('cannot be written as a .gitattributes pattern; using the extensions of the files it matches now: *.json *.yaml')
+    expect(repo.read('.gitattributes')).toContain('*.json diff=tsops merge=tsops\n*.yaml diff=tsops merge=tsops\n')
+  })
+
+  it('refuses to run outside a git work tree', async () => {
+    repo = new TestRepo()
+    const r = await repo.tsops(['git', 'install', '--tsops-command', TSOPS_COMMAND])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('not inside a git work tree')
+  })
+})
