@@ -70,7 +70,7 @@ async function stagedRepo(work, files, lib) {
 export async function benchGitGuard(options = {}) {
   const files = options.files ?? 1000
   const runs = options.runs ?? 5
-  const cli = options.cli ?? process.env.TSOPS_CLI ?? path.join(root, 'dist/cli/tsops.mjs')
+  const cli = options.cli ?? process.env.TSOPS_CLI ?? path.join(root, 'dist/cli/tsops.cjs')
   const lib = options.lib ?? path.join(root, 'dist/lib')
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-bench-guard-'))
   try {

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const cli = path.join(root, 'dist/cli/tsops.mjs')
+const cli = path.join(root, 'dist/cli/tsops.cjs')
 const lib = await import(path.join(root, 'dist/lib/index.js'))
 const { parseDocument } = await import('yaml')
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-bench-'))

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 demo=$(mktemp -d)
 trap 'rm -rf "$demo"' EXIT
 export XDG_CONFIG_HOME="$demo/config"
-tsops() { node dist/cli/tsops.mjs "$@"; }
+tsops() { node dist/cli/tsops.cjs "$@"; }
 
 recipient=$(tsops keygen)
 echo "== age recipient: $recipient"

@@ -19,6 +19,6 @@ export default function setup(): () => void {
     fs.rmSync(outdir, { recursive: true, force: true })
     return () => undefined
   }
-  process.env.TSOPS_CLI = path.join(outdir, 'tsops.mjs')
+  process.env.TSOPS_CLI = path.join(outdir, 'tsops.cjs')
   return () => fs.rmSync(outdir, { recursive: true, force: true })
 }

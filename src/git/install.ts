@@ -22,7 +22,7 @@ export const DEFAULT_COMMAND = 'tsops'
 
 export interface InstallOptions {
   cwd: string
-  /** Shell words that run tsops, e.g. `tsops` or `node /abs/tsops.mjs`. */
+  /** Shell words that run tsops, e.g. `tsops` or `node /abs/tsops.cjs`. */
   command: string
   /** --config: the .sops.yaml whose creation rules choose the files. */
   config?: string

@@ -7,4 +7,4 @@ export const SHARED = process.env.TSOPS_SHARED_DIR ?? path.resolve(REPO_ROOT, '.
 export const INTEROP = path.join(SHARED, 'interop')
 export const ORACLE = path.join(SHARED, 'tools/sops-oracle/oracle.mjs')
 export const FIXTURES = path.join(REPO_ROOT, 'fixtures')
-export const CLI = process.env.TSOPS_CLI ?? path.join(REPO_ROOT, 'dist/cli/tsops.mjs')
+export const CLI = process.env.TSOPS_CLI ?? path.join(REPO_ROOT, 'dist/cli/tsops.cjs')

@@ -57,7 +57,7 @@ function buildCopy(): string {
   mustRun(process.execPath, ['scripts/bundle.mjs'], copy)
   // Like a repo after a test run: a private CLI bundle left in dist/ must not be published.
   fs.mkdirSync(path.join(copy, 'dist/.test-cli-leftover'))
-  fs.writeFileSync(path.join(copy, 'dist/.test-cli-leftover/tsops.mjs'), '')
+  fs.writeFileSync(path.join(copy, 'dist/.test-cli-leftover/tsops.cjs'), '')
   return copy
 }
 
@@ -82,7 +82,7 @@ afterAll(() => {
 
 describe('the npm package', () => {
   it('ships the library with types, the CLI bundle and bin/sops, and no sources or tests', () => {
-    for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/cli/tsops.mjs', 'bin/sops', 'bin/package.json', 'package.json', 'README.md']) {
+    for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/cli/tsops.cjs', 'bin/sops', 'bin/package.json', 'package.json', 'README.md']) {
       expect(packedFiles).toContain(f)
     }
     // The leftover test bundle buildCopy() put beside dist/lib and dist/cli stays out.
