@@ -27,7 +27,7 @@ export type EmitEvent =
   | ({ type: 'SEQ_END' } & Comments)
   | ({ type: 'MAP_START'; flow: boolean } & Comments)
   | ({ type: 'MAP_END' } & Comments)
-  | ({ type: 'SCALAR'; value: string; style: ScalarStyle } & Comments)
+  | ({ type: 'SCALAR'; value: string; style: ScalarStyle; analysis?: ScalarAnalysis } & Comments)
 
 type State =
   | 'STREAM_START'

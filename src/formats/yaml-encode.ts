@@ -5,7 +5,7 @@
  */
 import { Comment, Literal, Timestamp, TreeMap, TreeSeq, type Scalar, type Value } from '../core/tree.js'
 import { formatFloatYAML } from '../core/gofmt.js'
-import { analyzeScalar, emitEvents, selectScalarStyle, type EmitEvent, type ScalarStyle } from './yaml-emitter.js'
+import { analyzeScalar, emitEvents, selectScalarStyle, type EmitEvent, type ScalarAnalysis, type ScalarStyle } from './yaml-emitter.js'
 import { canUsePlain } from './yaml-resolve.js'
 
 interface YNode {
@@ -16,6 +16,8 @@ interface YNode {
   content: YNode[]
   value: string
   style: ScalarStyle
+  /** analyzeScalar(value), computed once here and reused by the emitter. */
+  analysis?: ScalarAnalysis
 }
 
 function newNode(kind: YNode['kind']): YNode {
@@ -128,7 +130,8 @@ function scalarNode(v: Scalar | string): YNode {
   if (!text.isString) return node
   const s = text.value
   const requested: ScalarStyle = s.includes('\n') ? 'literal' : canUsePlain(s) ? 'plain' : 'double'
-  node.style = selectScalarStyle(s, requested, analyzeScalar(s), 0, false)
+  node.analysis = analyzeScalar(s)
+  node.style = selectScalarStyle(s, requested, node.analysis, 0, false)
   return node
 }
 
@@ -166,7 +169,7 @@ function nodeEvents(node: YNode, tail: string, out: EmitEvent[]): void {
       return
     }
     case 'scalar':
-      out.push({ type: 'SCALAR', value: node.value, style: node.style, head: node.head, line: node.line, foot: node.foot, tail })
+      out.push({ type: 'SCALAR', value: node.value, style: node.style, analysis: node.analysis, head: node.head, line: node.line, foot: node.foot, tail })
       return
   }
 }
