@@ -325,7 +325,7 @@ class Emitter {
     if ('tail' in ev && ev.tail) this.tailComment = ev.tail
     if (ev.type === 'SCALAR') {
       this.scalarValue = ev.value
-      this.scalarAnalysis = analyzeScalar(ev.value)
+      this.scalarAnalysis = ev.analysis ?? analyzeScalar(ev.value)
     }
   }
 
