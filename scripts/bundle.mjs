@@ -5,15 +5,17 @@
 import { build } from 'esbuild'
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 // `node scripts/bundle.mjs [outdir]`: tests build a private copy so parallel runs never see a half-built CLI.
-const outdir = process.argv[2] ?? 'dist/cli'
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const outdir = path.resolve(process.argv[2] ?? path.join(root, 'dist/cli'))
 rmSync(outdir, { recursive: true, force: true })
 mkdirSync(outdir, { recursive: true })
 
 await build({
-  entryPoints: ['src/cli/bin.ts'],
+  entryPoints: [path.join(root, 'src/cli/bin.ts')],
   outfile: path.join(outdir, 'main.cjs'),
   bundle: true,
   format: 'cjs',
@@ -28,5 +30,5 @@ await build({
   external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
   logLevel: 'warning',
 })
-copyFileSync('scripts/launcher.cjs', path.join(outdir, 'tsops.cjs'))
+copyFileSync(path.join(root, 'scripts/launcher.cjs'), path.join(outdir, 'tsops.cjs'))
 chmodSync(path.join(outdir, 'tsops.cjs'), 0o755)
