@@ -122,3 +122,18 @@ describe('binary store: encrypted envelope', () => {
     expect(performance.now() - started).toBeLessThan(10_000)
   })
 })
+
+describe('large encrypted envelope', () => {
+  it('splices a big ENC value into exactly the bytes the JSON store writes', async () => {
+    const { TreeMap: TM } = await import('../../src/core/tree.js')
+    const { emitJsonDocument } = await import('../../src/formats/json.js')
+    const enc = `ENC[AES256_GCM,data:${Buffer.alloc(300_000, 7).toString('base64')},iv:${'A'.repeat(44)},tag:${'B'.repeat(22)}==,type:str]`
+    const metadata = new TM([{ key: 'version', value: '3.13.2' }])
+    const doc = { branches: [new TM([{ key: 'data', value: enc }])], metadata }
+    for (const indent of [undefined, 2]) {
+      const fast = Buffer.from(binaryFormat.emit(doc, { indent }))
+      const general = Buffer.from(emitJsonDocument(doc, { indent }))
+      expect(fast.equals(general)).toBe(true)
+    }
+  })
+})
