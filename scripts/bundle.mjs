@@ -28,6 +28,9 @@ await build({
   // import.meta.url of the bundle, for the few modules that locate files next to the package.
   banner: { js: 'var __tsopsModuleUrl=require("node:url").pathToFileURL(__filename).href;' },
   external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
+  // import() of the external SDKs becomes require(): a vm.Script (the code cache launcher) has no
+  // module loader on node 20, and every SDK we load lazily ships CommonJS.
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
 })
 copyFileSync(path.join(root, 'scripts/launcher.cjs'), path.join(outdir, 'tsops.cjs'))

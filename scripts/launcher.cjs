@@ -23,6 +23,7 @@ if (cache) {
   }
 }
 const wrapper = '(function (exports, require, module, __filename, __dirname) {' + source + '\n})'
+// The bundle contains no import() (see scripts/bundle.mjs), so the script needs no module loader.
 const script = new vm.Script(wrapper, { filename: file, cachedData })
 if (cache && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => saveCache(script, cache))
 const mod = { exports: {} }
