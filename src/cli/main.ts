@@ -2,6 +2,7 @@
  * The tsops command line: argv -> command. The only module that calls process.exit.
  * Both styles work: `tsops decrypt f.yaml` and sops's legacy `tsops -d f.yaml`.
  */
+import fs from 'node:fs'
 import { TsopsError } from '../core/errors.js'
 import { Args, parseArgs } from './args.js'
 import { createCliContext, type CliContext } from './context.js'
@@ -59,26 +60,86 @@ export async function run(argv: readonly string[]): Promise<number> {
   return legacy(ctx, args, args.positionals)
 }
 
-/** Print a TsopsError as `tsops: error: …` / `tsops: hint: …`; anything else without a stack trace. */
+/**
+ * Print a failure and return the exit code. A TsopsError is printed as `tsops: error: …` /
+ * `tsops: hint: …` with its own exit code (its message is written never to hold a secret).
+ * Anything else is a bug or a runtime limit: exit 1, no stack trace unless --verbose, and its
+ * message is redacted first, because runtime messages quote their input (V8's JSON.parse
+ * prints `"hunter2" is not valid JSON`). Control characters are escaped so a hostile file or
+ * key name cannot drive the terminal. Never throws, even on a broken error object.
+ */
 export function reportError(err: unknown, verbose: boolean): number {
-  if (err instanceof TsopsError) {
-    process.stderr.write(`tsops: error: ${err.message}\n`)
-    if (err.hint) process.stderr.write(`tsops: hint: ${err.hint}\n`)
-    return err.exitCode
+  try {
+    if (err instanceof TsopsError) {
+      writeStderr(`tsops: error: ${printable(String(err.message))}\n`)
+      if (err.hint) writeStderr(`tsops: hint: ${printable(String(err.hint))}\n`)
+      return validExitCode(err.exitCode)
+    }
+    writeStderr(`tsops: error: unexpected failure: ${printable(describeUnexpected(err))}\n`)
+    if (verbose) writeStderr(stackFrames(err))
+  } catch {
+    writeStderr('tsops: error: unexpected failure\n')
   }
-  const message = err instanceof Error ? err.message : String(err)
-  process.stderr.write(`tsops: error: unexpected failure: ${message}\n`)
-  if (verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n')
   return 1
+}
+
+function validExitCode(code: unknown): number {
+  return typeof code === 'number' && Number.isInteger(code) && code > 0 && code < 256 ? code : 1
+}
+
+/** Runtime limits get a plain-language message; other errors their name and redacted message. */
+function describeUnexpected(err: unknown): string {
+  // A thrown string or object has no shape to redact by: say only what kind of thing it was.
+  if (!(err instanceof Error)) return `a non-error value was thrown (${err === null ? 'null' : typeof err})`
+  const message = String(err.message)
+  if (err instanceof RangeError && message.startsWith('Maximum call stack size exceeded')) return 'the input is nested too deeply to process'
+  if (message === 'Invalid string length' || (err as NodeJS.ErrnoException).code === 'ERR_STRING_TOO_LONG') return 'the input is too large to process'
+  // Parsers' SyntaxErrors quote input even unquoted ("Cannot convert hunter2 to a BigInt").
+  if (err instanceof SyntaxError) return 'SyntaxError (details withheld: they may quote the input)'
+  return `${err.name}: ${redactQuoted(message)}`
+}
+
+/** Whatever is quoted in a runtime message is input; keep the shape, drop the text. */
+export function redactQuoted(message: string): string {
+  return message.replace(/"[^"\n]*"|'[^'\n]*'|`[^`\n]*`/g, (q) => `${q[0]}…${q[0]}`)
+}
+
+/** The `at …` lines of a stack: code locations only (the first line repeats the raw message). */
+function stackFrames(err: unknown): string {
+  const stack = err instanceof Error && typeof err.stack === 'string' ? err.stack : ''
+  const frames = stack.split('\n').filter((l) => /^\s+at /.test(l))
+  return frames.length > 0 ? printable(frames.join('\n')) + '\n' : ''
+}
+
+/** C0/C1 controls (except newline and tab) and DEL as \xNN, so output cannot steer the terminal. */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+/** Synchronous and failure-proof: a closed or broken stderr must not turn into a crash. */
+function writeStderr(text: string): void {
+  try {
+    fs.writeSync(2, text)
+  } catch {
+    // Nowhere left to report to.
+  }
 }
 
 export async function main(): Promise<void> {
   const argv = process.argv.slice(2)
+  const verbose = argv.includes('--verbose')
+  // Failures outside run() (a late rejection in a key source, a stream error) get the same
+  // treatment as the rest: a `tsops: error:` line and an exit code, never Node's stack trace.
+  const lastResort = (err: unknown) => {
+    process.exitCode = reportError(err, verbose)
+  }
+  process.on('uncaughtException', lastResort)
+  process.on('unhandledRejection', lastResort)
   let code: number
   try {
     code = await run(argv)
   } catch (err) {
-    code = reportError(err, argv.includes('--verbose'))
+    code = reportError(err, verbose)
   }
   process.exitCode = code
 }

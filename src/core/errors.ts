@@ -57,7 +57,7 @@ export class FormatError extends ReadError {
 
 /** Exit 3 */
 export class WriteError extends TsopsError {
-  override readonly code = 'WRITE'
+  override readonly code: string = 'WRITE'
   override readonly exitCode = 3
 }
 

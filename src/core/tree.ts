@@ -112,15 +112,29 @@ export function isScalar(v: Value | Comment): v is Scalar {
   return !(v instanceof TreeMap || v instanceof TreeSeq || v instanceof Comment)
 }
 
-/** Deep copy of a value (scalars are immutable, so only containers are copied). */
+/**
+ * Deep copy of a value (scalars are immutable, so only containers are copied). Iterative: trees
+ * as deep as JSON allows (10,000 levels) must not overflow the call stack.
+ */
 export function cloneValue<T extends Value>(v: T): T {
-  if (v instanceof TreeMap) {
-    return new TreeMap(v.items.map((i) => (i instanceof Comment ? new Comment(i.text, i.inline) : { key: i.key, value: cloneValue(i.value) }))) as T
+  if (!(v instanceof TreeMap || v instanceof TreeSeq)) return v
+  const pending: [TreeMap | TreeSeq, TreeMap | TreeSeq][] = []
+  const copy = (x: Value): Value => {
+    if (!(x instanceof TreeMap || x instanceof TreeSeq)) return x
+    const empty = x instanceof TreeMap ? new TreeMap() : new TreeSeq()
+    pending.push([x, empty])
+    return empty
   }
-  if (v instanceof TreeSeq) {
-    return new TreeSeq(v.items.map((i) => (i instanceof Comment ? new Comment(i.text, i.inline) : cloneValue(i)))) as T
+  const root = copy(v)
+  while (pending.length > 0) {
+    const [source, target] = pending.pop()!
+    if (source instanceof TreeMap) {
+      target.items = source.items.map((i) => (i instanceof Comment ? new Comment(i.text, i.inline) : { key: i.key, value: copy(i.value) }))
+    } else {
+      target.items = source.items.map((i) => (i instanceof Comment ? new Comment(i.text, i.inline) : copy(i)))
+    }
   }
-  return v
+  return root as T
 }
 
 /** Human name of a value's sops type, for messages ("Expected encrypted value as string, but got int"). */
@@ -145,10 +159,23 @@ export function typeName(v: Value | Comment): string {
  */
 export function stripLiterals(value: Value): Value {
   if (value instanceof Literal) return value.value
-  if (value instanceof TreeMap) {
-    for (const item of value.items) if (!(item instanceof Comment)) item.value = stripLiterals(item.value)
-  } else if (value instanceof TreeSeq) {
-    value.items = value.items.map((i) => (i instanceof Comment ? i : stripLiterals(i)))
+  // Iterative, like cloneValue: containers are changed in place, so order does not matter.
+  const pending: Value[] = [value]
+  while (pending.length > 0) {
+    const v = pending.pop()
+    if (v instanceof TreeMap) {
+      for (const item of v.items) {
+        if (item instanceof Comment) continue
+        if (item.value instanceof Literal) item.value = item.value.value
+        else pending.push(item.value)
+      }
+    } else if (v instanceof TreeSeq) {
+      v.items = v.items.map((i) => {
+        if (i instanceof Literal) return i.value
+        if (i instanceof TreeMap || i instanceof TreeSeq) pending.push(i)
+        return i
+      })
+    }
   }
   return value
 }

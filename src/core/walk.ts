@@ -4,10 +4,10 @@
  * are (de)crypted, exactly where sops hashes them.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { Comment, TreeMap, TreeSeq, typeName, type Scalar, type SeqItem, type Value } from './tree.js'
+import { Comment, TreeMap, TreeSeq, typeName, type MapEntry, type Scalar, type SeqItem, type Value } from './tree.js'
 import { ValueCipher, isEncryptedValue, macBytes, type DecryptOptions, type Plaintext } from './cipher.js'
 import type { LeafSelector } from './rules.js'
-import { DecryptValueError, EncryptTreeError, FormatError, MacMismatchError, TsopsError } from './errors.js'
+import { DecryptValueError, EncryptTreeError, MacMismatchError, TsopsError } from './errors.js'
 
 /** sha256("sops"): prefixes the MAC input when mac_only_encrypted is set. */
 const MAC_ONLY_ENCRYPTED_INIT = Buffer.from('8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69', 'hex')
@@ -25,46 +25,75 @@ function isEncryptedCommentElement(item: SeqItem): boolean {
   return typeof item === 'string' && isEncryptedValue(item) && item.endsWith(',type:comment]')
 }
 
-function walkValue(value: Value, path: string[], stack: string[][], visit: LeafVisitor): Value | Comment {
-  if (value === null) return null
-  if (value instanceof TreeMap) return walkMap(value, path, stack, visit)
-  if (value instanceof TreeSeq) return walkSeq(value, path, stack, visit)
-  return visit(value, path, stack)
+/** One container being walked: its items, the next index, and its comment level. */
+interface Frame {
+  node: TreeMap | TreeSeq
+  next: number
+  /** The comments seen in this container since its last non-comment item. */
+  level: string[]
+  /** Entered through a map key, which is on `path` until the frame is left. */
+  keyed: boolean
 }
 
-function walkMap(map: TreeMap, path: string[], stack: string[][], visit: LeafVisitor): TreeMap {
-  const level: string[] = []
-  const inner = [...stack, level]
-  for (let i = 0; i < map.items.length; i++) {
-    const item = map.items[i]!
-    if (item instanceof Comment) {
-      level.push(item.text)
-      map.items[i] = asComment(visit(item, path, inner), item.inline)
+/**
+ * Walk one branch depth-first with an explicit stack, so nesting depth is bounded by memory,
+ * not by the JS call stack (a 20,000-level document used to overflow it). `path` (map keys down
+ * to the leaf) and `stack` (one comment level per enclosing container) are shared arrays: a
+ * visitor may read them during its call but must copy anything it keeps.
+ */
+function walkTree(root: TreeMap, visit: LeafVisitor): void {
+  const path: string[] = []
+  const stack: string[][] = []
+  const frames: Frame[] = []
+  const enter = (node: TreeMap | TreeSeq, keyed: boolean): void => {
+    const level: string[] = []
+    frames.push({ node, next: 0, level, keyed })
+    stack.push(level)
+  }
+  enter(root, false)
+  while (frames.length > 0) {
+    const frame = frames[frames.length - 1]!
+    if (frame.next >= frame.node.items.length) {
+      frames.pop()
+      stack.pop()
+      if (frame.keyed) path.pop()
+      // A nested container is a non-comment item of its parent: it ends the parent's comment run.
+      const parent = frames[frames.length - 1]
+      if (parent) parent.level.length = 0
       continue
     }
-    item.value = walkValue(item.value, [...path, item.key], inner, visit) as Value
-    level.length = 0
+    const i = frame.next++
+    const item = frame.node.items[i]!
+    if (item instanceof Comment) {
+      frame.level.push(item.text)
+      frame.node.items[i] = asComment(visit(item, path, stack), item.inline)
+    } else if (frame.node instanceof TreeMap) {
+      visitEntry(item as MapEntry, frame, path, stack, visit, enter)
+    } else {
+      visitElement(frame.node, i, frame, path, stack, visit, enter)
+    }
   }
-  return map
 }
 
-function walkSeq(seq: TreeSeq, path: string[], stack: string[][], visit: LeafVisitor): TreeSeq {
-  const level: string[] = []
-  const inner = [...stack, level]
-  for (let i = 0; i < seq.items.length; i++) {
-    const item = seq.items[i]!
-    if (item instanceof Comment) {
-      level.push(item.text)
-      seq.items[i] = asComment(visit(item, path, inner), item.inline)
-      continue
-    }
-    // sops#2281: an encrypted comment stored as a list element still counts as a comment.
-    const commentLike = isEncryptedCommentElement(item)
-    if (commentLike) level.push(item as string)
-    seq.items[i] = walkValue(item, path, inner, visit)
-    if (!commentLike) level.length = 0
-  }
-  return seq
+type Enter = (node: TreeMap | TreeSeq, keyed: boolean) => void
+
+function visitEntry(entry: MapEntry, frame: Frame, path: string[], stack: string[][], visit: LeafVisitor, enter: Enter): void {
+  path.push(entry.key)
+  const value = entry.value
+  if (value instanceof TreeMap || value instanceof TreeSeq) return enter(value, true)
+  if (value !== null) entry.value = visit(value, path, stack) as Value
+  path.pop()
+  frame.level.length = 0
+}
+
+function visitElement(seq: TreeSeq, i: number, frame: Frame, path: string[], stack: string[][], visit: LeafVisitor, enter: Enter): void {
+  const item = seq.items[i] as Value
+  if (item instanceof TreeMap || item instanceof TreeSeq) return enter(item, false)
+  // sops#2281: an encrypted comment stored as a list element still counts as a comment.
+  const commentLike = isEncryptedCommentElement(item)
+  if (commentLike) frame.level.push(item as string)
+  if (item !== null) seq.items[i] = visit(item, path, stack)
+  if (!commentLike) frame.level.length = 0
 }
 
 function asComment(result: Leaf | string, inline: boolean): Comment {
@@ -72,14 +101,8 @@ function asComment(result: Leaf | string, inline: boolean): Comment {
   return new Comment(String(result), inline)
 }
 
-/** Runs a walk over every branch, turning a too-deep document into a clean error. */
 function walkBranches(branches: TreeMap[], visit: LeafVisitor): void {
-  try {
-    for (const branch of branches) walkMap(branch, [], [], visit)
-  } catch (err) {
-    if (err instanceof RangeError) throw new FormatError('document is nested too deeply')
-    throw err
-  }
+  for (const branch of branches) walkTree(branch, visit)
 }
 
 function newMacHash(selector: LeafSelector) {
@@ -182,7 +205,7 @@ export function verifyMac(stored: string, computed: string): void {
   }
 }
 
-/** Visits every leaf without changing it: for keyless checks. */
+/** Visits every leaf without changing it: for keyless checks. `path`/`stack` are only valid during the call. */
 export function visitLeaves(
   branches: TreeMap[],
   visit: (leaf: Leaf, path: readonly string[], stack: readonly string[][]) => void,

@@ -6,7 +6,7 @@
  * every value is a string, and the metadata reader converts `"2"`/`"true"` weakly, as sops's
  * mapstructure does.
  */
-import { Comment, TreeMap, TreeSeq, type Scalar, type Value } from '../core/tree.js'
+import { Comment, TreeMap, TreeSeq, type MapEntry, type Scalar, type Value } from '../core/tree.js'
 import { EmitError, FormatError } from '../core/errors.js'
 
 export const MAP_SEPARATOR = '__map_'
@@ -26,33 +26,40 @@ export interface FlatEntry {
  */
 export function flatten(map: TreeMap, prefix = ''): FlatEntry[] {
   const out: FlatEntry[] = []
-  descendMap(map, prefix, out, new Set())
+  const seen = new Set<string>()
+  // Depth-first with an explicit stack (a deeply nested tree must not overflow the call stack);
+  // children are pushed in reverse so they come out in document order.
+  const pending = mapChildren(map, prefix).reverse()
+  while (pending.length > 0) {
+    const { value, key } = pending.pop()!
+    if (value instanceof TreeMap || value instanceof TreeSeq) {
+      const children = value instanceof TreeMap ? mapChildren(value, key + MAP_SEPARATOR) : seqChildren(value, key + LIST_SEPARATOR)
+      for (let i = children.length - 1; i >= 0; i--) pending.push(children[i]!)
+      continue
+    }
+    // Two paths can spell the same flat key (`a__map_b` as a key vs `a` -> `b`); sops refuses.
+    if (seen.has(key)) throw new EmitError(`Found key collision ${JSON.stringify(key)} while flattening`)
+    seen.add(key)
+    out.push({ key, value })
+  }
   return out
 }
 
-function descendValue(value: Value, key: string, out: FlatEntry[], seen: Set<string>): void {
-  if (value instanceof TreeMap) return descendMap(value, key + MAP_SEPARATOR, out, seen)
-  if (value instanceof TreeSeq) return descendSeq(value, key + LIST_SEPARATOR, out, seen)
-  // Two paths can spell the same flat key (`a__map_b` as a key vs `a` -> `b`); sops refuses.
-  if (seen.has(key)) throw new EmitError(`Found key collision ${JSON.stringify(key)} while flattening`)
-  seen.add(key)
-  out.push({ key, value })
+function mapChildren(map: TreeMap, prefix: string): { value: Value; key: string }[] {
+  const out: { value: Value; key: string }[] = []
+  for (const item of map.items) if (!(item instanceof Comment)) out.push({ value: item.value, key: prefix + item.key })
+  return out
 }
 
-function descendMap(map: TreeMap, prefix: string, out: FlatEntry[], seen: Set<string>): void {
-  for (const item of map.items) {
-    if (item instanceof Comment) continue
-    descendValue(item.value, prefix + item.key, out, seen)
-  }
-}
-
-function descendSeq(seq: TreeSeq, prefix: string, out: FlatEntry[], seen: Set<string>): void {
+function seqChildren(seq: TreeSeq, prefix: string): { value: Value; key: string }[] {
+  const out: { value: Value; key: string }[] = []
   let i = 0
   for (const item of seq.items) {
     if (item instanceof Comment) continue
-    descendValue(item, `${prefix}${i}`, out, seen)
+    out.push({ value: item, key: `${prefix}${i}` })
     i++
   }
+  return out
 }
 
 // ---- unflatten -----------------------------------------------------------------------------
@@ -134,27 +141,59 @@ export function compareGoStrings(a: string, b: string): number {
   }
 }
 
-function convert(node: Node): Value {
-  const kinds = (node.value ? 1 : 0) + (node.subkeys?.size ? 1 : 0) + (node.indices?.size ? 1 : 0)
-  if (kinds > 1) throw new FormatError('Error while unflattening: Type mismatch')
-  if (node.value) return node.value.v
-  if (node.subkeys?.size) {
-    const keys = [...node.subkeys.keys()].sort(compareGoStrings)
-    return new TreeMap(keys.map((key) => ({ key, value: convert(node.subkeys!.get(key)!) })))
+/**
+ * Node tree -> value, depth-first with an explicit stack (a flat key with 20,000 `__map_`
+ * segments must not overflow the call stack). Nodes are checked in the same order a recursive
+ * conversion would check them, so the first error reported is the same.
+ */
+function convert(root: Node): Value {
+  let result: Value = null
+  const pending: { node: Node; set: (v: Value) => void }[] = [{ node: root, set: (v) => (result = v) }]
+  while (pending.length > 0) {
+    const { node, set } = pending.pop()!
+    const kinds = (node.value ? 1 : 0) + (node.subkeys?.size ? 1 : 0) + (node.indices?.size ? 1 : 0)
+    if (kinds > 1) throw new FormatError('Error while unflattening: Type mismatch')
+    if (node.value) {
+      set(node.value.v)
+      continue
+    }
+    const children = node.subkeys?.size ? mapNodeChildren(node.subkeys) : node.indices?.size ? listNodeChildren(node.indices) : undefined
+    if (children === undefined) {
+      set(new TreeMap())
+      continue
+    }
+    set(children.container)
+    for (let i = children.nodes.length - 1; i >= 0; i--) pending.push(children.nodes[i]!)
   }
-  if (node.indices?.size) return convertList(node.indices)
-  return new TreeMap()
+  return result
 }
 
-function convertList(indices: Map<number, Node>): TreeSeq {
-  const positions = [...indices.keys()]
-  const min = Math.min(...positions)
-  const max = Math.max(...positions)
+interface NodeChildren {
+  container: TreeMap | TreeSeq
+  /** Each child node with the setter that stores its value in `container`. */
+  nodes: { node: Node; set: (v: Value) => void }[]
+}
+
+function mapNodeChildren(subkeys: Map<string, Node>): NodeChildren {
+  const keys = [...subkeys.keys()].sort(compareGoStrings)
+  const container = new TreeMap(keys.map((key) => ({ key, value: null })))
+  const nodes = keys.map((key, i) => ({ node: subkeys.get(key)!, set: (v: Value) => ((container.items[i] as MapEntry).value = v) }))
+  return { container, nodes }
+}
+
+function listNodeChildren(indices: Map<number, Node>): NodeChildren {
   // Every index 0..n-1 must be present: a gap means a lost entry, which sops refuses to guess.
+  // (A loop, not Math.min(...keys): a spread of 200,000 indices overflows the call stack.)
+  let min = Infinity
+  let max = -Infinity
+  for (const i of indices.keys()) {
+    if (i < min) min = i
+    if (i > max) max = i
+  }
   if (min !== 0 || max + 1 !== indices.size) throw new FormatError('Error while unflattening: Incomplete list')
-  const items: Value[] = []
-  for (let i = 0; i <= max; i++) items.push(convert(indices.get(i)!))
-  return new TreeSeq(items)
+  const container = new TreeSeq(Array.from({ length: indices.size }, () => null))
+  const nodes = Array.from({ length: indices.size }, (_, i) => ({ node: indices.get(i)!, set: (v: Value) => (container.items[i] = v) }))
+  return { container, nodes }
 }
 
 /**

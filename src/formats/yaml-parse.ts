@@ -83,6 +83,8 @@ interface Slot {
   key: number
   order: number
   item: MapItem | SeqItem
+  /** Position in the target's items once finish() has run. */
+  index?: number
 }
 
 interface Container {
@@ -195,7 +197,7 @@ class Builder {
       c.entries.push(e)
       this.slot(c, keyOffset, entry)
     }
-    c.endLine = Math.max(c.startLine, ...c.entries.map((e) => e.endLine))
+    c.endLine = lastLine(c)
     return { child: c, endLine: c.endLine }
   }
 
@@ -209,15 +211,26 @@ class Builder {
     const c = this.newContainer(node, target, itemOffset(0))
     items.forEach((item, i) => {
       const slot: Slot = { key: itemOffset(i), order: 0, item: null }
-      const res = this.value(item, (v) => (slot.item = v))
+      // An alias is filled in after finish() has copied the slots into the target: write through.
+      const res = this.value(item, (v) => {
+        slot.item = v
+        if (slot.index !== undefined) target.items[slot.index] = v
+      })
       const startLine = this.src.line(slot.key)
       c.entries.push({ startLine, startOffset: slot.key, endLine: Math.max(startLine, res.endLine), child: res.child })
       slot.order = this.order++
       c.slots.push(slot)
     })
-    c.endLine = Math.max(c.startLine, ...c.entries.map((e) => e.endLine))
+    c.endLine = lastLine(c)
     return { child: c, endLine: c.endLine }
   }
+}
+
+/** The container's last line. A loop: Math.max(...entries) overflows the stack on ~120k entries. */
+function lastLine(c: Container): number {
+  let end = c.startLine
+  for (const e of c.entries) if (e.endLine > end) end = e.endLine
+  return end
 }
 
 /** The offsets of the `-` indicators of a block sequence, from its CST token. */
@@ -256,7 +269,8 @@ export function scalarValue(node: YScalar, src: Source | undefined): Scalar {
       return new TimestampValue(r.value)
     case 'uint': {
       const [line, col] = src ? [src.line(node.range?.[0] ?? 0) + 1, src.col(node.range?.[0] ?? 0) + 1] : [undefined, undefined]
-      throw new FormatError(`Cannot walk value, unknown type: uint64 (${r.value} does not fit in int64)`, line, col)
+      // sops's own message; the number itself is not repeated (values never appear in messages).
+      throw new FormatError('Cannot walk value, unknown type: uint64 (the integer does not fit in int64)', line, col)
     }
   }
 }
@@ -277,7 +291,8 @@ function resolveNode(node: YScalar, src: Source | undefined): Resolved {
   if (r.tag === want || (want === 'int' && r.tag === 'uint')) return r
   if (want === 'float' && r.tag === 'int') return { tag: 'float', value: Number(r.value) }
   const off = node.range?.[0] ?? 0
-  throw new FormatError(`cannot decode ${r.tag === 'uint' ? '!!int' : '!!' + r.tag} \`${value}\` as a ${tag}`, src ? src.line(off) + 1 : undefined, src ? src.col(off) + 1 : undefined)
+  // The value is not quoted (yaml.v3 does): it may be the very secret being encrypted.
+  throw new FormatError(`cannot decode ${r.tag === 'uint' ? '!!int' : '!!' + r.tag} value as a ${tag}`, src ? src.line(off) + 1 : undefined, src ? src.col(off) + 1 : undefined)
 }
 
 /** Go base64.StdEncoding.DecodeString: strict padding, only CR/LF ignored. */
@@ -359,6 +374,7 @@ function placeTrailing(b: Builder, c: Container, cm: SourceComment): void {
 
 function finish(c: Container): void {
   c.slots.sort((x, y) => x.key - y.key || x.order - y.order)
+  c.slots.forEach((s, i) => (s.index = i))
   if (c.target instanceof TreeMap) c.target.items = c.slots.map((s) => s.item as MapItem)
   else c.target.items = c.slots.map((s) => s.item as SeqItem)
 }
@@ -375,36 +391,76 @@ function formatErrorOf(doc: YDocument): FormatError | undefined {
   const err = doc.errors[0]
   if (!err) return undefined
   const pos = err.linePos?.[0]
-  const message = err.message.split('\n')[0] ?? err.message
-  return new FormatError(`Error unmarshaling input YAML: ${message.replace(/ at line \d+, column \d+:?$/, '')}`, pos?.line, pos?.col)
+  const message = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '')
+  return new FormatError(`Error unmarshaling input YAML: ${isStackOverflow(message) ? NESTED_TOO_DEEPLY : message}`, pos?.line, pos?.col)
 }
 
-/** yaml.v3 rejects duplicate keys (by their raw text) in every mapping of the first document. */
+/**
+ * The `yaml` package recurses per nesting level and reports a stack overflow as a document
+ * error (somewhere past 1,000 levels; yaml.v3 stops at 10,000). Say what it means.
+ */
+export const NESTED_TOO_DEEPLY = 'document is nested too deeply'
+
+export function isStackOverflow(message: string): boolean {
+  return message.startsWith('Maximum call stack size exceeded')
+}
+
+/** More duplicate-key lines than this are summarised (100,000 copies of one key are 5e9 pairs). */
+const MAX_DUPLICATE_KEY_ERRORS = 100
+
+/**
+ * yaml.v3 rejects duplicate keys (by their raw text) in every mapping of the first document,
+ * listing every pair (i < j) in order. Keys are grouped by text first, so a mapping with many
+ * keys costs linear time, not one comparison per pair.
+ */
 function checkDuplicateKeys(node: unknown, src: Source): void {
   if (isMap(node)) {
     const pairs = node.items as Pair<YNodeT | null, YNodeT | null>[]
+    const duplicates = sameKeyGroups(pairs)
     const errors: string[] = []
+    let more = 0
     let firstLine: number | undefined
     pairs.forEach((pi, i) => {
-      for (let j = i + 1; j < pairs.length; j++) {
-        const a = pairs[i]!.key
-        const bk = pairs[j]!.key
-        if (a && bk && isScalar(a) && isScalar(bk) && String(a.value) === String(bk.value)) {
-          const lj = src.line(bk.range?.[0] ?? 0) + 1
-          firstLine ??= lj
-          errors.push(`line ${lj}: mapping key ${JSON.stringify(String(a.value))} already defined at line ${src.line(a.range?.[0] ?? 0) + 1}`)
+      const dup = duplicates[i]
+      for (let k = (dup?.at ?? 0) + 1; dup && k < dup.group.length; k++) {
+        if (errors.length === MAX_DUPLICATE_KEY_ERRORS) {
+          more += dup.group.length - k
+          break
         }
+        const a = pi.key as YScalar
+        const bk = pairs[dup.group[k]!]!.key as YScalar
+        const lj = src.line(bk.range?.[0] ?? 0) + 1
+        firstLine ??= lj
+        errors.push(`line ${lj}: mapping key ${JSON.stringify(String(a.value))} already defined at line ${src.line(a.range?.[0] ?? 0) + 1}`)
       }
       checkDuplicateKeys(pi.value, src)
     })
+    if (more > 0) errors.push(`… and ${more} more`)
     if (errors.length > 0) throw new FormatError(`yaml: unmarshal errors:\n  ${errors.join('\n  ')}`, firstLine)
   } else if (isSeq(node)) {
     for (const item of node.items) checkDuplicateKeys(item, src)
   }
 }
 
+/** For each pair whose scalar key text occurs more than once: the indices with that text and its place among them. */
+function sameKeyGroups(pairs: Pair<YNodeT | null, YNodeT | null>[]): ({ group: number[]; at: number } | undefined)[] {
+  const byText = new Map<string, number[]>()
+  pairs.forEach((p, i) => {
+    if (!p.key || !isScalar(p.key)) return
+    const text = String(p.key.value)
+    const group = byText.get(text)
+    if (group) group.push(i)
+    else byText.set(text, [i])
+  })
+  const out: ({ group: number[]; at: number } | undefined)[] = []
+  for (const group of byText.values()) {
+    if (group.length > 1) group.forEach((i, at) => (out[i] = { group, at }))
+  }
+  return out
+}
+
 /** One document -> one branch, with its comments placed. */
-function documentBranch(doc: YDocument, src: Source, comments: SourceComment[]): TreeMap {
+function documentBranch(doc: YDocument, src: Source, comments: SourceComment[], budget: AliasBudget): TreeMap {
   const b = new Builder(src, doc)
   const contents = doc.contents as YNodeT | null
   let root: Container
@@ -424,19 +480,49 @@ function documentBranch(doc: YDocument, src: Source, comments: SourceComment[]):
   for (const c of allContainers(root)) finish(c)
   for (const fix of b.aliases) {
     const v = b.built.get(fix.source)
+    if (v !== undefined) budget.spend(nodeCount(v))
     fix.apply(v === undefined ? null : cloneValue(v))
   }
   return root.target as TreeMap
 }
 
-/** Comments belong to the last document that starts at or before them (else the first). */
+/**
+ * Nodes that alias expansion may create in one stream. Each alias is a copy, so ten anchors of
+ * ten aliases each make 10^10 nodes from a few hundred bytes ("billion laughs"); yaml.v3 stops
+ * those with the same message.
+ */
+export const MAX_ALIAS_EXPANSION = 1_000_000
+
+class AliasBudget {
+  private spent = 0
+  spend(nodes: number): void {
+    this.spent += nodes
+    if (this.spent > MAX_ALIAS_EXPANSION) throw new FormatError('Error unmarshaling input YAML: yaml: document contains excessive aliasing')
+  }
+}
+
+/** Containers and leaves in a value, counted without recursion. */
+function nodeCount(v: Value): number {
+  let count = 0
+  const pending: (Value | Comment)[] = [v]
+  while (pending.length > 0) {
+    const x = pending.pop()!
+    count++
+    if (x instanceof TreeMap) for (const i of x.items) pending.push(i instanceof Comment ? i : i.value)
+    else if (x instanceof TreeSeq) for (const i of x.items) pending.push(i)
+  }
+  return count
+}
+
+/**
+ * Comments belong to the last document that starts at or before them (else the first). Both
+ * lists are in source order, so one forward pass assigns them (not documents × comments).
+ */
 function commentsByDocument(docs: YDocument[], comments: SourceComment[]): SourceComment[][] {
   const out: SourceComment[][] = docs.map(() => [])
+  let idx = 0
   for (const cm of comments) {
-    let idx = 0
-    docs.forEach((d, i) => {
-      if ((d.range?.[0] ?? 0) <= cm.offset) idx = i
-    })
+    while (idx + 1 < docs.length && (docs[idx + 1]!.range?.[0] ?? 0) <= cm.offset) idx++
     out[idx]?.push(cm)
   }
   return out
@@ -453,7 +539,8 @@ export function parseYamlText(text: string): ParsedYaml {
   if (docs.length === 0) return { branches: [], metadata: undefined, hasSopsKey: false }
   checkDuplicateKeys(docs[0]!.contents, src)
   const grouped = commentsByDocument(docs, lexComments(src))
-  const branches = docs.map((d, i) => documentBranch(d, src, grouped[i]!))
+  const budget = new AliasBudget()
+  const branches = docs.map((d, i) => documentBranch(d, src, grouped[i]!, budget))
   return extractMetadata(branches)
 }
 

@@ -15,7 +15,7 @@ import { EmitError, FormatError, TsopsError } from '../core/errors.js'
 import { TreeMap, type Value } from '../core/tree.js'
 import type { Document, EmitOptions, Format } from './format.js'
 import { encodeBranches, encodeValue } from './yaml-encode.js'
-import { parseYamlText } from './yaml-parse.js'
+import { isStackOverflow, NESTED_TOO_DEEPLY, parseYamlText } from './yaml-parse.js'
 
 interface YamlOrigin {
   hasSopsKey: boolean
@@ -35,7 +35,7 @@ function decodeUtf8(bytes: Uint8Array): string {
 function asFormatError(err: unknown): TsopsError {
   if (err instanceof TsopsError) return err
   const message = err instanceof Error ? err.message : String(err)
-  return new FormatError(`Error unmarshaling input YAML: ${message}`)
+  return new FormatError(`Error unmarshaling input YAML: ${isStackOverflow(message) ? NESTED_TOO_DEEPLY : message}`)
 }
 
 /** The emitter port only throws on internal inconsistencies; surface them as EmitError. */
@@ -44,7 +44,8 @@ function guardEmit(run: () => string): Uint8Array {
     return new TextEncoder().encode(run())
   } catch (err) {
     if (err instanceof TsopsError) throw err
-    throw new EmitError(`Error marshaling to YAML: ${err instanceof Error ? err.message : String(err)}`)
+    const message = err instanceof Error ? err.message : String(err)
+    throw new EmitError(`Error marshaling to YAML: ${isStackOverflow(message) ? NESTED_TOO_DEEPLY : message}`)
   }
 }
 

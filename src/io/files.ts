@@ -1,12 +1,17 @@
 /**
  * File input and atomic output. A write never leaves a half-written file: the bytes go to a
- * temp file in the target's directory, are fsynced, and replace the target by rename. The
- * target's mode is kept, and a symlink is followed so the link itself survives.
+ * temp file in the target's directory, are fsynced, and replace the target by rename, under the
+ * target's lock (lock.ts) so two tsops processes never interleave. The target's mode is kept
+ * (and its owner, where permitted), and a symlink is followed so the link itself survives.
+ * docs/reliability.md lists the guarantees and the few cases where they cannot hold.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { NoFileError, ReadError, WriteError } from '../core/errors.js'
+import { acquireFileLockSync, resolveWriteTarget, shortHash, takeStaleRecovery } from './lock.js'
+
+export { withFileLock, withFileLockSync, FileLockedError, lockPathFor, type LockOptions } from './lock.js'
 
 export const STDIN_NAMES = new Set(['-', '/dev/stdin'])
 
@@ -23,9 +28,15 @@ export function readInput(file: string | undefined): Buffer {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new NoFileError(`Error: cannot operate on non-existent file "${file}"`)
     if (code === 'EISDIR') throw new ReadError(`Error reading file: ${file} is a directory`)
+    if (code === 'ERR_FS_FILE_TOO_LARGE' || err instanceof RangeError) {
+      throw new ReadError(`Error reading file: ${file ?? 'standard input'} is too large to process`)
+    }
     throw new ReadError(`Error reading file: ${describe(err)}`)
   }
 }
+
+/** How long to back off when a non-blocking descriptor has nothing to give or take yet. */
+const EAGAIN_BACKOFF_MS = 5
 
 function readStdin(): Buffer {
   const chunks: Buffer[] = []
@@ -36,7 +47,11 @@ function readStdin(): Buffer {
       n = fs.readSync(0, buf, 0, buf.length, null)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      if (code === 'EAGAIN') continue
+      // A non-blocking stdin (inherited O_NONBLOCK): wait instead of spinning a core.
+      if (code === 'EAGAIN') {
+        sleepSync(EAGAIN_BACKOFF_MS)
+        continue
+      }
       if (code === 'EOF') break
       throw err
     }
@@ -46,62 +61,215 @@ function readStdin(): Buffer {
   return Buffer.concat(chunks)
 }
 
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException
   return e.code ? `${e.code}: ${e.syscall ?? 'io'} ${e.path ?? ''}`.trim() : 'unexpected I/O error'
 }
 
-/** Resolve symlinks so the link is kept and its target updated. */
-function realTarget(file: string): string {
-  try {
-    return fs.realpathSync(file)
-  } catch {
-    return path.resolve(file)
-  }
+export interface WriteOptions {
+  /** Mode of a newly created file (the umask applies); an existing file keeps its own. Default 0666. */
+  mode?: number
+  /** How long to wait for another tsops writing the same file (ms). Default 10 000. */
+  lockTimeoutMs?: number
 }
 
 /**
  * Replace `file` with `data` atomically. New files get 0666 minus umask (like os.Create) unless
- * `mode` is given; existing files keep their mode and, where permitted, their owner.
+ * `mode` is given; existing files keep their mode and, where permitted, their owner. Devices and
+ * FIFOs (`--output /dev/stdout`) are written directly: there is nothing to replace.
  */
-export function writeFileAtomic(file: string, data: Uint8Array, options: { mode?: number } = {}): void {
-  const target = realTarget(file)
-  const dir = path.dirname(target)
-  const tmp = path.join(dir, `.${path.basename(target)}.tsops-${randomBytes(6).toString('hex')}.tmp`)
-  let existing: fs.Stats | undefined
+export function writeFileAtomic(file: string, data: Uint8Array, options: WriteOptions = {}): void {
+  const fd = STANDARD_STREAMS.get(path.resolve(file))
+  if (fd === 1) return writeStdout(data)
+  if (fd === 2) return writeInPlace(file, fd, data)
+  if (isSpecialFile(file)) return writeInPlace(file, file, data)
+  const target = resolveWriteTarget(file)
+  const lock = acquireFileLockSync(file, { timeoutMs: options.lockTimeoutMs })
   try {
-    existing = fs.statSync(target)
-  } catch {
-    existing = undefined
+    if (takeStaleRecovery(target)) removeLeftoverTemps(target)
+    replaceFile(file, target, data, options.mode)
+  } finally {
+    lock?.release()
   }
-  const mode = existing ? existing.mode & 0o7777 : (options.mode ?? 0o666)
+}
+
+/**
+ * `--output /dev/stdout` goes to the descriptor itself: reopening it by name fails when it is a
+ * socket (ENXIO), as it is under many process supervisors and `spawn(..., { stdio: 'pipe' })`.
+ */
+const STANDARD_STREAMS = new Map([
+  ['/dev/stdout', 1],
+  ['/dev/fd/1', 1],
+  ['/proc/self/fd/1', 1],
+  ['/dev/stderr', 2],
+  ['/dev/fd/2', 2],
+  ['/proc/self/fd/2', 2],
+])
+
+/**
+ * Devices, FIFOs, sockets and anything under /proc: written in place, never renamed over.
+ * (A regular file under /dev, e.g. in /dev/shm, is a file like any other.)
+ */
+function isSpecialFile(file: string): boolean {
+  if (path.resolve(file).startsWith('/proc/')) return true
+  let st: fs.Stats
+  try {
+    st = fs.statSync(file)
+  } catch {
+    return false
+  }
+  if (st.isDirectory()) throw new WriteError(`Could not write output file ${file}: it is a directory`)
+  return !st.isFile()
+}
+
+const TEMP_RE = /^\.(.+)\.tsops-[0-9a-f]{12}\.tmp$/
+
+/** `.<name>.tsops-<random>.tmp` beside the target (hashed when the name would be too long). */
+function tempPathFor(target: string): string {
+  return path.join(path.dirname(target), `.${tempStem(path.basename(target))}.tsops-${randomBytes(6).toString('hex')}.tmp`)
+}
+
+function tempStem(base: string): string {
+  return Buffer.byteLength(base) + 26 <= 255 ? base : shortHash(base)
+}
+
+/**
+ * Temp files of this target left by a killed tsops (called after its stale lock was removed).
+ * Only the lock holder writes them, and we hold the lock, so any that exist are orphans.
+ */
+function removeLeftoverTemps(target: string): void {
+  const dir = path.dirname(target)
+  const stem = tempStem(path.basename(target))
+  let names: string[]
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (TEMP_RE.exec(name)?.[1] !== stem) continue
+    try {
+      fs.rmSync(path.join(dir, name), { force: true })
+    } catch {
+      // Litter only: never a reason to fail the write.
+    }
+  }
+}
+
+function statOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file)
+  } catch {
+    return undefined
+  }
+}
+
+/** sops opens the file for writing, so a read-only file is an error, not silently replaced. */
+function assertWritable(file: string, target: string): void {
+  try {
+    fs.accessSync(target, fs.constants.W_OK)
+  } catch (err) {
+    throw new WriteError(`Could not write output file ${file}: ${describe(err)}`, { hint: 'The file is not writable; change its permissions first.' })
+  }
+}
+
+function replaceFile(file: string, target: string, data: Uint8Array, newMode: number | undefined): void {
+  const dir = path.dirname(target)
+  const tmp = tempPathFor(target)
+  const existing = statOrUndefined(target)
+  if (existing) assertWritable(file, target)
+  const mode = existing ? existing.mode & 0o7777 : (newMode ?? 0o666)
   let fd: number | undefined
   try {
-    fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode)
+    fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode & 0o777)
     writeAll(fd, data)
-    if (existing) {
-      fs.fchmodSync(fd, mode)
-      try {
-        fs.fchownSync(fd, existing.uid, existing.gid)
-      } catch {
-        // Not permitted for non-root users on foreign files; the mode is what matters.
-      }
-    }
+    if (existing) keepModeAndOwner(fd, existing, mode)
     fs.fsyncSync(fd)
     fs.closeSync(fd)
     fd = undefined
-    fs.renameSync(tmp, target)
+    renameOver(tmp, target, data)
     fsyncDir(dir)
   } catch (err) {
-    if (fd !== undefined) fs.closeSync(fd)
+    if (fd !== undefined) closeQuietly(fd)
     fs.rmSync(tmp, { force: true })
-    throw new WriteError(`Could not write output file ${file}: ${describe(err)}`)
+    if (err instanceof WriteError) throw err
+    throw new WriteError(`Could not write output file ${file}: ${describe(err)}`, hintFor(err))
+  }
+}
+
+function keepModeAndOwner(fd: number, existing: fs.Stats, mode: number): void {
+  fs.fchmodSync(fd, mode)
+  try {
+    fs.fchownSync(fd, existing.uid, existing.gid)
+  } catch {
+    // Not permitted for non-root users on foreign files; the mode is what matters.
+  }
+}
+
+/**
+ * rename(2) over the target. A bind-mounted single file (containers) cannot be renamed over
+ * (EBUSY); like sops, it is then rewritten in place — the one non-atomic path.
+ */
+function renameOver(tmp: string, target: string, data: Uint8Array): void {
+  try {
+    fs.renameSync(tmp, target)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EBUSY' && code !== 'EXDEV') throw err
+    fs.rmSync(tmp, { force: true })
+    writeInPlace(target, target, data)
+  }
+}
+
+/** Write to `target` (a path, or an open descriptor) directly: truncate, write, fsync if possible. */
+function writeInPlace(file: string, target: string | number, data: Uint8Array): void {
+  let fd: number | undefined
+  try {
+    fd = typeof target === 'number' ? target : fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o666)
+    writeAll(fd, data)
+    try {
+      fs.fsyncSync(fd)
+    } catch {
+      // Pipes and terminals cannot be fsynced.
+    }
+  } catch (err) {
+    throw new WriteError(`Could not write output file ${file}: ${describe(err)}`, hintFor(err))
+  } finally {
+    if (fd !== undefined && typeof target !== 'number') closeQuietly(fd)
+  }
+}
+
+function hintFor(err: unknown): { hint?: string } {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return { hint: 'tsops writes a temporary file next to the target and renames it over the target; the directory must be writable.' }
+  }
+  if (code === 'ENOSPC' || code === 'EDQUOT') return { hint: 'The disk is full; the original file was left untouched.' }
+  return {}
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd)
+  } catch {
+    // Closing after a failed write: the error that matters is already being reported.
   }
 }
 
 function writeAll(fd: number, data: Uint8Array): void {
   let off = 0
-  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off)
+  while (off < data.length) {
+    try {
+      off += fs.writeSync(fd, data, off, data.length - off)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+      sleepSync(EAGAIN_BACKOFF_MS)
+    }
+  }
 }
 
 function fsyncDir(dir: string): void {
@@ -124,7 +292,10 @@ export function writeStdout(data: Uint8Array): void {
     try {
       off += fs.writeSync(1, data, off, data.length - off)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+        sleepSync(EAGAIN_BACKOFF_MS)
+        continue
+      }
       throw new WriteError(`Could not write to standard output: ${describe(err)}`)
     }
   }

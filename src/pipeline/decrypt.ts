@@ -59,5 +59,10 @@ function decryptStoredMac(cipher: ValueCipher, metadata: Metadata): string {
 /** Decrypt a parsed encrypted document in place. */
 export async function decryptDocument(doc: Document, options: DecryptOptions): Promise<Decrypted> {
   const { metadata, dataKey } = await recoverDataKey(doc, options)
-  return openDocument(doc, metadata, dataKey, options)
+  try {
+    return openDocument(doc, metadata, dataKey, options)
+  } catch (err) {
+    dataKey.fill(0) // a failed decrypt hands the key to nobody
+    throw err
+  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { randomBytes } from 'node:crypto'
-import { ValueCipher, IvStash, parseEncrypted, isEncryptedValue } from '../../src/core/cipher.js'
+import { ValueCipher, IvStash, parseEncrypted, isEncryptedValue, strictBase64 } from '../../src/core/cipher.js'
 import { Comment, Timestamp } from '../../src/core/tree.js'
 import { DecryptValueError } from '../../src/core/errors.js'
 
@@ -103,6 +103,14 @@ describe('ValueCipher', () => {
       }),
       { numRuns: 200 },
     )
+  })
+
+  it("decodes base64 as strictly as Go's StdEncoding", () => {
+    expect(strictBase64('aGVsbG8=', 'data').toString()).toBe('hello')
+    expect(strictBase64('', 'data').length).toBe(0)
+    for (const bad of ['aGVsbG8', 'aGV sbG8=', 'aGV-bG8=', 'aGV_bG8=', 'aG!sbG8=', 'aG=sbG8=', 'aGVsbG8====', 'aGVsbG8\n=']) {
+      expect(() => strictBase64(bad, 'data'), bad).toThrow(DecryptValueError)
+    }
   })
 
   it('recognises encrypted values', () => {

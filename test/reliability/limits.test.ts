@@ -1,0 +1,110 @@
+/**
+ * Size and shape limits of the parsers and tree helpers, in-process: each case used to crash
+ * (stack overflow on a spread or a recursion), hang (quadratic or exponential work) or lose
+ * data, and must now finish quickly with a result or a clean TsopsError.
+ */
+import { describe, expect, it } from 'vitest'
+import { FormatError } from '../../src/core/errors.js'
+import { Literal, TreeMap, TreeSeq, cloneValue, stripLiterals, type MapEntry, type Value } from '../../src/core/tree.js'
+import { flatten, unflatten } from '../../src/formats/flatten.js'
+import { MAX_ALIAS_EXPANSION, parseYamlText } from '../../src/formats/yaml-parse.js'
+import { dotenvFormat } from '../../src/formats/dotenv.js'
+
+/** Generous bounds: the old code took tens of seconds (or forever) on these inputs. */
+function timed<T>(limitMs: number, fn: () => T): T {
+  const start = performance.now()
+  const result = fn()
+  expect(performance.now() - start).toBeLessThan(limitMs)
+  return result
+}
+
+function nest(depth: number, leaf: Value): TreeMap {
+  let v: Value = leaf
+  for (let i = 0; i < depth; i++) v = new TreeMap([{ key: 'a', value: i % 3 === 0 ? new TreeSeq([v]) : v }])
+  return v as TreeMap
+}
+
+describe('YAML', () => {
+  it('expands aliases inside sequences (they used to become null)', () => {
+    const { branches } = parseYamlText('a: &x [1, 2]\nc: [*x, *x]\nd:\n  - *x\n  - k: *x\n')
+    const root = branches[0]!
+    const pair = new TreeSeq([1n, 2n])
+    expect(root.get('c')).toEqual(new TreeSeq([pair, pair]))
+    expect(root.get('d')).toEqual(new TreeSeq([pair, new TreeMap([{ key: 'k', value: pair }])]))
+  })
+
+  it('stops alias bombs ("billion laughs") at the expansion budget', () => {
+    const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]']
+    for (let i = 1; i < 9; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`)
+    expect(MAX_ALIAS_EXPANSION).toBe(1_000_000)
+    timed(5_000, () => expect(() => parseYamlText(lines.join('\n') + '\n')).toThrow(/document contains excessive aliasing/))
+  })
+
+  it('checks 60,000 keys for duplicates in linear time', () => {
+    const text = Array.from({ length: 60_000 }, (_, i) => `k${i}: v`).join('\n') + '\n'
+    expect(timed(10_000, () => parseYamlText(text)).branches[0]!.items.length).toBe(60_000)
+  })
+
+  it('reports 20,000 copies of one key without listing 2e8 pairs', () => {
+    const text = Array.from({ length: 20_000 }, () => 'same: v').join('\n') + '\n'
+    const err = timed(10_000, () => {
+      try {
+        parseYamlText(text)
+      } catch (e) {
+        return e
+      }
+    })
+    expect(err).toBeInstanceOf(FormatError)
+    const message = (err as FormatError).message
+    expect(message).toContain('line 2: mapping key "same" already defined at line 1')
+    expect(message).toMatch(/… and \d+ more/)
+    expect(message.split('\n').length).toBeLessThan(110)
+  })
+
+  it('parses a sequence of 150,000 items (Math.max over a spread used to overflow)', () => {
+    const text = 'list:\n' + Array.from({ length: 150_000 }, (_, i) => `  - v${i}`).join('\n') + '\n'
+    expect((timed(20_000, () => parseYamlText(text)).branches[0]!.get('list') as TreeSeq).items.length).toBe(150_000)
+  })
+
+  it('assigns comments of 20,000 documents in one pass', () => {
+    const text = Array.from({ length: 20_000 }, (_, i) => `# c${i}\nk: v${i}`).join('\n---\n') + '\n'
+    expect(timed(20_000, () => parseYamlText(text)).branches.length).toBe(20_000)
+  })
+})
+
+describe('flattening (dotenv/INI metadata)', () => {
+  it('unflattens a list of 200,000 entries (Math.min over a spread used to overflow)', () => {
+    const text = Array.from({ length: 200_000 }, (_, i) => `sops_x__list_${i}=v${i}`).join('\n') + '\n'
+    const doc = timed(10_000, () => dotenvFormat.parse(Buffer.from(text)))
+    expect((doc.metadata!.get('x') as TreeSeq).items.length).toBe(200_000)
+  })
+
+  it('unflattens and flattens a key 20,000 levels deep', () => {
+    const key = 'a' + '__map_a'.repeat(20_000)
+    const tree = unflatten([{ key, value: '1' }])
+    const again = flatten(tree)
+    expect(again).toEqual([{ key, value: '1' }])
+  })
+
+  it('keeps sops’s checks and their order: type mismatch, incomplete list', () => {
+    expect(() => unflatten([{ key: 'a', value: '1' }, { key: 'a__map_b', value: '2' }])).toThrow('Type mismatch')
+    expect(() => unflatten([{ key: 'a__list_1', value: '1' }])).toThrow('Incomplete list')
+    expect(() => unflatten([{ key: 'a__list_0__map_x', value: '1' }, { key: 'a__list_0', value: '2' }])).toThrow('Type mismatch')
+  })
+})
+
+describe('tree helpers', () => {
+  it('cloneValue and stripLiterals handle 20,000 levels', () => {
+    const deep = nest(20_000, new Literal(5n, '0x5'))
+    const copy = cloneValue(deep)
+    // (toEqual itself recurses; flatten is iterative and spells out every path)
+    expect(copy === deep).toBe(false) // (not.toBe would deep-compare for its message)
+    expect((copy.items[0] as MapEntry).value === (deep.items[0] as MapEntry).value).toBe(false)
+    expect(flatten(copy)).toEqual(flatten(deep))
+    stripLiterals(copy)
+    let v: Value = copy
+    while (v instanceof TreeMap || v instanceof TreeSeq) v = v instanceof TreeMap ? (v.items[0] as MapEntry).value : (v.items[0] as Value)
+    expect(v).toBe(5n)
+    expect(flatten(deep)[0]!.value).toBeInstanceOf(Literal) // the original is untouched
+  })
+})
