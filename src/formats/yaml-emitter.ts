@@ -98,7 +98,21 @@ function codePointLength(value: string): number {
   return n
 }
 
+/**
+ * An encrypted value (base64 inside the ENC frame: no blanks, no breaks, `,[]:` inside) always
+ * analyses the same way; it is most of the scalars of an encrypted file, so it skips the loop.
+ */
+const ENC_VALUE = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:[a-z-]+\]$/
+
 export function analyzeScalar(value: string): ScalarAnalysis {
+  if (value.length > 40 && ENC_VALUE.test(value)) {
+    return { multiline: false, flowPlainAllowed: false, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: true }
+  }
+  return analyzeScalarChars(value)
+}
+
+/** yaml_emitter_analyze_scalar proper, character by character. */
+export function analyzeScalarChars(value: string): ScalarAnalysis {
   const n = value.length
   if (n === 0) {
     return { multiline: false, flowPlainAllowed: false, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: false }

@@ -24,16 +24,23 @@ export interface ParsedYaml {
 // ---- source positions ------------------------------------------------------------------------
 
 class Source {
-  private readonly lineStarts: number[] = [0]
-  constructor(readonly text: string) {
-    for (let i = 0; i < text.length; i++) if (text[i] === '\n') this.lineStarts.push(i + 1)
+  private starts: number[] | undefined
+  constructor(readonly text: string) {}
+  /** Line start offsets, computed on first use: files without comments or errors never need them. */
+  private get lineStarts(): number[] {
+    if (this.starts) return this.starts
+    const starts = [0]
+    for (let i = this.text.indexOf('\n'); i !== -1; i = this.text.indexOf('\n', i + 1)) starts.push(i + 1)
+    this.starts = starts
+    return starts
   }
   line(offset: number): number {
+    const lineStarts = this.lineStarts
     let lo = 0
-    let hi = this.lineStarts.length - 1
+    let hi = lineStarts.length - 1
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1
-      if (this.lineStarts[mid]! <= offset) lo = mid
+      if (lineStarts[mid]! <= offset) lo = mid
       else hi = mid - 1
     }
     return lo
@@ -59,6 +66,8 @@ interface SourceComment {
 /** Every comment token of the stream. Lexer control tokens are not part of the source text. */
 function lexComments(src: Source): SourceComment[] {
   const comments: SourceComment[] = []
+  // No '#' anywhere means no comment token: skip the second lexing pass (most encrypted files).
+  if (!src.text.includes('#')) return comments
   let offset = 0
   for (const token of new Lexer().lex(src.text)) {
     if (token === '\x02' || token === '\x18' || token === '\x1f') continue

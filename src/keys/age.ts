@@ -6,9 +6,9 @@
  * Identities are loaded once per KeyContext (WeakMap below): a bulk decrypt of many files reads
  * the key files and runs SOPS_AGE_KEY_CMD once, not once per file.
  */
-import { execFile } from 'node:child_process'
-import { constants as fsConstants } from 'node:fs'
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+// node:child_process and node:fs/promises are loaded where used: at start-up they (and the
+// streams, net and readline modules they pull in) cost a cold decrypt more than the decryption.
+import { constants as fsConstants, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Decrypter } from 'age-encryption'
@@ -255,7 +255,7 @@ async function loadBaseIdentities(ctx: KeyContext): Promise<ParsedIdentity[]> {
 
 async function readKeyFile(file: string, required: boolean): Promise<string | undefined> {
   try {
-    return await readFile(file, 'utf8')
+    return readFileSync(file, 'utf8')
   } catch (e) {
     if (!required && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new Error(`failed to open age key file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
@@ -272,7 +272,8 @@ async function loadCmdIdentities(recipient: string, ctx: KeyContext): Promise<Pa
   return parseIdentities(stdout, SOPS_AGE_KEY_CMD, ctx)
 }
 
-function runKeyCommand(file: string, args: string[], env: Record<string, string>, signal?: AbortSignal): Promise<string> {
+async function runKeyCommand(file: string, args: string[], env: Record<string, string>, signal?: AbortSignal): Promise<string> {
+  const { execFile } = await import('node:child_process')
   return new Promise((resolve, reject) => {
     const child = execFile(
       file,
@@ -356,6 +357,7 @@ export async function keygen(
 
   const { identity, recipient } = await generateAgeIdentity()
   const text = `# created: ${rfc3339Local(now)}\n# public key: ${recipient}\n${identity}\n`
+  const { chmod, mkdir, readFile, writeFile } = await import('node:fs/promises')
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
   try {
     // 'wx' = O_CREAT|O_EXCL: a file created concurrently is never clobbered.

@@ -498,3 +498,18 @@ describe('yaml round trip property', () => {
     )
   })
 })
+
+describe('analyzeScalar fast path for encrypted values', () => {
+  it('gives exactly what the general analysis gives', async () => {
+    const { analyzeScalar, analyzeScalarChars } = await import('../../src/formats/yaml-emitter.js')
+    const { ValueCipher } = await import('../../src/core/cipher.js')
+    const { Comment } = await import('../../src/core/tree.js')
+    const { randomBytes } = await import('node:crypto')
+    const cipher = new ValueCipher(randomBytes(32))
+    for (const v of ['x', 'a longer secret value with spaces', '', 42n, 1.5, true, new Comment(' c')]) {
+      const enc = cipher.encrypt(v as never, 'k:')
+      if (enc === '') continue
+      expect(analyzeScalar(enc)).toEqual(analyzeScalarChars(enc))
+    }
+  })
+})
