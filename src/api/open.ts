@@ -41,6 +41,7 @@ export async function openEncrypted(bytes: Uint8Array, format: FormatName, optio
   const dataKey = known ? Uint8Array.from(known) : (await recoverDataKey(doc, options)).dataKey
   try {
     openDocument(doc, metadata, dataKey, {
+      keepIvs: false, // the library hands out values; it never re-encrypts them
       ignoreMac: options.ignoreMac,
       rawStrings: format === 'binary',
       decodeLiteral: fmt.decodeLiteral?.bind(fmt),

@@ -133,6 +133,9 @@ export function parseEncrypted(value: string): EncryptedParts {
 export class IvStash {
   private readonly ivs = new Map<string, Buffer>()
 
+  /** A disabled stash remembers nothing: for plain decrypts, which never re-encrypt. */
+  constructor(readonly enabled = true) {}
+
   private static key(aad: string, type: ValueType, bytes: Buffer, inline: boolean): string {
     // A digest, not the bytes: a 64 MiB binary value must not become another 90 MB string.
     const digest = bytes.length > 64 ? createHash('sha256').update(bytes).digest('base64') : bytes.toString('base64')
@@ -140,7 +143,7 @@ export class IvStash {
   }
 
   remember(aad: string, type: ValueType, bytes: Buffer, inline: boolean, iv: Buffer): void {
-    if (bytes.length > IvStash.MAX_VALUE) return
+    if (!this.enabled || bytes.length > IvStash.MAX_VALUE) return
     this.ivs.set(IvStash.key(aad, type, bytes, inline), iv)
   }
 
@@ -221,8 +224,10 @@ export class ValueCipher {
     const result =
       (parts.type !== 'comment' ? options.decodeLiteral?.(parts.type, plain.toString('utf8')) : undefined) ??
       decodePlaintext(parts.type, plain, options.rawStrings ?? false)
-    const { type, bytes } = encodePlaintext(result)
-    this.stash.remember(aad, type, bytes, false, parts.iv)
+    if (this.stash.enabled) {
+      const { type, bytes } = encodePlaintext(result)
+      this.stash.remember(aad, type, bytes, false, parts.iv)
+    }
     return result
   }
 

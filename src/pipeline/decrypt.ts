@@ -16,6 +16,11 @@ export interface DecryptOptions extends CipherDecryptOptions {
   ignoreMac?: boolean
   /** --decryption-order / SOPS_DECRYPTION_ORDER */
   decryptionOrder?: readonly string[]
+  /**
+   * Remember every value's IV so a re-encryption keeps unchanged ciphertexts (default). Plain
+   * decrypts that will never re-encrypt pass false and skip that work.
+   */
+  keepIvs?: boolean
 }
 
 export interface Decrypted {
@@ -36,7 +41,7 @@ export async function recoverDataKey(doc: Document, options: Pick<DecryptOptions
 
 /** Decrypt with a known data key and verify the MAC; strips the metadata from `doc`. */
 export function openDocument(doc: Document, metadata: Metadata, dataKey: Uint8Array, options: Omit<DecryptOptions, 'ctx'> = {}): Decrypted {
-  const stash = new IvStash()
+  const stash = new IvStash(options.keepIvs ?? true)
   const cipher = new ValueCipher(dataKey, stash)
   const selector = new LeafSelector(metadata.rules)
   const computed = decryptBranches(doc.branches, cipher, selector, { ...options, warn: undefined })

@@ -50,6 +50,7 @@ async function decryptPlaintext(ctx: CliContext, args: Args, file: string | unde
   const doc = parse(bytes)
   const inputFormat = await loadFormat(formats.input)
   const decrypted = await decryptDocument(doc, {
+    keepIvs: false, // nothing is re-encrypted
     ctx: ctx.keyContext,
     ignoreMac: args.bool('ignore-mac'),
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),

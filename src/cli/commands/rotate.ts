@@ -97,6 +97,7 @@ async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: 
   const encrypted = await readEncryptedFile(args, file)
   const { doc, input } = encrypted
   const decrypted = await decryptDocument(doc, {
+    keepIvs: false, // a new data key: no ciphertext can be kept
     ctx: ctx.keyContext,
     ignoreMac: args.bool('ignore-mac'),
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
