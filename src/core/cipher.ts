@@ -148,7 +148,8 @@ export class IvStash {
   }
 
   lookup(aad: string, type: ValueType, bytes: Buffer, inline: boolean): Buffer | undefined {
-    if (bytes.length > IvStash.MAX_VALUE) return undefined
+    // Nothing remembered (every fresh encrypt): skip building the key.
+    if (this.ivs.size === 0 || bytes.length > IvStash.MAX_VALUE) return undefined
     return this.ivs.get(IvStash.key(aad, type, bytes, inline))
   }
 

@@ -53,8 +53,12 @@ export class LeafSelector {
   private readonly unencryptedCommentRegex?: Re2
   private readonly encryptedCommentRegex?: Re2
 
+  /** The rules in force: with none set, the default unencrypted suffix (computed once, not per leaf). */
+  private readonly effective: EncryptionRules
+
   constructor(readonly rules: EncryptionRules) {
     assertSingleRule(rules)
+    this.effective = countRules(rules) === 0 ? { unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : rules
     if (rules.unencryptedRegex) this.unencryptedRegex = compileRe2(rules.unencryptedRegex, 'unencrypted_regex')
     if (rules.encryptedRegex) this.encryptedRegex = compileRe2(rules.encryptedRegex, 'encrypted_regex')
     if (rules.unencryptedCommentRegex) this.unencryptedCommentRegex = compileRe2(rules.unencryptedCommentRegex, 'unencrypted_comment_regex')
@@ -71,8 +75,7 @@ export class LeafSelector {
    *   (including the leaf itself when it is a comment)
    */
   shouldEncrypt(path: readonly string[], commentsStack: readonly (readonly string[])[], isComment: boolean): boolean {
-    const r = this.rules
-    const effective = countRules(r) === 0 ? { unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : r
+    const effective = this.effective
     let encrypted = true
     if (effective.unencryptedSuffix && path.some((k) => k.endsWith(effective.unencryptedSuffix!))) encrypted = false
     if (effective.encryptedSuffix) encrypted = path.some((k) => k.endsWith(effective.encryptedSuffix!))

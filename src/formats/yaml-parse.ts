@@ -539,7 +539,8 @@ function commentsByDocument(docs: YDocument[], comments: SourceComment[]): Sourc
 
 export function parseYamlText(text: string): ParsedYaml {
   const src = new Source(text)
-  const parsed = parseAllDocuments(text, { schema: 'failsafe', resolveKnownTags: false, keepSourceTokens: true, uniqueKeys: false, merge: false })
+  // CST tokens only serve comment placement; without any '#' they would be kept for nothing.
+  const parsed = parseAllDocuments(text, { schema: 'failsafe', resolveKnownTags: false, keepSourceTokens: text.includes('#'), uniqueKeys: false, merge: false })
   const docs = Array.isArray(parsed) ? (parsed as YDocument[]) : []
   for (const d of docs) {
     const err = formatErrorOf(d)
