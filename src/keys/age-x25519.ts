@@ -3,11 +3,24 @@
  * overwhelmingly use — with node:crypto only (X25519, HKDF-SHA256, ChaCha20-Poly1305, HMAC).
  *
  * Why not typage for this: it brings noble's pure-JS curves plus web streams, which cost more
- * than the rest of a cold `tsops decrypt` together. typage stays the implementation for
- * encryption and for every other identity type (post-quantum); this file only decrypts, and it
- * follows https://age-encryption.org/v1 exactly (header MAC verified, STREAM payload).
+ * than the rest of a cold `tsops decrypt` together. typage stays the implementation for every
+ * other recipient and identity type (post-quantum, plugins); this file follows
+ * https://age-encryption.org/v1 exactly (header MAC, STREAM payload, armor), and its output is
+ * checked against typage and against real sops in the tests.
  */
-import { createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto'
 
 const INTRO = 'age-encryption.org/v1\n'
 const X25519_INFO = 'age-encryption.org/v1/X25519'
@@ -208,4 +221,69 @@ export function dearmor(text: string): Buffer {
   const body = lines.slice(1, -1).join('')
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new Error('invalid armor base64')
   return Buffer.from(body, 'base64')
+}
+
+// ---- encryption -------------------------------------------------------------------------
+
+/** The 32-byte public key of an `age1…` X25519 recipient; undefined for any other kind. */
+export function parseX25519Recipient(recipient: string): Buffer | undefined {
+  if (!recipient.startsWith('age1')) return undefined
+  const decoded = bech32Decode(recipient)
+  return decoded && decoded.hrp === 'age' && decoded.data.length === 32 ? decoded.data : undefined
+}
+
+function b64NoPad(bytes: Buffer): string {
+  return bytes.toString('base64').replace(/=+$/, '')
+}
+
+function chachaSeal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
+  const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG })
+  const body = Buffer.concat([c.update(plaintext), c.final()])
+  return Buffer.concat([body, c.getAuthTag()])
+}
+
+function x25519Stanza(fileKey: Buffer, recipient: Buffer): string {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519')
+  const spki = publicKey.export({ format: 'der', type: 'spki' })
+  const share = spki.subarray(spki.length - 32)
+  const shared = diffieHellman({ privateKey, publicKey: publicKeyObject(recipient) })
+  if (shared.every((b) => b === 0)) throw new Error('invalid X25519 recipient (low-order point)')
+  const wrapKey = hkdf(shared, Buffer.concat([share, recipient]), X25519_INFO)
+  // A 32-byte body is 43 base64 characters: one line, shorter than 64 as the format requires.
+  return `-> X25519 ${b64NoPad(share)}\n${b64NoPad(chachaSeal(wrapKey, Buffer.alloc(12), fileKey))}\n`
+}
+
+function encryptPayload(fileKey: Buffer, plaintext: Buffer): Buffer {
+  const nonce = randomBytes(16)
+  const key = hkdf(fileKey, nonce, 'payload')
+  const chunks: Buffer[] = [nonce]
+  for (let off = 0, counter = 0; ; off += CHUNK, counter++) {
+    const end = Math.min(off + CHUNK, plaintext.length)
+    const last = end === plaintext.length
+    const chunkNonce = Buffer.alloc(12)
+    chunkNonce.writeUIntBE(counter, 5, 6)
+    if (last) chunkNonce[11] = 1
+    chunks.push(chachaSeal(key, chunkNonce, plaintext.subarray(off, end)))
+    if (last) return Buffer.concat(chunks)
+  }
+}
+
+/** An age v1 file encrypting `plaintext` to X25519 recipients (their 32-byte public keys). */
+export function encryptX25519(plaintext: Uint8Array, recipients: readonly Buffer[]): Buffer {
+  const fileKey = randomBytes(16)
+  try {
+    const header = INTRO + recipients.map((r) => x25519Stanza(fileKey, r)).join('') + '---'
+    const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header).digest()
+    return Buffer.concat([Buffer.from(`${header} ${b64NoPad(mac)}\n`), encryptPayload(fileKey, Buffer.from(plaintext))])
+  } finally {
+    fileKey.fill(0)
+  }
+}
+
+/** age's ASCII armor: padded base64 in 64-column lines, and a final newline (what `age -a` writes). */
+export function armor(file: Buffer): string {
+  const b64 = file.toString('base64')
+  const lines: string[] = []
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64))
+  return `-----BEGIN AGE ENCRYPTED FILE-----\n${lines.join('\n')}\n-----END AGE ENCRYPTED FILE-----\n`
 }

@@ -14,7 +14,7 @@ import path from 'node:path'
 import type { Decrypter } from 'age-encryption'
 import { GenericError } from '../core/errors.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
-import { dearmor, decryptX25519, parseX25519Identity, type X25519Identity } from './age-x25519.js'
+import { armor, dearmor, decryptX25519, encryptX25519, parseX25519Identity, parseX25519Recipient, type X25519Identity } from './age-x25519.js'
 
 type AgeModule = typeof import('age-encryption')
 
@@ -57,6 +57,9 @@ export function fromSpec(spec: string): KeySource {
 }
 
 async function wrap(recipient: string, part: Uint8Array): Promise<KeyEntry> {
+  // X25519 recipients (nearly all) are wrapped with node:crypto; typage handles the rest.
+  const x25519 = parseX25519Recipient(recipient)
+  if (x25519) return { type: 'age', fields: { recipient, enc: armor(encryptX25519(part, [x25519])) } }
   checkRecipientSupported(recipient)
   const age = await loadAge()
   const encrypter = new age.Encrypter()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import { Encrypter, armor, generateIdentity, identityToRecipient } from 'age-encryption'
-import { dearmor, decryptX25519, parseX25519Identity } from '../../src/keys/age-x25519.js'
+import { Decrypter, Encrypter, armor, generateIdentity, identityToRecipient } from 'age-encryption'
+import { armor as nativeArmor, dearmor, decryptX25519, encryptX25519, parseX25519Identity, parseX25519Recipient } from '../../src/keys/age-x25519.js'
 
 // The native X25519 path must agree with typage (the age author's implementation) on every file.
 async function encryptTo(recipients: string[], data: Uint8Array): Promise<string> {
@@ -56,5 +56,39 @@ describe('native X25519 age decryption', () => {
     expect(parseX25519Identity('AGE-SECRET-KEY-PQ-1XYZ')).toBeUndefined()
     const scrypt = Buffer.from('age-encryption.org/v1\n-> scrypt c2FsdA 10\nAAAA\n--- AAAA\n')
     expect(decryptX25519(scrypt, []).status).toBe('unsupported')
+  })
+})
+
+describe('native X25519 age encryption', () => {
+  it('writes files typage (the age author\'s implementation) decrypts: empty, 32 bytes, chunk edges, several recipients', async () => {
+    const ids = await Promise.all([generateIdentity(), generateIdentity()])
+    const recipients = await Promise.all(ids.map((i) => identityToRecipient(i)))
+    const keys = recipients.map((r) => parseX25519Recipient(r)!)
+    for (const size of [0, 32, 33, 64 * 1024, 64 * 1024 + 1, 150_000]) {
+      const data = randomBytes(size)
+      const text = nativeArmor(encryptX25519(data, keys))
+      for (const identity of ids) {
+        const d = new Decrypter()
+        d.addIdentity(identity)
+        expect(Buffer.from(await d.decrypt(armor.decode(text))).equals(data)).toBe(true)
+        const native = decryptX25519(dearmor(text), [parseX25519Identity(identity)!])
+        expect(native.status === 'ok' && native.plaintext.equals(data)).toBe(true)
+      }
+    }
+  })
+
+  it('armors like age -a: 64-column lines and a final newline', () => {
+    const key = parseX25519Recipient('age1lzd99uklcjnc0e7d860axevet2cz99ce9pq6tzuzd05l5nr28ams36nvun')!
+    const text = nativeArmor(encryptX25519(randomBytes(32), [key]))
+    const lines = text.split('\n')
+    expect(lines[0]).toBe('-----BEGIN AGE ENCRYPTED FILE-----')
+    expect(text.endsWith('-----END AGE ENCRYPTED FILE-----\n')).toBe(true)
+    for (const line of lines.slice(1, -2)) expect(line.length).toBeLessThanOrEqual(64)
+  })
+
+  it('leaves other recipient kinds to typage', () => {
+    expect(parseX25519Recipient('age1pq1xyz')).toBeUndefined()
+    expect(parseX25519Recipient('ssh-ed25519 AAAA')).toBeUndefined()
+    expect(parseX25519Recipient('age1lzd99uklcjnc0e7d860axevet2cz99ce9pq6tzuzd05l5nr28ams36nvuX')).toBeUndefined()
   })
 })
