@@ -2,7 +2,7 @@
  * The value cipher: `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` (spec §1).
  * AES-256-GCM through node:crypto with sops's 32-byte IV; the AAD is the value's key path.
  */
-import { createCipheriv, createDecipheriv, createHash, randomFillSync } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomFillSync, type Hash, type KeyObject } from 'node:crypto'
 import { Comment, Literal, Timestamp, type Scalar } from './tree.js'
 import { DecryptValueError, EncryptTreeError } from './errors.js'
 import { canonicalTimeText, formatFloatF, parseGoBool, parseGoFloat, parseGoInt } from './gofmt.js'
@@ -37,6 +37,12 @@ export function encodePlaintext(v: Plaintext): { type: ValueType; bytes: Buffer 
 /** Bytes fed to the MAC for a clear or decrypted value (sops.go:ToBytes). */
 export function macBytes(v: Exclude<Scalar, null>): Buffer {
   return encodePlaintext(v instanceof Literal ? v.value : v).bytes
+}
+
+/** hash.update(macBytes(v)), without a Buffer per value for strings (most values). */
+export function feedMac(hash: Hash, v: Exclude<Scalar, null>): void {
+  if (typeof v === 'string') hash.update(v, 'utf8')
+  else hash.update(macBytes(v))
 }
 
 function decodePlaintext(type: string, bytes: Buffer, rawStrings: boolean): Plaintext {
@@ -196,12 +202,16 @@ function freshIv(): Buffer {
 }
 
 export class ValueCipher {
+  /** One KeyObject for every value: createCipheriv then skips re-importing raw key bytes each call. */
+  private readonly key: KeyObject
+
   constructor(
-    private readonly dataKey: Uint8Array,
+    dataKey: Uint8Array,
     /** Shared across decrypt → re-encrypt of one file to keep unchanged ciphertexts stable. */
     readonly stash: IvStash = new IvStash(),
   ) {
     if (dataKey.length !== DATA_KEY_SIZE) throw new EncryptTreeError(`data key must be ${DATA_KEY_SIZE} bytes, got ${dataKey.length}`)
+    this.key = createSecretKey(dataKey)
   }
 
   /** Encrypt a value; empty strings and empty comments stay "" (spec §1.5). */
@@ -210,7 +220,7 @@ export class ValueCipher {
     if (bytes.length === 0 && (type === 'str' || type === 'comment')) return ''
     const inline = value instanceof Comment && value.inline
     const iv = this.stash.lookup(aad, type, bytes, inline) ?? freshIv()
-    const cipher = createCipheriv('aes-256-gcm', this.dataKey, iv)
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv)
     cipher.setAAD(Buffer.from(aad, 'utf8'))
     const data = joinFinal(cipher.update(bytes), cipher.final())
     const tag = cipher.getAuthTag()
@@ -236,7 +246,7 @@ export class ValueCipher {
     if (iv.length === 0) throw new DecryptValueError('Could not decrypt with AES_GCM: empty iv')
     if (tag.length !== TAG_SIZE) throw new DecryptValueError('Could not decrypt with AES_GCM: cipher: message authentication failed')
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.dataKey, iv)
+      const decipher = createDecipheriv('aes-256-gcm', this.key, iv)
       decipher.setAAD(Buffer.from(aad, 'utf8'))
       decipher.setAuthTag(tag)
       return joinFinal(decipher.update(data), decipher.final())

@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Comment, TreeMap, TreeSeq, typeName, type MapEntry, type Scalar, type SeqItem, type Value } from './tree.js'
-import { ValueCipher, isEncryptedValue, macBytes, type DecryptOptions, type Plaintext } from './cipher.js'
+import { ValueCipher, feedMac, isEncryptedValue, type DecryptOptions, type Plaintext } from './cipher.js'
 import type { LeafSelector } from './rules.js'
 import { DecryptValueError, EncryptTreeError, MacMismatchError, TsopsError } from './errors.js'
 
@@ -119,7 +119,7 @@ export function encryptBranches(branches: TreeMap[], cipher: ValueCipher, select
   walkBranches(branches, (leaf, path, stack) => {
     const isComment = leaf instanceof Comment
     const encrypted = selector.shouldEncrypt(path, stack, isComment)
-    if (!isComment && (!selector.macOnlyEncrypted || encrypted)) hash.update(macBytes(leaf))
+    if (!isComment && (!selector.macOnlyEncrypted || encrypted)) feedMac(hash, leaf)
     if (!encrypted) return leaf
     const ciphertext = cipher.encrypt(leaf, aadFor(path))
     if (isComment && selector.matchesUnencryptedComment(ciphertext)) {
@@ -160,7 +160,7 @@ export function decryptBranches(branches: TreeMap[], cipher: ValueCipher, select
     if (encrypted) value = decryptLeaf(leaf, aad, path, cipher, options)
     // A list element that decrypts to a comment was never hashed by the encrypt side (§4.1).
     if (value instanceof Comment) return value
-    if (!selector.macOnlyEncrypted || encrypted) hash.update(macBytes(value))
+    if (!selector.macOnlyEncrypted || encrypted) feedMac(hash, value)
     return value
   })
   return hash.digest('hex').toUpperCase()
@@ -187,7 +187,7 @@ export function computeMac(branches: TreeMap[], selector: LeafSelector): string 
   walkBranches(branches, (leaf, path, stack) => {
     if (leaf instanceof Comment) return leaf
     const encrypted = selector.shouldEncrypt(path, stack, false)
-    if (!selector.macOnlyEncrypted || encrypted) hash.update(macBytes(leaf))
+    if (!selector.macOnlyEncrypted || encrypted) feedMac(hash, leaf)
     return leaf
   })
   return hash.digest('hex').toUpperCase()
