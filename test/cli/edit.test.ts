@@ -124,7 +124,9 @@ fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('hunter2', 'hunter3
     let stderr = ''
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-    for (let i = 0; i < 200 && !fs.existsSync(started); i++) await new Promise((r) => setTimeout(r, 25))
+    // Wait for the whole line: `echo … >` creates the file before it writes to it.
+    const recorded = () => fs.existsSync(started) && fs.readFileSync(started, 'utf8').endsWith('\n')
+    for (let i = 0; i < 400 && !recorded(); i++) await new Promise((r) => setTimeout(r, 25))
     const tempFile = fs.readFileSync(started, 'utf8').trim()
     expect(tempFile.startsWith(tmp)).toBe(true)
     expect(fs.readFileSync(tempFile, 'utf8')).toContain('plaintext-marker-42')
