@@ -1,5 +1,5 @@
 /** Conversion between sops trees and plain JS values for library callers. */
-import { Comment, Literal, Timestamp, TreeMap, TreeSeq, type Value } from '../core/tree.js'
+import { Literal, Timestamp, TreeMap, TreeSeq, type Value } from '../core/tree.js'
 import { GenericError } from '../core/errors.js'
 
 export type PlainValue = string | number | bigint | boolean | Date | Uint8Array | null | PlainValue[] | { [key: string]: PlainValue }
@@ -30,8 +30,4 @@ export function fromPlain(value: unknown, path = '$'): Value {
     return new TreeMap(Object.entries(value as Record<string, unknown>).map(([key, v]) => ({ key, value: fromPlain(v, `${path}.${key}`) })))
   }
   throw new GenericError(`cannot encrypt a value of type ${typeof value} at ${path}`)
-}
-
-export function isComment(v: unknown): v is Comment {
-  return v instanceof Comment
 }

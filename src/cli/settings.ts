@@ -18,11 +18,12 @@ import {
   type KeySpec,
   type SopsConfig,
 } from '../config/index.js'
-import { CLI_KEY_ORDER, keyProvider, keySourceFromSpec } from '../keys/registry.js'
+import { CLI_KEY_ORDER, keyProvider, keySourceFromSpec, parseDecryptionOrder } from '../keys/registry.js'
 import type { KeySource } from '../keys/types.js'
 import type { EmitOptions, FormatName } from '../formats/format.js'
 import type { Args } from './args.js'
 import type { CliContext } from './context.js'
+import type { FormatChoice } from './formats.js'
 
 export interface LoadedConfig {
   path: string
@@ -50,6 +51,18 @@ export function emitOptionsFor(ctx: CliContext, args: Args, format: FormatName):
   const store = format === 'binary' ? 'json_binary' : format
   const indent = loaded ? storeIndent(loaded.config, store) : undefined
   return indent === undefined ? {} : { indent }
+}
+
+/** How set, unset and apply open the encrypted file they rewrite: formats, MAC check, key order, layout. */
+export function rewriteOptions(ctx: CliContext, args: Args, formats: FormatChoice) {
+  return {
+    ctx: ctx.keyContext,
+    format: formats.input,
+    outputFormat: formats.output,
+    ignoreMac: args.bool('ignore-mac'),
+    decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
+    emitOptions: emitOptionsFor(ctx, args, formats.output),
+  }
 }
 
 export interface EncryptionSettings {

@@ -8,7 +8,6 @@
 import path from 'node:path'
 import { AlreadyEncryptedError, NoFileError } from '../../core/errors.js'
 import { readInput, writeFileAtomic, isStdin } from '../../io/files.js'
-import { parseDecryptionOrder } from '../../keys/registry.js'
 import { withDecrypted } from '../../pipeline/reencrypt.js'
 import { treeEquals } from '../../tree/equals.js'
 import type { TreeMap } from '../../core/tree.js'
@@ -16,7 +15,7 @@ import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { chooseFormats } from '../formats.js'
 import { assertOutputFlags } from '../output.js'
-import { emitOptionsFor } from '../settings.js'
+import { rewriteOptions } from '../settings.js'
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   if (rest.length !== 2) {
@@ -30,12 +29,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const result = await withDecrypted(
     file,
     {
-      ctx: ctx.keyContext,
-      format: formats.input,
-      outputFormat: formats.output,
-      ignoreMac: args.bool('ignore-mac'),
-      decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
-      emitOptions: emitOptionsFor(ctx, args, formats.output),
+      ...rewriteOptions(ctx, args, formats),
     },
     (doc, opened) => {
       const next = opened.format.parse(plaintext)

@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { Literal, TreeMap, stripLiterals, type Value } from '../../core/tree.js'
+import { Literal, TreeMap, stripLiterals } from '../../core/tree.js'
 import { ConflictingParametersError, GenericError, NoFileError, TsopsError } from '../../core/errors.js'
 import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput, writeFileAtomic, writeStdout } from '../../io/files.js'
@@ -70,7 +70,7 @@ function emitPlain(output: Format, doc: Document, formats: FormatChoice, options
 
 /** --extract: a map in the output format, a string as raw bytes (no newline), other values via emitValue. */
 function emitExtract(format: Format, root: TreeMap, path: PathPart[], options: EmitOptions): Uint8Array {
-  const found = navigate(root, path)
+  const found = valueAt(root, path)
   // A TOML string is a Literal (it keeps its quoting); --extract prints a string's raw text.
   const value = found instanceof Literal && typeof found.value === 'string' ? found.value : found
   if (value instanceof TreeMap) return format.emit({ branches: [value], metadata: undefined }, options)
@@ -80,9 +80,6 @@ function emitExtract(format: Format, root: TreeMap, path: PathPart[], options: E
   return format.emitValue(value, options)
 }
 
-export function navigate(root: TreeMap, path: PathPart[]): Value {
-  return valueAt(root, path)
-}
 
 export function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   if (rest.length <= 1 && args.string('output-dir') === undefined) return decryptCommand(ctx, args, rest[0])

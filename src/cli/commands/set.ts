@@ -7,7 +7,6 @@ import path from 'node:path'
 import { GenericError, NoFileError, SetFormatError, TreePathError } from '../../core/errors.js'
 import type { Value } from '../../core/tree.js'
 import { readInput, writeFileAtomic } from '../../io/files.js'
-import { parseDecryptionOrder } from '../../keys/registry.js'
 import { withDecrypted } from '../../pipeline/reencrypt.js'
 import { parseSetValue } from '../../tree/set-value.js'
 import { setValue } from '../../tree/set.js'
@@ -15,7 +14,7 @@ import type { PathPart } from '../../tree/path.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { chooseFormats } from '../formats.js'
-import { creationRuleFor, emitOptionsFor } from '../settings.js'
+import { creationRuleFor, rewriteOptions } from '../settings.js'
 import { parseTreePath } from '../treepath.js'
 
 interface SetRequest {
@@ -34,12 +33,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const result = await withDecrypted(
     file,
     {
-      ctx: ctx.keyContext,
-      format: formats.input,
-      outputFormat: formats.output,
-      ignoreMac: args.bool('ignore-mac'),
-      decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
-      emitOptions: emitOptionsFor(ctx, args, formats.output),
+      ...rewriteOptions(ctx, args, formats),
       bumpVersion: false,
     },
     (doc) => setValue(doc.branches[0]!, request.path, request.value),

@@ -6,14 +6,13 @@
 import path from 'node:path'
 import { NoFileError } from '../../core/errors.js'
 import { writeFileAtomic } from '../../io/files.js'
-import { parseDecryptionOrder } from '../../keys/registry.js'
 import { withDecrypted } from '../../pipeline/reencrypt.js'
 import { KeyNotFoundError } from '../../tree/errors.js'
 import { unsetValue } from '../../tree/unset.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { chooseFormats } from '../formats.js'
-import { emitOptionsFor } from '../settings.js'
+import { rewriteOptions } from '../settings.js'
 import { parseIndex } from './set.js'
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
@@ -26,12 +25,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
     result = await withDecrypted(
       file,
       {
-        ctx: ctx.keyContext,
-        format: formats.input,
-        outputFormat: formats.output,
-        ignoreMac: args.bool('ignore-mac'),
-        decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
-        emitOptions: emitOptionsFor(ctx, args, formats.output),
+        ...rewriteOptions(ctx, args, formats),
         bumpVersion: false,
       },
       (doc) => unsetValue(doc.branches[0]!, treePath),
