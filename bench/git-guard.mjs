@@ -6,6 +6,7 @@
 //   node bench/git-guard.mjs                       # prints the ratio and seconds
 //   import { benchGitGuard } from './git-guard.mjs' // -> { guardMs, baselineMs }
 import { spawnSync } from 'node:child_process'
+import { median, timeProcess } from './measure.mjs'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -14,18 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
-}
 
-function timeProcess(cmd, args, options) {
-  const t = process.hrtime.bigint()
-  const r = spawnSync(cmd, args, { ...options, stdio: ['ignore', 'ignore', 'pipe'] })
-  const ms = Number(process.hrtime.bigint() - t) / 1e6
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`)
-  return ms
-}
 
 function git(args, options) {
   const r = spawnSync('git', args, { ...options, encoding: 'utf8' })

@@ -11,15 +11,12 @@
 //   node bench/kms.mjs                 # prints the result
 //   import { benchKms } from './kms.mjs'; await benchKms()  → { tenMs, oneMs, ratio, … }
 import path from 'node:path'
+import { median } from './measure.mjs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const libDir = process.env.TSOPS_LIB_DIR ?? path.join(root, 'dist/lib')
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
-}
 
 export async function benchKms({ latencyMs = 20, runs = 41, warmup = 3 } = {}) {
   const lib = await import(pathToFileURL(path.join(libDir, 'index.js')).href)

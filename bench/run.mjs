@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // tsops benchmarks. Every target is a ratio against a baseline measured in the same run, so
 // the numbers mean the same on a slow or a busy machine. Requires `npm run build` first.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
+import { median, timeProcess } from './measure.mjs'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -22,17 +23,7 @@ function report(name, value, baseline, target, unit = 'ms') {
   console.log(`${name}: ${value.toFixed(1)} ${unit} vs baseline ${baseline.toFixed(1)} ${unit} = ${ratio.toFixed(2)}x${target ? ` (target <= ${target}x)` : ''}${ok}`)
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
-}
 
-function timeProcess(cmd, args, env) {
-  const t = process.hrtime.bigint()
-  const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`)
-  return Number(process.hrtime.bigint() - t) / 1e6
-}
 
 // ---- 1. cold start: tsops decrypt of a small age-encrypted YAML vs `node -e 0` ----------------
 const { identity, recipient } = await import(path.join(root, 'dist/lib/keys/age.js')).then((m) => m.generateAgeIdentity())
@@ -42,10 +33,10 @@ const env = { PATH: process.env.PATH, HOME: work, SOPS_AGE_KEY: identity }
 const coldRuns = 21
 const nodeTimes = []
 const tsopsTimes = []
-timeProcess(process.execPath, [cli, 'decrypt', small], env) // warm the page cache
+timeProcess(process.execPath, [cli, 'decrypt', small], { env }) // warm the page cache
 for (let i = 0; i < coldRuns; i++) {
-  nodeTimes.push(timeProcess(process.execPath, ['-e', '0'], env))
-  tsopsTimes.push(timeProcess(process.execPath, [cli, 'decrypt', small], env))
+  nodeTimes.push(timeProcess(process.execPath, ['-e', '0'], { env }))
+  tsopsTimes.push(timeProcess(process.execPath, [cli, 'decrypt', small], { env }))
 }
 report('cold tsops decrypt (small age YAML) vs node -e 0', median(tsopsTimes), median(nodeTimes), 1.6)
 
@@ -112,4 +103,3 @@ console.log(
 )
 
 fs.writeFileSync(path.join(root, 'bench/.last.json'), JSON.stringify(results, null, 2))
-void execFileSync
