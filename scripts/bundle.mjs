@@ -2,8 +2,13 @@
 // launcher that runs it through a V8 code cache (dist/cli/tsops.cjs). CommonJS because Node's
 // ESM loader costs more at start-up than the whole bundle does with a warm code cache; cloud
 // SDKs stay outside the bundle and are required only when a file uses them.
+//
+// Start-up cost grows with the bundle, not only with what runs: esbuild hoists every module's
+// functions to the bundle's top level, so V8 keeps a record of each in the code cache it reads
+// on every run. Third-party code that only some files need (typage for non-X25519 age keys, the
+// TOML parsers) is therefore bundled on its own into dist/cli/vendor/ and required on first use.
 import { build } from 'esbuild'
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -14,9 +19,10 @@ const outdir = path.resolve(process.argv[2] ?? path.join(root, 'dist/cli'))
 rmSync(outdir, { recursive: true, force: true })
 mkdirSync(outdir, { recursive: true })
 
-await build({
-  entryPoints: [path.join(root, 'src/cli/bin.ts')],
-  outfile: path.join(outdir, 'main.cjs'),
+/** Packages bundled separately (each a leaf: none imports tsops code, so no class is duplicated). */
+const VENDORED = ['age-encryption', 'smol-toml', 'toml-eslint-parser']
+
+const common = {
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -24,14 +30,54 @@ await build({
   minify: true,
   sourcemap: false,
   legalComments: 'none',
-  define: { TSOPS_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__tsopsModuleUrl' },
-  // import.meta.url of the bundle, for the few modules that locate files next to the package.
-  banner: { js: 'var __tsopsModuleUrl=require("node:url").pathToFileURL(__filename).href;' },
-  external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
-  // import() of the external SDKs becomes require(): a vm.Script (the code cache launcher) has no
-  // module loader on node 20, and every SDK we load lazily ships CommonJS.
+  charset: 'ascii', // lets the launcher read the bundle as latin1, skipping UTF-8 decoding
+  // import() becomes require(): a vm.Script (the code cache launcher) has no module loader on
+  // node 20, and every module we load lazily is CommonJS or bundled as such.
   supported: { 'dynamic-import': false },
   logLevel: 'warning',
+}
+
+const vendorPlugin = {
+  name: 'vendor',
+  setup(b) {
+    const filter = new RegExp(`^(${VENDORED.map((v) => v.replace(/[-/]/g, '\\$&')).join('|')})$`)
+    b.onResolve({ filter }, (args) => ({ path: `./vendor/${args.path}.cjs`, external: true }))
+  },
+}
+
+const result = await build({
+  ...common,
+  entryPoints: [path.join(root, 'src/cli/bin.ts')],
+  outfile: path.join(outdir, 'main.cjs'),
+  write: false,
+  define: { TSOPS_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__tsopsModuleUrl' },
+  // import.meta.url of the bundle, for the few modules that locate files next to the package.
+  // The bundle is written as the function the launcher compiles (CommonJS's own wrapper), so the
+  // launcher need not concatenate a copy of it on every start.
+  banner: { js: '(function (exports, require, module, __filename, __dirname) {"use strict";var __tsopsModuleUrl=require("node:url").pathToFileURL(__filename).href,__tsopsBuiltins={};' },
+  footer: { js: '\n})' },
+  external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
+  plugins: [vendorPlugin],
 })
+const mainCode = shareBuiltins(result.outputFiles[0].text)
+if (/[^\x00-\x7f]/.test(mainCode)) throw new Error('bundle.mjs: main.cjs must be ASCII (the launcher reads it as latin1)')
+writeFileSync(path.join(outdir, 'main.cjs'), mainCode)
+
+for (const name of VENDORED) {
+  await build({ ...common, entryPoints: [name], outfile: path.join(outdir, 'vendor', `${name}.cjs`), absWorkingDir: root })
+}
+
 copyFileSync(path.join(root, 'scripts/launcher.cjs'), path.join(outdir, 'tsops.cjs'))
 chmodSync(path.join(outdir, 'tsops.cjs'), 0o755)
+
+/**
+ * esbuild gives every module that imports `node:fs` its own ESM view of it (`__toESM`, which
+ * defines a getter per export: ~100 for fs). One shared view per built-in is enough.
+ */
+function shareBuiltins(code) {
+  const toEsmOfBuiltin = /([A-Za-z_$][\w$]*)\(require\("(node:[a-z_/]+)"\),\s*1\)/g
+  const calls = [...code.matchAll(toEsmOfBuiltin)]
+  const helpers = new Set(calls.map((m) => m[1]))
+  if (calls.length === 0 || helpers.size !== 1) throw new Error(`bundle.mjs: unexpected __toESM calls (${[...helpers].join(', ')}); update shareBuiltins`)
+  return code.replace(toEsmOfBuiltin, (_, toEsm, id) => `(__tsopsBuiltins["${id}"]??=${toEsm}(require("${id}"),1))`)
+}

@@ -7,12 +7,12 @@
 // directory, is keyed by node version and the bundle's size and mtime, and is an optimisation:
 // any problem with it is ignored. TSOPS_NO_CODE_CACHE=1 turns it off.
 const fs = require('node:fs')
-const os = require('node:os')
 const path = require('node:path')
 const vm = require('node:vm')
 
 const file = path.join(__dirname, 'main.cjs')
-const source = fs.readFileSync(file, 'utf8')
+// The bundle is ASCII (esbuild's charset: 'ascii'), so latin1 reads it exactly and skips UTF-8 decoding.
+const source = fs.readFileSync(file, 'latin1')
 const cache = cacheFile(file)
 let cachedData
 if (cache) {
@@ -22,9 +22,9 @@ if (cache) {
     cachedData = undefined
   }
 }
-const wrapper = '(function (exports, require, module, __filename, __dirname) {' + source + '\n})'
-// The bundle contains no import() (see scripts/bundle.mjs), so the script needs no module loader.
-const script = new vm.Script(wrapper, { filename: file, cachedData })
+// main.cjs is one function expression, CommonJS's wrapper included (see scripts/bundle.mjs), and
+// contains no import(), so the script needs no module loader.
+const script = new vm.Script(source, { filename: file, cachedData })
 if (cache && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => saveCache(script, cache))
 const mod = { exports: {} }
 script.runInThisContext()(mod.exports, require, mod, file, __dirname)
@@ -32,7 +32,7 @@ script.runInThisContext()(mod.exports, require, mod, file, __dirname)
 function cacheFile(bundle) {
   if (process.env.TSOPS_NO_CODE_CACHE) return undefined
   try {
-    const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache')
+    const base = process.env.XDG_CACHE_HOME || path.join(process.env.HOME || require('node:os').homedir(), '.cache')
     const st = fs.statSync(bundle)
     return path.join(base, 'tsops', `code-${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}.bin`)
   } catch {

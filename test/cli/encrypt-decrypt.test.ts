@@ -170,3 +170,21 @@ describe('tsops encrypt / decrypt', () => {
     expect(help.stdout.toString()).toContain('tsops decrypt')
   })
 })
+
+describe('age keys other than X25519 (typage, bundled separately from the CLI)', () => {
+  it('encrypts to a post-quantum hybrid recipient and decrypts with its identity', async () => {
+    const { generateHybridIdentity, identityToRecipient } = await import('age-encryption')
+    const identity = await generateHybridIdentity()
+    const recipient = await identityToRecipient(identity)
+    const file = write('pq.json', PLAIN_JSON)
+    const enc = await runCli(['encrypt', '--age', recipient, '-i', file], { env: env({ SOPS_AGE_KEY: identity }) })
+    expect(enc.stderr).toBe('')
+    expect(enc.code).toBe(0)
+    expect(fs.readFileSync(file, 'utf8')).toContain(recipient)
+    const dec = await runCli(['decrypt', file], { env: env({ SOPS_AGE_KEY: identity }) })
+    expect(dec.stderr).toBe('')
+    expect(dec.stdout.toString()).toBe(PLAIN_JSON)
+    const wrongKey = await runCli(['decrypt', file], { env: env() })
+    expect(wrongKey.code).toBe(128)
+  })
+})
