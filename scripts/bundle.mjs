@@ -1,5 +1,5 @@
-// Bundles the CLI with esbuild into one CommonJS file (dist/cli/main.cjs) plus the small
-// launcher that runs it through a V8 code cache (dist/cli/tsops.cjs). CommonJS because Node's
+// Bundles the CLI with esbuild into CommonJS files (dist/cli/main.cjs, full.cjs) plus the small
+// launcher that runs one of them through a V8 code cache (dist/cli/tsops.cjs). CommonJS because Node's
 // ESM loader costs more at start-up than the whole bundle does with a warm code cache; cloud
 // SDKs stay outside the bundle and are required only when a file uses them.
 //
@@ -45,23 +45,60 @@ const vendorPlugin = {
   },
 }
 
-const result = await build({
-  ...common,
-  entryPoints: [path.join(root, 'src/cli/bin.ts')],
-  outfile: path.join(outdir, 'main.cjs'),
-  write: false,
-  define: { TSOPS_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__tsopsModuleUrl' },
-  // import.meta.url of the bundle, for the few modules that locate files next to the package.
-  // The bundle is written as the function the launcher compiles (CommonJS's own wrapper), so the
-  // launcher need not concatenate a copy of it on every start.
-  banner: { js: '(function (exports, require, module, __filename, __dirname) {"use strict";var __tsopsModuleUrl=require("node:url").pathToFileURL(__filename).href,__tsopsBuiltins={};' },
-  footer: { js: '\n})' },
-  external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
-  plugins: [vendorPlugin],
-})
-const mainCode = shareBuiltins(result.outputFiles[0].text)
-if (/[^\x00-\x7f]/.test(mainCode)) throw new Error('bundle.mjs: main.cjs must be ASCII (the launcher reads it as latin1)')
-writeFileSync(path.join(outdir, 'main.cjs'), mainCode)
+/**
+ * node:os and node:module cost ~0.2 ms each to load and a decrypt never calls them (a home
+ * directory when $HOME is unset, a hostname when writing a lock, createRequire for re2js and the
+ * GCP SDK), yet modules import them at the top. In the bundles they are replaced by stand-ins
+ * that load the real module on first use: every export of the real module, functions as
+ * wrappers, other values as getters on the default export. A named import of a non-function
+ * export fails the build rather than silently reading undefined.
+ */
+const lazyBuiltinsPlugin = {
+  name: 'lazy-builtins',
+  setup(b) {
+    // The stand-in's own require() of the builtin stays a plain runtime require.
+    b.onResolve({ filter: /^node:(os|module)$/ }, (args) =>
+      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' },
+    )
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
+      const real = await import(args.path)
+      const names = Object.keys(real).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k))
+      const lines = [`let m;const load=()=>m??=require(${JSON.stringify(args.path)});`]
+      for (const k of names) if (typeof real[k] === 'function') lines.push(`export function ${k}(...a){return load().${k}(...a)}`)
+      lines.push(`export default {${names.map((k) => `get ${k}(){return load().${k}}`).join(',')}};`)
+      return { contents: lines.join('\n'), loader: 'js' }
+    })
+  },
+}
+
+/**
+ * Two bundles of the same CLI: main.cjs, the start-up bundle (src/cli/bin-start.ts: decrypt,
+ * encrypt, Terraform), and full.cjs (src/cli/bin.ts: every command). The launcher loads one of
+ * them per run; they never share objects, so each may have its own copy of the core.
+ */
+for (const [entry, outName] of [['src/cli/bin-start.ts', 'main.cjs'], ['src/cli/bin.ts', 'full.cjs']]) {
+  const result = await build({
+    ...common,
+    entryPoints: [path.join(root, entry)],
+    outfile: path.join(outdir, outName),
+    write: false,
+    define: { TSOPS_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__tsopsModuleUrl' },
+    // The bundle is written as the function the launcher compiles (CommonJS's own wrapper), so the
+    // launcher need not concatenate a copy of it on every start. import.meta.url of the bundle is
+    // for the few modules that locate files next to the package.
+    banner: { js: '(function (exports, require, module, __filename, __dirname) {"use strict";var __tsopsModuleUrl=require("node:url").pathToFileURL(__filename).href,__tsopsBuiltins={};' },
+    footer: { js: '\n})' },
+    external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
+    plugins: [vendorPlugin, lazyBuiltinsPlugin],
+    // yaml's ES module build: esbuild can drop what the CLI never calls (its CommonJS build cannot
+    // be tree-shaken), and it has no LOG_TOKENS/LOG_STREAM switches that would print a parsed
+    // file's tokens to stdout.
+    alias: { yaml: path.join(root, 'node_modules/yaml/browser/dist/index.js') },
+  })
+  const code = shareBuiltins(result.outputFiles[0].text)
+  if (/[^\x00-\x7f]/.test(code)) throw new Error(`bundle.mjs: ${outName} must be ASCII (the launcher reads it as latin1)`)
+  writeFileSync(path.join(outdir, outName), code)
+}
 
 for (const name of VENDORED) {
   await build({ ...common, entryPoints: [name], outfile: path.join(outdir, 'vendor', `${name}.cjs`), absWorkingDir: root })

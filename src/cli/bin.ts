@@ -1,3 +1,7 @@
-import { main } from './main.js'
+/** Entry of the complete CLI bundle (dist/cli/full.cjs): every command, loaded on demand. */
+import { loadCommand } from './commands.js'
+import { main as runMain } from './main.js'
 
-void main()
+export function main(): Promise<void> {
+  return runMain(loadCommand)
+}

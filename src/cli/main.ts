@@ -11,22 +11,19 @@ import { HELP, SOPS_VERSION_TEXT, VERSION_TEXT } from './help.js'
 
 export type Command = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
 
+/** Finds the command called `name`; undefined when there is none (the word is then a file). */
+export type CommandLoader = (name: string) => Promise<Command | undefined>
+
 /**
- * Commands are the files in ./commands (one per command, each exporting `run`), loaded lazily:
- * `tsops decrypt` never parses the code of `tsops edit`. esbuild bundles every file the glob
- * import can reach as its own chunk, so adding a command is adding a file.
+ * Thrown by a loader that was built without some commands (the start-up bundle, see
+ * scripts/bundle.mjs) for a word that may name one of them: main() then hands the whole run
+ * over to the complete CLI. Nothing has been read or written at that point.
  */
-async function loadCommand(name: string): Promise<Command | undefined> {
-  if (!/^[a-z][a-z-]*$/.test(name)) return undefined
-  try {
-    const mod = (await import(`./commands/${name}.ts`)) as { run?: Command }
-    return mod.run
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    const message = err instanceof Error ? err.message : ''
-    if (code === 'ERR_MODULE_NOT_FOUND' || message.startsWith('Module not found in bundle')) return undefined
-    throw err
-  }
+export class CommandNotBundled extends Error {}
+
+/** A word that can name a command (anything else is a file name or a flag value). */
+export function isCommandWord(name: string): boolean {
+  return /^[a-z][a-z-]*$/.test(name)
 }
 
 function legacyMode(args: Args): string | undefined {
@@ -37,7 +34,7 @@ function legacyMode(args: Args): string | undefined {
   return undefined
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
+export async function run(argv: readonly string[], load: CommandLoader): Promise<number> {
   const args = new Args(parseArgs(argv), process.env)
   const ctx = createCliContext(args.bool('verbose'))
   if (args.bool('version')) {
@@ -51,11 +48,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   // `decrypt --terraform` speaks Terraform's external data source protocol (its own module).
   const name = first === 'decrypt' && args.bool('terraform') ? 'terraform' : first
-  const command = name === undefined ? undefined : await loadCommand(name)
+  const command = name === undefined ? undefined : await load(name)
   if (command) return command(ctx, args, rest)
   // sops's legacy style: `tsops -d FILE`, `tsops --set '…' FILE`, and a bare `tsops FILE` edits.
   const mode = legacyMode(args) ?? 'edit'
-  const legacy = await loadCommand(mode)
+  const legacy = await load(mode)
   if (!legacy) throw new TsopsError(`the ${mode} mode is not available in this version of tsops`)
   return legacy(ctx, args, args.positionals)
 }
@@ -125,7 +122,12 @@ function writeStderr(text: string): void {
   }
 }
 
-export async function main(): Promise<void> {
+/**
+ * Runs the CLI on process.argv and sets the exit code. `handOver` is given by the start-up
+ * bundle, whose loader lacks most commands: when it meets one, the run starts over in the
+ * complete CLI (see CommandNotBundled).
+ */
+export async function main(load: CommandLoader, handOver?: () => Promise<void>): Promise<void> {
   const argv = process.argv.slice(2)
   const verbose = argv.includes('--verbose')
   // Failures outside run() (a late rejection in a key source, a stream error) get the same
@@ -137,8 +139,13 @@ export async function main(): Promise<void> {
   process.on('unhandledRejection', lastResort)
   let code: number
   try {
-    code = await run(argv)
+    code = await run(argv, load)
   } catch (err) {
+    if (err instanceof CommandNotBundled && handOver) {
+      process.off('uncaughtException', lastResort)
+      process.off('unhandledRejection', lastResort)
+      return handOver()
+    }
     code = reportError(err, verbose)
   }
   process.exitCode = code

@@ -9,6 +9,7 @@ import { buildSync } from 'esbuild'
 import { vi } from 'vitest'
 import { REPO_ROOT } from '../helpers/paths.js'
 import { run, reportError } from '../../src/cli/main.js'
+import { loadCommand } from '../../src/cli/commands.js'
 
 // ---- seeded randomness ------------------------------------------------------------------------
 
@@ -147,7 +148,7 @@ export async function runInProcess(args: string[]): Promise<InProcessResult> {
     return true
   }) as typeof process.stderr.write)
   try {
-    const code = await run(args)
+    const code = await run(args, loadCommand)
     return { code, stderr: captured.join(''), error: undefined }
   } catch (err) {
     const code = reportError(err, args.includes('--verbose'))
