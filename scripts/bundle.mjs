@@ -46,9 +46,10 @@ const vendorPlugin = {
 }
 
 /**
- * node:os and node:module cost ~0.2 ms each to load and a decrypt never calls them (a home
- * directory when $HOME is unset, a hostname when writing a lock, createRequire for re2js and the
- * GCP SDK), yet modules import them at the top. In the bundles they are replaced by stand-ins
+ * node:os, node:module and node:tty cost ~0.2 ms or more each to load (tty brings net) and a
+ * decrypt never calls them (a home directory when $HOME is unset, a hostname when writing a lock,
+ * createRequire for re2js and the GCP SDK, isatty for a progress line), yet modules import them
+ * at the top. In the bundles they are replaced by stand-ins
  * that load the real module on first use: every export of the real module, functions as
  * wrappers, other values as getters on the default export. A named import of a non-function
  * export fails the build rather than silently reading undefined.
@@ -57,7 +58,7 @@ const lazyBuiltinsPlugin = {
   name: 'lazy-builtins',
   setup(b) {
     // The stand-in's own require() of the builtin stays a plain runtime require.
-    b.onResolve({ filter: /^node:(os|module)$/ }, (args) =>
+    b.onResolve({ filter: /^node:(os|module|tty)$/ }, (args) =>
       args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' },
     )
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {

@@ -1,5 +1,6 @@
 /** What a command gets from the process: env, cwd, output streams. The only bridge to `process`. */
 import type { KeyContext } from '../keys/types.js'
+import { writeStderr } from '../io/stdio.js'
 
 export interface CliContext {
   env: Readonly<Record<string, string | undefined>>
@@ -10,7 +11,7 @@ export interface CliContext {
 }
 
 export function createCliContext(verbose: boolean): CliContext {
-  const stderr = (line: string) => process.stderr.write(line.endsWith('\n') ? line : line + '\n')
+  const stderr = (line: string) => writeStderr(line.endsWith('\n') ? line : line + '\n')
   const env = process.env
   return {
     env,

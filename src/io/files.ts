@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { NoFileError, ReadError, WriteError } from '../core/errors.js'
+import { writeStdout } from './stdio.js'
 import { acquireFileLockSync, resolveWriteTarget, shortHash, takeStaleRecovery } from './lock.js'
 
 export { withFileLock, withFileLockSync, FileLockedError, lockPathFor, type LockOptions } from './lock.js'
@@ -285,18 +286,4 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Write to stdout, all of it, synchronously (so the exit code follows the output). */
-export function writeStdout(data: Uint8Array): void {
-  let off = 0
-  while (off < data.length) {
-    try {
-      off += fs.writeSync(1, data, off, data.length - off)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
-        sleepSync(EAGAIN_BACKOFF_MS)
-        continue
-      }
-      throw new WriteError(`Could not write to standard output: ${describe(err)}`)
-    }
-  }
-}
+export { writeStderr, writeStdout } from './stdio.js'

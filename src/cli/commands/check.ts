@@ -6,6 +6,7 @@
 import { checkPaths, renderJson, renderText, summarize, CheckFailedError } from '../../check/index.js'
 import { resolveFormatName } from '../../formats/registry.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
+import { writeStdout } from '../../io/stdio.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 
@@ -21,7 +22,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
       ? { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) }
       : undefined,
   })
-  process.stdout.write(args.bool('json') ? renderJson(reports) : renderText(reports))
+  writeStdout(args.bool('json') ? renderJson(reports) : renderText(reports))
   const { checked, failed } = summarize(reports)
   if (failed > 0) {
     throw new CheckFailedError(`${failed} of ${checked} checked file${checked === 1 ? '' : 's'} failed`, {

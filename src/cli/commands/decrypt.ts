@@ -18,7 +18,8 @@ import path from 'node:path'
 import { Literal, TreeMap, stripLiterals } from '../../core/tree.js'
 import { ConflictingParametersError, GenericError, NoFileError, TsopsError } from '../../core/errors.js'
 import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
-import { isStdin, readInput, writeFileAtomic, writeStdout } from '../../io/files.js'
+import { isStdin, readInput, writeFileAtomic, writeStderr, writeStdout } from '../../io/files.js'
+import { isatty } from 'node:tty'
 import { decryptDocument } from '../../pipeline/decrypt.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { Document, EmitOptions, Format, FormatName } from '../../formats/format.js'
@@ -216,18 +217,18 @@ class Progress {
   private shown = false
 
   constructor(private readonly total: number) {
-    this.enabled = process.stderr.isTTY === true && total > 10
+    this.enabled = isatty(2) && total > 10
   }
 
   show(index: number, file: string): void {
     if (!this.enabled) return
-    process.stderr.write(`\r\x1b[K[${index + 1}/${this.total}] ${oneLine(file)}`)
+    writeStderr(`\r\x1b[K[${index + 1}/${this.total}] ${oneLine(file)}`)
     this.shown = true
   }
 
   clear(): void {
     if (!this.shown) return
-    process.stderr.write('\r\x1b[K')
+    writeStderr('\r\x1b[K')
     this.shown = false
   }
 }

@@ -34,7 +34,7 @@ const install: Sub = async (ctx, args) => {
     cwd: ctx.cwd,
     command: args.string('tsops-command') ?? DEFAULT_COMMAND,
     config: args.string('config'),
-    log: (l) => process.stdout.write(`tsops: ${l}\n`),
+    log: (l) => writeStdout(`tsops: ${l}\n`),
     warn: (l) => ctx.stderr(`tsops: warning: ${l}`),
   })
   return 0
@@ -42,7 +42,7 @@ const install: Sub = async (ctx, args) => {
 
 const uninstall: Sub = async (ctx, args) => {
   const { uninstall: run } = await import('../../git/install.js')
-  await run({ cwd: ctx.cwd, config: args.string('config'), log: (l) => process.stdout.write(`tsops: ${l}\n`), warn: (l) => ctx.stderr(`tsops: warning: ${l}`) })
+  await run({ cwd: ctx.cwd, config: args.string('config'), log: (l) => writeStdout(`tsops: ${l}\n`), warn: (l) => ctx.stderr(`tsops: warning: ${l}`) })
   return 0
 }
 
@@ -126,7 +126,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const sub = name !== undefined && Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined
   if (!sub) {
     if (name === undefined) {
-      process.stdout.write(USAGE)
+      writeStdout(USAGE)
       return 1
     }
     throw usage(`unknown git subcommand ${JSON.stringify(name)}`)

@@ -30,6 +30,7 @@ import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { KeyEntry } from '../../keys/types.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
 import { writeFileAtomic } from '../../io/files.js'
+import { writeStdout } from '../../io/stdio.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { creationRuleFor, keySourcesFor, projectConfig } from '../settings.js'
@@ -72,9 +73,9 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
   if (!keysWillChange(diffs) && threshold === metadata.shamirThreshold) return `File ${file} already up to date`
 
   // With several files, name the one the changes (and the question) are about.
-  if (batch) process.stdout.write(`${file}:\n`)
-  process.stdout.write(`The following changes will be made to the file's groups:\n`)
-  process.stdout.write(formatShamirDiff(metadata.shamirThreshold, threshold) + formatGroupDiffs(diffs))
+  if (batch) writeStdout(`${file}:\n`)
+  writeStdout(`The following changes will be made to the file's groups:\n`)
+  writeStdout(formatShamirDiff(metadata.shamirThreshold, threshold) + formatGroupDiffs(diffs))
   if (confirm && !(await confirm.ask(file))) return `File ${file} left unchanged`
 
   const plan = planFor(metadata.keyGroups, wanted.map((g) => g.map((source): Member => ({ kind: 'new', source }))))
@@ -119,7 +120,7 @@ class Confirmer {
       })
     }
     for (;;) {
-      process.stdout.write('Is this okay? (y/n):')
+      writeStdout('Is this okay? (y/n):')
       const answer = await this.nextLine()
       if (answer === undefined) throw new GenericError(`not updating ${file}: no answer (end of input)`)
       if (answer.trim() === 'y') return true
