@@ -13,6 +13,7 @@ import type { CST } from 'yaml'
 import { FormatError } from '../core/errors.js'
 import { Comment, Timestamp as TimestampValue, TreeMap, TreeSeq, cloneValue, type MapItem, type Scalar, type SeqItem, type Value } from '../core/tree.js'
 import { resolvePlain, type Resolved } from './yaml-resolve.js'
+import { parseSimpleYaml } from './yaml-simple.js'
 
 export interface ParsedYaml {
   branches: TreeMap[]
@@ -537,7 +538,10 @@ function commentsByDocument(docs: YDocument[], comments: SourceComment[]): Sourc
   return out
 }
 
-export function parseYamlText(text: string): ParsedYaml {
+/** `simple: false` skips the fast reader (yaml-simple.ts); tests compare the two. */
+export function parseYamlText(text: string, options: { simple?: boolean } = {}): ParsedYaml {
+  const simple = options.simple === false ? undefined : parseSimpleYaml(text)
+  if (simple) return extractMetadata([simple])
   const src = new Source(text)
   // CST tokens only serve comment placement; without any '#' they would be kept for nothing.
   const parsed = parseAllDocuments(text, { schema: 'failsafe', resolveKnownTags: false, keepSourceTokens: text.includes('#'), uniqueKeys: false, merge: false })
