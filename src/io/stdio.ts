@@ -27,8 +27,9 @@ export function writeStderr(text: string): void {
 function writeAll(fd: number, data: Uint8Array): void {
   let off = 0
   while (off < data.length) {
+    let written: number
     try {
-      off += fs.writeSync(fd, data, off, data.length - off)
+      written = fs.writeSync(fd, data, off, data.length - off)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, EAGAIN_BACKOFF_MS)
@@ -38,5 +39,8 @@ function writeAll(fd: number, data: Uint8Array): void {
       const why = e.code ? `${e.code}: ${e.syscall ?? 'io'} ${e.path ?? ''}`.trim() : 'unexpected I/O error'
       throw new WriteError(`Could not write to standard ${fd === 1 ? 'output' : 'error'}: ${why}`)
     }
+    // A descriptor that takes nothing would loop forever.
+    if (written === 0) throw new WriteError(`Could not write to standard ${fd === 1 ? 'output' : 'error'}: nothing was written`)
+    off += written
   }
 }

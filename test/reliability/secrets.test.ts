@@ -120,9 +120,10 @@ describe('reportError', () => {
   function report(err: unknown, verbose = false): { code: number; stderr: string } {
     const chunks: string[] = []
     const real = fs.writeSync
-    fs.writeSync = ((fd: number, data: string) => {
-      if (fd === 2) chunks.push(String(data))
-      return 0
+    fs.writeSync = ((fd: number, data: string | Uint8Array, offset = 0, length?: number) => {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data).subarray(offset, offset + (length ?? data.length - offset))
+      if (fd === 2) chunks.push(bytes.toString('utf8'))
+      return bytes.length
     }) as typeof fs.writeSync
     try {
       return { code: reportError(err, verbose), stderr: chunks.join('') }
