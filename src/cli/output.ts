@@ -1,6 +1,6 @@
 /** Where a command's result goes: stdout, --output, or the input file itself (-i). */
 import { ConflictingParametersError } from '../core/errors.js'
-import { isStdin, writeFileAtomic, writeStdout } from '../io/files.js'
+import { isStdin, withFileLock, writeFileAtomic, writeStdout } from '../io/files.js'
 import type { Args } from './args.js'
 
 export function assertOutputFlags(args: Args, file: string | undefined): void {
@@ -17,4 +17,14 @@ export function writeResult(args: Args, file: string | undefined, data: Uint8Arr
   if (args.bool('in-place') && file) writeFileAtomic(file, data)
   else if (output !== undefined) writeFileAtomic(output, data)
   else writeStdout(data)
+}
+
+/**
+ * Run a read-modify-write of `file` holding its lock (set, unset, apply, rotate -i, updatekeys),
+ * so concurrent tsops updates of one file take turns instead of the last writer silently
+ * dropping the others' changes. writeFileAtomic(file) inside reuses the lock; another process
+ * waits for it (up to 10 s, then a clear error naming the holder).
+ */
+export function updateInPlace<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  return isStdin(file) ? fn() : withFileLock(file, fn)
 }

@@ -14,7 +14,7 @@ import type { TreeMap } from '../../core/tree.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { chooseFormats } from '../formats.js'
-import { assertOutputFlags } from '../output.js'
+import { assertOutputFlags, updateInPlace } from '../output.js'
 import { rewriteOptions } from '../settings.js'
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
@@ -26,6 +26,13 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const source = isStdin(rest[1]) ? '-' : path.resolve(ctx.cwd, rest[1]!)
   const formats = chooseFormats(args, file)
   const plaintext = readInput(source)
+  const apply = () => applyTo(ctx, args, rest[0]!, plaintext, formats)
+  // In place, the file is read and rewritten under its lock; with --output it is only read.
+  return args.string('output') === undefined ? updateInPlace(file, apply) : apply()
+}
+
+async function applyTo(ctx: CliContext, args: Args, given: string, plaintext: Uint8Array, formats: ReturnType<typeof chooseFormats>): Promise<number> {
+  const file = path.resolve(ctx.cwd, given)
   const result = await withDecrypted(
     file,
     {
@@ -43,7 +50,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   )
   const output = args.string('output')
   if (!result.changed) {
-    if (ctx.verbose) ctx.stderr(`tsops: ${rest[0]} already has this content; not rewritten`)
+    if (ctx.verbose) ctx.stderr(`tsops: ${given} already has this content; not rewritten`)
     // --output still gets the file, unchanged byte for byte.
     if (output !== undefined) writeFileAtomic(path.resolve(ctx.cwd, output), readInput(file))
     return 0

@@ -23,7 +23,7 @@ import { decryptDocument } from '../../pipeline/decrypt.js'
 import { sealDocument } from '../../pipeline/encrypt.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
-import { assertOutputFlags, writeResult } from '../output.js'
+import { assertOutputFlags, updateInPlace, writeResult } from '../output.js'
 import { creationRuleFor, keySourcesFor } from '../settings.js'
 import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type Target } from '../targets.js'
 
@@ -33,8 +33,10 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   if (targets.batch) assertBatchOutput(args)
   else assertOutputFlags(args, rest[0])
   const changes = await keyChanges(args)
+  const rotate = async (target: Target) => writeResult(args, target.file, await rotateFile(ctx, args, target, changes))
   return runTargets(ctx, targets, { gerund: 'rotating' }, async (target) => {
-    writeResult(args, target.file, await rotateFile(ctx, args, target, changes))
+    if (args.bool('in-place')) await updateInPlace(target.file, () => rotate(target))
+    else await rotate(target)
     return targets.batch ? `rotated ${target.file}` : undefined
   })
 }

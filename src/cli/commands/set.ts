@@ -14,6 +14,7 @@ import type { PathPart } from '../../tree/path.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { chooseFormats } from '../formats.js'
+import { updateInPlace } from '../output.js'
 import { creationRuleFor, rewriteOptions } from '../settings.js'
 import { parseTreePath } from '../treepath.js'
 
@@ -30,20 +31,22 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const formats = chooseFormats(args, file)
   // Legacy mode loads .sops.yaml like sops does: a config whose rules all miss is an error.
   if (legacy) creationRuleFor(ctx, args, formats.name ?? file)
-  const result = await withDecrypted(
-    file,
-    {
-      ...rewriteOptions(ctx, args, formats),
-      bumpVersion: false,
-    },
-    (doc) => setValue(doc.branches[0]!, request.path, request.value),
-  )
-  if (!result.changed && args.bool('idempotent')) {
-    if (ctx.verbose) ctx.stderr('tsops: file not written: the value is already set')
+  return updateInPlace(file, async () => {
+    const result = await withDecrypted(
+      file,
+      {
+        ...rewriteOptions(ctx, args, formats),
+        bumpVersion: false,
+      },
+      (doc) => setValue(doc.branches[0]!, request.path, request.value),
+    )
+    if (!result.changed && args.bool('idempotent')) {
+      if (ctx.verbose) ctx.stderr('tsops: file not written: the value is already set')
+      return 0
+    }
+    writeFileAtomic(file, result.bytes)
     return 0
-  }
-  writeFileAtomic(file, result.bytes)
-  return 0
+  })
 }
 
 /** `set FILE PATH VALUE`, `set --value-file FILE PATH VALUEFILE`, `set --value-stdin FILE PATH`. */

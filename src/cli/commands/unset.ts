@@ -12,6 +12,7 @@ import { unsetValue } from '../../tree/unset.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { chooseFormats } from '../formats.js'
+import { updateInPlace } from '../output.js'
 import { rewriteOptions } from '../settings.js'
 import { parseIndex } from './set.js'
 
@@ -20,23 +21,25 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const file = path.resolve(ctx.cwd, rest[0]!)
   const treePath = parseIndex(rest[1]!, 'unset')
   const formats = chooseFormats(args, file)
-  let result
-  try {
-    result = await withDecrypted(
-      file,
-      {
-        ...rewriteOptions(ctx, args, formats),
-        bumpVersion: false,
-      },
-      (doc) => unsetValue(doc.branches[0]!, treePath),
-    )
-  } catch (err) {
-    if (err instanceof KeyNotFoundError && args.bool('idempotent')) {
-      if (ctx.verbose) ctx.stderr(`tsops: file not written: ${err.message}`)
-      return 0
+  return updateInPlace(file, async () => {
+    let result
+    try {
+      result = await withDecrypted(
+        file,
+        {
+          ...rewriteOptions(ctx, args, formats),
+          bumpVersion: false,
+        },
+        (doc) => unsetValue(doc.branches[0]!, treePath),
+      )
+    } catch (err) {
+      if (err instanceof KeyNotFoundError && args.bool('idempotent')) {
+        if (ctx.verbose) ctx.stderr(`tsops: file not written: ${err.message}`)
+        return 0
+      }
+      throw err
     }
-    throw err
-  }
-  writeFileAtomic(file, result.bytes)
-  return 0
+    writeFileAtomic(file, result.bytes)
+    return 0
+  })
 }

@@ -33,6 +33,7 @@ import { writeFileAtomic } from '../../io/files.js'
 import { writeStdout } from '../../io/stdio.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
+import { updateInPlace } from '../output.js'
 import { creationRuleFor, keySourcesFor, projectConfig } from '../settings.js'
 import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type Target } from '../targets.js'
 
@@ -46,7 +47,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const targets = expandTargets(ctx, args, rest)
   const confirm = args.bool('yes') ? undefined : new Confirmer()
   try {
-    return await runTargets(ctx, targets, { gerund: 'updating' }, (target) => updateFile(ctx, args, target, confirm, targets.batch))
+    return await runTargets(ctx, targets, { gerund: 'updating' }, (target) => updateInPlace(target.file, () => updateFile(ctx, args, target, confirm, targets.batch)))
   } finally {
     confirm?.close()
   }
