@@ -221,3 +221,26 @@ fs.writeFileSync(file, n === 0 ? 'a: [broken\\n' : 'a: fixed\\n')`,
     expect(await decrypted(file)).toBe('a: fixed\n')
   })
 })
+
+describe('tsops edit while the file changes on disk', () => {
+  it('does not overwrite a change made during the edit; the edit is saved encrypted beside the file', async () => {
+    const file = await encrypted('raced.yaml', 'a: 1\nb: 2\n')
+    // The editor changes the value, and meanwhile `tsops set` changes the file itself.
+    const ed = editor(
+      'race',
+      `import { execFileSync } from 'node:child_process'
+fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('a: 1', 'a: edited'))
+execFileSync(process.execPath, [${JSON.stringify(CLI)}, 'set', ${JSON.stringify(file)}, '["b"]', '"set meanwhile"'])`,
+    )
+    const r = await runCli(['edit', file], { env: env({ SOPS_EDITOR: ed }) })
+    expect(r.code).toBe(3)
+    expect(r.stderr).toContain('changed while it was being edited; not overwritten')
+    expect(await decrypted(file)).toBe('a: 1\nb: set meanwhile\n')
+    const saved = fs.readdirSync(dir).filter((f) => f.startsWith('raced.yaml.tsops-edit-'))
+    expect(saved).toHaveLength(1)
+    expect(r.stderr).toContain(saved[0])
+    expect(fs.statSync(path.join(dir, saved[0]!)).mode & 0o777).toBe(0o600)
+    const edit = await runCli(['decrypt', '--input-type', 'yaml', '--output-type', 'yaml', path.join(dir, saved[0]!)], { env: env() })
+    expect(edit.stdout.toString()).toBe('a: edited\nb: 2\n')
+  })
+})

@@ -8,12 +8,12 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { DATA_KEY_SIZE, IvStash } from '../../core/cipher.js'
-import { NoFileError } from '../../core/errors.js'
+import { NoFileError, WriteError } from '../../core/errors.js'
 import { SOPS_FORMAT_VERSION, type Metadata } from '../../core/metadata.js'
 import { nowRFC3339 } from '../../core/gofmt.js'
 import type { Format } from '../../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
-import { writeFileAtomic } from '../../io/files.js'
+import { withFileLockSync, writeFileAtomic } from '../../io/files.js'
 import { wrapDataKey } from '../../keys/datakey.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import { effectiveRules } from '../../pipeline/encrypt.js'
@@ -35,18 +35,46 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const formats = chooseFormats(args, file)
   // Legacy mode loads .sops.yaml like sops does: a config whose rules all miss is an error.
   if (args.positionals[0] !== 'edit') creationRuleFor(ctx, args, formats.name ?? file)
-  const target = fs.existsSync(file) ? await existingFile(ctx, args, file, formats) : await newFile(ctx, args, file, formats)
+  const before = snapshot(file)
+  const target = before !== undefined ? await existingFile(ctx, args, file, formats) : await newFile(ctx, args, file, formats)
   try {
     await editEncrypted(target, {
       env: ctx.env,
       editor: editorCommand(ctx.env),
       askToRetry: process.stdin.isTTY ? askAtTerminal(ctx) : undefined,
-      commit: (encrypted) => writeFileAtomic(file, encrypted),
+      commit: (encrypted) => commitEdit(file, before, encrypted),
     })
   } finally {
     target.keys.dataKey.fill(0)
   }
   return 0
+}
+
+function snapshot(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+/**
+ * Write the edited file, unless it changed on disk while the editor was open (a `tsops set`, a
+ * git checkout, another editor): writing then would silently drop that change. The edit is
+ * saved instead, still encrypted, next to the file, and the user is told where.
+ */
+function commitEdit(file: string, before: Buffer | undefined, encrypted: Uint8Array): void {
+  withFileLockSync(file, () => {
+    const now = snapshot(file)
+    const unchanged = now === undefined || before === undefined ? now === before : now.equals(before)
+    if (unchanged) return writeFileAtomic(file, encrypted)
+    const saved = `${file}.tsops-edit-${new Date().toISOString().replace(/[:.]/g, '-')}`
+    writeFileAtomic(saved, encrypted, { mode: 0o600 })
+    throw new WriteError(`${file} changed while it was being edited; not overwritten. Your edit is saved, encrypted, as ${saved}`, {
+      hint: `Compare the two (tsops decrypt ${path.basename(saved)}), then apply your change to the file again.`,
+    })
+  })
 }
 
 /** Decrypt the file (MAC checked unless --ignore-mac) into an edit target. */
