@@ -107,3 +107,26 @@ describe('sops oracle accepts every rule option', () => {
     }
   })
 })
+
+describe('what the oracle cannot check: YAML timestamps', () => {
+  // sops 3.9.2 (the oracle) has no `time` value type: it cannot walk a YAML timestamp, clear or
+  // encrypted, whoever wrote the file (sops ≥3.10 encrypts them as type:time, spec §2, and so
+  // does tsops). Timestamps are therefore covered by tsops-only tests instead (cipher and walk
+  // in test/core, the YAML store in test/formats/yaml.test.ts). This pins the reason: should the oracle be upgraded, this test fails and
+  // becomes a positive check.
+  it('refuses an encrypted timestamp for lack of the type, not for anything tsops wrote', async () => {
+    const plain = path.join(work, 'when.yaml')
+    fs.writeFileSync(plain, 'when: 2024-01-01\nname: x\n')
+    const out = path.join(work, 'when.enc.yaml')
+    const r = await runCli(['encrypt', '--age', age.recipient, '--output', out, plain], { env: env() })
+    expect(r.code).toBe(0)
+    expect(fs.readFileSync(out, 'utf8')).toMatch(/^when: ENC\[AES256_GCM,data:[^\]]+,type:time\]$/m)
+    const real = await oracle(out, 'yaml')
+    expect(real.code).toBe(1)
+    expect(real.stderr).toContain('Could not decrypt value: Unknown datatype: time')
+    // The same file without the timestamp is accepted, MAC included.
+    fs.writeFileSync(plain, 'name: x\n')
+    expect((await runCli(['encrypt', '--age', age.recipient, '--output', out, plain], { env: env() })).code).toBe(0)
+    expect((await oracle(out, 'yaml')).code).toBe(0)
+  })
+})
