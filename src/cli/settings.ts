@@ -14,6 +14,7 @@ import {
   requireCreationRule,
   storeIndent,
   validateRulesRegexes,
+  type ConfigChecks,
   type CreationRule,
   type KeySpec,
   type SopsConfig,
@@ -31,15 +32,30 @@ export interface LoadedConfig {
 }
 
 const configCache = new WeakMap<CliContext, LoadedConfig | null>()
+const storesCache = new WeakMap<CliContext, LoadedConfig | null>()
 
 /** `--config`/SOPS_CONFIG, else `.sops.yaml` searched upward from the working directory. */
 export function projectConfig(ctx: CliContext, args: Args): LoadedConfig | undefined {
-  const cached = configCache.get(ctx)
+  return cachedConfig(configCache, ctx, args, {})
+}
+
+/**
+ * The config for its `stores` only (output indentation): validated like projectConfig, except
+ * that rule regexes are not compiled — sops's decrypt never compiles them either.
+ */
+function storesConfig(ctx: CliContext, args: Args): LoadedConfig | undefined {
+  const full = configCache.get(ctx)
+  if (full !== undefined) return full ?? undefined
+  return cachedConfig(storesCache, ctx, args, { regexes: false })
+}
+
+function cachedConfig(cache: WeakMap<CliContext, LoadedConfig | null>, ctx: CliContext, args: Args, checks: ConfigChecks): LoadedConfig | undefined {
+  const cached = cache.get(ctx)
   if (cached !== undefined) return cached ?? undefined
   const explicit = args.string('config')
   const file = explicit ?? findConfigFile(ctx.cwd, (w) => ctx.stderr(`tsops: warning: ${w}`))
-  const loaded = file === undefined ? null : { path: path.resolve(ctx.cwd, file), config: loadConfig(file) }
-  configCache.set(ctx, loaded)
+  const loaded = file === undefined ? null : { path: path.resolve(ctx.cwd, file), config: loadConfig(file, checks) }
+  cache.set(ctx, loaded)
   return loaded ?? undefined
 }
 
@@ -47,7 +63,7 @@ export function projectConfig(ctx: CliContext, args: Args): LoadedConfig | undef
 export function emitOptionsFor(ctx: CliContext, args: Args, format: FormatName): EmitOptions {
   const flag = args.int('indent')
   if (flag !== undefined) return { indent: flag }
-  const loaded = projectConfig(ctx, args)
+  const loaded = storesConfig(ctx, args)
   const store = format === 'binary' ? 'json_binary' : format
   const indent = loaded ? storeIndent(loaded.config, store) : undefined
   return indent === undefined ? {} : { indent }

@@ -1,6 +1,6 @@
 /** `.sops.yaml`: discovery, validation, rule matching, and the key-list syntax shared with the CLI. */
 export { CONFIG_FILE_NAME, findConfigFile, lookupConfigFile, type ConfigLookup } from './find.js'
-export { loadConfig, parseConfig, CREATION_RULE_FIELDS } from './load.js'
+export { loadConfig, parseConfig, CREATION_RULE_FIELDS, type ConfigChecks } from './load.js'
 export { matchCreationRule, requireCreationRule, matchDestinationRule, ruleMatchPath, storeIndent, type MatchOptions } from './match.js'
 export {
   splitKeyList,

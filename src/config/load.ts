@@ -38,39 +38,49 @@ const DESTINATION_RULE_FIELDS = [
 const STORE_FIELDS = ['yaml', 'json', 'json_binary', 'dotenv', 'ini'] as const
 const INDENTED_STORES = ['yaml', 'json', 'json_binary'] as const
 
+export interface ConfigChecks {
+  /**
+   * Compile every rule and path regex now, so a bad one is reported with its line (default).
+   * Off for commands that only read the stores (decrypt): sops never compiles them there, and
+   * re2js costs a cold start ~10 ms.
+   */
+  regexes?: boolean
+}
+
 /** Read and validate a config file. Every failure is a ConfigError (or exit 8 for two rules). */
-export function loadConfig(path: string): SopsConfig {
+export function loadConfig(path: string, checks: ConfigChecks = {}): SopsConfig {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
     throw new ConfigError(`could not read config file: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
   }
-  return parseConfig(text, path)
+  return parseConfig(text, path, checks)
 }
 
 /** Validate config text; `file` is only used in messages. */
-export function parseConfig(text: string, file = '.sops.yaml'): SopsConfig {
+export function parseConfig(text: string, file = '.sops.yaml', checks: ConfigChecks = {}): SopsConfig {
   const src = ConfigSource.parse(text, file)
+  const regexes = checks.regexes ?? true
   const top = src.map(src.value, [], TOP_FIELDS) ?? {}
   const creation = top['creation_rules']
   return {
     // sops: a nil creation_rules means "no config" for creation, unlike an empty list.
     ...(creation === null || creation === undefined
       ? {}
-      : { creationRules: src.list(creation, ['creation_rules']).map((r, i) => parseCreationRule(src, r, ['creation_rules', i])) }),
-    destinationRules: src.list(top['destination_rules'], ['destination_rules']).map((r, i) => parseDestinationRule(src, r, ['destination_rules', i])),
+      : { creationRules: src.list(creation, ['creation_rules']).map((r, i) => parseCreationRule(src, r, ['creation_rules', i], regexes)) }),
+    destinationRules: src.list(top['destination_rules'], ['destination_rules']).map((r, i) => parseDestinationRule(src, r, ['destination_rules', i], regexes)),
     stores: parseStores(src, top['stores']),
   }
 }
 
-function parseCreationRule(src: ConfigSource, v: unknown, path: FieldPath): CreationRule {
+function parseCreationRule(src: ConfigSource, v: unknown, path: FieldPath, regexes: boolean): CreationRule {
   const r = src.map(v, path, CREATION_RULE_FIELDS) ?? {}
   const at = (field: string): FieldPath => [...path, field]
-  const pathRegex = checkedRegex(src, r['path_regex'], at('path_regex'))
+  const pathRegex = checkedRegex(src, r['path_regex'], at('path_regex'), regexes)
   const threshold = src.int(r['shamir_threshold'], at('shamir_threshold')) ?? 0
   if (threshold < 0) throw src.error(at('shamir_threshold'), `${formatPath(at('shamir_threshold'))} must not be negative`)
-  const rules = parseRules(src, r, path)
+  const rules = parseRules(src, r, path, regexes)
   // The flat fields are type-checked even when key_groups wins, so a broken line never hides.
   const flat = flatKeyGroup(src, r, path)
   const groups = src.list(r['key_groups'], at('key_groups'))
@@ -85,13 +95,13 @@ function parseCreationRule(src: ConfigSource, v: unknown, path: FieldPath): Crea
 }
 
 /** The six exclusive rules (an empty string is unset, as in Go) and mac_only_encrypted. */
-function parseRules(src: ConfigSource, r: Record<string, unknown>, path: FieldPath): EncryptionRules {
+function parseRules(src: ConfigSource, r: Record<string, unknown>, path: FieldPath, regexes: boolean): EncryptionRules {
   const rules: EncryptionRules = {}
   for (const [name, field] of RULE_FIELDS) {
     const value = src.string(r[field], [...path, field])
     if (!value) continue
     // sops would silently never match an invalid rule regex (spec §3); refuse it here instead.
-    if (name.endsWith('Regex')) compileAt(src, value, [...path, field])
+    if (regexes && name.endsWith('Regex')) compileAt(src, value, [...path, field])
     rules[name] = value
   }
   if (src.bool(r['mac_only_encrypted'], [...path, 'mac_only_encrypted'])) rules.macOnlyEncrypted = true
@@ -105,9 +115,9 @@ function parseRules(src: ConfigSource, r: Record<string, unknown>, path: FieldPa
 }
 
 /** A path_regex must compile under RE2 (sops: `can not compile regexp`); empty means "match all". */
-function checkedRegex(src: ConfigSource, v: unknown, path: FieldPath): string | undefined {
+function checkedRegex(src: ConfigSource, v: unknown, path: FieldPath, regexes: boolean): string | undefined {
   const pattern = src.string(v, path)
-  if (pattern) compileAt(src, pattern, path)
+  if (pattern && regexes) compileAt(src, pattern, path)
   return pattern || undefined
 }
 
@@ -121,14 +131,14 @@ function compileAt(src: ConfigSource, pattern: string, path: FieldPath): void {
   }
 }
 
-function parseDestinationRule(src: ConfigSource, v: unknown, path: FieldPath): DestinationRule {
+function parseDestinationRule(src: ConfigSource, v: unknown, path: FieldPath, regexes: boolean): DestinationRule {
   const r = src.map(v, path, DESTINATION_RULE_FIELDS) ?? {}
   const str = (field: string): string | undefined => src.string(r[field], [...path, field]) || undefined
   const rule: DestinationRule = {
-    recreationRule: parseCreationRule(src, r['recreation_rule'], [...path, 'recreation_rule']),
+    recreationRule: parseCreationRule(src, r['recreation_rule'], [...path, 'recreation_rule'], regexes),
     omitExtensions: src.bool(r['omit_extensions'], [...path, 'omit_extensions']) ?? false,
   }
-  const pathRegex = checkedRegex(src, r['path_regex'], [...path, 'path_regex'])
+  const pathRegex = checkedRegex(src, r['path_regex'], [...path, 'path_regex'], regexes)
   if (pathRegex !== undefined) rule.pathRegex = pathRegex
   const strings = {
     s3Bucket: str('s3_bucket'),

@@ -263,4 +263,22 @@ describe.concurrent('missing files and bad .sops.yaml', () => {
     expectCleanFailure(r, 1, message)
     expect(fs.readFileSync(file, 'utf8')).toBe('password: x\n')
   })
+
+  it('decrypt reads only the stores of .sops.yaml: a bad rule regex does not stop it (sops never compiles them there)', async () => {
+    const dirOk = fs.mkdtempSync(path.join(dir, 'cfg-'))
+    const plain = path.join(dirOk, 'plain.yaml')
+    fs.writeFileSync(plain, 'db:\n    password: x\n')
+    const enc = await runCli(['encrypt', '--age', age.recipient, plain], { env })
+    expect(enc.code).toBe(0)
+    const file = path.join(dirOk, 'enc.yaml')
+    fs.writeFileSync(file, enc.stdout)
+    const config = fs.readFileSync(path.join(MALFORMED, 'sops-config-bad-regex.yaml'), 'utf8').replace('AGE_RECIPIENT', age.recipient)
+    fs.writeFileSync(path.join(dirOk, '.sops.yaml'), config + 'stores:\n  yaml:\n    indent: 2\n')
+    const r = await runCli(['decrypt', 'enc.yaml'], { env, cwd: dirOk })
+    expect(r.stderr).toBe('')
+    expect(r.stdout.toString()).toBe('db:\n  password: x\n') // stores.yaml.indent was read
+    // An unknown field is still an error, as for every command.
+    fs.writeFileSync(path.join(dirOk, '.sops.yaml'), 'creation_rules:\n  - encrypt_everything: true\n')
+    expectCleanFailure(await runCli(['decrypt', 'enc.yaml'], { env, cwd: dirOk }), 1, /unknown field `encrypt_everything`/)
+  })
 })
