@@ -4,8 +4,8 @@
 // directory. Node 20 has no built-in compile cache, and parsing/compiling the bundle is a large
 // share of a cold `tsops decrypt`; with the cache, a run after the first skips most of it. The
 // cache holds compiled code only (never data), lives in a private 0700 directory, is keyed by
-// node version and the bundle's size and mtime, and is an optimisation: any problem with it is
-// ignored. TSOPS_NO_CODE_CACHE=1 turns it off.
+// command, node version and the bundle's size and mtime, and is an optimisation: any problem
+// with it is ignored. TSOPS_NO_CODE_CACHE=1 turns it off.
 //
 // Two bundles (scripts/bundle.mjs): main.cjs has only the commands that must start fastest
 // (decrypt, encrypt — also as sops's -d/-e — and Terraform's data source); full.cjs has all of
@@ -17,9 +17,17 @@ const vm = require('node:vm')
 
 /** First arguments for which the start-up bundle is tried: its commands, or flags (sops style). */
 const STARTUP_WORDS = new Set(['decrypt', 'encrypt'])
-const first = process.argv[2]
+const args = process.argv.slice(2)
+const first = args[0]
+/** Caches to write at exit, by bundle. */
+const pendingSaves = new Map()
+process.once('exit', () => pendingSaves.forEach((save) => save()))
 if (first === undefined || first.startsWith('-') || STARTUP_WORDS.has(first)) {
-  runBundle('main.cjs').main(() => runBundle('full.cjs').main())
+  runBundle('main.cjs').main(() => {
+    // A run handed over is not what the start-up bundle is for: no cache of it from this run.
+    pendingSaves.delete('main.cjs')
+    return runBundle('full.cjs').main()
+  })
 } else {
   runBundle('full.cjs').main()
 }
@@ -33,20 +41,28 @@ function runBundle(name) {
   let cachedData
   if (cache) {
     try {
-      cachedData = fs.readFileSync(cache)
+      cachedData = fs.readFileSync(cache.file)
     } catch {
       cachedData = undefined
     }
   }
   const script = new vm.Script(source, { filename: file, cachedData })
-  if (cache && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => saveCache(script, cache, name))
+  if (cache && (cachedData === undefined || script.cachedDataRejected)) pendingSaves.set(name, () => saveCache(script, cache))
   const mod = { exports: {} }
   script.runInThisContext()(mod.exports, require, mod, file, __dirname)
   return mod.exports
 }
 
-function cachePrefix(bundleName) {
-  return `code-${bundleName.replace(/\.cjs$/, '')}-`
+/**
+ * The cache holds what the run that wrote it compiled, so each command gets its own: a first
+ * `encrypt` must not leave every later `decrypt` compiling its own code from source (~2 ms).
+ * The command is guessed from the arguments; a wrong guess only picks a less fitting cache.
+ */
+function commandOf(argv) {
+  if (argv.includes('-d') || argv.includes('--decrypt')) return 'decrypt'
+  if (argv.includes('-e') || argv.includes('--encrypt')) return 'encrypt'
+  const word = argv.find((a) => !a.startsWith('-'))
+  return word !== undefined && /^[a-z][a-z-]{0,20}$/.test(word) ? word : 'other'
 }
 
 function cacheFile(bundle, bundleName) {
@@ -54,24 +70,28 @@ function cacheFile(bundle, bundleName) {
   try {
     const base = process.env.XDG_CACHE_HOME || path.join(process.env.HOME || require('node:os').homedir(), '.cache')
     const st = fs.statSync(bundle)
-    return path.join(base, 'tsops', `${cachePrefix(bundleName)}${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}.bin`)
+    const prefix = `code-${bundleName.replace(/\.cjs$/, '')}-`
+    const build = `-${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}.bin`
+    return { file: path.join(base, 'tsops', `${prefix}${commandOf(args)}${build}`), prefix, build }
   } catch {
     return undefined
   }
 }
 
-function saveCache(compiled, target, bundleName) {
+function saveCache(compiled, cache) {
   try {
-    const dir = path.dirname(target)
+    const dir = path.dirname(cache.file)
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-    // Caches of older builds of this bundle go (and of bundles that no longer exist); the other bundle's stays.
+    // Caches of other builds of this bundle go, whatever their command (and files of bundles
+    // that no longer exist); this build's caches for other commands and the other bundle's stay.
     for (const old of fs.readdirSync(dir)) {
-      const stale = old.startsWith(cachePrefix(bundleName)) || (old.startsWith('code-') && !/^code-(main|full)-/.test(old))
-      if (stale && path.join(dir, old) !== target) fs.rmSync(path.join(dir, old), { force: true })
+      const otherBuild = old.startsWith(cache.prefix) && !old.endsWith(cache.build)
+      const unknown = old.startsWith('code-') && !/^code-(main|full)-/.test(old)
+      if (otherBuild || unknown) fs.rmSync(path.join(dir, old), { force: true })
     }
-    const tmp = `${target}.${process.pid}.tmp`
+    const tmp = `${cache.file}.${process.pid}.tmp`
     fs.writeFileSync(tmp, compiled.createCachedData(), { mode: 0o600 })
-    fs.renameSync(tmp, target)
+    fs.renameSync(tmp, cache.file)
   } catch {
     // A read-only home or a full disk only costs speed.
   }
