@@ -19,8 +19,20 @@ const outdir = path.resolve(process.argv[2] ?? path.join(root, 'dist/cli'))
 rmSync(outdir, { recursive: true, force: true })
 mkdirSync(outdir, { recursive: true })
 
-/** Packages bundled separately (each a leaf: none imports tsops code, so no class is duplicated). */
-const VENDORED = ['age-encryption', 'smol-toml', 'toml-eslint-parser']
+/**
+ * Packages bundled separately (each a leaf: none imports tsops code, so no class is duplicated)
+ * and loaded on first use through the launcher, with a code cache of their own. re2js is not
+ * imported but required on demand (src/core/regex.ts, through __tsopsVendor).
+ */
+const VENDORED = ['age-encryption', 'smol-toml', 'toml-eslint-parser', 're2js']
+
+/** CommonJS's own wrapper, written into every bundle so the launcher compiles it as it is. */
+const WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {'
+const WRAPPER_END = '\n})'
+
+function assertAscii(code, name) {
+  if (/[^\x00-\x7f]/.test(code)) throw new Error(`bundle.mjs: ${name} must be ASCII (the launcher reads it as latin1)`)
+}
 
 const common = {
   bundle: true,
@@ -87,8 +99,8 @@ for (const [entry, outName] of [['src/cli/bin-start.ts', 'main.cjs'], ['src/cli/
     // The bundle is written as the function the launcher compiles (CommonJS's own wrapper), so the
     // launcher need not concatenate a copy of it on every start. import.meta.url of the bundle is
     // for the few modules that locate files next to the package.
-    banner: { js: '(function (exports, require, module, __filename, __dirname) {"use strict";var __tsopsModuleUrl=require("node:url").pathToFileURL(__filename).href,__tsopsBuiltins={};' },
-    footer: { js: '\n})' },
+    banner: { js: WRAPPER_START + '"use strict";var __tsopsModuleUrl=require("node:url").pathToFileURL(__filename).href,__tsopsBuiltins={},__tsopsVendor=(n)=>require("./vendor/"+n+".cjs");' },
+    footer: { js: WRAPPER_END },
     external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
     plugins: [vendorPlugin, lazyBuiltinsPlugin],
     // yaml's ES module build: esbuild can drop what the CLI never calls (its CommonJS build cannot
@@ -97,12 +109,17 @@ for (const [entry, outName] of [['src/cli/bin-start.ts', 'main.cjs'], ['src/cli/
     alias: { yaml: path.join(root, 'node_modules/yaml/browser/dist/index.js') },
   })
   const code = shareBuiltins(result.outputFiles[0].text)
-  if (/[^\x00-\x7f]/.test(code)) throw new Error(`bundle.mjs: ${outName} must be ASCII (the launcher reads it as latin1)`)
+  assertAscii(code, outName)
   writeFileSync(path.join(outdir, outName), code)
 }
 
+mkdirSync(path.join(outdir, 'vendor'))
 for (const name of VENDORED) {
-  await build({ ...common, entryPoints: [name], outfile: path.join(outdir, 'vendor', `${name}.cjs`), absWorkingDir: root })
+  const result = await build({ ...common, entryPoints: [name], outfile: path.join(outdir, 'vendor', `${name}.cjs`), absWorkingDir: root, write: false })
+  // The package's own "use strict" (if any) stays the first statement, so it keeps its meaning.
+  const code = WRAPPER_START + result.outputFiles[0].text + WRAPPER_END
+  assertAscii(code, `vendor/${name}.cjs`)
+  writeFileSync(path.join(outdir, 'vendor', `${name}.cjs`), code)
 }
 
 copyFileSync(path.join(root, 'scripts/launcher.cjs'), path.join(outdir, 'tsops.cjs'))

@@ -22,22 +22,34 @@ const first = args[0]
 /** Caches to write at exit, by bundle. */
 const pendingSaves = new Map()
 process.once('exit', () => pendingSaves.forEach((save) => save()))
-if (first === undefined || first.startsWith('-') || STARTUP_WORDS.has(first)) {
-  runBundle('main.cjs').main(() => {
-    // A run handed over is not what the start-up bundle is for: no cache of it from this run.
-    pendingSaves.delete('main.cjs')
-    return runBundle('full.cjs').main()
-  })
-} else {
-  runBundle('full.cjs').main()
-}
 
 /** Compile and run one bundle (a CommonJS function expression, no import()); its exports. */
 function runBundle(name) {
+  return compileAndRun(name, cacheFile(path.join(__dirname, name), name, cacheVariant(args)))
+}
+
+/**
+ * What the bundles get as `require`: a vendored package (dist/cli/vendor, see bundle.mjs) is
+ * compiled here with a code cache of its own, once; anything else is node's require.
+ */
+const vendored = new Map()
+function bundleRequire(id) {
+  const vendor = /^\.\/vendor\/([a-z0-9-]+)\.cjs$/.exec(id)
+  if (!vendor) return require(id)
+  let exports = vendored.get(vendor[1])
+  if (exports === undefined) {
+    const name = `vendor/${vendor[1]}.cjs`
+    exports = compileAndRun(name, cacheFile(path.join(__dirname, name), `vendor-${vendor[1]}`, 'all'))
+    vendored.set(vendor[1], exports)
+  }
+  return exports
+}
+bundleRequire.resolve = require.resolve
+
+function compileAndRun(name, cache) {
   const file = path.join(__dirname, name)
   // The bundle is ASCII (esbuild's charset: 'ascii'), so latin1 reads it exactly and skips UTF-8 decoding.
   const source = fs.readFileSync(file, 'latin1')
-  const cache = cacheFile(file, name)
   let cachedData
   if (cache) {
     try {
@@ -49,15 +61,21 @@ function runBundle(name) {
   const script = new vm.Script(source, { filename: file, cachedData })
   if (cache && (cachedData === undefined || script.cachedDataRejected)) pendingSaves.set(name, () => saveCache(script, cache))
   const mod = { exports: {} }
-  script.runInThisContext()(mod.exports, require, mod, file, __dirname)
+  script.runInThisContext()(mod.exports, bundleRequire, mod, file, path.dirname(file))
   return mod.exports
 }
 
 /**
- * The cache holds what the run that wrote it compiled, so each command gets its own: a first
- * `encrypt` must not leave every later `decrypt` compiling its own code from source (~2 ms).
- * The command is guessed from the arguments; a wrong guess only picks a less fitting cache.
+ * The cache holds what the run that wrote it compiled, so each command, and each file format it
+ * works on, gets its own: a first `encrypt` of JSON must not leave every later `decrypt` of YAML
+ * compiling its own code from source (~2 ms). Both are guessed from the arguments (the format
+ * from --input-type or the last argument's extension); a wrong guess only picks a less fitting
+ * cache.
  */
+function cacheVariant(argv) {
+  return `${commandOf(argv)}-${formatOf(argv)}`
+}
+
 function commandOf(argv) {
   if (argv.includes('-d') || argv.includes('--decrypt')) return 'decrypt'
   if (argv.includes('-e') || argv.includes('--encrypt')) return 'encrypt'
@@ -65,14 +83,21 @@ function commandOf(argv) {
   return word !== undefined && /^[a-z][a-z-]{0,20}$/.test(word) ? word : 'other'
 }
 
-function cacheFile(bundle, bundleName) {
+function formatOf(argv) {
+  const typed = argv.indexOf('--input-type')
+  const hint = typed !== -1 ? argv[typed + 1] ?? '' : path.extname(argv[argv.length - 1] ?? '').slice(1)
+  const known = { yaml: 'yaml', yml: 'yaml', json: 'json', env: 'dotenv', dotenv: 'dotenv', ini: 'ini', toml: 'toml', binary: 'binary' }
+  return known[hint] ?? 'other'
+}
+
+function cacheFile(bundle, bundleName, variant) {
   if (process.env.TSOPS_NO_CODE_CACHE) return undefined
   try {
     const base = process.env.XDG_CACHE_HOME || path.join(process.env.HOME || require('node:os').homedir(), '.cache')
     const st = fs.statSync(bundle)
     const prefix = `code-${bundleName.replace(/\.cjs$/, '')}-`
     const build = `-${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}.bin`
-    return { file: path.join(base, 'tsops', `${prefix}${commandOf(args)}${build}`), prefix, build }
+    return { file: path.join(base, 'tsops', `${prefix}${variant}${build}`), prefix, build }
   } catch {
     return undefined
   }
@@ -86,7 +111,7 @@ function saveCache(compiled, cache) {
     // that no longer exist); this build's caches for other commands and the other bundle's stay.
     for (const old of fs.readdirSync(dir)) {
       const otherBuild = old.startsWith(cache.prefix) && !old.endsWith(cache.build)
-      const unknown = old.startsWith('code-') && !/^code-(main|full)-/.test(old)
+      const unknown = old.startsWith('code-') && !/^code-(main|full|vendor)-/.test(old)
       if (otherBuild || unknown) fs.rmSync(path.join(dir, old), { force: true })
     }
     const tmp = `${cache.file}.${process.pid}.tmp`
@@ -95,4 +120,15 @@ function saveCache(compiled, cache) {
   } catch {
     // A read-only home or a full disk only costs speed.
   }
+}
+
+// Run: everything above is declared by now.
+if (first === undefined || first.startsWith('-') || STARTUP_WORDS.has(first)) {
+  runBundle('main.cjs').main(() => {
+    // A run handed over is not what the start-up bundle is for: no cache of it from this run.
+    pendingSaves.delete('main.cjs')
+    return runBundle('full.cjs').main()
+  })
+} else {
+  runBundle('full.cjs').main()
 }

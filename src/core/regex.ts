@@ -13,12 +13,15 @@ let re2: Re2Module | undefined
 /**
  * re2js is ~150 KB of code; most runs (every decrypt of a file without regex rules) never need
  * it, so it is required on first use instead of at start-up. A plain require keeps compileRe2
- * synchronous, and the bundler leaves it to node_modules.
+ * synchronous; in the CLI it is a vendored bundle with a code cache of its own.
  */
 function loadRe2(): Re2Module {
-  re2 ??= createRequire(import.meta.url)('re2js') as Re2Module
+  re2 ??= (typeof __tsopsVendor === 'function' ? __tsopsVendor('re2js') : createRequire(import.meta.url)('re2js')) as Re2Module
   return re2
 }
+
+/** Set in the CLI bundles (scripts/bundle.mjs): loads a vendored package through the launcher's code cache. */
+declare const __tsopsVendor: ((name: string) => unknown) | undefined
 
 export interface Re2 {
   readonly source: string

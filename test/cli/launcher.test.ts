@@ -61,13 +61,30 @@ describe('code cache', () => {
     expect((await runCli(['encrypt', '--age', age.recipient, plain], { env: env() })).code).toBe(0)
     expect((await runCli(['-d', encryptedYaml], { env: env() })).stdout.toString()).toBe(PLAIN)
     const names = caches('main')
-    expect(names.map((f) => f.split('-v')[0])).toEqual(['code-main-decrypt', 'code-main-encrypt'])
+    expect(names.map((f) => f.split('-v')[0])).toEqual(['code-main-decrypt-yaml', 'code-main-encrypt-yaml'])
     for (const f of stale) expect(fs.existsSync(path.join(cacheDir(), f))).toBe(false)
+  })
+
+  it('compiles vendored packages (the TOML parsers, re2js) through caches of their own', async () => {
+    fs.rmSync(path.join(dir, 'cache'), { recursive: true, force: true })
+    const toml = path.join(dir, 'app.toml')
+    fs.writeFileSync(toml, 'title = "x"\n[db]\npassword = "hunter2"\n')
+    const enc = await runCli(['encrypt', '--age', age.recipient, '--encrypted-regex', '^password$', toml], { env: env() })
+    expect(enc.stderr).toBe('')
+    const encrypted = path.join(dir, 'app.enc.toml')
+    fs.writeFileSync(encrypted, enc.stdout)
+    expect((await runCli(['decrypt', encrypted], { env: env() })).stdout.toString()).toBe('title = "x"\n[db]\npassword = "hunter2"\n')
+    const vendor = fs.readdirSync(cacheDir()).filter((f) => f.startsWith('code-vendor-')).map((f) => f.split('-all-')[0]).sort()
+    expect(vendor).toEqual(['code-vendor-re2js', 'code-vendor-smol-toml', 'code-vendor-toml-eslint-parser'])
+    // A second run reads them (nothing rewritten).
+    const before = fs.readdirSync(cacheDir()).map((f) => fs.statSync(path.join(cacheDir(), f)).mtimeMs)
+    await runCli(['decrypt', encrypted], { env: env() })
+    expect(fs.readdirSync(cacheDir()).map((f) => fs.statSync(path.join(cacheDir(), f)).mtimeMs)).toEqual(before)
   })
 
   it('ignores a corrupt cache and replaces it', async () => {
     await runCli(['decrypt', encryptedYaml], { env: env() })
-    const file = path.join(cacheDir(), caches('main').find((f) => f.startsWith('code-main-decrypt-'))!)
+    const file = path.join(cacheDir(), caches('main').find((f) => f.startsWith('code-main-decrypt-yaml-'))!)
     fs.writeFileSync(file, 'not a V8 code cache')
     const r = await runCli(['decrypt', encryptedYaml], { env: env() })
     expect(r.stderr).toBe('')
