@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { NoFileError, ReadError, WriteError } from '../core/errors.js'
-import { writeStdout } from './stdio.js'
+import { describeIoError as describe, readStdin, writeFully, writeStdout } from './stdio.js'
 import { acquireFileLockSync, resolveWriteTarget, shortHash, takeStaleRecovery } from './lock.js'
 
 export { withFileLock, withFileLockSync, FileLockedError, lockPathFor, type LockOptions } from './lock.js'
@@ -34,41 +34,6 @@ export function readInput(file: string | undefined): Buffer {
     }
     throw new ReadError(`Error reading file: ${describe(err)}`)
   }
-}
-
-/** How long to back off when a non-blocking descriptor has nothing to give or take yet. */
-const EAGAIN_BACKOFF_MS = 5
-
-function readStdin(): Buffer {
-  const chunks: Buffer[] = []
-  const buf = Buffer.alloc(1 << 16)
-  for (;;) {
-    let n: number
-    try {
-      n = fs.readSync(0, buf, 0, buf.length, null)
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      // A non-blocking stdin (inherited O_NONBLOCK): wait instead of spinning a core.
-      if (code === 'EAGAIN') {
-        sleepSync(EAGAIN_BACKOFF_MS)
-        continue
-      }
-      if (code === 'EOF') break
-      throw err
-    }
-    if (n === 0) break
-    chunks.push(Buffer.from(buf.subarray(0, n)))
-  }
-  return Buffer.concat(chunks)
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-}
-
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException
-  return e.code ? `${e.code}: ${e.syscall ?? 'io'} ${e.path ?? ''}`.trim() : 'unexpected I/O error'
 }
 
 export interface WriteOptions {
@@ -187,7 +152,7 @@ function replaceFile(file: string, target: string, data: Uint8Array, newMode: nu
   let fd: number | undefined
   try {
     fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode & 0o777)
-    writeAll(fd, data)
+    writeFully(fd, data)
     if (existing) keepModeAndOwner(fd, existing, mode)
     fs.fsyncSync(fd)
     fs.closeSync(fd)
@@ -231,7 +196,7 @@ function writeInPlace(file: string, target: string | number, data: Uint8Array): 
   let fd: number | undefined
   try {
     fd = typeof target === 'number' ? target : fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o666)
-    writeAll(fd, data)
+    writeFully(fd, data)
     try {
       fs.fsyncSync(fd)
     } catch {
@@ -258,18 +223,6 @@ function closeQuietly(fd: number): void {
     fs.closeSync(fd)
   } catch {
     // Closing after a failed write: the error that matters is already being reported.
-  }
-}
-
-function writeAll(fd: number, data: Uint8Array): void {
-  let off = 0
-  while (off < data.length) {
-    try {
-      off += fs.writeSync(fd, data, off, data.length - off)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
-      sleepSync(EAGAIN_BACKOFF_MS)
-    }
   }
 }
 

@@ -20,6 +20,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { WriteError } from '../core/errors.js'
+import { sleepSync } from './sleep.js'
 
 export const LOCK_SUFFIX = '.tsops.lock'
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000
@@ -289,10 +290,6 @@ function lockedError(target: string, lockPath: string, info: LockInfo | undefine
 /** Poll intervals: start fast (short writes), back off to 200 ms. */
 function nextDelay(previous: number): number {
   return Math.min(200, Math.max(10, previous * 2))
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 }
 
 function heldHere(lockPath: string): boolean {
