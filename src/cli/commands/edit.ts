@@ -35,14 +35,14 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const formats = chooseFormats(args, file)
   // Legacy mode loads .sops.yaml like sops does: a config whose rules all miss is an error.
   if (args.positionals[0] !== 'edit') creationRuleFor(ctx, args, formats.name ?? file)
-  const before = snapshot(file)
-  const target = before !== undefined ? await existingFile(ctx, args, file, formats) : await newFile(ctx, args, file, formats)
+  // `original`: the bytes that were decrypted (none for a new file), checked again at commit.
+  const { target, original } = fs.existsSync(file) ? await existingFile(ctx, args, file, formats) : await newFile(ctx, args, file, formats)
   try {
     await editEncrypted(target, {
       env: ctx.env,
       editor: editorCommand(ctx.env),
       askToRetry: process.stdin.isTTY ? askAtTerminal(ctx) : undefined,
-      commit: (encrypted) => commitEdit(file, before, encrypted),
+      commit: (encrypted) => commitEdit(file, original, encrypted),
     })
   } finally {
     target.keys.dataKey.fill(0)
@@ -50,6 +50,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   return 0
 }
 
+/** The file's bytes now, or undefined if it is gone. */
 function snapshot(file: string): Buffer | undefined {
   try {
     return fs.readFileSync(file)
@@ -64,10 +65,10 @@ function snapshot(file: string): Buffer | undefined {
  * git checkout, another editor): writing then would silently drop that change. The edit is
  * saved instead, still encrypted, next to the file, and the user is told where.
  */
-function commitEdit(file: string, before: Buffer | undefined, encrypted: Uint8Array): void {
+function commitEdit(file: string, original: Buffer | undefined, encrypted: Uint8Array): void {
   withFileLockSync(file, () => {
     const now = snapshot(file)
-    const unchanged = now === undefined || before === undefined ? now === before : now.equals(before)
+    const unchanged = now === undefined || original === undefined ? now === original : now.equals(original)
     if (unchanged) return writeFileAtomic(file, encrypted)
     const saved = `${file}.tsops-edit-${new Date().toISOString().replace(/[:.]/g, '-')}`
     writeFileAtomic(saved, encrypted, { mode: 0o600 })
@@ -77,8 +78,14 @@ function commitEdit(file: string, before: Buffer | undefined, encrypted: Uint8Ar
   })
 }
 
+interface Opened {
+  target: EditTarget
+  /** The file's bytes as read and decrypted; undefined for a new file. */
+  original: Buffer | undefined
+}
+
 /** Decrypt the file (MAC checked unless --ignore-mac) into an edit target. */
-async function existingFile(ctx: CliContext, args: Args, file: string, formats: FormatChoice): Promise<EditTarget> {
+async function existingFile(ctx: CliContext, args: Args, file: string, formats: FormatChoice): Promise<Opened> {
   const opened = await openEncryptedFile(file, {
     ctx: ctx.keyContext,
     format: formats.input,
@@ -87,11 +94,11 @@ async function existingFile(ctx: CliContext, args: Args, file: string, formats: 
   })
   const format = formats.output === formats.input ? opened.format : await loadFormat(formats.output)
   if (format !== opened.format) opened.doc.origin = undefined
-  return target(ctx, args, file, format, opened.doc, opened)
+  return { target: await target(ctx, args, file, format, opened.doc, opened), original: opened.original }
 }
 
 /** The store's example document, with a fresh data key wrapped for the configured keys. */
-async function newFile(ctx: CliContext, args: Args, file: string, formats: FormatChoice): Promise<EditTarget> {
+async function newFile(ctx: CliContext, args: Args, file: string, formats: FormatChoice): Promise<Opened> {
   const settings = await encryptionSettings(ctx, args, formats.name ?? file)
   const format = await loadFormat(formats.output)
   const doc = format.parse(exampleDocument(format))
@@ -105,7 +112,7 @@ async function newFile(ctx: CliContext, args: Args, file: string, formats: Forma
     rules: effectiveRules(format, settings.rules),
     version: SOPS_FORMAT_VERSION,
   }
-  return target(ctx, args, file, format, doc, { metadata, dataKey, stash: new IvStash() })
+  return { target: await target(ctx, args, file, format, doc, { metadata, dataKey, stash: new IvStash() }), original: undefined }
 }
 
 async function target(ctx: CliContext, args: Args, file: string, format: Format, doc: EditTarget['doc'], keys: DecryptedKeys): Promise<EditTarget> {
