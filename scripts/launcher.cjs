@@ -25,7 +25,7 @@ process.once('exit', () => pendingSaves.forEach((save) => save()))
 
 /** Compile and run one bundle (a CommonJS function expression, no import()); its exports. */
 function runBundle(name) {
-  return compileAndRun(name, cacheFile(path.join(__dirname, name), name, cacheVariant(args)))
+  return compileAndRun(name, name.replace(/\.cjs$/, ''), cacheVariant(args))
 }
 
 /**
@@ -38,16 +38,17 @@ function bundleRequire(id) {
   if (!vendor) return require(id)
   let exports = vendored.get(vendor[1])
   if (exports === undefined) {
-    const name = `vendor/${vendor[1]}.cjs`
-    exports = compileAndRun(name, cacheFile(path.join(__dirname, name), `vendor-${vendor[1]}`, 'all'))
+    exports = compileAndRun(`vendor/${vendor[1]}.cjs`, `vendor-${vendor[1]}`, 'all')
     vendored.set(vendor[1], exports)
   }
   return exports
 }
 bundleRequire.resolve = require.resolve
 
-function compileAndRun(name, cache) {
+/** `cacheName`/`variant` name its code cache: code-<cacheName>-<variant>-<build>.bin. */
+function compileAndRun(name, cacheName, variant) {
   const file = path.join(__dirname, name)
+  const cache = cacheFile(file, cacheName, variant)
   // The bundle is ASCII (esbuild's charset: 'ascii'), so latin1 reads it exactly and skips UTF-8 decoding.
   const source = fs.readFileSync(file, 'latin1')
   let cachedData
@@ -90,12 +91,12 @@ function formatOf(argv) {
   return known[hint] ?? 'other'
 }
 
-function cacheFile(bundle, bundleName, variant) {
+function cacheFile(bundle, cacheName, variant) {
   if (process.env.TSOPS_NO_CODE_CACHE) return undefined
   try {
     const base = process.env.XDG_CACHE_HOME || path.join(process.env.HOME || require('node:os').homedir(), '.cache')
     const st = fs.statSync(bundle)
-    const prefix = `code-${bundleName.replace(/\.cjs$/, '')}-`
+    const prefix = `code-${cacheName}-`
     const build = `-${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}.bin`
     return { file: path.join(base, 'tsops', `${prefix}${variant}${build}`), prefix, build }
   } catch {
