@@ -1,39 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { cleanEnv, runCli } from '../helpers/cli.js'
-import { testAgeIdentity } from '../helpers/age.js'
+import { runCli } from '../helpers/cli.js'
+import { cliWorkspace } from '../helpers/workspace.js'
 
-let dir: string
-let age: { identity: string; recipient: string }
-const env = (extra: Record<string, string> = {}) => cleanEnv({ SOPS_AGE_KEY: age.identity, XDG_CONFIG_HOME: path.join(dir, 'xdg'), ...extra })
+const { dir, age, env, encrypted, decrypted } = cliWorkspace('tsops-apply-')
 
 const FIFTY = Array.from({ length: 50 }, (_, i) => `key${i}: value-${i}\n`).join('')
 const JSON_DOC = '{\n\t"user": "admin",\n\t"password": "hunter2",\n\t"port": 5432\n}\n'
-
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-apply-'))
-  age = await testAgeIdentity()
-})
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-
-async function encrypted(name: string, content: string, where = dir): Promise<string> {
-  const file = path.join(where, name)
-  fs.writeFileSync(file, content)
-  const r = await runCli(['encrypt', '--age', age.recipient, '-i', file], { env: env() })
-  expect(r.stderr).toBe('')
-  expect(r.code).toBe(0)
-  return file
-}
-
-async function decrypted(file: string): Promise<string> {
-  const r = await runCli(['decrypt', file], { env: env() })
-  expect(r.stderr).toBe('')
-  expect(r.code).toBe(0)
-  return r.stdout.toString()
-}
 
 function plain(name: string, content: string): string {
   const file = path.join(dir, name)

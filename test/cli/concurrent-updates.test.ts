@@ -1,39 +1,16 @@
 // Read-modify-write commands run at the same time on one file (a CI job and a developer, two
 // scripts): each holds the file's lock from its read to its write, so no update is lost.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { cleanEnv, runCli } from '../helpers/cli.js'
-import { testAgeIdentity } from '../helpers/age.js'
+import { runCli } from '../helpers/cli.js'
+import { cliWorkspace } from '../helpers/workspace.js'
 
-let dir: string
-let age: { identity: string; recipient: string }
-const env = () => cleanEnv({ SOPS_AGE_KEY: age.identity, XDG_CONFIG_HOME: path.join(dir, 'xdg') })
-
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-concurrent-'))
-  age = await testAgeIdentity()
-})
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-
-async function encryptedFile(name: string, plain: string): Promise<string> {
-  const file = path.join(dir, name)
-  fs.writeFileSync(file, plain)
-  const r = await runCli(['encrypt', '--age', age.recipient, '-i', file], { env: env() })
-  expect(r.code).toBe(0)
-  return file
-}
-
-async function decrypted(file: string): Promise<string> {
-  const r = await runCli(['decrypt', file], { env: env() })
-  expect(r.stderr).toBe('')
-  return r.stdout.toString()
-}
+const { dir, env, encrypted, decrypted } = cliWorkspace('tsops-concurrent-')
 
 describe('concurrent updates of one file', () => {
   it('keeps every value that 6 simultaneous `tsops set` runs write', async () => {
-    const file = await encryptedFile('set.yaml', 'base: 0\n')
+    const file = await encrypted('set.yaml', 'base: 0\n')
     const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => runCli(['set', file, `["k${i}"]`, `"v${i}"`], { env: env() })))
     for (const r of runs) expect([r.code, r.stderr]).toEqual([0, ''])
     const text = await decrypted(file)
@@ -42,7 +19,7 @@ describe('concurrent updates of one file', () => {
   }, 60_000)
 
   it('serialises set, unset and rotate -i of the same file', async () => {
-    const file = await encryptedFile('mixed.yaml', 'a: 1\nb: 2\nc: 3\n')
+    const file = await encrypted('mixed.yaml', 'a: 1\nb: 2\nc: 3\n')
     const runs = await Promise.all([
       runCli(['set', file, '["d"]', '4'], { env: env() }),
       runCli(['unset', file, '["a"]'], { env: env() }),
