@@ -5,9 +5,9 @@
 import { TsopsError } from '../core/errors.js'
 import { Args, parseArgs } from './args.js'
 import { createCliContext, type CliContext } from './context.js'
-import path from 'node:path'
 import { writeStderr, writeStdout } from '../io/stdio.js'
 import { HELP, SOPS_VERSION_TEXT, VERSION_TEXT } from './help.js'
+import { currentPersona, type Persona } from './persona.js'
 
 export type Command = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
 
@@ -38,7 +38,7 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
   const args = new Args(parseArgs(argv), process.env)
   const ctx = createCliContext(args.bool('verbose'))
   if (args.bool('version')) {
-    writeStdout(path.basename(process.argv[1] ?? '') === 'sops' ? SOPS_VERSION_TEXT : VERSION_TEXT)
+    writeStdout(ctx.persona === 'sops' ? SOPS_VERSION_TEXT : VERSION_TEXT)
     return 0
   }
   const [first, ...rest] = args.positionals
@@ -59,20 +59,22 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
 
 /**
  * Print a failure and return the exit code. A TsopsError is printed as `tsops: error: …` /
- * `tsops: hint: …` with its own exit code (its message is written never to hold a secret).
+ * `tsops: hint: …` with its own exit code (its message is written never to hold a secret); run
+ * as `sops`, as sops prints it: the bare message, no hint.
  * Anything else is a bug or a runtime limit: exit 1, no stack trace unless --verbose, and its
  * message is redacted first, because runtime messages quote their input (V8's JSON.parse
  * prints `"hunter2" is not valid JSON`). Control characters are escaped so a hostile file or
  * key name cannot drive the terminal. Never throws, even on a broken error object.
  */
-export function reportError(err: unknown, verbose: boolean): number {
+export function reportError(err: unknown, verbose: boolean, persona: Persona = currentPersona()): number {
+  const prefix = persona === 'sops' ? '' : 'tsops: error: '
   try {
     if (err instanceof TsopsError) {
-      writeStderr(`tsops: error: ${printable(String(err.message))}\n`)
-      if (err.hint) writeStderr(`tsops: hint: ${printable(String(err.hint))}\n`)
+      writeStderr(`${prefix}${printable(String(err.message))}\n`)
+      if (err.hint && persona === 'tsops') writeStderr(`tsops: hint: ${printable(String(err.hint))}\n`)
       return validExitCode(err.exitCode)
     }
-    writeStderr(`tsops: error: unexpected failure: ${printable(describeUnexpected(err))}\n`)
+    writeStderr(`${prefix}unexpected failure: ${printable(describeUnexpected(err))}\n`)
     if (verbose) writeStderr(stackFrames(err))
   } catch {
     writeStderr('tsops: error: unexpected failure\n')

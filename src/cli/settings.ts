@@ -54,7 +54,7 @@ function cachedConfig(cache: WeakMap<CliContext, LoadedConfig | null>, ctx: CliC
   if (cached !== undefined) return cached ?? undefined
   const explicit = args.string('config')
   const file = explicit ?? findConfigFile(ctx.cwd, (w) => ctx.stderr(`tsops: warning: ${w}`))
-  const loaded = file === undefined ? null : { path: path.resolve(ctx.cwd, file), config: loadConfig(file, checks) }
+  const loaded = file === undefined ? null : { path: path.resolve(ctx.cwd, file), config: loadConfig(file, { ...checks, warn: ctx.note }) }
   cache.set(ctx, loaded)
   return loaded ?? undefined
 }
