@@ -52,7 +52,7 @@ describe('parseConfig: structure', () => {
       ['creation_rules:\n  - key_groups:\n      - agee: [x]\n', 'unknown field `agee` in creation_rules[0].key_groups[0]'],
       ['creation_rules:\n  - key_groups:\n      - kms:\n          - arn: x\n            profile: p\n', 'unknown field `profile` in creation_rules[0].key_groups[0].kms[0]'],
       ['creation_rules:\n  - key_groups:\n      - merge:\n          - gcp_kms: [{resource_id: r, resource: x}]\n', 'unknown field `resource` in creation_rules[0].key_groups[0].merge[0].gcp_kms[0]'],
-      ['creation_rules:\n  - key_groups:\n      - azure_keyvault: [{vault_url: x, key: k}]\n', 'unknown field `vault_url` in creation_rules[0].key_groups[0].azure_keyvault[0]'],
+      ['creation_rules:\n  - key_groups:\n      - azure_keyvault: [{vaultUrl: u, key: k, version: v, vault_url: x}]\n', 'unknown field `vault_url` in creation_rules[0].key_groups[0].azure_keyvault[0]'],
       ['stores:\n  yaml:\n    indentation: 2\n', 'unknown field `indentation` in stores.yaml'],
       ['stores:\n  toml: {}\n', 'unknown field `toml` in stores'],
       ['destination_rules:\n  - s3_bucket: b\n    bucket: x\n', 'unknown field `bucket` in destination_rules[0]'],
