@@ -2,7 +2,7 @@
  * The tsops command line: argv -> command. The only module that calls process.exit.
  * Both styles work: `tsops decrypt f.yaml` and sops's legacy `tsops -d f.yaml`.
  */
-import { TsopsError } from '../core/errors.js'
+import { TsopsError, UnsupportedCommandError } from '../core/errors.js'
 import { Args, parseArgs } from './args.js'
 import { createCliContext, type CliContext } from './context.js'
 import { writeStderr, writeStdout } from '../io/stdio.js'
@@ -20,6 +20,15 @@ export type CommandLoader = (name: string) => Promise<Command | undefined>
  * over to the complete CLI. Nothing has been read or written at that point.
  */
 export class CommandNotBundled extends Error {}
+
+/**
+ * sops subcommands tsops has no module for yet. sops never takes these words for a file, so
+ * neither does tsops: `tsops publish` must not open an editor on a new file called `publish`.
+ */
+const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set(['publish', 'keyservice', 'completion'])
+
+/** sops's `help` and its alias `h`: the usage text on stdout, exit 0. */
+const HELP_WORDS: ReadonlySet<string> = new Set(['help', 'h'])
 
 /** A word that can name a command (anything else is a file name or a flag value). */
 export function isCommandWord(name: string): boolean {
@@ -42,7 +51,7 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
     return 0
   }
   const [first, ...rest] = args.positionals
-  if (args.bool('help') || (first === undefined && legacyMode(args) === undefined)) {
+  if (args.bool('help') || (first !== undefined && HELP_WORDS.has(first)) || (first === undefined && legacyMode(args) === undefined)) {
     writeStdout(HELP)
     return first === undefined && !args.bool('help') ? 1 : 0
   }
@@ -50,6 +59,7 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
   const name = first === 'decrypt' && args.bool('terraform') ? 'terraform' : first
   const command = name === undefined ? undefined : await load(name)
   if (command) return command(ctx, args, rest)
+  if (name !== undefined && SOPS_ONLY_COMMANDS.has(name)) throw new UnsupportedCommandError(name)
   // sops's legacy style: `tsops -d FILE`, `tsops --set '…' FILE`, and a bare `tsops FILE` edits.
   const mode = legacyMode(args) ?? 'edit'
   const legacy = await load(mode)

@@ -190,3 +190,14 @@ export class ChildExitError extends TsopsError {
     this.exitCode = exitCode
   }
 }
+
+/**
+ * Exit 1 (sops's code for a command it cannot run): a sops subcommand tsops does not have yet.
+ * Its name is never taken for a file to edit.
+ */
+export class UnsupportedCommandError extends TsopsError {
+  override readonly code = 'UNSUPPORTED_COMMAND'
+  constructor(command: string) {
+    super(`the ${command} command is not supported by tsops yet`, { hint: 'See docs/migrating-from-sops.md for what tsops does not do yet.' })
+  }
+}
