@@ -5,7 +5,7 @@ import type { Args } from './args.js'
 
 export function assertOutputFlags(args: Args, file: string | undefined): void {
   if (args.bool('in-place') && args.string('output') !== undefined) {
-    throw new ConflictingParametersError('Cannot use both --in-place and --output')
+    throw new ConflictingParametersError('Error: cannot operate on both --output and --in-place')
   }
   if (args.bool('in-place') && isStdin(file)) {
     throw new ConflictingParametersError('Cannot use --in-place with standard input')

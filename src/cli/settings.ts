@@ -4,7 +4,7 @@
  */
 import path from 'node:path'
 import { ConflictingParametersError, GenericError } from '../core/errors.js'
-import { RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
+import { ONE_RULE_ONLY, RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
 import {
   dedupeKeyGroup,
   findConfigFile,
@@ -123,9 +123,7 @@ export function mergeRules(config: EncryptionRules | undefined, cli: EncryptionR
   const cliNames = RULE_FIELDS.filter(([name]) => cli[name]).map(([name]) => name)
   const configNames = RULE_FIELDS.filter(([name]) => merged[name]).map(([name]) => name)
   if (cliNames.length > 0 && configNames.some((n) => !cliNames.includes(n))) {
-    throw new ConflictingParametersError(
-      'cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file',
-    )
+    throw new ConflictingParametersError(`Error: ${ONE_RULE_ONLY} in the same file`)
   }
   for (const name of cliNames) merged[name] = cli[name] as never
   if (cli.macOnlyEncrypted) merged.macOnlyEncrypted = true

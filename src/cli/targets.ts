@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { ConfigError, GenericError, MetadataNotFoundError, TsopsError } from '../core/errors.js'
+import { ConfigError, GenericError, MetadataNotFoundError, TsopsError, emitting } from '../core/errors.js'
 import { matchCreationRule } from '../config/index.js'
 import { detectFormat, loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { Document, Format } from '../formats/format.js'
@@ -197,5 +197,6 @@ export async function emitEncryptedFile(ctx: CliContext, args: Args, file: Encry
   const { doc, formats, input } = file
   const same = formats.output === formats.input
   const output = same ? input : await loadFormat(formats.output)
-  return output.emit({ branches: doc.branches, metadata: doc.metadata, origin: same ? doc.origin : undefined }, emitOptionsFor(ctx, args, formats.output))
+  const options = emitOptionsFor(ctx, args, formats.output)
+  return emitting('Could not marshal tree: ', () => output.emit({ branches: doc.branches, metadata: doc.metadata, origin: same ? doc.origin : undefined }, options))
 }

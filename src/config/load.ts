@@ -4,9 +4,9 @@
  * (`creation_rule:`, `encrypt_regex:`) silently changes what gets encrypted.
  */
 import { readFileSync } from 'node:fs'
-import { ConfigError, ConflictingParametersError } from '../core/errors.js'
+import { ConfigError } from '../core/errors.js'
 import { compileRe2 } from '../core/regex.js'
-import { assertSingleRule, RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
+import { countRules, ONE_RULE_ONLY, RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
 import { FLAT_KEY_FIELD_NAMES, flatKeyGroup, keyGroup } from './key-groups.js'
 import { ConfigSource, formatPath, type ConfigWarn, type FieldPath } from './source.js'
 import type { CreationRule, DestinationRule, SopsConfig, StoresConfig } from './types.js'
@@ -49,7 +49,7 @@ export interface ConfigChecks {
   warn?: ConfigWarn
 }
 
-/** Read and validate a config file. Every failure is a ConfigError (or exit 8 for two rules). */
+/** Read and validate a config file. Every failure is a ConfigError (exit 1, as in sops). */
 export function loadConfig(path: string, checks: ConfigChecks = {}): SopsConfig {
   let text: string
   try {
@@ -107,12 +107,8 @@ function parseRules(src: ConfigSource, r: Record<string, unknown>, path: FieldPa
     rules[name] = value
   }
   if (src.bool(r['mac_only_encrypted'], [...path, 'mac_only_encrypted'])) rules.macOnlyEncrypted = true
-  try {
-    assertSingleRule(rules)
-  } catch (err) {
-    if (!(err instanceof ConflictingParametersError)) throw err
-    throw new ConflictingParametersError(err.message, { hint: `Keep one of them in ${formatPath(path)} of ${src.file}.`, cause: err })
-  }
+  // sops: a config error (exit 1), not the command line's conflicting parameters (exit 8).
+  if (countRules(rules) > 1) throw src.error(path, `${ONE_RULE_ONLY} for the same rule`, { hint: `Keep one of them in ${formatPath(path)}.` })
   return rules
 }
 

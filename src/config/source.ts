@@ -47,14 +47,14 @@ export class ConfigSource {
     if (first) {
       const pos = first.linePos?.[0] ?? lines.linePos(first.pos[0])
       const reason = first.message.split('\n')[0] ?? first.message
-      throw new ConfigError(`error loading config "${file}": malformed YAML at line ${pos.line}, column ${pos.col}: ${reason}`)
+      throw new ConfigError(`error loading config: Could not unmarshal config file: ${reason}`, { hint: `in ${file} at line ${pos.line}, column ${pos.col}` })
     }
     let value: unknown
     try {
       value = doc.toJS({ maxAliasCount: 1000 })
     } catch (err) {
       // Only alias bombs and similar resource limits get here.
-      throw new ConfigError(`error loading config "${file}": ${err instanceof Error ? err.message : String(err)}`)
+      throw new ConfigError(`error loading config: ${err instanceof Error ? err.message : String(err)}`, { hint: `in ${file}` })
     }
     return new ConfigSource(file, value, doc, lines, warn)
   }
@@ -62,7 +62,9 @@ export class ConfigSource {
   /** An error about the value (or, with `at: 'key'`, the key) at `path`, positioned when possible. */
   error(path: FieldPath, message: string, options: { at?: 'key' | 'value'; hint?: string } = {}): ConfigError {
     const where = this.position(path, options.at ?? 'value')
-    return new ConfigError(`error loading config "${this.file}": ${message}${where}`, options.hint === undefined ? {} : { hint: options.hint })
+    // sops's words (`error loading config: …`); the file and line only go to the hint, which `tsops` prints.
+    const hint = `in ${this.file}${where}${options.hint === undefined ? '' : `. ${options.hint}`}`
+    return new ConfigError(`error loading config: ${message}`, { hint })
   }
 
   /** ` (line L, column C)` of the node at `path`, or '' when it cannot be located. */

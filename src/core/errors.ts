@@ -42,7 +42,10 @@ export class ReadError extends TsopsError {
   override readonly exitCode = 2
 }
 
-/** Exit 2 with a position: malformed YAML/JSON/TOML/dotenv/INI. */
+/**
+ * Exit 2 with a position: malformed YAML/JSON/TOML/dotenv/INI. The message is sops's text; the
+ * position (which sops does not print) is in the hint, so `tsops` shows it and `sops` does not.
+ */
 export class FormatError extends ReadError {
   override readonly code = 'PARSE'
   constructor(
@@ -51,7 +54,7 @@ export class FormatError extends ReadError {
     public readonly column?: number,
     options?: ErrorOptions,
   ) {
-    super(line === undefined ? message : `${message} (line ${line}${column === undefined ? '' : `, column ${column}`})`, options)
+    super(message, line === undefined ? (options ?? {}) : { hint: `at line ${line}${column === undefined ? '' : `, column ${column}`}`, ...options })
   }
 }
 
@@ -63,8 +66,29 @@ export class WriteError extends TsopsError {
 
 /** Exit 4 */
 export class EmitError extends TsopsError {
-  override readonly code = 'EMIT'
+  override readonly code: string = 'EMIT'
   override readonly exitCode = 4
+}
+
+/** Exit 4: the plaintext tree is not a binary store's single `data` value. */
+export class BinaryEmitError extends EmitError {
+  override readonly code = 'EMIT_BINARY'
+}
+
+/**
+ * sops names the step that failed to serialize: decrypt says `Error dumping file: …`, every
+ * command that writes an encrypted file `Could not marshal tree: …`, the INI store `Error
+ * marshaling to INI: …`. Runs `emit` and re-issues its EmitError with that prefix (same class,
+ * same exit code).
+ */
+export function emitting<T>(prefix: string, emit: () => T): T {
+  try {
+    return emit()
+  } catch (err) {
+    if (!(err instanceof EmitError)) throw err
+    const Kind = err.constructor as new (message: string, options?: ErrorOptions) => EmitError
+    throw new Kind(`${prefix}${err.message}`, { cause: err, ...(err.hint === undefined ? {} : { hint: err.hint }) })
+  }
 }
 
 /** Exit 6 */
@@ -173,13 +197,22 @@ export class VersionCompareError extends TsopsError {
 export class AlreadyEncryptedError extends TsopsError {
   override readonly code = 'ALREADY_ENCRYPTED'
   override readonly exitCode = 203
-  constructor(
-    message = "The file you have provided contains a top-level entry called 'sops', or for flat file formats top-level entries starting with 'sops_'. This is generally due to the file already being encrypted.",
-    options: ErrorOptions = {},
-  ) {
-    super(message, { hint: 'If this is a new file with a key named sops, rename it; otherwise decrypt it first.', ...options })
+  constructor(message = ALREADY_ENCRYPTED_TEXT, options: ErrorOptions = {}) {
+    super(message, options)
   }
 }
+
+/** sops's own text (cmd/sops/encrypt.go), line breaks included. */
+const ALREADY_ENCRYPTED_TEXT = `The file you have provided contains a top-level entry called 'sops', or for
+flat file formats top-level entries starting with 'sops_'. This is
+generally due to the file already being encrypted. SOPS uses a top-level
+entry called 'sops' to store the metadata required to decrypt the file. For
+this reason, SOPS can not encrypt files that already contain such an entry.
+
+If this is an unencrypted file, rename the 'sops' entry.
+
+If this is an encrypted file and you want to edit it, use the editor mode,
+for example: \`sops edit my_file.yaml\``
 
 /** Thrown by a child process wrapper (exec-env/exec-file): exit with the child's code. */
 export class ChildExitError extends TsopsError {

@@ -33,12 +33,10 @@ export function countRules(rules: EncryptionRules): number {
   return RULE_FIELDS.filter(([name]) => rules[name]).length
 }
 
+export const ONE_RULE_ONLY = 'cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex'
+
 export function assertSingleRule(rules: EncryptionRules): void {
-  if (countRules(rules) > 1) {
-    throw new ConflictingParametersError(
-      'cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file',
-    )
-  }
+  if (countRules(rules) > 1) throw new ConflictingParametersError(`Error: ${ONE_RULE_ONLY} in the same file`)
 }
 
 /** The rules as a file is written with them: the default suffix when none is chosen. */

@@ -167,16 +167,19 @@ export function decryptBranches(branches: TreeMap[], cipher: ValueCipher, select
 }
 
 function decryptLeaf(leaf: Leaf, aad: string, path: readonly string[], cipher: ValueCipher, options: DecryptOptions): Plaintext {
-  const where = path.length ? ` at ${path.join('.')}` : ''
+  // sops's words; where the value is goes to the hint, which only `tsops` prints.
+  const where = path.length ? `The value at ${path.join('.')} ` : 'The value '
   if (typeof leaf !== 'string') {
-    throw new DecryptValueError(`Error walking tree: Could not decrypt value${where}: Expected encrypted value as string, but got ${typeName(leaf)}`)
+    throw new DecryptValueError(`Error decrypting tree: Error walking tree: Expected encrypted value as string, but got ${typeName(leaf)}`, {
+      hint: `${where}is not encrypted: it was added or changed by hand.`,
+    })
   }
   try {
     return cipher.decrypt(leaf, aad, options)
   } catch (err) {
     const reason = err instanceof TsopsError ? err.message : 'unexpected error'
-    throw new DecryptValueError(`Error walking tree: Could not decrypt value${where}: ${reason}`, {
-      hint: 'The value was changed by hand or the file was tampered with.',
+    throw new DecryptValueError(`Error decrypting tree: Error walking tree: Could not decrypt value: ${reason}`, {
+      hint: `${where}was changed by hand or the file was tampered with.`,
     })
   }
 }

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import { AlreadyEncryptedError, EmptyDocumentError, FormatError, NotModifiedError, ReadError, TsopsError } from '../core/errors.js'
+import { AlreadyEncryptedError, EmptyDocumentError, FormatError, NotModifiedError, ReadError, TsopsError, emitting } from '../core/errors.js'
 import { metadataTree, readMetadata, type Metadata } from '../core/metadata.js'
 import type { Document, EmitOptions, Format } from '../formats/format.js'
 import { writeFileAtomic } from '../io/files.js'
@@ -98,7 +98,7 @@ async function editUntilValid(target: EditTarget, environment: EditEnvironment, 
 
 function initialText(target: EditTarget): Uint8Array {
   const metadata = target.showMasterKeys ? metadataTree(target.keys.metadata) : undefined
-  return target.format.emit({ branches: target.doc.branches, metadata, origin: target.doc.origin }, target.emitOptions)
+  return emitting('Could not marshal tree: ', () => target.format.emit({ branches: target.doc.branches, metadata, origin: target.doc.origin }, target.emitOptions))
 }
 
 function readEdited(file: string): Buffer {
@@ -127,7 +127,7 @@ function parseEdited(target: EditTarget, bytes: Uint8Array): Edited {
 
 function describeProblem(err: TsopsError): TsopsError {
   const hint = 'The original file was not changed.'
-  if (err instanceof FormatError) return new InvalidEditError(`Could not load tree, probably due to invalid syntax: ${err.message}`, err, hint)
+  if (err instanceof FormatError) return new InvalidEditError(`Could not load tree, probably due to invalid syntax: ${err.message}`, err, err.hint ? `${err.hint}. ${hint}` : hint)
   if (err instanceof AlreadyEncryptedError || err instanceof EmptyDocumentError) {
     return new InvalidEditError(`Tree not valid for encryption: ${err.message}`, err, hint)
   }

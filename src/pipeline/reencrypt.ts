@@ -9,7 +9,7 @@
  * old IV, it keeps its exact ciphertext: changing one value of fifty changes three lines of a
  * YAML file (that value, `lastmodified`, `mac`). `edit`, `set`, `unset` and `apply` use this.
  */
-import { AlreadyEncryptedError, EmptyDocumentError, VersionCompareError } from '../core/errors.js'
+import { AlreadyEncryptedError, EmptyDocumentError, VersionCompareError, emitting } from '../core/errors.js'
 import { SOPS_FORMAT_VERSION, type Metadata } from '../core/metadata.js'
 import type { TreeMap } from '../core/tree.js'
 import type { Document, EmitOptions, Format, FormatName } from '../formats/format.js'
@@ -127,7 +127,7 @@ export async function withDecrypted(
 /** Emit an encrypted document; a format's layout origin only helps when it is the same format. */
 export function emitEncrypted(output: Format, doc: Document, parsedAs: Format, emitOptions?: EmitOptions): Uint8Array {
   const origin = output.name === parsedAs.name ? doc.origin : undefined
-  return output.emit({ branches: doc.branches, metadata: doc.metadata, origin }, emitOptions)
+  return emitting('Could not marshal tree: ', () => output.emit({ branches: doc.branches, metadata: doc.metadata, origin }, emitOptions))
 }
 
 // ---- version ----------------------------------------------------------------------------

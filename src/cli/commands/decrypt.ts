@@ -16,7 +16,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Literal, TreeMap, stripLiterals } from '../../core/tree.js'
-import { ConflictingParametersError, GenericError, NoFileError, TsopsError } from '../../core/errors.js'
+import { BinaryEmitError, ConflictingParametersError, emitting, GenericError, NoFileError, TsopsError } from '../../core/errors.js'
+import { NOT_BINARY_HINT } from '../../formats/binary.js'
 import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput, writeFileAtomic, writeStderr, writeStdout } from '../../io/files.js'
 import { isatty } from 'node:tty'
@@ -66,7 +67,17 @@ async function decryptPlaintext(ctx: CliContext, args: Args, file: string | unde
 
 function emitPlain(output: Format, doc: Document, formats: FormatChoice, options: EmitOptions): Uint8Array {
   const origin = formats.output === formats.input ? doc.origin : undefined
-  return output.emit({ branches: doc.branches, metadata: undefined, origin }, options)
+  return dumpingFile(() => output.emit({ branches: doc.branches, metadata: undefined, origin }, options))
+}
+
+/** sops's decrypt wording for an output that cannot be written: `Error dumping file: …`, plus a hint in the message for binary output. */
+function dumpingFile(emit: () => Uint8Array): Uint8Array {
+  try {
+    return emitting('Error dumping file: ', emit)
+  } catch (err) {
+    if (!(err instanceof BinaryEmitError)) throw err
+    throw new BinaryEmitError(`${err.message}\n\n${NOT_BINARY_HINT}`, { cause: err })
+  }
 }
 
 /** --extract: a map in the output format, a string as raw bytes (no newline), other values via emitValue. */
@@ -74,11 +85,12 @@ function emitExtract(format: Format, root: TreeMap, path: PathPart[], options: E
   const found = valueAt(root, path)
   // A TOML string is a Literal (it keeps its quoting); --extract prints a string's raw text.
   const value = found instanceof Literal && typeof found.value === 'string' ? found.value : found
-  if (value instanceof TreeMap) return format.emit({ branches: [value], metadata: undefined }, options)
+  if (value instanceof TreeMap) return dumpingFile(() => format.emit({ branches: [value], metadata: undefined }, options))
   if (typeof value === 'string') return Buffer.from(value, 'utf8')
   if (value instanceof Uint8Array) return value
   if (!format.emitValue) throw new GenericError(`--extract of a single value is not supported for ${format.name} output`)
-  return format.emitValue(value, options)
+  const emitValue = format.emitValue.bind(format)
+  return emitting('Error dumping tree: ', () => emitValue(value, options))
 }
 
 

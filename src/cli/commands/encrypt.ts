@@ -1,5 +1,5 @@
 /** `tsops encrypt FILE` / `tsops -e FILE`. */
-import { ConflictingParametersError } from '../../core/errors.js'
+import { ConflictingParametersError, emitting } from '../../core/errors.js'
 import { loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput } from '../../io/files.js'
 import { encryptDocument } from '../../pipeline/encrypt.js'
@@ -22,7 +22,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   await encryptDocument(input, doc, { ...settings, ctx: ctx.keyContext })
   const output = formats.output === formats.input ? input : await loadFormat(formats.output)
   const origin = formats.output === formats.input ? doc.origin : undefined
-  const data = output.emit({ branches: doc.branches, metadata: doc.metadata, origin }, emitOptionsFor(ctx, args, formats.output))
+  const data = emitting('Could not marshal tree: ', () => output.emit({ branches: doc.branches, metadata: doc.metadata, origin }, emitOptionsFor(ctx, args, formats.output)))
   writeResult(args, file, data)
   return 0
 }
