@@ -8,7 +8,8 @@
 // on every run. Third-party code that only some files need (typage for non-X25519 age keys, the
 // TOML parsers) is therefore bundled on its own into dist/cli/vendor/ and required on first use.
 import { build } from 'esbuild'
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -32,6 +33,14 @@ const WRAPPER_END = '\n})'
 
 function assertAscii(code, name) {
   if (/[^\x00-\x7f]/.test(code)) throw new Error(`bundle.mjs: ${name} must be ASCII (the launcher reads it as latin1)`)
+}
+
+/** Content hash of every bundle written, by name relative to outdir: the launcher's code-cache key. */
+const bundleHashes = {}
+function writeBundle(name, code) {
+  assertAscii(code, name)
+  writeFileSync(path.join(outdir, name), code)
+  bundleHashes[name] = createHash('sha256').update(code, 'latin1').digest('hex').slice(0, 32)
 }
 
 const common = {
@@ -108,21 +117,22 @@ for (const [entry, outName] of [['src/cli/bin-start.ts', 'main.cjs'], ['src/cli/
     // file's tokens to stdout.
     alias: { yaml: path.join(root, 'node_modules/yaml/browser/dist/index.js') },
   })
-  const code = shareBuiltins(result.outputFiles[0].text)
-  assertAscii(code, outName)
-  writeFileSync(path.join(outdir, outName), code)
+  writeBundle(outName, shareBuiltins(result.outputFiles[0].text))
 }
 
 mkdirSync(path.join(outdir, 'vendor'))
 for (const name of VENDORED) {
   const result = await build({ ...common, entryPoints: [name], outfile: path.join(outdir, 'vendor', `${name}.cjs`), absWorkingDir: root, write: false })
   // The package's own "use strict" (if any) stays the first statement, so it keeps its meaning.
-  const code = WRAPPER_START + result.outputFiles[0].text + WRAPPER_END
-  assertAscii(code, `vendor/${name}.cjs`)
-  writeFileSync(path.join(outdir, 'vendor', `${name}.cjs`), code)
+  writeBundle(`vendor/${name}.cjs`, WRAPPER_START + result.outputFiles[0].text + WRAPPER_END)
 }
 
-copyFileSync(path.join(root, 'scripts/launcher.cjs'), path.join(outdir, 'tsops.cjs'))
+// The launcher, with the bundles' hashes written into it: it keys its code caches by them
+// without hashing anything at start-up.
+const LAUNCHER_HASHES = '{} /* @bundle-hashes */'
+const launcher = readFileSync(path.join(root, 'scripts/launcher.cjs'), 'utf8')
+if (launcher.split(LAUNCHER_HASHES).length !== 2) throw new Error(`bundle.mjs: scripts/launcher.cjs must contain ${LAUNCHER_HASHES} once`)
+writeFileSync(path.join(outdir, 'tsops.cjs'), launcher.replace(LAUNCHER_HASHES, () => JSON.stringify(bundleHashes)), { mode: 0o755 })
 chmodSync(path.join(outdir, 'tsops.cjs'), 0o755)
 
 /**
