@@ -14,9 +14,13 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-// `node scripts/bundle.mjs [outdir]`: tests build a private copy so parallel runs never see a half-built CLI.
+// `node scripts/bundle.mjs [outdir]`: tests build a private copy so parallel runs never see a
+// half-built CLI. Without an outdir (npm run build) the library's CommonJS entry is built too.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const outdir = path.resolve(process.argv[2] ?? path.join(root, 'dist/cli'))
+const buildLibrary = process.argv[2] === undefined
+/** Loaded only when a file uses them, by the CLI and the library alike; never bundled. */
+const CLOUD_SDKS = ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'google-gax', 'google-auth-library']
 rmSync(outdir, { recursive: true, force: true })
 mkdirSync(outdir, { recursive: true })
 
@@ -110,7 +114,7 @@ for (const [entry, outName] of [['src/cli/bin-start.ts', 'main.cjs'], ['src/cli/
     // for the few modules that locate files next to the package.
     banner: { js: WRAPPER_START + '"use strict";var __tsopsModuleUrl=require("node:url").pathToFileURL(__filename).href,__tsopsBuiltins={},__tsopsVendor=(n)=>require("./vendor/"+n+".cjs");' },
     footer: { js: WRAPPER_END },
-    external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
+    external: [...CLOUD_SDKS, 'simple-git'],
     plugins: [vendorPlugin, lazyBuiltinsPlugin],
     // yaml's ES module build: esbuild can drop what the CLI never calls (its CommonJS build cannot
     // be tree-shaken), and it has no LOG_TOKENS/LOG_STREAM switches that would print a parsed
@@ -134,6 +138,27 @@ const launcher = readFileSync(path.join(root, 'scripts/launcher.cjs'), 'utf8')
 if (launcher.split(LAUNCHER_HASHES).length !== 2) throw new Error(`bundle.mjs: scripts/launcher.cjs must contain ${LAUNCHER_HASHES} once`)
 writeFileSync(path.join(outdir, 'tsops.cjs'), launcher.replace(LAUNCHER_HASHES, () => JSON.stringify(bundleHashes)), { mode: 0o755 })
 chmodSync(path.join(outdir, 'tsops.cjs'), 0o755)
+
+/**
+ * The library for `require('tsops')` (package.json exports: "require"): src/index.ts as one
+ * CommonJS file beside tsc's ES modules in dist/lib. Its dependencies are bundled (age-encryption
+ * and toml-eslint-parser have no CommonJS build); formats and key sources still initialise on
+ * first use, and cloud SDKs stay outside and load only when a file uses them.
+ */
+if (buildLibrary) {
+  await build({
+    ...common,
+    minify: false,
+    keepNames: true, // error classes name themselves (err.name) after their class
+    charset: 'utf8',
+    entryPoints: [path.join(root, 'src/index.ts')],
+    outfile: path.join(root, 'dist/lib/index.cjs'),
+    external: CLOUD_SDKS,
+    define: { 'import.meta.url': '__tsopsLibraryUrl' },
+    banner: { js: 'var __tsopsLibraryUrl=require("node:url").pathToFileURL(__filename).href;' },
+    supported: {},
+  })
+}
 
 /**
  * esbuild gives every module that imports `node:fs` its own ESM view of it (`__toESM`, which
