@@ -38,7 +38,8 @@ const KEY_OPTIONS: Checks = {
   ageIdentities: { expected: 'an array of age identity strings', valid: arrayOf(isString), secret: true },
   env: {
     expected: 'an object of strings (or undefined)',
-    valid: (v) => isPlainObject(v) && Object.values(v).every((x) => x === undefined || isString(x)),
+    // process.env itself is no plain object (its prototype is its own), yet a fine value.
+    valid: (v) => (isPlainObject(v) || v === process.env) && Object.values(v as object).every((x) => x === undefined || isString(x)),
     secret: true,
   },
   inheritEnv: boolean,

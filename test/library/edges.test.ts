@@ -227,5 +227,6 @@ describe('options are checked where they enter, with one message shape', () => {
       output: undefined,
     })
     expect(values).toEqual({ a: 1 })
+    expect(await decryptFile(file, { env: process.env, ageIdentities: [age.identity] })).toEqual({ a: 1 })
   })
 })
