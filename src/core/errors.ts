@@ -3,6 +3,8 @@
  * working; call sites never pick a number. Messages never contain secret values.
  */
 
+import type { KeyType } from '../keys/types.js'
+
 export interface ErrorOptions {
   hint?: string
   cause?: unknown
@@ -166,10 +168,49 @@ export class DuplicateDecryptionKeyTypeError extends TsopsError {
   override readonly exitCode = 112
 }
 
-/** Exit 128: no master key could recover the data key. */
+/** One master key tried for the data key (DataKeyError.groups). */
+export interface KeyAttempt {
+  type: KeyType
+  id: string
+  /** Undefined for the key that succeeded. */
+  reason?: string
+}
+
+/** One key group's outcome: whether a key of it recovered its part, and every key tried. */
+export interface GroupResult {
+  ok: boolean
+  attempts: KeyAttempt[]
+}
+
+/**
+ * Exit 128: no master key could recover the data key. `groups` lists, per key group, every key
+ * tried and why it failed (empty when no key could be tried, e.g. a file without key groups);
+ * `required` is how many groups had to succeed (0: one group, no Shamir threshold).
+ */
 export class DataKeyError extends TsopsError {
   override readonly code = 'NO_DATA_KEY'
   override readonly exitCode = 128
+  readonly groups: readonly GroupResult[]
+  readonly required: number
+  constructor(message: string, details: { groups?: readonly GroupResult[]; required?: number } = {}, options?: ErrorOptions) {
+    super(message, options)
+    this.groups = details.groups ?? []
+    this.required = details.required ?? 0
+  }
+}
+
+/**
+ * Exit 1: a library function was called with an option or argument it cannot use. Every one is
+ * checked where it enters the library (src/api/validate.ts), with one message shape.
+ */
+export class InvalidOptionError extends TsopsError {
+  override readonly code = 'INVALID_OPTION'
+  /** The option or argument, as the caller spelled it (`shamirThreshold`, `age[1]`, `path`). */
+  readonly option: string
+  constructor(message: string, option: string) {
+    super(message)
+    this.option = option
+  }
 }
 
 /** Exit 200 */

@@ -13,8 +13,11 @@ import { DecryptValueError, EncryptTreeError, MacMismatchError, TsopsError } fro
 const MAC_ONLY_ENCRYPTED_INIT = Buffer.from('8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69', 'hex')
 
 type Leaf = Exclude<Scalar, null> | Comment
-/** Returns the replacement for a leaf. */
-type LeafVisitor = (leaf: Leaf, path: readonly string[], stack: readonly string[][]) => Leaf | string
+/**
+ * Returns the replacement for a leaf. `listElement`: the leaf is an element of a list (where
+ * sops stores an encrypted comment as an element, §4.1), not a map value or a comment item.
+ */
+type LeafVisitor = (leaf: Leaf, path: readonly string[], stack: readonly string[][], listElement: boolean) => Leaf | string
 
 export function aadFor(path: readonly string[]): string {
   return path.join(':') + ':'
@@ -66,7 +69,7 @@ function walkTree(root: TreeMap, visit: LeafVisitor): void {
     const item = frame.node.items[i]!
     if (item instanceof Comment) {
       frame.level.push(item.text)
-      frame.node.items[i] = asComment(visit(item, path, stack), item.inline)
+      frame.node.items[i] = asComment(visit(item, path, stack, false), item.inline)
     } else if (frame.node instanceof TreeMap) {
       visitEntry(item as MapEntry, frame, path, stack, visit, enter)
     } else {
@@ -81,7 +84,7 @@ function visitEntry(entry: MapEntry, frame: Frame, path: string[], stack: string
   path.push(entry.key)
   const value = entry.value
   if (value instanceof TreeMap || value instanceof TreeSeq) return enter(value, true)
-  if (value !== null) entry.value = visit(value, path, stack) as Value
+  if (value !== null) entry.value = visit(value, path, stack, false) as Value
   path.pop()
   frame.level.length = 0
 }
@@ -92,7 +95,7 @@ function visitElement(seq: TreeSeq, i: number, frame: Frame, path: string[], sta
   // sops#2281: an encrypted comment stored as a list element still counts as a comment.
   const commentLike = isEncryptedCommentElement(item)
   if (commentLike) frame.level.push(item as string)
-  if (item !== null) seq.items[i] = visit(item, path, stack)
+  if (item !== null) seq.items[i] = visit(item, path, stack, true)
   if (!commentLike) frame.level.length = 0
 }
 
@@ -142,7 +145,7 @@ export interface DecryptWalkOptions extends DecryptOptions {
 export function decryptBranches(branches: TreeMap[], cipher: ValueCipher, selector: LeafSelector, options: DecryptWalkOptions = {}): string {
   const hash = newMacHash(selector)
   let warnedComment = false
-  walkBranches(branches, (leaf, path, stack) => {
+  walkBranches(branches, (leaf, path, stack, listElement) => {
     const isComment = leaf instanceof Comment
     const encrypted = selector.shouldEncrypt(path, stack, isComment)
     const aad = aadFor(path)
@@ -158,8 +161,16 @@ export function decryptBranches(branches: TreeMap[], cipher: ValueCipher, select
     }
     let value: Plaintext = leaf
     if (encrypted) value = decryptLeaf(leaf, aad, path, cipher, options)
-    // A list element that decrypts to a comment was never hashed by the encrypt side (§4.1).
-    if (value instanceof Comment) return value
+    if (value instanceof Comment) {
+      // A list element that decrypts to a comment is how sops stores a comment inside a list;
+      // the encrypt side never hashed it (§4.1).
+      if (listElement) return value
+      // Anywhere else it is a comment's ciphertext copied into a value: a comment's AAD is its
+      // container's path, so the top-level `#ENC[…]` also opens as `"": ENC[…]`. sops 3.13.2
+      // hashes such a value (its text), which the encrypt side never did: the MAC fails. With
+      // the MAC ignored it is the string it holds, never a comment in a value's place.
+      value = value.text
+    }
     if (!selector.macOnlyEncrypted || encrypted) feedMac(hash, value)
     return value
   })
