@@ -1,6 +1,6 @@
 /**
  * Key groups, Shamir, rotate, updatekeys and groups against real sops: what tsops writes is
- * decrypted by the sops oracle (../shared/tools/sops-oracle), MAC included.
+ * decrypted by the real sops 3.13.2 binary (test/helpers/real-sops.mjs), MAC included.
  *
  * The 2-of-3 file has the groups (age), (PGP key1) and (PGP publicOnly — no secret key exists
  * anywhere), so exactly two groups can ever be recovered.
