@@ -134,8 +134,12 @@ export function encryptBranches(branches: TreeMap[], cipher: ValueCipher, select
 }
 
 export interface DecryptWalkOptions extends DecryptOptions {
-  warn?: (message: string) => void
+  /** Called with the text of each comment that is not encrypted (files of sops before 3.x). */
+  onUnencryptedComment?: (text: string) => void
 }
+
+/** sops's warning for a comment left in the clear (sops.go). */
+export const UNENCRYPTED_COMMENT_WARNING = 'Found possibly unencrypted comment in file. This is to be expected if the file being decrypted was created with an older version of SOPS.'
 
 /**
  * Decrypt every selected leaf in place and return the MAC computed over the result.
@@ -144,7 +148,6 @@ export interface DecryptWalkOptions extends DecryptOptions {
  */
 export function decryptBranches(branches: TreeMap[], cipher: ValueCipher, selector: LeafSelector, options: DecryptWalkOptions = {}): string {
   const hash = newMacHash(selector)
-  let warnedComment = false
   walkBranches(branches, (leaf, path, stack, listElement) => {
     const isComment = leaf instanceof Comment
     const encrypted = selector.shouldEncrypt(path, stack, isComment)
@@ -154,8 +157,7 @@ export function decryptBranches(branches: TreeMap[], cipher: ValueCipher, select
       try {
         return cipher.decrypt(leaf.text, aad) as Comment
       } catch {
-        if (!warnedComment) options.warn?.('Found possibly unencrypted comment in file. This is to be expected if the file being decrypted was created with an older version of SOPS.')
-        warnedComment = true
+        options.onUnencryptedComment?.(leaf.text)
         return leaf
       }
     }

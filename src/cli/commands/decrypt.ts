@@ -22,6 +22,8 @@ import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput, writeFileAtomic, writeStderr, writeStdout } from '../../io/files.js'
 import { isatty } from 'node:tty'
 import { decryptDocument } from '../../pipeline/decrypt.js'
+import { UNENCRYPTED_COMMENT_WARNING } from '../../core/walk.js'
+import { sopsLogLine } from '../sops-log.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { Document, EmitOptions, Format, FormatName } from '../../formats/format.js'
 import { valueAt } from '../../tree/path.js'
@@ -58,11 +60,25 @@ async function decryptPlaintext(ctx: CliContext, args: Args, file: string | unde
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
     rawStrings: formats.input === 'binary',
     decodeLiteral: inputFormat.decodeLiteral?.bind(inputFormat),
+    onUnencryptedComment: unencryptedCommentWarning(ctx),
   })
   decrypted.dataKey.fill(0)
   // Another output format must see plain sops values, not TOML source spellings.
   if (formats.output !== formats.input) doc.branches.forEach(stripLiterals)
   return doc
+}
+
+/**
+ * sops logs a warning for every comment it finds in the clear, with the comment's text (it is
+ * in the clear in the file already); tsops says it once.
+ */
+function unencryptedCommentWarning(ctx: CliContext): (text: string) => void {
+  let warned = false
+  return (text) => {
+    if (ctx.persona === 'sops') return writeStderr(sopsLogLine('SOPS', 'warning', UNENCRYPTED_COMMENT_WARNING, { comment: text }))
+    if (!warned) ctx.stderr(`tsops: warning: ${UNENCRYPTED_COMMENT_WARNING}`)
+    warned = true
+  }
 }
 
 function emitPlain(output: Format, doc: Document, formats: FormatChoice, options: EmitOptions): Uint8Array {
