@@ -256,6 +256,21 @@ export function expectSame(t: Twin, options: CompareOptions = {}, label = ''): v
   expect(diffs.join('\n\n'), label).toBe('')
 }
 
+/**
+ * A deliberate difference (docs/migrating-from-sops.md): the exit codes agree, and each side's
+ * stderr is what `expected` says — sops's own text and tsops's. Recorded apart from the cases
+ * that must match, so the tier's count says how many differences are documented.
+ */
+export function expectDocumentedDifference(t: Twin, expected: { sopsStderr: RegExp; tsopsStderr: RegExp; files?: boolean }, label: string): void {
+  const se = maskPaths(t.real.stderr, t.real, t.root)
+  const oe = maskPaths(t.ours.stderr, t.ours, t.root)
+  const ok = t.real.code === t.ours.code && expected.sopsStderr.test(se) && expected.tsopsStderr.test(oe)
+  recordLine(ok ? 'documented' : 'mismatch', label, ok ? '' : `sops: ${t.real.code} ${se}\ntsops: ${t.ours.code} ${oe}`)
+  expect({ code: t.ours.code, stderr: oe }, label).toEqual({ code: t.real.code, stderr: expect.stringMatching(expected.tsopsStderr) })
+  expect(se, `${label}: sops's own message`).toMatch(expected.sopsStderr)
+  if (expected.files ?? true) expect(Object.keys(t.ours.files).sort(), `${label}: files`).toEqual(Object.keys(t.real.files).sort())
+}
+
 /** Assert two outputs agree (e.g. each side decrypting the other's file), recorded like a twin. */
 export function expectEqualOutputs(a: RunResult, b: RunResult, label: string): void {
   const same = a.code === b.code && a.stdout.equals(b.stdout) && a.stderr === b.stderr
@@ -268,10 +283,14 @@ export function expectEqualOutputs(a: RunResult, b: RunResult, label: string): v
  * with TSOPS_DIFF_DETAILS=FILE, every mismatch's differences go to FILE too, to read them all at once.
  */
 function record(ok: boolean, label: string, details: string): void {
+  recordLine(ok ? 'ok' : 'mismatch', label, details)
+}
+
+function recordLine(kind: 'ok' | 'mismatch' | 'documented', label: string, details: string): void {
   const log = process.env.TSOPS_DIFF_LOG
-  if (log) fs.appendFileSync(log, `${ok ? 'ok' : 'mismatch'}\t${label.replace(/\s+/g, ' ')}\n`)
+  if (log) fs.appendFileSync(log, `${kind}\t${label.replace(/\s+/g, ' ')}\n`)
   const keep = process.env.TSOPS_DIFF_DETAILS
-  if (keep && !ok) fs.appendFileSync(keep, `#### ${label}\n${details}\n\n`)
+  if (keep && kind === 'mismatch') fs.appendFileSync(keep, `#### ${label}\n${details}\n\n`)
 }
 
 /** Run one side's tool (real sops or tsops-as-sops) on its own: for cross checks. */

@@ -1,5 +1,6 @@
 /** `tsops encrypt FILE` / `tsops -e FILE`. */
-import { ConflictingParametersError, emitting } from '../../core/errors.js'
+import { ConflictingParametersError, emitting, FormatError } from '../../core/errors.js'
+import type { Document, Format } from '../../formats/format.js'
 import { loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput } from '../../io/files.js'
 import { encryptDocument } from '../../pipeline/encrypt.js'
@@ -18,7 +19,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const formats = chooseFormats(args, file)
   const settings = await encryptionSettings(ctx, args, formats.name ?? file)
   const input = await loadFormat(formats.input)
-  const doc = input.parse(readInput(file))
+  const doc = parsePlain(input, readInput(file))
   await encryptDocument(input, doc, { ...settings, ctx: ctx.keyContext })
   const output = formats.output === formats.input ? input : await loadFormat(formats.output)
   const origin = formats.output === formats.input ? doc.origin : undefined
@@ -26,3 +27,15 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   writeResult(args, file, data)
   return 0
 }
+
+/** sops's encrypt names a file it cannot parse `Error unmarshalling file: …` (exit 2). */
+function parsePlain(input: Format, bytes: Uint8Array): Document {
+  try {
+    return input.parse(bytes)
+  } catch (err) {
+    if (!(err instanceof FormatError) || err.message.startsWith(UNMARSHALLING)) throw err
+    throw new FormatError(`${UNMARSHALLING}${err.message}`, err.line, err.column, { cause: err })
+  }
+}
+
+const UNMARSHALLING = 'Error unmarshalling file: '
