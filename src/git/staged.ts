@@ -114,3 +114,32 @@ export async function readBlobs(oids: readonly string[], want: (index: number, s
   }
   return reader.contents
 }
+
+/** The index stages of an unmerged path: 1 base (absent when both sides added it), 2 ours, 3 theirs. */
+export interface UnmergedStages {
+  base?: Buffer
+  ours: Buffer
+  theirs: Buffer
+}
+
+/**
+ * The versions git keeps in the index while `file` (a path as given, relative to options.cwd)
+ * is unmerged; undefined when it is not (no conflict, or already `git add`ed).
+ */
+export async function readUnmergedStages(file: string, options: GitOptions): Promise<UnmergedStages | undefined> {
+  const r = await runGit(['ls-files', '-u', '-z', '--', file], options)
+  if (r.code !== 0) return undefined
+  const oids = new Map<number, string>()
+  for (const record of r.stdout.toString('utf8').split('\0')) {
+    const m = /^\d+ ([0-9a-f]+) ([123])\t/.exec(record)
+    if (m) oids.set(Number(m[2]), m[1]!)
+  }
+  const ours = oids.get(2)
+  const theirs = oids.get(3)
+  if (ours === undefined || theirs === undefined) return undefined
+  const base = oids.get(1)
+  const wanted = base === undefined ? [ours, theirs] : [ours, theirs, base]
+  const [o, t, b] = await readBlobs(wanted, () => true, options)
+  if (!o || !t || (base !== undefined && !b)) return undefined
+  return { base: b, ours: o, theirs: t }
+}

@@ -181,22 +181,22 @@ describe('git merge with the tsops driver', () => {
     expect(repo.read(FILE)).not.toContain('nested')
   })
 
-  it('merges files whose sides have different data keys (re-encrypted on one branch) under ours\' key', async () => {
+  it('merges files whose sides have different data keys under the key one branch rotated to (a rotation is not undone)', async () => {
     await setup()
     await onBranch('feature', async () => {
       const plain = (await decrypted()).replace('base-token', 'rotated-token')
       repo.write(FILE, plain)
       await expectOk(await repo.tsops(['encrypt', '-i', FILE]), 're-encrypt')
     })
+    const feature = repo.read(FILE)
     await repo.gitOk(['checkout', '-q', 'main'])
     await onBranch('main', () => edit((r) => setPath(r, 'db.user', 'main-user')))
-    const main = repo.read(FILE)
     expect((await repo.git(['merge', '-q', '--no-edit', 'feature'])).code).toBe(0)
     expect(await decrypted()).toBe('db:\n    user: main-user\n    password: base-password\n    port: 5432\napi:\n    token: rotated-token\n')
-    // ours' data key and master keys are kept
+    // feature's new data key and its master key entries are kept; so are its ciphertexts
     const agePart = (t: string) => t.slice(t.indexOf('sops:'), t.indexOf('lastmodified'))
-    expect(agePart(repo.read(FILE))).toBe(agePart(main))
-    expect(encLine(repo.read(FILE), 'password')).toBe(encLine(main, 'password'))
+    expect(agePart(repo.read(FILE))).toBe(agePart(feature))
+    expect(encLine(repo.read(FILE), 'password')).toBe(encLine(feature, 'password'))
   })
 
   it('merges JSON files key by key too', async () => {
