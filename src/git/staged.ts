@@ -16,18 +16,30 @@ export interface StagedFile {
 const FILE_MODES = new Set(['100644', '100755'])
 
 /**
- * `git diff --cached --raw -z` for added, copied, modified and renamed paths. The raw form
- * carries the staged blob id, so no per-path lookup is needed and any path (spaces, newlines)
- * is safe.
+ * `git diff --cached --raw -z` for every changed path, whatever its status: added, copied,
+ * modified, renamed, type-changed (a symbolic link replaced by a file) and unmerged. The raw
+ * form carries the staged blob id, so no per-path lookup is needed and any path (spaces,
+ * newlines) is safe. An unmerged path has no single staged blob: each of its index stages
+ * (base, ours, theirs) is checked under its name.
  */
 export async function listStaged(options: GitOptions): Promise<StagedFile[]> {
-  const out = await git(['diff', '--cached', '--raw', '-z', '--no-abbrev', '--no-ext-diff', '--diff-filter=ACMR'], options)
-  return parseRawDiff(out)
+  const out = await git(['diff', '--cached', '--raw', '-z', '--no-abbrev', '--no-ext-diff', '--no-renames'], options)
+  const { files, unmerged } = parseRawDiff(out)
+  if (unmerged.length === 0) return files
+  const stages = await git(['ls-files', '-u', '-z', '--', ...unmerged.map((p) => `:(literal)${p}`)], options)
+  return [...files, ...parseStages(stages)]
 }
 
-export function parseRawDiff(out: Buffer): StagedFile[] {
+export interface RawDiff {
+  files: StagedFile[]
+  /** Paths in conflict (status U): their content is in the index stages. */
+  unmerged: string[]
+}
+
+export function parseRawDiff(out: Buffer): RawDiff {
   const tokens = out.toString('utf8').split('\0')
   const files: StagedFile[] = []
+  const unmerged: string[] = []
   for (let i = 0; i < tokens.length; i++) {
     const header = tokens[i]!
     if (!header.startsWith(':')) continue
@@ -37,7 +49,23 @@ export function parseRawDiff(out: Buffer): StagedFile[] {
     const path = tokens[twoPaths ? i + 2 : i + 1]
     i += twoPaths ? 2 : 1
     if (path === undefined || newOid === undefined || newMode === undefined) continue
-    if (FILE_MODES.has(newMode)) files.push({ path, oid: newOid })
+    if (status === 'U') unmerged.push(path)
+    else if (FILE_MODES.has(newMode)) files.push({ path, oid: newOid })
+  }
+  return { files, unmerged }
+}
+
+/** `git ls-files -u -z` records: `<mode> <oid> <stage>\t<path>`; one entry per distinct blob and path. */
+export function parseStages(out: Buffer): StagedFile[] {
+  const seen = new Set<string>()
+  const files: StagedFile[] = []
+  for (const record of out.toString('utf8').split('\0')) {
+    const m = /^(\d+) ([0-9a-f]+) [123]\t([\s\S]*)$/.exec(record)
+    if (!m || !FILE_MODES.has(m[1]!)) continue
+    const key = `${m[2]}\0${m[3]}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    files.push({ path: m[3]!, oid: m[2]! })
   }
   return files
 }

@@ -14,9 +14,10 @@ import { emitOptionsFor } from '../settings.js'
 type Sub = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
 
 const USAGE = `Usage:
-  tsops git install [--tsops-command CMD] [--config .sops.yaml]   set up attributes, drivers and the pre-commit hook
+  tsops git install [--tsops-command CMD] [--config .sops.yaml] [--pattern GLOB]...
+                                                                set up attributes, drivers and the pre-commit and pre-merge-commit hooks
   tsops git uninstall                                           undo tsops git install
-  tsops git pre-commit [--config .sops.yaml]                    check the staged files (the hook runs this)
+  tsops git pre-commit [--config .sops.yaml]                    check the staged files (the hooks run this)
   tsops git textconv FILE                                       decrypted text for git diff (diff driver)
   tsops git merge BASE OURS THEIRS MARKER-SIZE PATH             three-way merge (merge driver)
   tsops git resolve FILE                                        resolve a tsops merge conflict in your editor
@@ -34,6 +35,7 @@ const install: Sub = async (ctx, args) => {
     cwd: ctx.cwd,
     command: args.string('tsops-command') ?? DEFAULT_COMMAND,
     config: args.string('config'),
+    patterns: args.list('pattern'),
     log: (l) => writeStdout(`tsops: ${l}\n`),
     warn: (l) => ctx.stderr(`tsops: warning: ${l}`),
   })
