@@ -195,8 +195,8 @@ async function rememberPatterns(git: SimpleGit, given: readonly string[]): Promi
 }
 
 /** Every .gitattributes in the work tree (tracked or not), wherever install may have written one. */
-async function attributeFiles(git: SimpleGit, top: string): Promise<string[]> {
-  const listing = await git.raw(['-C', top, 'ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ':(glob)**/.gitattributes']).catch(() => '')
+async function attributeFiles(top: string): Promise<string[]> {
+  const listing = await simpleGit({ baseDir: top }).raw(['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ':(glob)**/.gitattributes']).catch(() => '')
   return listing.split('\0').filter((f) => f !== '').map((f) => path.join(top, ...f.split('/')))
 }
 
@@ -211,7 +211,7 @@ export async function uninstall(options: UninstallOptions): Promise<void> {
   const git = installerGit(options.cwd)
   const { top, hooksDir } = await repoPaths(git, options.cwd)
   const configPath = locateConfig({ ...options, command: DEFAULT_COMMAND })
-  const candidates = new Set([path.join(top, '.gitattributes'), ...(await attributeFiles(git, top))])
+  const candidates = new Set([path.join(top, '.gitattributes'), ...(await attributeFiles(top))])
   if (configPath !== undefined && within(top, configPath)) candidates.add(path.join(path.dirname(configPath), '.gitattributes'))
   for (const file of candidates) {
     if (removeBlock(file)) options.log(`${path.relative(options.cwd, file) || '.gitattributes'}: removed the tsops entries`)
