@@ -28,7 +28,7 @@ function installExitHook(): void {
   })
 }
 
-/** Where RAM-backed storage is mounted (Linux). Overridable for tests. */
+/** Where RAM-backed storage is mounted (Linux). */
 export const RAM_ROOT = '/dev/shm'
 /** statfs types that live in memory: tmpfs, ramfs. */
 const RAM_FS_TYPES = new Set([0x01021994, 0x858458f6])
@@ -101,14 +101,14 @@ export function reapDeadDirs(parent: string, prefix: string): string[] {
 }
 
 /** Where new directories go, and their name prefix there. */
-function location(): { parent: string; prefix: string } {
-  const ram = ramParent()
+function location(ramRoot: string): { parent: string; prefix: string } {
+  const ram = ramParent(ramRoot)
   return ram ? { parent: ram, prefix: '' } : { parent: os.tmpdir(), prefix: 'tsops-' }
 }
 
 /** Remove what dead tsops processes left, in RAM and in $TMPDIR. */
-export function reapLeftovers(): void {
-  const ram = ramParent()
+export function reapLeftovers(ramRoot = RAM_ROOT): void {
+  const ram = ramParent(ramRoot)
   if (ram) reapDeadDirs(ram, '')
   reapDeadDirs(os.tmpdir(), 'tsops-')
 }
@@ -118,10 +118,13 @@ export class PrivateTempDir {
 
   private constructor(readonly path: string) {}
 
-  /** @param label what the directory is for, in its name (`exec`, `edit`); lowercase letters. */
-  static create(label = ''): PrivateTempDir {
-    reapLeftovers()
-    const { parent, prefix } = location()
+  /**
+   * @param label what the directory is for, in its name (`exec`, `edit`); lowercase letters
+   * @param ramRoot where RAM storage is mounted (tests)
+   */
+  static create(label = '', ramRoot = RAM_ROOT): PrivateTempDir {
+    reapLeftovers(ramRoot)
+    const { parent, prefix } = location(ramRoot)
     let dir: string
     try {
       dir = fs.mkdtempSync(path.join(parent, `${prefix}${label ? `${label}-` : ''}${process.pid}-`))
