@@ -124,6 +124,30 @@ describe('merging access changes', () => {
   })
 })
 
+describe('contradictory protection changes', () => {
+  it('rules changed differently on both sides: a conflict of the two encrypted versions, which resolve refuses to guess', async () => {
+    await setup(alice.recipient)
+    const reencrypt = async (flag: string, value: string) => {
+      const plain = (await expectOk(await decryptAs(alice), 'decrypt')).stdout
+      repo.write(FILE, plain)
+      await expectOk(await repo.tsops(['encrypt', flag, value, '-i', FILE]), `encrypt ${flag}`)
+    }
+    await repo.gitOk(['checkout', '-q', '-b', 'feature'])
+    await reencrypt('--encrypted-regex', '^a$')
+    await commitAll('only a encrypted')
+    await repo.gitOk(['checkout', '-q', 'main'])
+    await reencrypt('--encrypted-regex', '^b$')
+    await commitAll('only b encrypted')
+    const merge = await repo.git(['merge', '-q', '--no-edit', 'feature'])
+    expect(merge.code).not.toBe(0)
+    expect(merge.stderr).toContain('changed differently on both sides: sops encryption rules')
+    expect(repo.read(FILE)).toMatch(/^<<<<<<< ours \(tsops:/m)
+    const r = await repo.tsops(['git', 'resolve', FILE], { env: { EDITOR: 'false' } })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('changed differently on both sides')
+  })
+})
+
 describe('a merge without a key', () => {
   it('leaves a real conflict (markers, ciphertext only) that the guard blocks and tsops git resolve finishes', async () => {
     await setup(alice.recipient)

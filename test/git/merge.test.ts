@@ -4,6 +4,8 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
+import { spawn } from 'node:child_process'
+import { CLI } from '../helpers/paths.js'
 import path from 'node:path'
 import { testAgeIdentity } from '../helpers/age.js'
 import { TestRepo, expectOk, sopsConfig } from './repo.js'
@@ -167,6 +169,36 @@ describe('git merge with the tsops driver', () => {
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('the edited text is not valid yaml at line 2')
     expect(bad.stderr).not.toContain('typed-secret')
+    expect(repo.read(FILE)).toBe(before)
+  })
+
+  it('SIGINT while resolve waits for the editor: exit 1, the decrypted temp file is gone, the conflict file untouched', async () => {
+    await setup()
+    await onBranch('feature', () => edit((r) => setPath(r, 'api.token', 'theirs-secret')))
+    await repo.gitOk(['checkout', '-q', 'main'])
+    await onBranch('main', () => edit((r) => setPath(r, 'api.token', 'ours-secret')))
+    expect((await repo.git(['merge', '-q', '--no-edit', 'feature'])).code).not.toBe(0)
+    const before = repo.read(FILE)
+    const started = path.join(repo.home, 'resolve-started')
+    const editor = repo.write('../sleepy.sh', `#!/bin/sh\necho "$$ $1" > '${started}'\nexec sleep 30\n`)
+    fs.chmodSync(editor, 0o755)
+    const child = spawn(process.execPath, [CLI, 'git', 'resolve', FILE], { cwd: repo.dir, env: { ...repo.env, EDITOR: editor } as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    for (let i = 0; i < 400 && !(fs.existsSync(started) && fs.readFileSync(started, 'utf8').endsWith('\n')); i++) await new Promise((r) => setTimeout(r, 25))
+    const [editorPid, tempFile] = fs.readFileSync(started, 'utf8').trim().split(' ')
+    expect(fs.readFileSync(tempFile!, 'utf8')).toContain('ours-secret')
+    child.kill('SIGINT')
+    const code = await exited
+    try {
+      process.kill(Number(editorPid), 'SIGKILL')
+    } catch {
+      // already gone: resolve stopped it
+    }
+    expect(code).toBe(1)
+    expect(stderr).toContain('User canceled operation')
+    expect(fs.existsSync(path.dirname(tempFile!))).toBe(false)
     expect(repo.read(FILE)).toBe(before)
   })
 
