@@ -40,6 +40,15 @@ async function commitAll(message: string): Promise<void> {
 
 const set = async (key: string, value: string) => expectOk(await repo.tsops(['set', FILE, `["${key}"]`, JSON.stringify(value)]), `set ${key}`)
 
+/** Branch `offboard` removes bob (rotate --rm-age), then `more` changes; back on main afterwards. */
+async function offboardBob(more: () => Promise<unknown> = async () => undefined): Promise<void> {
+  await repo.gitOk(['checkout', '-q', '-b', 'offboard'])
+  await expectOk(await repo.tsops(['rotate', '-i', '--rm-age', bob.recipient, FILE]), 'rotate --rm-age')
+  await more()
+  await commitAll('offboard bob')
+  await repo.gitOk(['checkout', '-q', 'main'])
+}
+
 function decryptAs(who: Id) {
   return repo.tsops(['decrypt', FILE], { env: { SOPS_AGE_KEY: who.identity } })
 }
@@ -55,12 +64,8 @@ describe('merging access changes', () => {
   it('offboarding survives a merge: the removed key fails (exit 128), the file has a new data key, both value changes are kept', async () => {
     await setup(alice.recipient, bob.recipient)
     const base = repo.read(FILE)
-    await repo.gitOk(['checkout', '-q', '-b', 'offboard'])
-    await expectOk(await repo.tsops(['rotate', '-i', '--rm-age', bob.recipient, FILE]), 'rotate --rm-age')
-    await set('b', 'y')
-    await commitAll('offboard bob')
-    const offboard = repo.read(FILE)
-    await repo.gitOk(['checkout', '-q', 'main'])
+    await offboardBob(() => set('b', 'y'))
+    const offboard = await repo.gitOk(['show', `offboard:${FILE}`])
     await set('a', '100')
     await commitAll('change a')
     const main = repo.read(FILE)
@@ -81,10 +86,7 @@ describe('merging access changes', () => {
 
   it('offboarding merged the other way round (main into the offboarding branch) is kept too', async () => {
     await setup(alice.recipient, bob.recipient)
-    await repo.gitOk(['checkout', '-q', '-b', 'offboard'])
-    await expectOk(await repo.tsops(['rotate', '-i', '--rm-age', bob.recipient, FILE]), 'rotate --rm-age')
-    await commitAll('offboard bob')
-    await repo.gitOk(['checkout', '-q', 'main'])
+    await offboardBob()
     await set('a', '100')
     await commitAll('change a')
     await repo.gitOk(['checkout', '-q', 'offboard'])
@@ -112,10 +114,7 @@ describe('merging access changes', () => {
 
   it('a key removed on one side and a different key added on the other: both changes stay, under a new data key', async () => {
     await setup(alice.recipient, bob.recipient)
-    await repo.gitOk(['checkout', '-q', '-b', 'offboard'])
-    await expectOk(await repo.tsops(['rotate', '-i', '--rm-age', bob.recipient, FILE]), 'rotate --rm-age')
-    await commitAll('offboard bob')
-    await repo.gitOk(['checkout', '-q', 'main'])
+    await offboardBob()
     await expectOk(await repo.tsops(['rotate', '-i', '--add-age', carol.recipient, FILE]), 'rotate --add-age')
     await commitAll('onboard carol')
     expect((await repo.git(['merge', '-q', '--no-edit', 'offboard'])).code).toBe(0)

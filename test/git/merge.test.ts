@@ -249,7 +249,10 @@ describe('git merge with the tsops driver', () => {
     await onBranch('feature', async () => void repo.write('secrets/readme.txt', 'ONE\ntwo\nthree\n'), ['--no-verify'])
     await repo.gitOk(['checkout', '-q', 'main'])
     await onBranch('main', async () => void repo.write('secrets/readme.txt', 'one\ntwo\nTHREE\n'), ['--no-verify'])
-    const merge = await repo.git(['merge', '-q', '--no-edit', 'feature'])
+    // A plaintext file under the rules: the pre-merge-commit hook would refuse the merge commit.
+    expect((await repo.git(['merge', '-q', '--no-edit', 'feature'])).stderr).toContain('secrets/readme.txt is not encrypted')
+    await repo.gitOk(['merge', '--abort'])
+    const merge = await repo.git(['merge', '-q', '--no-edit', '--no-verify', 'feature'])
     expect(merge.code).toBe(0)
     expect(repo.read('secrets/readme.txt')).toBe('ONE\ntwo\nTHREE\n')
   })
