@@ -55,19 +55,30 @@ export function parseRawDiff(out: Buffer): RawDiff {
   return { files, unmerged }
 }
 
-/** `git ls-files -u -z` records: `<mode> <oid> <stage>\t<path>`; one entry per distinct blob and path. */
+/** One index stage of an unmerged path: 1 base, 2 ours, 3 theirs. */
+export interface StageEntry extends StagedFile {
+  stage: number
+}
+
+/** `git ls-files -u -z` records (`<mode> <oid> <stage>\t<path>`) of regular files. */
+export function parseStageEntries(out: Buffer): StageEntry[] {
+  const entries: StageEntry[] = []
+  for (const record of out.toString('utf8').split('\0')) {
+    const m = /^(\d+) ([0-9a-f]+) ([123])\t([\s\S]*)$/.exec(record)
+    if (m && FILE_MODES.has(m[1]!)) entries.push({ path: m[4]!, oid: m[2]!, stage: Number(m[3]) })
+  }
+  return entries
+}
+
+/** The stages to check: one entry per distinct blob and path. */
 export function parseStages(out: Buffer): StagedFile[] {
   const seen = new Set<string>()
-  const files: StagedFile[] = []
-  for (const record of out.toString('utf8').split('\0')) {
-    const m = /^(\d+) ([0-9a-f]+) [123]\t([\s\S]*)$/.exec(record)
-    if (!m || !FILE_MODES.has(m[1]!)) continue
-    const key = `${m[2]}\0${m[3]}`
-    if (seen.has(key)) continue
+  return parseStageEntries(out).filter((e) => {
+    const key = `${e.oid}\0${e.path}`
+    if (seen.has(key)) return false
     seen.add(key)
-    files.push({ path: m[3]!, oid: m[2]! })
-  }
-  return files
+    return true
+  })
 }
 
 /**
@@ -157,11 +168,7 @@ export interface UnmergedStages {
 export async function readUnmergedStages(file: string, options: GitOptions): Promise<UnmergedStages | undefined> {
   const r = await runGit(['ls-files', '-u', '-z', '--', file], options)
   if (r.code !== 0) return undefined
-  const oids = new Map<number, string>()
-  for (const record of r.stdout.toString('utf8').split('\0')) {
-    const m = /^\d+ ([0-9a-f]+) ([123])\t/.exec(record)
-    if (m) oids.set(Number(m[2]), m[1]!)
-  }
+  const oids = new Map(parseStageEntries(r.stdout).map((e) => [e.stage, e.oid]))
   const ours = oids.get(2)
   const theirs = oids.get(3)
   if (ours === undefined || theirs === undefined) return undefined
