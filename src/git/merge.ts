@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../io/files.js'
 import type { KeyContext } from '../keys/types.js'
 import { OURS_LABEL_PREFIX, THEIRS_LABEL } from '../check/markers.js'
 import { renderConflict } from './conflict.js'
-import { loadDriverFormat } from './decrypt.js'
+import { firstLine, loadDriverFormat } from './decrypt.js'
 import { runGit } from './exec.js'
 import { threeWayMerge } from './threeway.js'
 
@@ -80,10 +80,6 @@ function writeConflict(options: MergeDriverOptions, ours: Uint8Array, theirs: Ui
   writeFileAtomic(options.ours, Buffer.from(text, 'latin1'))
 }
 
-function firstLine(err: unknown): string {
-  return err instanceof TsopsError ? err.message.split('\n')[0]!.replace(/[.:]$/, '') : 'unexpected error'
-}
-
 export async function mergeDriver(options: MergeDriverOptions): Promise<MergeOutcome> {
   const f = await loadDriverFormat(options.format)
   const inputs = { base: read(options.base), ours: read(options.ours), theirs: read(options.theirs) }
@@ -91,7 +87,7 @@ export async function mergeDriver(options: MergeDriverOptions): Promise<MergeOut
   try {
     outcome = await threeWayMerge(inputs, { format: f, ctx: options.ctx, decryptionOrder: options.decryptionOrder, emitOptions: options.emitOptions, now: options.now })
   } catch (err) {
-    if (!(err instanceof TsopsError)) throw err
+    // Whatever went wrong (no key, a bad MAC, a key service down), never leave ours in silence.
     writeConflict(options, inputs.ours, inputs.theirs)
     return { kind: 'unmerged', reason: firstLine(err) }
   }

@@ -45,9 +45,14 @@ export function sameGroups(a: readonly (readonly KeyEntry[])[], b: readonly (rea
   })
 }
 
-function sameRules(a: EncryptionRules, b: EncryptionRules): boolean {
+export function sameRules(a: EncryptionRules, b: EncryptionRules): boolean {
   const canon = (r: EncryptionRules) => JSON.stringify(Object.entries(r).filter(([, v]) => v !== undefined && v !== false).sort())
   return canon(a) === canon(b)
+}
+
+/** Same keys in the same groups, same threshold and rules. */
+export function sameProtection(a: Protection, b: Protection): boolean {
+  return sameGroups(a.keyGroups, b.keyGroups) && a.shamirThreshold === b.shamirThreshold && sameRules(a.rules, b.rules)
 }
 
 /** Three-way choice of a whole value: a change on one side wins; different changes conflict. */

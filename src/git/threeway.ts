@@ -21,7 +21,7 @@ import type { KeyContext, KeyEntry } from '../keys/types.js'
 import { sealDocument } from '../pipeline/encrypt.js'
 import { dataKeyFor, openSealed, parseSealed, type DriverFormat, type Sealed } from './decrypt.js'
 import { mergeTrees, sameValue } from './merge3.js'
-import { mergeProtection, protectionOf, restricts, sameGroups, type Protection } from './protection.js'
+import { mergeProtection, protectionOf, restricts, sameGroups, sameProtection, type Protection } from './protection.js'
 
 export interface ThreeWayInputs {
   /** Undefined or empty: no common ancestor (both sides added the file). */
@@ -79,10 +79,6 @@ function parseInputs(inputs: ThreeWayInputs, f: DriverFormat): Parsed | undefine
 
 function sameBranches(a: readonly TreeMap[], b: readonly TreeMap[]): boolean {
   return a.length === b.length && a.every((x, i) => sameValue(x, b[i]))
-}
-
-function sameProtection(a: Protection, b: Protection): boolean {
-  return sameGroups(a.keyGroups, b.keyGroups) && a.shamirThreshold === b.shamirThreshold && JSON.stringify(a.rules) === JSON.stringify(b.rules)
 }
 
 interface SideKeys {
