@@ -6,8 +6,10 @@
  *    plaintext never reaches a disk) — else the system temp dir ($TMPDIR). The per-user parent
  *    is created 0700; one that exists but is not a real directory owned by this user and closed
  *    to others is not used (someone else could read or replace what is put there).
- *  - Each directory is created 0700 and named after the owning process: `[label-]<pid>-XXXXXX`
- *    in the RAM parent, `tsops-[label-]<pid>-XXXXXX` in $TMPDIR.
+ *  - Each directory is created 0700 and named after the owning process: `[label-]<ns>.<pid>-XXXXXX`
+ *    in the RAM parent, `tsops-[label-]<ns>.<pid>-XXXXXX` in $TMPDIR, where <ns> names the pid
+ *    namespace (containers sharing a temp dir have their own pids: a pid from another
+ *    namespace says nothing about whether its process runs).
  *  - Removed by remove() — callers do it in `finally` and on SIGINT/SIGTERM — and, as a last
  *    resort, when the process exits. SIGKILL leaves no chance to clean up, so every creation
  *    first removes the directories of this user's tsops processes that are no longer running.
@@ -59,6 +61,20 @@ export function ramParent(root = RAM_ROOT): string | undefined {
   }
 }
 
+/** The pid namespace of this process (its inode on Linux), or 0 where there is none to read. */
+function pidNamespace(): string {
+  try {
+    return /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0'
+  } catch {
+    return '0'
+  }
+}
+
+/** This process in a directory name: `<ns>.<pid>`. */
+export function ownerTag(): string {
+  return `${pidNamespace()}.${process.pid}`
+}
+
 /** A process we may not signal (EPERM) is alive; only ESRCH means gone. */
 function processAlive(pid: number): boolean {
   try {
@@ -70,8 +86,9 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * Remove the directories under `parent` named `<prefix><pid>-…` whose process is gone and which
- * belong to this user. A pid in use again by another process keeps its directory (safe side).
+ * Remove the directories under `parent` named `<prefix>[label-]<ns>.<pid>-…` of this pid
+ * namespace whose process is gone and which belong to this user. A pid in use again by another
+ * process keeps its directory (safe side).
  */
 export function reapDeadDirs(parent: string, prefix: string): string[] {
   const removed: string[] = []
@@ -81,11 +98,12 @@ export function reapDeadDirs(parent: string, prefix: string): string[] {
   } catch {
     return removed
   }
-  const pattern = new RegExp(`^${prefix}(?:[a-z]+-)?(\\d+)-[A-Za-z0-9]{6}$`)
+  const pattern = new RegExp(`^${prefix}(?:[a-z]+-)?(\\d+)\\.(\\d+)-[A-Za-z0-9]{6}$`)
+  const ns = pidNamespace()
   for (const name of names) {
     const m = pattern.exec(name)
-    if (!m) continue
-    const pid = Number(m[1])
+    if (!m || m[1] !== ns) continue
+    const pid = Number(m[2])
     if (pid === process.pid || processAlive(pid)) continue
     const dir = path.join(parent, name)
     const st = fs.lstatSync(dir, { throwIfNoEntry: false })
@@ -127,7 +145,7 @@ export class PrivateTempDir {
     const { parent, prefix } = location(ramRoot)
     let dir: string
     try {
-      dir = fs.mkdtempSync(path.join(parent, `${prefix}${label ? `${label}-` : ''}${process.pid}-`))
+      dir = fs.mkdtempSync(path.join(parent, `${prefix}${label ? `${label}-` : ''}${ownerTag()}-`))
       fs.chmodSync(dir, 0o700) // mkdtemp already uses 0700; make it explicit for odd umasks
     } catch (err) {
       throw new WriteError(`Could not create temporary directory: ${(err as NodeJS.ErrnoException).code ?? 'unexpected error'}`)

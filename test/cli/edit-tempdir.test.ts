@@ -11,7 +11,7 @@ import path from 'node:path'
 import { runCli } from '../helpers/cli.js'
 import { cliWorkspace } from '../helpers/workspace.js'
 import { CLI } from '../helpers/paths.js'
-import { PrivateTempDir, RAM_ROOT, ramParent, reapDeadDirs } from '../../src/edit/tempdir.js'
+import { PrivateTempDir, RAM_ROOT, ownerTag, ramParent, reapDeadDirs } from '../../src/edit/tempdir.js'
 
 const { dir, env, encrypted } = cliWorkspace('tsops-edit-tmp-')
 const uid = process.getuid!()
@@ -56,7 +56,7 @@ describe('edit temp dirs', () => {
     await exited
     process.kill(Number(editorPid), 'SIGKILL')
     const left = path.dirname(tempFile!)
-    expect(path.basename(left)).toMatch(new RegExp(`^edit-${child.pid}-`))
+    expect(path.basename(left)).toMatch(new RegExp(`^edit-\\d+\\.${child.pid}-`))
     expect(fs.readFileSync(tempFile!, 'utf8')).toContain('plaintext-marker-77') // what SIGKILL leaves
 
     const next = await runCli(['edit', await encrypted('next.yaml', 'a: 1\n')], { env: env({ SOPS_EDITOR: 'true' }) })
@@ -64,17 +64,20 @@ describe('edit temp dirs', () => {
     expect(fs.existsSync(left)).toBe(false)
   })
 
-  it('removes only dirs of dead processes that belong to the user', () => {
+  it('removes only dirs of dead processes of this pid namespace that belong to the user', () => {
     const parent = fs.mkdtempSync(path.join(fakeRoot, 'reap-'))
+    const ns = ownerTag().split('.')[0]
     const dead = 2 ** 22 + 12345 // above pid_max: no such process
-    const deadDir = path.join(parent, `edit-${dead}-abcdef`)
-    const liveDir = path.join(parent, `edit-${process.pid}-abcdef`)
-    const othersDir = path.join(parent, `edit-${dead + 1}-abcdef`)
+    const deadDir = path.join(parent, `edit-${ns}.${dead}-abcdef`)
+    const liveDir = path.join(parent, `edit-${ownerTag()}-abcdef`)
+    const othersDir = path.join(parent, `edit-${ns}.${dead + 1}-abcdef`)
+    const otherNamespace = path.join(parent, `edit-1${ns}.${dead}-abcdef`)
     const unrelated = path.join(parent, `notes-${dead}`)
-    for (const d of [deadDir, liveDir, othersDir, unrelated]) fs.mkdirSync(d)
+    const all = [deadDir, liveDir, othersDir, otherNamespace, unrelated]
+    for (const d of all) fs.mkdirSync(d)
     fs.chownSync(othersDir, 12345, 12345)
     expect(reapDeadDirs(parent, '')).toEqual([deadDir])
-    expect([deadDir, liveDir, othersDir, unrelated].map((d) => fs.existsSync(d))).toEqual([false, true, true, true])
+    expect(all.map((d) => fs.existsSync(d))).toEqual([false, true, true, true, true])
   })
 
   it('refuses a per-user dir that is not a private directory of the user; then $TMPDIR is used', () => {
@@ -101,7 +104,7 @@ describe('edit temp dirs', () => {
     try {
       const made = PrivateTempDir.create('edit', path.join(dir, 'missing'))
       expect(path.dirname(made.path)).toBe(tmp)
-      expect(path.basename(made.path)).toMatch(new RegExp(`^tsops-edit-${process.pid}-`))
+      expect(path.basename(made.path)).toMatch(new RegExp(`^tsops-edit-${ownerTag().replace('.', '\\.')}-`))
       made.remove()
     } finally {
       process.env.TMPDIR = saved
