@@ -195,6 +195,9 @@ describe('monorepos and catch-all configs', () => {
     const fix = /fix: (.*), then git add (.*)$/m.exec(blocked.stderr)
     expect(fix?.[1]).toBe('(cd svc && tsops encrypt -i prod/app.yaml)')
     expect(fix?.[2]).toBe('svc/prod/app.yaml')
+    // tsops check gives the same kind of command, from where it runs.
+    expect((await repo.tsops(['check', 'svc'])).stdout.toString()).toContain('fix: (cd svc && tsops encrypt -i prod/app.yaml)')
+    expect((await repo.tsops(['check', '.'], { cwd: repo.path('svc/prod') })).stdout.toString()).toContain("fix: (cd .. && tsops encrypt -i prod/app.yaml)")
     // Run the hint exactly as printed, from the root.
     const env = { ...repo.env, ...tsopsOnPath() }
     const ran = await new Promise<number>((resolve) => {
