@@ -84,6 +84,9 @@ export const FLAGS: Record<string, FlagSpec> = {
   terraform: { kind: 'bool' },
   // git integration: the shell words that run tsops from git's drivers and hook
   'tsops-command': { kind: 'string', env: 'TSOPS_GIT_COMMAND' },
+  pattern: { kind: 'list' },
+  // check: the commits after REF (REF..HEAD)
+  since: { kind: 'string' },
   // general
   verbose: { kind: 'bool' },
   version: { kind: 'bool', short: 'v' },

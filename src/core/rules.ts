@@ -44,10 +44,52 @@ export function withDefaultRule(rules: EncryptionRules): EncryptionRules {
   return countRules(rules) === 0 ? { ...rules, unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : rules
 }
 
+/**
+ * The comments seen in one container since its last non-comment item (the walker pushes and
+ * clears them), with the comment-rule verdicts on them so far. Each comment is tested against
+ * the rule regexes once, when it is first looked at — not once per later leaf — so a file of
+ * many comments costs time linear in its size whatever regex its metadata carries.
+ */
+export class CommentRun {
+  readonly texts: string[] = []
+  /** The selector the verdicts below were computed for, and how many texts they cover. */
+  owner: LeafSelector | undefined
+  tested = 0
+  /** Some comment matches unencrypted_comment_regex. */
+  unencrypted = false
+  /** Some comment before the last one matches encrypted_comment_regex; the last one does. */
+  encryptedBeforeLast = false
+  lastEncrypted = false
+
+  push(text: string): void {
+    this.texts.push(text)
+  }
+
+  clear(): void {
+    this.texts.length = 0
+    this.tested = 0
+    this.unencrypted = this.encryptedBeforeLast = this.lastEncrypted = false
+  }
+}
+
+/** Regex verdicts per distinct string: a key on the path of many leaves is tested once. */
+class MemoRe2 {
+  private readonly verdicts = new Map<string, boolean>()
+  constructor(private readonly re: Re2) {}
+  test(s: string): boolean {
+    let v = this.verdicts.get(s)
+    if (v === undefined) {
+      v = this.re.test(s)
+      this.verdicts.set(s, v)
+    }
+    return v
+  }
+}
+
 /** The compiled decision function for one file. */
 export class LeafSelector {
-  private readonly unencryptedRegex?: Re2
-  private readonly encryptedRegex?: Re2
+  private readonly unencryptedRegex?: MemoRe2
+  private readonly encryptedRegex?: MemoRe2
   private readonly unencryptedCommentRegex?: Re2
   private readonly encryptedCommentRegex?: Re2
 
@@ -57,8 +99,8 @@ export class LeafSelector {
   constructor(readonly rules: EncryptionRules) {
     assertSingleRule(rules)
     this.effective = countRules(rules) === 0 ? { unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : rules
-    if (rules.unencryptedRegex) this.unencryptedRegex = compileRe2(rules.unencryptedRegex, 'unencrypted_regex')
-    if (rules.encryptedRegex) this.encryptedRegex = compileRe2(rules.encryptedRegex, 'encrypted_regex')
+    if (rules.unencryptedRegex) this.unencryptedRegex = new MemoRe2(compileRe2(rules.unencryptedRegex, 'unencrypted_regex'))
+    if (rules.encryptedRegex) this.encryptedRegex = new MemoRe2(compileRe2(rules.encryptedRegex, 'encrypted_regex'))
     if (rules.unencryptedCommentRegex) this.unencryptedCommentRegex = compileRe2(rules.unencryptedCommentRegex, 'unencrypted_comment_regex')
     if (rules.encryptedCommentRegex) this.encryptedCommentRegex = compileRe2(rules.encryptedCommentRegex, 'encrypted_comment_regex')
   }
@@ -72,24 +114,42 @@ export class LeafSelector {
    * @param commentsStack per container level, the comments seen since the last non-comment item
    *   (including the leaf itself when it is a comment)
    */
-  shouldEncrypt(path: readonly string[], commentsStack: readonly (readonly string[])[], isComment: boolean): boolean {
+  shouldEncrypt(path: readonly string[], commentsStack: readonly CommentRun[], isComment: boolean): boolean {
     const effective = this.effective
     let encrypted = true
     if (effective.unencryptedSuffix && path.some((k) => k.endsWith(effective.unencryptedSuffix!))) encrypted = false
     if (effective.encryptedSuffix) encrypted = path.some((k) => k.endsWith(effective.encryptedSuffix!))
     if (this.unencryptedRegex && path.some((k) => this.unencryptedRegex!.test(k))) encrypted = false
     if (this.encryptedRegex) encrypted = path.some((k) => this.encryptedRegex!.test(k))
-    if (this.unencryptedCommentRegex && commentsStack.some((level) => level.some((c) => this.unencryptedCommentRegex!.test(c)))) encrypted = false
+    if (this.unencryptedCommentRegex && commentsStack.some((run) => this.verdicts(run).unencrypted)) encrypted = false
     if (this.encryptedCommentRegex) encrypted = this.matchesEncryptedComment(commentsStack, isComment)
     return encrypted
   }
 
+  /** Bring a run's verdicts up to date: only the comments added since the last call are tested. */
+  private verdicts(run: CommentRun): CommentRun {
+    if (run.owner !== this) {
+      run.owner = this
+      run.tested = 0
+      run.unencrypted = run.encryptedBeforeLast = run.lastEncrypted = false
+    }
+    for (; run.tested < run.texts.length; run.tested++) {
+      const text = run.texts[run.tested]!
+      if (this.unencryptedCommentRegex && !run.unencrypted) run.unencrypted = this.unencryptedCommentRegex.test(text)
+      if (this.encryptedCommentRegex) {
+        run.encryptedBeforeLast ||= run.lastEncrypted
+        run.lastEncrypted = this.encryptedCommentRegex.test(text)
+      }
+    }
+    return run
+  }
+
   /** A marker comment does not encrypt itself: skip the innermost level's last comment for comments. */
-  private matchesEncryptedComment(stack: readonly (readonly string[])[], isComment: boolean): boolean {
-    return stack.some((level, i) => {
+  private matchesEncryptedComment(stack: readonly CommentRun[], isComment: boolean): boolean {
+    return stack.some((run, i) => {
+      const v = this.verdicts(run)
       const last = i === stack.length - 1
-      const comments = isComment && last ? level.slice(0, -1) : level
-      return comments.some((c) => this.encryptedCommentRegex!.test(c))
+      return v.encryptedBeforeLast || (v.lastEncrypted && !(isComment && last))
     })
   }
 

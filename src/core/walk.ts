@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Comment, TreeMap, TreeSeq, typeName, type MapEntry, type Scalar, type SeqItem, type Value } from './tree.js'
 import { ValueCipher, feedMac, isEncryptedValue, type DecryptOptions, type Plaintext } from './cipher.js'
-import type { LeafSelector } from './rules.js'
+import { CommentRun, type LeafSelector } from './rules.js'
 import { DecryptValueError, EncryptTreeError, MacMismatchError, TsopsError } from './errors.js'
 
 /** sha256("sops"): prefixes the MAC input when mac_only_encrypted is set. */
@@ -17,7 +17,7 @@ type Leaf = Exclude<Scalar, null> | Comment
  * Returns the replacement for a leaf. `listElement`: the leaf is an element of a list (where
  * sops stores an encrypted comment as an element, §4.1), not a map value or a comment item.
  */
-type LeafVisitor = (leaf: Leaf, path: readonly string[], stack: readonly string[][], listElement: boolean) => Leaf | string
+type LeafVisitor = (leaf: Leaf, path: readonly string[], stack: readonly CommentRun[], listElement: boolean) => Leaf | string
 
 export function aadFor(path: readonly string[]): string {
   return path.join(':') + ':'
@@ -33,7 +33,7 @@ interface Frame {
   node: TreeMap | TreeSeq
   next: number
   /** The comments seen in this container since its last non-comment item. */
-  level: string[]
+  level: CommentRun
   /** Entered through a map key, which is on `path` until the frame is left. */
   keyed: boolean
 }
@@ -46,10 +46,10 @@ interface Frame {
  */
 function walkTree(root: TreeMap, visit: LeafVisitor): void {
   const path: string[] = []
-  const stack: string[][] = []
+  const stack: CommentRun[] = []
   const frames: Frame[] = []
   const enter = (node: TreeMap | TreeSeq, keyed: boolean): void => {
-    const level: string[] = []
+    const level = new CommentRun()
     frames.push({ node, next: 0, level, keyed })
     stack.push(level)
   }
@@ -62,7 +62,7 @@ function walkTree(root: TreeMap, visit: LeafVisitor): void {
       if (frame.keyed) path.pop()
       // A nested container is a non-comment item of its parent: it ends the parent's comment run.
       const parent = frames[frames.length - 1]
-      if (parent) parent.level.length = 0
+      if (parent) parent.level.clear()
       continue
     }
     const i = frame.next++
@@ -80,23 +80,23 @@ function walkTree(root: TreeMap, visit: LeafVisitor): void {
 
 type Enter = (node: TreeMap | TreeSeq, keyed: boolean) => void
 
-function visitEntry(entry: MapEntry, frame: Frame, path: string[], stack: string[][], visit: LeafVisitor, enter: Enter): void {
+function visitEntry(entry: MapEntry, frame: Frame, path: string[], stack: CommentRun[], visit: LeafVisitor, enter: Enter): void {
   path.push(entry.key)
   const value = entry.value
   if (value instanceof TreeMap || value instanceof TreeSeq) return enter(value, true)
   if (value !== null) entry.value = visit(value, path, stack, false) as Value
   path.pop()
-  frame.level.length = 0
+  frame.level.clear()
 }
 
-function visitElement(seq: TreeSeq, i: number, frame: Frame, path: string[], stack: string[][], visit: LeafVisitor, enter: Enter): void {
+function visitElement(seq: TreeSeq, i: number, frame: Frame, path: string[], stack: CommentRun[], visit: LeafVisitor, enter: Enter): void {
   const item = seq.items[i] as Value
   if (item instanceof TreeMap || item instanceof TreeSeq) return enter(item, false)
   // sops#2281: an encrypted comment stored as a list element still counts as a comment.
   const commentLike = isEncryptedCommentElement(item)
   if (commentLike) frame.level.push(item as string)
   if (item !== null) seq.items[i] = visit(item, path, stack, true)
-  if (!commentLike) frame.level.length = 0
+  if (!commentLike) frame.level.clear()
 }
 
 function asComment(result: Leaf | string, inline: boolean): Comment {
@@ -224,7 +224,7 @@ export function verifyMac(stored: string, computed: string): void {
 /** Visits every leaf without changing it: for keyless checks. `path`/`stack` are only valid during the call. */
 export function visitLeaves(
   branches: TreeMap[],
-  visit: (leaf: Leaf, path: readonly string[], stack: readonly string[][]) => void,
+  visit: (leaf: Leaf, path: readonly string[], stack: readonly CommentRun[]) => void,
 ): void {
   walkBranches(branches, (leaf, path, stack) => {
     visit(leaf, path, stack)

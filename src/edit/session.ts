@@ -16,8 +16,7 @@ import { writeFileAtomic } from '../io/files.js'
 import { assertReencryptable, emitEncrypted, reencrypt, type DecryptedKeys } from '../pipeline/reencrypt.js'
 import { runEditor } from './editor.js'
 import { InvalidEditError } from './errors.js'
-import { PrivateTempDir } from './tempdir.js'
-import { withTerminationSignal } from './termination.js'
+import { withEditBuffer } from './buffer.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -58,23 +57,13 @@ interface Edited {
 
 /** Let the user edit `target` and commit the re-encrypted result. */
 export async function editEncrypted(target: EditTarget, environment: EditEnvironment): Promise<void> {
-  let tempDir: PrivateTempDir | undefined
-  await withTerminationSignal(
-    async (signal) => {
-      tempDir = PrivateTempDir.create()
-      try {
-        const edited = await editUntilValid(target, environment, tempDir.file(target.baseName), signal)
-        const sealed = reencrypt(target.format, edited.doc, target.keys, { metadata: edited.metadata })
-        const encrypted = emitEncrypted(target.format, sealed, target.format, target.emitOptions)
-        if (signal.aborted) throw signal.reason
-        environment.commit(encrypted)
-      } finally {
-        tempDir.remove()
-      }
-    },
-    // Remove the plaintext at once, not only when the flow unwinds.
-    () => tempDir?.remove(),
-  )
+  await withEditBuffer(target.baseName, async (tempFile, signal) => {
+    const edited = await editUntilValid(target, environment, tempFile, signal)
+    const sealed = reencrypt(target.format, edited.doc, target.keys, { metadata: edited.metadata })
+    const encrypted = emitEncrypted(target.format, sealed, target.format, target.emitOptions)
+    if (signal.aborted) throw signal.reason
+    environment.commit(encrypted)
+  })
 }
 
 async function editUntilValid(target: EditTarget, environment: EditEnvironment, tempFile: string, signal: AbortSignal): Promise<Edited> {

@@ -35,7 +35,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const useFifo = !args.bool('no-fifo')
   let dir: PrivateTempDir | undefined
   return withTerminationSignal(async (signal) => {
-    dir = PrivateTempDir.create('tsops-exec-')
+    dir = PrivateTempDir.create('exec')
     let feeder: FifoFeeder | undefined
     try {
       const target = dir.file(filename)
