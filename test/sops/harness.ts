@@ -316,7 +316,7 @@ export async function crossDecrypt(t: Twin, file: string, decryptArgs: readonly 
   const sopsReadsOurs = await runSide('real', ['decrypt', ...decryptArgs, ours], { cwd: t.ours.dir, env: envFor(t.ours) })
   const oursReadsSops = await runSide('ours', ['decrypt', ...decryptArgs, real], { cwd: t.real.dir, env: envFor(t.real) })
   const label = `cross-decrypt ${file} ${decryptArgs.join(' ')}`
-  expect(sopsReadsSops.code, `${label}: sops reads its own file: ${sopsReadsSops.stderr}`).toBe(0)
+  // Where sops cannot decrypt its own file (e.g. +Inf to JSON), tsops must fail the same way.
   if (expected !== undefined) expect(sopsReadsSops.stdout.toString('latin1'), `${label}: sops reads its own file`).toBe(expected.toString('latin1'))
   expectEqualOutputs(sopsReadsSops, sopsReadsOurs, `${label}: sops decrypts tsops's file`)
   expectEqualOutputs(sopsReadsSops, oursReadsSops, `${label}: tsops decrypts sops's file`)
