@@ -101,8 +101,9 @@ export interface ParsedArgs {
   positionals: string[]
 }
 
+/** Go's flag package's words (one dash, whatever was typed), which sops hands to its logger. */
 function usageError(message: string): GenericError {
-  return new GenericError(message, { hint: "Run 'tsops --help' for usage." })
+  return new GenericError(message, { hint: "Run 'tsops --help' for usage.", sopsLog: 'fatal' })
 }
 
 function setFlag(flags: ParsedArgs['flags'], name: string, value: string | boolean): void {
@@ -139,7 +140,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const rawName = isLong ? arg.slice(2, eq === -1 ? undefined : eq) : arg.slice(1, 2)
     const name = isLong ? rawName : SHORT.get(rawName)
     const spec = name === undefined ? undefined : FLAGS[name]
-    if (!name || !spec) throw usageError(`flag provided but not defined: ${isLong ? '--' : '-'}${rawName}`)
+    if (!name || !spec) throw usageError(`flag provided but not defined: -${rawName}`)
     let inline: string | undefined = isLong ? (eq === -1 ? undefined : arg.slice(eq + 1)) : arg.length > 2 ? arg.slice(2) : undefined
     if (spec.kind === 'bool') {
       if (inline !== undefined && !isLong) {
@@ -156,7 +157,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       continue
     }
     if (inline === undefined) {
-      if (i + 1 >= argv.length) throw usageError(`flag needs an argument: --${name}`)
+      if (i + 1 >= argv.length) throw usageError(`flag needs an argument: -${rawName}`)
       inline = argv[++i]!
     }
     setFlag(flags, name, inline)
@@ -202,7 +203,7 @@ export class Args {
   int(name: string): number | undefined {
     const s = this.string(name)
     if (s === undefined) return undefined
-    if (!/^-?\d+$/.test(s)) throw usageError(`invalid value ${JSON.stringify(s)} for flag --${name}: must be an integer`)
+    if (!/^-?\d+$/.test(s)) throw usageError(`invalid value ${JSON.stringify(s)} for flag -${name}: parse error`)
     return Number(s)
   }
 }

@@ -8,6 +8,7 @@ import { createCliContext, type CliContext } from './context.js'
 import { writeStderr, writeStdout } from '../io/stdio.js'
 import { HELP, SOPS_VERSION_TEXT, VERSION_TEXT } from './help.js'
 import { currentPersona, type Persona } from './persona.js'
+import { sopsLogLine } from './sopslog.js'
 
 export type Command = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
 
@@ -80,6 +81,10 @@ export function reportError(err: unknown, verbose: boolean, persona: Persona = c
   const prefix = persona === 'sops' ? '' : 'tsops: error: '
   try {
     if (err instanceof TsopsError) {
+      if (err.sopsLog && persona === 'sops') {
+        writeStderr(sopsLogLine(err.sopsLog, String(err.message)))
+        return 1 // logrus's Fatal exits 1
+      }
       writeStderr(`${prefix}${printable(String(err.message))}\n`)
       if (err.hint && persona === 'tsops') writeStderr(`tsops: hint: ${printable(String(err.hint))}\n`)
       return validExitCode(err.exitCode)

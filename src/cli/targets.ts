@@ -10,7 +10,7 @@ import { ConfigError, GenericError, MetadataNotFoundError, TsopsError, emitting 
 import { matchCreationRule } from '../config/index.js'
 import { detectFormat, loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { Document, Format } from '../formats/format.js'
-import { readInput } from '../io/files.js'
+import { readFileAsSops } from '../io/go-errors.js'
 import type { Args } from './args.js'
 import type { CliContext } from './context.js'
 import { chooseFormats, type FormatChoice } from './formats.js'
@@ -183,10 +183,10 @@ export interface EncryptedFile {
   input: Format
 }
 
-/** Read and parse an encrypted file (the metadata stays in `doc.metadata`). */
+/** Read and parse an encrypted file (the metadata stays in `doc.metadata`); read errors in sops's words. */
 export async function readEncryptedFile(args: Args, file: string): Promise<EncryptedFile> {
   const formats = chooseFormats(args, file)
-  const bytes = readInput(file)
+  const bytes = readFileAsSops(file)
   const parse = await loadEncryptedParser(formats.input)
   const doc = parse(bytes)
   return { doc, formats, input: await loadFormat(formats.input) }

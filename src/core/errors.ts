@@ -6,6 +6,12 @@
 export interface ErrorOptions {
   hint?: string
   cause?: unknown
+  /**
+   * sops reports this failure through its logger (`log.Fatal`: an error its command returned
+   * without an exit code of its own, or a bad flag), not as a bare line: under the sops name it
+   * is printed as `[CMD]\t time="…" level=fatal msg="…"`, exit 1.
+   */
+  sopsLog?: 'fatal'
 }
 
 export class TsopsError extends Error {
@@ -14,11 +20,13 @@ export class TsopsError extends Error {
   /** The process exit code sops uses for this failure. */
   readonly exitCode: number = 1
   readonly hint?: string
+  readonly sopsLog?: 'fatal'
 
   constructor(message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.hint = options.hint
+    if (options.sopsLog) this.sopsLog = options.sopsLog
   }
 }
 
@@ -219,7 +227,7 @@ export class ChildExitError extends TsopsError {
   override readonly code = 'CHILD_EXIT'
   override readonly exitCode: number
   constructor(exitCode: number) {
-    super(`command exited with status ${exitCode}`)
+    super(`exit status ${exitCode}`)
     this.exitCode = exitCode
   }
 }

@@ -14,7 +14,7 @@ import { SOPS_FORMAT_VERSION, type Metadata } from '../core/metadata.js'
 import type { TreeMap } from '../core/tree.js'
 import type { Document, EmitOptions, Format, FormatName } from '../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
-import { readInput } from '../io/files.js'
+import { readFileAsSops } from '../io/go-errors.js'
 import type { KeyContext } from '../keys/types.js'
 import { decryptDocument, type Decrypted } from './decrypt.js'
 import { sealDocument } from './encrypt.js'
@@ -34,9 +34,12 @@ export interface OpenedFile extends Decrypted {
   original: Buffer
 }
 
-/** Read, parse and decrypt an encrypted file (one data-key unwrap). */
+/**
+ * Read, parse and decrypt an encrypted file (one data-key unwrap). A file that cannot be read is
+ * sops's `Error reading file: open FILE: …` (exit 2), FILE as the caller names it.
+ */
 export async function openEncryptedFile(file: string, options: OpenFileOptions): Promise<OpenedFile> {
-  const original = readInput(file)
+  const original = readFileAsSops(file)
   const [parse, format] = await Promise.all([loadEncryptedParser(options.format), loadFormat(options.format)])
   const doc = parse(original)
   const decrypted = await decryptDocument(doc, {

@@ -99,7 +99,7 @@ async function existingFile(ctx: CliContext, args: Args, file: string, formats: 
 
 /** The store's example document, with a fresh data key wrapped for the configured keys. */
 async function newFile(ctx: CliContext, args: Args, file: string, formats: FormatChoice): Promise<Opened> {
-  const settings = await encryptionSettings(ctx, args, formats.name ?? file)
+  const settings = await encryptionSettings(ctx, args, formats.name ?? file, { subcommand: args.positionals[0] === 'edit', inputFormat: formats.input })
   const format = await loadFormat(formats.output)
   const doc = format.parse(exampleDocument(format))
   const dataKey = randomBytes(DATA_KEY_SIZE)

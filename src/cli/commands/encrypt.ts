@@ -16,7 +16,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
     throw new ConflictingParametersError('encrypting standard input needs --filename-override to choose the creation rule and format')
   }
   const formats = chooseFormats(args, file)
-  const settings = await encryptionSettings(ctx, args, formats.name ?? file)
+  const settings = await encryptionSettings(ctx, args, formats.name ?? file, { subcommand: args.positionals[0] === 'encrypt', inputFormat: formats.input })
   const input = await loadFormat(formats.input)
   const doc = input.parse(readInput(file))
   await encryptDocument(input, doc, { ...settings, ctx: ctx.keyContext })

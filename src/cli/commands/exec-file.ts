@@ -12,7 +12,8 @@ import { writeFileAtomic } from '../../io/files.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import { openEncryptedFile } from '../../pipeline/reencrypt.js'
 import { loadFormat } from '../../formats/registry.js'
-import { exitStatusOf, runChild } from '../../edit/child.js'
+import { runChild } from '../../edit/child.js'
+import { childStatus } from '../child-status.js'
 import { PrivateTempDir } from '../../edit/tempdir.js'
 import { withTerminationSignal } from '../../edit/termination.js'
 import type { Args } from '../args.js'
@@ -45,7 +46,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
       if (useFifo) feeder = feedFifo(target, plaintext)
       // From here on signals go to the command; tsops waits for it and then cleans up.
       const result = await runChild('/bin/sh', ['-c', command.replaceAll('{}', target)], { env: ctx.env, forwardSignals: true })
-      return exitStatusOf(result)
+      return childStatus(result)
     } finally {
       feeder?.stop()
       dir.remove()

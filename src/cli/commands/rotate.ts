@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { DATA_KEY_SIZE } from '../../core/cipher.js'
-import { ConflictingParametersError, KeyChangeOnMissingFileError, NoFileError } from '../../core/errors.js'
+import { ConflictingParametersError, GenericError, KeyChangeOnMissingFileError, NoFileError } from '../../core/errors.js'
 import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../config/index.js'
 import { addKeys, assertNoEmptyGroup, describeKey, planFromGroups, removeKeys, wrapPlan, type KeyRef } from '../../keygroups/index.js'
 import { CLI_KEY_ORDER, keyProvider, keySourceFromSpec, parseDecryptionOrder } from '../../keys/registry.js'
@@ -81,14 +81,25 @@ async function refFor(spec: KeySpec): Promise<KeyRef> {
   }
 }
 
+/** sops's words when --rm-… empties a key group (its key generation fails); tsops's explanation in the hint. */
+function assertKeysLeft(plan: Parameters<typeof assertNoEmptyGroup>[0]): void {
+  try {
+    assertNoEmptyGroup(plan)
+  } catch (err) {
+    if (!(err instanceof GenericError)) throw err
+    throw new GenericError('Could not generate data key: [empty key group provided]', { hint: err.hint ? `${err.message}. ${err.hint}` : err.message })
+  }
+}
+
 function hasKeyChanges(changes: KeyChanges): boolean {
   return changes.add.length > 0 || changes.remove.length > 0
 }
 
 async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: KeyChanges): Promise<Uint8Array> {
-  const file = target.file
-  if (hasKeyChanges(changes) && !isStdin(file) && !existsSync(path.resolve(ctx.cwd, file))) {
-    throw new KeyChangeOnMissingFileError(`cannot add or remove keys on non-existent file "${file}"`, {
+  // sops names the file by its absolute path in what it reports (filepath.Abs of the argument).
+  const file = isStdin(target.file) ? target.file : path.resolve(ctx.cwd, target.file)
+  if (hasKeyChanges(changes) && !isStdin(file) && !existsSync(file)) {
+    throw new KeyChangeOnMissingFileError(`Error: cannot add or remove keys on non-existent file "${file}", use the \`edit\` subcommand instead.`, {
       hint: 'To create an encrypted file, use tsops encrypt with --age/--pgp (or .sops.yaml creation rules).',
     })
   }
@@ -110,12 +121,13 @@ async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: 
   const { metadata } = decrypted
 
   const addition = addKeys(planFromGroups(metadata.keyGroups), 0, changes.add)
-  for (const ref of addition.duplicates) ctx.stderr(`tsops: warning: --add: ${describeKey(ref)} is already in key group 0 of ${file}`)
+  // sops would add a second entry for the same key; tsops keeps one (noted, silent as sops).
+  for (const ref of addition.duplicates) ctx.note(`--add: ${describeKey(ref)} is already in key group 0 of ${target.file}`)
   let plan = addition.plan
   const removal = removeKeys(plan, changes.remove)
   plan = removal.plan
-  for (const ref of removal.notFound) ctx.stderr(`tsops: warning: --rm: ${describeKey(ref)} is not in ${file}; nothing removed for it`)
-  assertNoEmptyGroup(plan)
+  for (const ref of removal.notFound) ctx.note(`--rm: ${describeKey(ref)} is not in ${target.file}; nothing removed for it`)
+  assertKeysLeft(plan)
 
   const dataKey = randomBytes(DATA_KEY_SIZE)
   try {

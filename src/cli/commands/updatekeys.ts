@@ -8,6 +8,8 @@
  * is written. Several files or a directory: each is processed and reported, failures do not stop
  * the others, and the command fails at the end.
  */
+import fs from 'node:fs'
+import path from 'node:path'
 import readline from 'node:readline'
 import { GenericError, NoFileError } from '../../core/errors.js'
 import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
@@ -30,12 +32,14 @@ import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { KeyEntry } from '../../keys/types.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
 import { writeFileAtomic } from '../../io/files.js'
-import { writeStdout } from '../../io/stdio.js'
+import { goPathError } from '../../io/go-errors.js'
+import { writeStderr, writeStdout } from '../../io/stdio.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { updateInPlace } from '../output.js'
 import { creationRuleFor, keySourcesFor, projectConfig } from '../settings.js'
 import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type Target } from '../targets.js'
+import { goLogLine } from '../sopslog.js'
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   if (rest.length === 0) throw new NoFileError('Error: no file specified', { hint: 'Usage: tsops updatekeys [-y] FILE|DIR…' })
@@ -53,8 +57,35 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   }
 }
 
-async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: Confirmer | undefined, batch: boolean): Promise<string> {
+/**
+ * What updatekeys reports about a file. As `sops`, Go's log lines on stderr naming the file by
+ * its absolute path (`2006/01/02 15:04:05 File /abs/f.yaml synced with new keys`), as sops
+ * prints them; as `tsops`, the line is returned for runTargets to print.
+ */
+function reporter(ctx: CliContext, file: string): (message: (name: string) => string) => string | undefined {
+  if (ctx.persona === 'tsops') return (message) => message(file)
+  const absolute = path.resolve(ctx.cwd, file)
+  return (message) => {
+    writeStderr(goLogLine(message(absolute)))
+    return undefined
+  }
+}
+
+/** sops stats the file first: a missing one is Go's `stat /abs/f.yaml: no such file or directory` (exit 1). */
+function assertExists(ctx: CliContext, file: string): void {
+  const absolute = path.resolve(ctx.cwd, file)
+  try {
+    fs.statSync(absolute)
+  } catch (err) {
+    throw new GenericError(goPathError('stat', absolute, err))
+  }
+}
+
+async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: Confirmer | undefined, batch: boolean): Promise<string | undefined> {
   const file = target.file
+  const report = reporter(ctx, file)
+  assertExists(ctx, file)
+  report((name) => `Syncing keys for file ${name}`)
   const encrypted = await readEncryptedFile(args, file)
   const metadata = readMetadata(encrypted.doc.metadata)
   const rule = creationRuleFor(ctx, args, file)
@@ -71,13 +102,13 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
     rule: rule.shamirThreshold,
     groups: wanted.length,
   })
-  if (!keysWillChange(diffs) && threshold === metadata.shamirThreshold) return `File ${file} already up to date`
+  if (!keysWillChange(diffs) && threshold === metadata.shamirThreshold) return report((name) => `File ${name} already up to date`)
 
   // With several files, name the one the changes (and the question) are about.
   if (batch) writeStdout(`${file}:\n`)
   writeStdout(`The following changes will be made to the file's groups:\n`)
   writeStdout(formatShamirDiff(metadata.shamirThreshold, threshold) + formatGroupDiffs(diffs))
-  if (confirm && !(await confirm.ask(file))) return `File ${file} left unchanged`
+  if (confirm && !(await confirm.ask(file))) return report((name) => `File ${name} left unchanged`)
 
   const plan = planFor(metadata.keyGroups, wanted.map((g) => g.map((source): Member => ({ kind: 'new', source }))))
   const { dataKey } = await recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) })
@@ -93,7 +124,7 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
     dataKey.fill(0)
   }
   writeFileAtomic(file, await emitEncryptedFile(ctx, args, encrypted))
-  return `File ${file} synced with new keys`
+  return report((name) => `File ${name} synced with new keys`)
 }
 
 /**

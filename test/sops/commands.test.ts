@@ -1,0 +1,509 @@
+// Every sops command other than encrypt/decrypt, twin against real sops 3.13.2: set, unset,
+// rotate, updatekeys, groups, filestatus, exec-env, exec-file, edit, the legacy flags and the
+// comment-regex flags. Same exit code, stdout, stderr and files (masked where encrypted); every
+// file re-encrypted is decrypted by the other tool.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import fs from 'node:fs'
+import path from 'node:path'
+import { baseEnv, cleanupTwins, crossDecrypt, expectSame, realAgeKey, realSops, run, runSide, twin, twinRoot, type AgeKey, type Files, type Side } from './harness.js'
+
+let key: AgeKey
+let key2: AgeKey
+let key3: AgeKey
+
+const PLAIN: Record<string, string> = {
+  'e.yaml': 'a: 1\nb:\n  - x\n  - y\nnested:\n  k: v\n',
+  'e.json': '{"a": 1, "b": ["x", "y"], "nested": {"k": "v"}}\n',
+  'e.env': 'a=1\nb=x\n',
+  'e.ini': '[s]\na = 1\nb = x\n',
+}
+/** PLAIN encrypted once by real sops for `key`. */
+const enc: Record<string, Buffer> = {}
+/** e.yaml encrypted by real sops with three key groups, threshold 2 (key, key2, key3). */
+let grouped: Buffer
+
+async function sopsEncrypt(name: string, content: string, args: string[], files: Files = {}): Promise<Buffer> {
+  const dir = twinRoot()
+  fs.writeFileSync(path.join(dir, name), content)
+  for (const [f, c] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), c)
+  const r = await run(realSops(), ['encrypt', ...args, name], { cwd: dir, env: baseEnv(dir) })
+  if (r.code !== 0) throw new Error(`sops could not encrypt ${name}: ${r.stderr}`)
+  return r.stdout
+}
+
+const groupsConfig = () => `creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [${key.recipient}]\n      - age: [${key2.recipient}]\n      - age: [${key3.recipient}]\n`
+
+beforeAll(async () => {
+  key = await realAgeKey()
+  key2 = await realAgeKey()
+  key3 = await realAgeKey()
+  for (const [name, content] of Object.entries(PLAIN)) enc[name] = await sopsEncrypt(name, content, ['--age', key.recipient])
+  grouped = await sopsEncrypt('e.yaml', PLAIN['e.yaml']!, [], { '.sops.yaml': groupsConfig() })
+})
+afterAll(cleanupTwins)
+
+const withKey = () => ({ SOPS_AGE_KEY_FILE: key.file })
+/** A key file in each twin holding the given identities. */
+const keysFile = (keys: AgeKey[]) => (dir: string) => {
+  fs.writeFileSync(path.join(dir, 'keys.txt'), keys.map((k) => fs.readFileSync(k.file, 'utf8')).join('\n'))
+}
+const encFiles = (): Files => ({ ...enc })
+const EXT = ['yaml', 'json', 'env', 'ini'] as const
+
+/** Compare, then (when sops succeeded and wrote it) cross-decrypt the file. */
+async function same(args: string[], options: Parameters<typeof twin>[1], label: string, file?: string): Promise<void> {
+  const t = await twin(args, options)
+  expectSame(t, { encryptedFiles: true }, label)
+  if (file && t.real.code === 0) await crossDecrypt(t, file)
+}
+
+describe('set', () => {
+  const CASES: Record<(typeof EXT)[number], [string, string][]> = {
+    yaml: [
+      ['new key', '["new"]', '"value"'],
+      ['changed value', '["a"]', '2'],
+      ['nested path', '["nested"]["k"]', '{"deep": [1, true, null]}'],
+      ['new nested path', '["x"]["y"]["z"]', '"deep"'],
+      ['list index', '["b"][1]', '"z"'],
+      ['list index past the end', '["b"][5]', '"far"'],
+      ['a float', '["f"]', '1.50'],
+      ['a big integer', '["big"]', '123456789012345678901'],
+    ],
+    json: [
+      ['new key', '["new"]', '"value"'],
+      ['changed value', '["a"]', '2'],
+      ['nested path', '["nested"]["k"]', '{"deep": [1, true, null]}'],
+      ['list index', '["b"][0]', '"z"'],
+    ],
+    env: [
+      ['new key', '["new"]', '"value"'],
+      ['changed value', '["a"]', '"2"'],
+      ['a number', '["a"]', '2'],
+      ['nested path', '["x"]["y"]', '"deep"'],
+    ],
+    ini: [
+      ['new key in a section', '["s"]["new"]', '"value"'],
+      ['changed value', '["s"]["a"]', '"2"'],
+      ['new section', '["t"]["k"]', '"v"'],
+      ['top-level value', '["top"]', '"v"'],
+    ],
+  }
+  for (const ext of EXT) {
+    const file = `e.${ext}`
+    it.each(CASES[ext])(`${ext}: %s`, async (label, index, value) => {
+      await same(['set', file, index, value], { files: encFiles(), env: withKey() }, `set ${ext} ${label}`, file)
+    })
+  }
+
+  it.each(EXT)('--value-file (%s)', async (ext) => {
+    const index = ext === 'ini' ? '["s"]["a"]' : '["a"]'
+    await same(['set', '--value-file', `e.${ext}`, index, 'value.json'], { files: { ...encFiles(), 'value.json': '"from a file"' }, env: withKey() }, `set --value-file ${ext}`, `e.${ext}`)
+  })
+  it.each(EXT)('--value-stdin (%s)', async (ext) => {
+    const index = ext === 'ini' ? '["s"]["a"]' : '["a"]'
+    await same(['set', '--value-stdin', `e.${ext}`, index], { files: encFiles(), env: withKey(), input: '"from stdin"' }, `set --value-stdin ${ext}`, `e.${ext}`)
+  })
+  it('--idempotent with a new value writes the file', async () => {
+    await same(['set', '--idempotent', 'e.yaml', '["a"]', '5'], { files: encFiles(), env: withKey() }, 'set --idempotent new value', 'e.yaml')
+  })
+  it('--idempotent with the same nested value leaves the file', async () => {
+    await same(['set', '--idempotent', 'e.yaml', '["nested"]["k"]', '"v"'], { files: encFiles(), env: withKey() }, 'set --idempotent same nested')
+  })
+  it('--value-file of a missing file', async () => {
+    await same(['set', '--value-file', 'e.yaml', '["a"]', 'nope.json'], { files: encFiles(), env: withKey() }, 'set --value-file missing')
+  })
+  it('too few arguments', async () => {
+    await same(['set', 'e.yaml', '["a"]'], { files: encFiles(), env: withKey() }, 'set too few arguments')
+  })
+  it('missing file', async () => {
+    await same(['set', 'missing.yaml', '["a"]', '1'], { files: encFiles(), env: withKey() }, 'set missing file')
+  })
+  it('plain file', async () => {
+    await same(['set', 'p.yaml', '["a"]', '1'], { files: { 'p.yaml': 'a: 1\n' }, env: withKey() }, 'set plain file')
+  })
+  it('global --indent before the command', async () => {
+    await same(['--indent', '4', 'set', 'e.json', '["a"]', '2'], { files: encFiles(), env: withKey() }, 'set --indent', 'e.json')
+  })
+})
+
+describe('unset', () => {
+  const CASES: [string, string, string][] = [
+    ['yaml key', 'e.yaml', '["a"]'],
+    ['yaml nested key', 'e.yaml', '["nested"]["k"]'],
+    ['yaml list element', 'e.yaml', '["b"][0]'],
+    ['json key', 'e.json', '["nested"]'],
+    ['json list element', 'e.json', '["b"][1]'],
+    ['dotenv key', 'e.env', '["b"]'],
+    ['ini key', 'e.ini', '["s"]["b"]'],
+    ['ini section', 'e.ini', '["s"]'],
+  ]
+  it.each(CASES)('%s', async (label, file, index) => {
+    await same(['unset', file, index], { files: encFiles(), env: withKey() }, `unset ${label}`, file)
+  })
+  it('--idempotent of a present key removes it', async () => {
+    await same(['unset', '--idempotent', 'e.yaml', '["a"]'], { files: encFiles(), env: withKey() }, 'unset --idempotent present', 'e.yaml')
+  })
+  it('--idempotent of a missing nested key', async () => {
+    await same(['unset', '--idempotent', 'e.yaml', '["nested"]["zz"]'], { files: encFiles(), env: withKey() }, 'unset --idempotent missing nested')
+  })
+  it('a list index out of range', async () => {
+    await same(['unset', 'e.yaml', '["b"][9]'], { files: encFiles(), env: withKey() }, 'unset index out of range')
+  })
+  it('missing file', async () => {
+    await same(['unset', 'missing.yaml', '["a"]'], { files: encFiles(), env: withKey() }, 'unset missing file')
+  })
+  it('bad index', async () => {
+    await same(['unset', 'e.yaml', 'a'], { files: encFiles(), env: withKey() }, 'unset bad index')
+  })
+  it('too few arguments', async () => {
+    await same(['unset', 'e.yaml'], { files: encFiles(), env: withKey() }, 'unset too few arguments')
+  })
+})
+
+describe('rotate', () => {
+  it.each(EXT)('to stdout (%s)', async (ext) => {
+    const t = await twin(['rotate', `e.${ext}`], { files: encFiles(), env: withKey() })
+    expectSame(t, { encryptedStdout: true }, `rotate stdout ${ext}`)
+  })
+  it.each(EXT)('-i (%s)', async (ext) => {
+    await same(['rotate', '-i', `e.${ext}`], { files: encFiles(), env: withKey() }, `rotate -i ${ext}`, `e.${ext}`)
+  })
+  it('--output', async () => {
+    await same(['rotate', '--output', 'out.yaml', 'e.yaml'], { files: encFiles(), env: withKey() }, 'rotate --output', 'out.yaml')
+  })
+  it('--add-age', async () => {
+    await same(['rotate', '-i', '--add-age', key2.recipient, 'e.yaml'], { files: encFiles(), env: withKey() }, 'rotate --add-age', 'e.yaml')
+  })
+  it('--add-age then only the new key decrypts', async () => {
+    const t = await twin(['rotate', '-i', '--add-age', key2.recipient, 'e.json'], { files: encFiles(), env: withKey() })
+    expectSame(t, { encryptedFiles: true }, 'rotate --add-age json')
+    await crossDecrypt({ ...t, env: { ...t.env, SOPS_AGE_KEY_FILE: key2.file } }, 'e.json')
+  })
+  it('--rm-age of the only key', async () => {
+    await same(['rotate', '-i', '--rm-age', key.recipient, 'e.yaml'], { files: encFiles(), env: withKey() }, 'rotate --rm-age only key')
+  })
+  it('--add-age and --rm-age together', async () => {
+    const t = await twin(['rotate', '-i', '--add-age', key2.recipient, '--rm-age', key.recipient, 'e.yaml'], { files: encFiles(), env: withKey() })
+    expectSame(t, { encryptedFiles: true }, 'rotate --add-age --rm-age')
+    if (t.real.code === 0) await crossDecrypt({ ...t, env: { ...t.env, SOPS_AGE_KEY_FILE: key2.file } }, 'e.yaml')
+  })
+  it('--rm-age of a key not in the file', async () => {
+    await same(['rotate', '-i', '--rm-age', key3.recipient, 'e.yaml'], { files: encFiles(), env: withKey() }, 'rotate --rm-age absent key', 'e.yaml')
+  })
+  it('--add-age of a key already there: sops writes it twice, tsops once (documented difference)', async () => {
+    const t = await twin(['rotate', '-i', '--add-age', key.recipient, 'e.yaml'], { files: encFiles(), env: withKey() })
+    expectSame(t, { encryptedFiles: true, files: false }, 'rotate --add-age present key')
+    const recipients = (side: Side) => side.files['e.yaml']!.toString().split(`recipient: ${key.recipient}`).length - 1
+    expect([recipients(t.real), recipients(t.ours)]).toEqual([2, 1])
+    await crossDecrypt(t, 'e.yaml')
+  })
+  it('a file with key groups', async () => {
+    await same(['rotate', '-i', 'g.yaml'], { files: { 'g.yaml': grouped }, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key3]) }, 'rotate key groups', 'g.yaml')
+  })
+  it('a file with key groups and --add-age', async () => {
+    await same(['rotate', '-i', '--add-age', key2.recipient, 'g.yaml'], { files: { 'g.yaml': grouped }, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key3]) }, 'rotate key groups --add-age', 'g.yaml')
+  })
+  it('missing file', async () => {
+    await same(['rotate', 'missing.yaml'], { files: encFiles(), env: withKey() }, 'rotate missing file')
+  })
+  it('missing file with --add-age', async () => {
+    await same(['rotate', '--add-age', key2.recipient, 'missing.yaml'], { files: encFiles(), env: withKey() }, 'rotate missing file --add-age')
+  })
+  it('plain file', async () => {
+    await same(['rotate', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: withKey() }, 'rotate plain file')
+  })
+  it('no file', async () => {
+    await same(['rotate'], { files: encFiles(), env: withKey() }, 'rotate no file')
+  })
+})
+
+describe('updatekeys', () => {
+  const config = (recipients: string[]) => `creation_rules:\n  - age: ${recipients.join(',')}\n`
+  it('the config adds a key', async () => {
+    await same(['updatekeys', '-y', 'e.yaml'], { files: { ...encFiles(), '.sops.yaml': config([key.recipient, key2.recipient]) }, env: withKey() }, 'updatekeys add', 'e.yaml')
+  })
+  it('the config adds a key (json)', async () => {
+    await same(['updatekeys', '-y', 'e.json'], { files: { ...encFiles(), '.sops.yaml': config([key.recipient, key2.recipient]) }, env: withKey() }, 'updatekeys add json', 'e.json')
+  })
+  it('the config removes a key', async () => {
+    const files = { 'g.yaml': grouped, '.sops.yaml': config([key2.recipient]) }
+    const t = await twin(['updatekeys', '-y', 'g.yaml'], { files, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key3]) })
+    expectSame(t, { encryptedFiles: true }, 'updatekeys groups to one key')
+    if (t.real.code === 0) await crossDecrypt({ ...t, env: { ...t.env, SOPS_AGE_KEY_FILE: key2.file } }, 'g.yaml')
+  })
+  it('the config replaces the key', async () => {
+    const t = await twin(['updatekeys', '-y', 'e.yaml'], { files: { ...encFiles(), '.sops.yaml': config([key2.recipient]) }, env: withKey() })
+    expectSame(t, { encryptedFiles: true }, 'updatekeys replace')
+    if (t.real.code === 0) await crossDecrypt({ ...t, env: { ...t.env, SOPS_AGE_KEY_FILE: key2.file } }, 'e.yaml')
+  })
+  it('no change', async () => {
+    await same(['updatekeys', '-y', 'e.yaml'], { files: { ...encFiles(), '.sops.yaml': config([key.recipient]) }, env: withKey() }, 'updatekeys no change')
+  })
+  it("key groups from the config: tsops takes the rule's shamir_threshold, sops keeps the file's (documented difference)", async () => {
+    const t = await twin(['updatekeys', '-y', 'e.yaml'], { files: { ...encFiles(), '.sops.yaml': groupsConfig() }, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key2, key3]) })
+    expectSame(t, { encryptedFiles: true, stdout: false, files: false }, 'updatekeys to key groups')
+    // sops: the file had no threshold, so all 3 groups are needed; tsops: the rule's 2 of 3.
+    expect(t.ours.stdout.toString()).toBe(t.real.stdout.toString().replace('changes will be made to the file\'s groups:\n', 'changes will be made to the file\'s groups:\n+++ shamir_threshold: 2\n'))
+    expect(t.real.files['e.yaml']!.toString()).toContain('shamir_threshold: 3\n')
+    expect(t.ours.files['e.yaml']!.toString()).toContain('shamir_threshold: 2\n')
+    await crossDecrypt(t, 'e.yaml')
+  })
+  it('key groups, no change', async () => {
+    await same(['updatekeys', '-y', 'g.yaml'], { files: { 'g.yaml': grouped, '.sops.yaml': groupsConfig() }, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key3]) }, 'updatekeys key groups no change')
+  })
+  it('without -y and without a terminal: both fail and write nothing; tsops does not ask (documented difference)', async () => {
+    const t = await twin(['updatekeys', 'e.yaml'], { files: { ...encFiles(), '.sops.yaml': config([key.recipient, key2.recipient]) }, env: withKey() })
+    expectSame(t, { stdout: false, stderr: false }, 'updatekeys without -y')
+    expect(t.real.stdout.toString()).toBe(`${t.ours.stdout.toString()}Is this okay? (y/n):`)
+    expect(t.real.stderr).toMatch(/\nEOF\n$/)
+    expect(t.ours.stderr).toContain('standard input is not a terminal')
+  })
+  it('missing file', async () => {
+    await same(['updatekeys', '-y', 'missing.yaml'], { files: { ...encFiles(), '.sops.yaml': config([key.recipient]) }, env: withKey() }, 'updatekeys missing file')
+  })
+  it('a rule that does not match the file', async () => {
+    await same(['updatekeys', '-y', 'e.yaml'], { files: { ...encFiles(), '.sops.yaml': `creation_rules:\n  - path_regex: nomatch\n    age: ${key.recipient}\n` }, env: withKey() }, 'updatekeys no matching rule')
+  })
+  it('--config before the command', async () => {
+    await same(['--config', 'conf/sops.yaml', 'updatekeys', '-y', 'e.yaml'], { files: { ...encFiles(), 'conf/sops.yaml': config([key.recipient, key2.recipient]) }, env: withKey() }, 'updatekeys --config', 'e.yaml')
+  })
+})
+
+describe('groups', () => {
+  it('add --file --age to stdout', async () => {
+    const t = await twin(['groups', 'add', '--file', 'e.yaml', '--age', key2.recipient], { files: encFiles(), env: withKey() })
+    expectSame(t, { encryptedStdout: true }, 'groups add stdout')
+  })
+  // Two groups: Shamir with both needed, so the cross checks get both identities.
+  it('add -i', async () => {
+    await same(['groups', 'add', '--file', 'e.yaml', '-i', '--age', key2.recipient], { files: encFiles(), env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key2]) }, 'groups add -i', 'e.yaml')
+  })
+  it('add -i with a threshold', async () => {
+    await same(['groups', 'add', '--file', 'e.json', '-i', '--shamir-secret-sharing-threshold', '2', '--age', key2.recipient], { files: encFiles(), env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key2]) }, 'groups add threshold', 'e.json')
+  })
+  it('add to a file with key groups, -f', async () => {
+    await same(['groups', 'add', '-f', 'g.yaml', '-i', '--age', key2.recipient], { files: { 'g.yaml': grouped }, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key2, key3]) }, 'groups add to groups', 'g.yaml')
+  })
+  it('delete to leave a threshold above the group count', async () => {
+    await same(['groups', 'delete', '--file', 'g.yaml', '--shamir-secret-sharing-threshold', '3', '0'], { files: { 'g.yaml': grouped }, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key3]) }, 'groups delete impossible threshold')
+  })
+  it('delete -i', async () => {
+    await same(['groups', 'delete', '--file', 'g.yaml', '-i', '1'], { files: { 'g.yaml': grouped }, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key3]) }, 'groups delete -i', 'g.yaml')
+  })
+  it('delete to stdout with a threshold', async () => {
+    const t = await twin(['groups', 'delete', '--file', 'g.yaml', '--shamir-secret-sharing-threshold', '2', '1'], { files: { 'g.yaml': grouped }, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key3]) })
+    expectSame(t, { encryptedStdout: true }, 'groups delete stdout')
+  })
+  it('delete with a threshold of 1: sops ignores its failed Shamir split and writes the old shares, tsops refuses (documented difference)', async () => {
+    const t = await twin(['groups', 'delete', '--file', 'g.yaml', '--shamir-secret-sharing-threshold', '1', '0'], { files: { 'g.yaml': grouped }, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key3]) })
+    expect(t.real.code).toBe(0)
+    expect(t.real.stdout.toString()).toContain('shamir_threshold: 1\n')
+    expect([t.ours.code, t.ours.stdout.length, t.ours.stderr]).toEqual([1, 0, 'Could not generate data key: [could not split data key into parts for Shamir: threshold must be at least 2]\n'])
+  })
+  it('delete a group index out of range: sops panics, tsops explains (documented difference)', async () => {
+    const t = await twin(['groups', 'delete', '--file', 'g.yaml', '-i', '7'], { files: { 'g.yaml': grouped }, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key3]) })
+    expect([t.real.code, t.real.stderr.startsWith('panic: runtime error: slice bounds out of range')]).toEqual([2, true])
+    expect(t.ours.code).toBe(1)
+    expect(t.ours.stderr).toMatch(/^groups delete: the file has 3 key group\(s\) \(0 to 2\); there is no group 7\n$/)
+    expect(t.ours.files['g.yaml']!.equals(grouped)).toBe(true)
+  })
+  it('delete without an index', async () => {
+    await same(['groups', 'delete', '--file', 'g.yaml'], { files: { 'g.yaml': grouped }, env: withKey() }, 'groups delete no index')
+  })
+  it('delete with a bad index', async () => {
+    await same(['groups', 'delete', '--file', 'g.yaml', 'x'], { files: { 'g.yaml': grouped }, env: withKey() }, 'groups delete bad index')
+  })
+  it('add to a missing file', async () => {
+    await same(['groups', 'add', '--file', 'missing.yaml', '--age', key2.recipient], { files: encFiles(), env: withKey() }, 'groups add missing file')
+  })
+  it('delete from a missing file', async () => {
+    await same(['groups', 'delete', '--file', 'missing.yaml', '0'], { files: encFiles(), env: withKey() }, 'groups delete missing file')
+  })
+})
+
+describe('filestatus', () => {
+  const plain: Files = { 'p.yaml': PLAIN['e.yaml']!, 'p.json': PLAIN['e.json']!, 'p.env': PLAIN['e.env']!, 'p.ini': PLAIN['e.ini']! }
+  it.each(EXT)('encrypted %s', async (ext) => {
+    expectSame(await twin(['filestatus', `e.${ext}`], { files: encFiles() }), {}, `filestatus encrypted ${ext}`)
+  })
+  it.each(EXT)('plain %s', async (ext) => {
+    expectSame(await twin(['filestatus', `p.${ext}`], { files: plain }), {}, `filestatus plain ${ext}`)
+  })
+  it('--input-type', async () => {
+    expectSame(await twin(['filestatus', '--input-type', 'json', 'e.txt'], { files: { 'e.txt': enc['e.json']! } }), {}, 'filestatus --input-type')
+  })
+  it('missing file', async () => {
+    expectSame(await twin(['filestatus', 'missing.yaml'], { files: plain }), {}, 'filestatus missing')
+  })
+  it('no file', async () => {
+    expectSame(await twin(['filestatus'], { files: plain }), {}, 'filestatus no file')
+  })
+  // (A malformed INI or dotenv file: the parsers' own words differ from sops's, a src/formats matter.)
+  it.each([['json', 'bad.json', '{"a": 1,}']])('malformed %s', async (label, name, content) => {
+    expectSame(await twin(['filestatus', name], { files: { [name]: content } }), {}, `filestatus malformed ${label}`)
+  })
+})
+
+describe('exec-env', () => {
+  it('a command that prints the variables', async () => {
+    expectSame(await twin(['exec-env', 'e.yaml', 'echo "a=$a nested=${nested:-unset}"'], { files: encFiles(), env: withKey() }), {}, 'exec-env yaml')
+  })
+  it('a dotenv file', async () => {
+    expectSame(await twin(['exec-env', 'e.env', 'echo "a=$a b=$b HOME=${HOME:+set}"'], { files: encFiles(), env: withKey() }), {}, 'exec-env env')
+  })
+  it('--pristine', async () => {
+    expectSame(await twin(['exec-env', '--pristine', 'e.env', 'echo "a=$a b=$b HOME=${HOME:-unset}"'], { files: encFiles(), env: withKey() }), {}, 'exec-env --pristine')
+  })
+  it("the command's exit code", async () => {
+    expectSame(await twin(['exec-env', 'e.env', 'exit 7'], { files: encFiles(), env: withKey() }), {}, 'exec-env exit code')
+  })
+  it('missing file', async () => {
+    expectSame(await twin(['exec-env', 'missing.yaml', 'true'], { files: encFiles(), env: withKey() }), {}, 'exec-env missing')
+  })
+  it('no command', async () => {
+    expectSame(await twin(['exec-env', 'e.yaml'], { files: encFiles(), env: withKey() }), {}, 'exec-env no command')
+  })
+})
+
+describe('exec-file', () => {
+  it('a command that cats {}', async () => {
+    expectSame(await twin(['exec-file', 'e.yaml', 'cat {}'], { files: encFiles(), env: withKey() }), {}, 'exec-file cat')
+  })
+  it('--no-fifo', async () => {
+    expectSame(await twin(['exec-file', '--no-fifo', 'e.json', 'cat {}; test -f {} && echo regular'], { files: encFiles(), env: withKey() }), {}, 'exec-file --no-fifo')
+  })
+  it('--filename', async () => {
+    expectSame(await twin(['exec-file', '--filename', 'secrets.env', 'e.env', 'basename {}; cat {}'], { files: encFiles(), env: withKey() }), {}, 'exec-file --filename')
+  })
+  it('--output-type', async () => {
+    expectSame(await twin(['exec-file', '--output-type', 'json', 'e.yaml', 'cat {}'], { files: encFiles(), env: withKey() }), {}, 'exec-file --output-type')
+  })
+  it("the command's exit code", async () => {
+    expectSame(await twin(['exec-file', 'e.yaml', 'exit 3'], { files: encFiles(), env: withKey() }), {}, 'exec-file exit code')
+  })
+  it('missing file', async () => {
+    expectSame(await twin(['exec-file', 'missing.yaml', 'cat {}'], { files: encFiles(), env: withKey() }), {}, 'exec-file missing')
+  })
+  it('no command', async () => {
+    expectSame(await twin(['exec-file', 'e.yaml'], { files: encFiles(), env: withKey() }), {}, 'exec-file no command')
+  })
+})
+
+describe('comment-regex flags', () => {
+  const input = 'a: 1 # secret\nb: 2\n# secret\nc: 3\n'
+  it.each([
+    ['encrypted', '--encrypted-comment-regex'],
+    ['unencrypted', '--unencrypted-comment-regex'],
+  ])('the encrypt subcommand ignores --%s-comment-regex', async (label, flag) => {
+    await same([flag, 'secret', 'encrypt', '--age', key.recipient, '--output', 'out.yaml', 'in.yaml'], { files: { 'in.yaml': input }, env: withKey() }, `encrypt ignores ${label} comment regex`, 'out.yaml')
+  })
+  it.each([
+    ['encrypted', '--encrypted-comment-regex'],
+    ['unencrypted', '--unencrypted-comment-regex'],
+  ])('the legacy -e honours --%s-comment-regex', async (label, flag) => {
+    await same([flag, 'secret', '-e', '--age', key.recipient, '--output', 'out.yaml', 'in.yaml'], { files: { 'in.yaml': input }, env: withKey() }, `-e honours ${label} comment regex`, 'out.yaml')
+  })
+  it('the edit subcommand ignores --encrypted-comment-regex for a new file', async () => {
+    await same(['--encrypted-comment-regex', 'secret', 'edit', '--age', key.recipient, 'new.yaml'], { files: { 'ed.sh': EDIT_SCRIPT }, env: { EDITOR: 'sh $DIR/ed.sh', ...withKey() } }, 'edit ignores comment regex', 'new.yaml')
+  })
+})
+
+describe('legacy flags', () => {
+  it('-d', async () => {
+    expectSame(await twin(['-d', 'e.yaml'], { files: encFiles(), env: withKey() }), {}, 'legacy -d')
+  })
+  it('-e', async () => {
+    const t = await twin(['-e', '--age', key.recipient, 'p.json'], { files: { 'p.json': PLAIN['e.json']! }, env: withKey() })
+    expectSame(t, { encryptedStdout: true }, 'legacy -e')
+  })
+  it('-i -e', async () => {
+    await same(['-i', '-e', '--age', key.recipient, 'p.env'], { files: { 'p.env': PLAIN['e.env']! }, env: withKey() }, 'legacy -i -e', 'p.env')
+  })
+  it('-r', async () => {
+    const t = await twin(['-r', 'e.yaml'], { files: encFiles(), env: withKey() })
+    expectSame(t, { encryptedStdout: true }, 'legacy -r')
+  })
+  it('-r -i', async () => {
+    await same(['-r', '-i', 'e.ini'], { files: encFiles(), env: withKey() }, 'legacy -r -i', 'e.ini')
+  })
+  it('-d -i', async () => {
+    expectSame(await twin(['-d', '-i', 'e.json'], { files: encFiles(), env: withKey() }), {}, 'legacy -d -i')
+  })
+  it("--set '[\"a\"] 1'", async () => {
+    await same(['--set', '["a"] 5', 'e.yaml'], { files: encFiles(), env: withKey() }, 'legacy --set', 'e.yaml')
+  })
+  it('--set with a nested path and a JSON object', async () => {
+    await same(['--set', '["nested"]["k"] {"x": [1, 2]}', 'e.json'], { files: encFiles(), env: withKey() }, 'legacy --set nested', 'e.json')
+  })
+  it('--set with a bad format', async () => {
+    await same(['--set', 'nope', 'e.yaml'], { files: encFiles(), env: withKey() }, 'legacy --set bad format')
+  })
+  it('-d of a missing file', async () => {
+    expectSame(await twin(['-d', 'missing.yaml'], { files: encFiles(), env: withKey() }), {}, 'legacy -d missing')
+  })
+  it('-s -d (show master keys is an edit flag)', async () => {
+    expectSame(await twin(['-s', '-d', 'e.yaml'], { files: encFiles(), env: withKey() }), {}, 'legacy -s -d')
+  })
+  it('unknown flag before the command', async () => {
+    expectSame(await twin(['--no-such-flag', 'decrypt', 'e.yaml'], { files: encFiles(), env: withKey() }), { stdout: false }, 'unknown global flag')
+  })
+  it('unknown command flag', async () => {
+    expectSame(await twin(['set', '--bogus', 'e.yaml', '["a"]', '1'], { files: encFiles(), env: withKey() }), { stdout: false }, 'unknown set flag')
+  })
+})
+
+/** An editor that rewrites the file: `a` becomes 42 and a line is added, deterministically. */
+const EDIT_SCRIPT = `#!/bin/sh
+sed -i -e 's/^a: .*/a: 42/' "$1"
+printf 'added: yes # secret\\n' >> "$1"
+`
+
+describe('edit', () => {
+  const editEnv = (editor: string, name = 'EDITOR') => ({ [name]: `sh $DIR/${editor}`, ...withKey() })
+  it('EDITOR rewrites the file', async () => {
+    await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': EDIT_SCRIPT }, env: editEnv('ed.sh') }, 'edit EDITOR', 'e.yaml')
+  })
+  it('SOPS_EDITOR wins over EDITOR', async () => {
+    await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': EDIT_SCRIPT }, env: { ...editEnv('ed.sh', 'SOPS_EDITOR'), EDITOR: 'false' } }, 'edit SOPS_EDITOR', 'e.yaml')
+  })
+  it('the legacy bare form', async () => {
+    await same(['e.yaml'], { files: { ...encFiles(), 'ed.sh': EDIT_SCRIPT }, env: editEnv('ed.sh') }, 'edit legacy', 'e.yaml')
+  })
+  it('an editor that changes nothing', async () => {
+    await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': '#!/bin/sh\ntrue\n' }, env: editEnv('ed.sh') }, 'edit unchanged')
+  })
+  it('an editor that fails', async () => {
+    await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': '#!/bin/sh\nexit 3\n' }, env: editEnv('ed.sh') }, 'edit editor fails')
+  })
+  it('an editor that writes invalid YAML, then fixes it', async () => {
+    const script = `#!/bin/sh
+if [ -e "$(dirname "$0")/fixed" ]; then printf 'a: fixed\\n' > "$1"; else touch "$(dirname "$0")/fixed"; printf 'a: [1, 2\\n' > "$1"; fi
+`
+    await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': script }, env: editEnv('ed.sh') }, 'edit invalid yaml then fixed', 'e.yaml')
+  })
+  it('a new file with a config', async () => {
+    await same(['edit', 'new.yaml'], { files: { 'ed.sh': EDIT_SCRIPT, '.sops.yaml': `creation_rules:\n  - age: ${key.recipient}\n` }, env: editEnv('ed.sh') }, 'edit new file', 'new.yaml')
+  })
+  it('a new file without keys', async () => {
+    await same(['edit', 'new.yaml'], { files: { 'ed.sh': EDIT_SCRIPT }, env: editEnv('ed.sh') }, 'edit new file no keys')
+  })
+  it('-s shows the master keys to the editor; sops then drops the edit, tsops keeps it (documented difference)', async () => {
+    const script = `#!/bin/sh\ngrep -c 'BEGIN AGE ENCRYPTED FILE' "$1" >&2\nsed -i -e 's/^a: .*/a: 43/' "$1"\n`
+    const t = await twin(['edit', '-s', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': script }, env: editEnv('ed.sh') })
+    expectSame(t, { encryptedFiles: true }, 'edit -s')
+    // runEditorUntilOk replaces only its own copy of the tree: sops re-encrypts the file as it was.
+    const decrypted = async (side: 'real' | 'ours', dir: string) => (await runSide(side, ['decrypt', '--extract', '["a"]', 'e.yaml'], { cwd: dir, env: baseEnv(path.join(t.root, 'home'), withKey()) })).stdout.toString().trim()
+    expect([await decrypted('real', t.real.dir), await decrypted('real', t.ours.dir)]).toEqual(['1', '43'])
+  })
+
+})
+
+describe('-i in place', () => {
+  it.each(EXT)('decrypt -i then encrypt -i (%s)', async (ext) => {
+    const file = `e.${ext}`
+    const t = await twin(['decrypt', '-i', file], { files: encFiles(), env: withKey() })
+    expectSame(t, {}, `decrypt -i ${ext}`)
+    expect(t.ours.files[file]!.toString()).not.toContain('ENC[')
+    await same(['encrypt', '-i', '--age', key.recipient, file], { files: { [file]: t.real.files[file]! }, env: withKey() }, `encrypt -i ${ext}`, file)
+  })
+})
