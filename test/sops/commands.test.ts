@@ -408,6 +408,33 @@ describe('comment-regex flags', () => {
   })
 })
 
+describe('warnings sops prints through its logger', () => {
+  it.each([
+    ['--unencrypted-suffix', '_u'],
+    ['--encrypted-suffix', '_e'],
+    ['--encrypted-regex', '^a'],
+    ['--unencrypted-regex', '^a'],
+  ])('a rule flag %s with a binary file', async (flag, value) => {
+    await same(['encrypt', flag, value, '--age', key.recipient, '--output', 'out.bin', 'blob.bin'], { files: { 'blob.bin': Buffer.from([0, 1, 2, 250]) }, env: withKey() }, `binary ${flag}`, 'out.bin')
+  })
+  it('a .sops.yaml rule with a binary file, and the legacy -e with a comment regex', async () => {
+    const config = `creation_rules:\n  - age: ${key.recipient}\n    encrypted_regex: '^a'\n`
+    await same(['-e', '--output', 'out.bin', 'blob.bin'], { files: { 'blob.bin': Buffer.from('bytes\n'), '.sops.yaml': config }, env: withKey() }, 'binary config rule', 'out.bin')
+    await same(['--encrypted-comment-regex', 'x', '-e', '--age', key.recipient, '--output', 'out.bin', 'blob.bin'], { files: { 'blob.bin': Buffer.from('bytes\n') }, env: withKey() }, 'binary comment regex', 'out.bin')
+  })
+  it('encrypt with more than one file', async () => {
+    const t = await twin(['encrypt', '--age', key.recipient, 'p.yaml', 'q.yaml'], { files: { 'p.yaml': 'a: 1\n', 'q.yaml': 'b: 2\n' }, env: withKey() })
+    expectSame(t, { encryptedStdout: true }, 'encrypt two files')
+  })
+  it('encrypt with an ignored argument that looks like a flag', async () => {
+    const t = await twin(['encrypt', '--age', key.recipient, 'p.yaml', '--', '-x', 'q.yaml', '--late'], { files: { 'p.yaml': 'a: 1\n' }, env: withKey() })
+    expectSame(t, { encryptedStdout: true }, 'encrypt flag-like extra argument')
+  })
+  it('edit with more than one file', async () => {
+    await same(['edit', 'e.yaml', 'other.yaml'], { files: { ...encFiles(), 'ed.sh': EDIT_SCRIPT }, env: { EDITOR: 'sh $DIR/ed.sh', ...withKey() } }, 'edit two files', 'e.yaml')
+  })
+})
+
 describe('legacy flags', () => {
   it('-d', async () => {
     expectSame(await twin(['-d', 'e.yaml'], { files: encFiles(), env: withKey() }), {}, 'legacy -d')
@@ -475,11 +502,26 @@ describe('edit', () => {
   it('an editor that fails', async () => {
     await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': '#!/bin/sh\nexit 3\n' }, env: editEnv('ed.sh') }, 'edit editor fails')
   })
-  it('an editor that writes invalid YAML, then fixes it', async () => {
-    const script = `#!/bin/sh
-if [ -e "$(dirname "$0")/fixed" ]; then printf 'a: fixed\\n' > "$1"; else touch "$(dirname "$0")/fixed"; printf 'a: [1, 2\\n' > "$1"; fi
+  // Without a terminal sops reads a byte of stdin (none) and reopens the editor.
+  const fixesSecondTime = (invalid: string, valid: string) => `#!/bin/sh
+if [ -e "$(dirname "$0")/fixed" ]; then printf '${valid}' > "$1"; else touch "$(dirname "$0")/fixed"; printf '${invalid}' > "$1"; fi
 `
-    await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': script }, env: editEnv('ed.sh') }, 'edit invalid yaml then fixed', 'e.yaml')
+  it('an editor that writes invalid JSON, then fixes it', async () => {
+    await same(['edit', 'e.json'], { files: { ...encFiles(), 'ed.sh': fixesSecondTime('{"a": 1,}', '{"a": "fixed"}') }, env: editEnv('ed.sh') }, 'edit invalid json then fixed', 'e.json')
+  })
+  it('an editor that writes a top-level sops key, then fixes it', async () => {
+    await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': fixesSecondTime('sops: 1\\n', 'a: fixed\\n') }, env: editEnv('ed.sh') }, 'edit sops key then fixed', 'e.yaml')
+  })
+  it('an editor that never writes a valid file: tsops gives up after 5 rounds where sops would loop forever (documented difference)', async () => {
+    const dir = twinRoot()
+    fs.writeFileSync(path.join(dir, 'e.json'), enc['e.json']!)
+    fs.writeFileSync(path.join(dir, 'ed.sh'), `#!/bin/sh\necho run >> "$(dirname "$0")/runs"\nprintf '{"a": 1,}' > "$1"\n`)
+    const r = await runSide('ours', ['edit', 'e.json'], { cwd: dir, env: baseEnv(dir, { EDITOR: `sh ${dir}/ed.sh`, ...withKey() }) })
+    expect(r.code).toBe(2)
+    expect(fs.readFileSync(path.join(dir, 'runs'), 'utf8')).toBe('run\n'.repeat(6))
+    expect(r.stderr.split('\n').filter((l) => l.includes('level=error')).length).toBe(5)
+    expect(r.stderr).toMatch(/\nCould not load tree, probably due to invalid syntax: Error unmarshalling file: Could not unmarshal input data: invalid character '}' looking for beginning of object key string\n$/)
+    expect(fs.readFileSync(path.join(dir, 'e.json')).equals(enc['e.json']!)).toBe(true)
   })
   it('a new file with a config', async () => {
     await same(['edit', 'new.yaml'], { files: { 'ed.sh': EDIT_SCRIPT, '.sops.yaml': `creation_rules:\n  - age: ${key.recipient}\n` }, env: editEnv('ed.sh') }, 'edit new file', 'new.yaml')

@@ -6,11 +6,12 @@ import { encryptDocument } from '../../pipeline/encrypt.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { chooseFormats } from '../formats.js'
-import { assertOutputFlags, writeResult } from '../output.js'
+import { assertOutputFlags, warnExtraPositionals, writeResult } from '../output.js'
 import { emitOptionsFor, encryptionSettings } from '../settings.js'
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   const file = rest[0]
+  warnExtraPositionals(ctx, rest)
   assertOutputFlags(args, file)
   if (isStdin(file) && file !== '/dev/stdin' && args.string('filename-override') === undefined) {
     throw new ConflictingParametersError('encrypting standard input needs --filename-override to choose the creation rule and format')
