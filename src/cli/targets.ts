@@ -128,6 +128,10 @@ function couldBeEncrypted(file: string, typeForced: boolean): boolean {
 export interface BatchVerbs {
   /** For the summary: `failed rotating 2 of 5 file(s)`. */
   gerund: string
+  /** Report a failed file another way than `failed <file>: <why>` (e.g. as sops does). */
+  reportFailure?: (target: Target, err: unknown) => void
+  /** The final error's message instead of `failed <gerund> N of M file(s)`. */
+  summary?: (failed: number, total: number) => string
 }
 
 /**
@@ -160,10 +164,11 @@ export async function runTargets(
         continue
       }
       failed++
-      ctx.stderr(`failed ${target.file}: ${describeError(err)}`)
+      if (verbs.reportFailure) verbs.reportFailure(target, err)
+      else ctx.stderr(`failed ${target.file}: ${describeError(err)}`)
     }
   }
-  if (failed > 0) throw new GenericError(`failed ${verbs.gerund} ${failed} of ${targets.files.length} file(s)`)
+  if (failed > 0) throw new GenericError(verbs.summary?.(failed, targets.files.length) ?? `failed ${verbs.gerund} ${failed} of ${targets.files.length} file(s)`)
   return 0
 }
 

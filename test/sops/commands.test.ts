@@ -264,6 +264,12 @@ describe('updatekeys', () => {
   it('a rule that does not match the file', async () => {
     await same(['updatekeys', '-y', 'e.yaml'], { files: { ...encFiles(), '.sops.yaml': `creation_rules:\n  - path_regex: nomatch\n    age: ${key.recipient}\n` }, env: withKey() }, 'updatekeys no matching rule')
   })
+  it('several files', async () => {
+    await same(['updatekeys', '-y', 'e.yaml', 'e.json'], { files: { ...encFiles(), '.sops.yaml': config([key.recipient, key2.recipient]) }, env: withKey() }, 'updatekeys two files', 'e.json')
+  })
+  it('several files, one missing', async () => {
+    await same(['updatekeys', '-y', 'e.yaml', 'missing.yaml', 'e.env'], { files: { ...encFiles(), '.sops.yaml': config([key.recipient, key2.recipient]) }, env: withKey() }, 'updatekeys one of three missing')
+  })
   it('--config before the command', async () => {
     await same(['--config', 'conf/sops.yaml', 'updatekeys', '-y', 'e.yaml'], { files: { ...encFiles(), 'conf/sops.yaml': config([key.recipient, key2.recipient]) }, env: withKey() }, 'updatekeys --config', 'e.yaml')
   })

@@ -11,7 +11,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
-import { GenericError, NoFileError } from '../../core/errors.js'
+import { GenericError, NoFileError, TsopsError } from '../../core/errors.js'
 import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
 import {
   diffKeyGroups,
@@ -38,8 +38,8 @@ import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { updateInPlace } from '../output.js'
 import { creationRuleFor, keySourcesFor, projectConfig } from '../settings.js'
-import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type Target } from '../targets.js'
-import { goLogLine } from '../sopslog.js'
+import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type BatchVerbs, type Target } from '../targets.js'
+import { goLogLine, sopsLogLine } from '../sopslog.js'
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   if (rest.length === 0) throw new NoFileError('Error: no file specified', { hint: 'Usage: tsops updatekeys [-y] FILE|DIR…' })
@@ -51,9 +51,19 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const targets = expandTargets(ctx, args, rest)
   const confirm = args.bool('yes') ? undefined : new Confirmer()
   try {
-    return await runTargets(ctx, targets, { gerund: 'updating' }, (target) => updateInPlace(target.file, () => updateFile(ctx, args, target, confirm, targets.batch)))
+    return await runTargets(ctx, targets, batchVerbs(ctx), (target) => updateInPlace(target.file, () => updateFile(ctx, args, target, confirm, targets.batch)))
   } finally {
     confirm?.close()
+  }
+}
+
+/** Several files as sops reports them: each failure a logger error line, then `failed updating N key(s)`. */
+function batchVerbs(ctx: CliContext): BatchVerbs {
+  if (ctx.persona === 'tsops') return { gerund: 'updating' }
+  return {
+    gerund: 'updating',
+    reportFailure: (_target, err) => writeStderr(sopsLogLine('error', err instanceof TsopsError ? err.message : 'unexpected failure')),
+    summary: (failed) => `failed updating ${failed} key(s)`,
   }
 }
 
@@ -104,8 +114,8 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
   })
   if (!keysWillChange(diffs) && threshold === metadata.shamirThreshold) return report((name) => `File ${name} already up to date`)
 
-  // With several files, name the one the changes (and the question) are about.
-  if (batch) writeStdout(`${file}:\n`)
+  // With several files, name the one the changes (and the question) are about (sops does not).
+  if (batch && ctx.persona === 'tsops') writeStdout(`${file}:\n`)
   writeStdout(`The following changes will be made to the file's groups:\n`)
   writeStdout(formatShamirDiff(metadata.shamirThreshold, threshold) + formatGroupDiffs(diffs))
   if (confirm && !(await confirm.ask(file))) return report((name) => `File ${name} left unchanged`)
