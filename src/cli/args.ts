@@ -4,6 +4,7 @@
  * Unlike urfave/cli, flags may also follow positionals (until `--`), so `tsops decrypt f --output x` works.
  */
 import { GenericError } from '../core/errors.js'
+import { goQuote } from './sopslog.js'
 
 type FlagKind = 'bool' | 'string' | 'list'
 
@@ -160,10 +161,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       if (i + 1 >= argv.length) throw usageError(`flag needs an argument: -${rawName}`)
       inline = argv[++i]!
     }
+    if (INT_FLAGS.has(name) && !/^[+-]?\d+$/.test(inline)) throw usageError(`invalid value ${goQuote(inline)} for flag -${rawName}: parse error`)
     setFlag(flags, name, inline)
   }
   return { flags, positionals }
 }
+
+/** sops's cli.IntFlag flags: a value that is not an integer fails while the flags are parsed, before anything is read. */
+const INT_FLAGS: ReadonlySet<string> = new Set(['shamir-secret-sharing-threshold', 'indent'])
 
 /** Typed accessors with env fallbacks. */
 export class Args {
@@ -203,7 +208,7 @@ export class Args {
   int(name: string): number | undefined {
     const s = this.string(name)
     if (s === undefined) return undefined
-    if (!/^-?\d+$/.test(s)) throw usageError(`invalid value ${JSON.stringify(s)} for flag -${name}: parse error`)
+    if (!/^[+-]?\d+$/.test(s)) throw usageError(`invalid value ${goQuote(s)} for flag -${name}: parse error`)
     return Number(s)
   }
 }

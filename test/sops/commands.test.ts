@@ -395,6 +395,69 @@ describe('exec-file', () => {
   })
 })
 
+describe('more error paths', () => {
+  const CASES: [string, string[]][] = [
+    ['groups without a subcommand', ['groups']],
+    ['groups add without --file', ['groups', 'add', '--age', 'AGE']],
+    ['groups with an unknown subcommand', ['groups', 'list']],
+    ['exec-env with a nested value', ['exec-env', 'e.yaml', 'true']],
+    ['exec-env of a plain file', ['exec-env', 'p.env', 'true']],
+    ['exec-file of a plain file', ['exec-file', 'p.env', 'cat {}']],
+    ['exec-file --filename outside', ['exec-file', '--filename', '../x', 'e.env', 'cat {}']],
+    ['exec-env --same-process --background', ['exec-env', '--background', '--same-process', 'e.env', 'true']],
+    ['unset of a plain file', ['unset', 'p.env', '["a"]']],
+    ['rotate -i and --output', ['rotate', '-i', '--output', 'x.yaml', 'e.yaml']],
+    ['set --value-file and --value-stdin', ['set', '--value-file', '--value-stdin', 'e.yaml', '["a"]']],
+    ['set a nested path through a string', ['set', 'e.yaml', '["nested"]["k"]["x"]', '1']],
+    ['filestatus of a directory', ['filestatus', 'dir']],
+    ['set on a directory', ['set', 'dir', '["a"]', '1']],
+    ['an int flag with a bad value', ['groups', 'delete', '--file', 'e.yaml', '--shamir-secret-sharing-threshold', 'x', '0']],
+    ['an int flag with a bad value (global)', ['--indent', 'four', 'decrypt', 'e.yaml']],
+    ['exec-file --background', ['exec-file', '--background', 'e.env', 'cat {}']],
+  ]
+  it.each(CASES)('%s', async (label, args) => {
+    const t = await twin(args.map((a) => a.replaceAll('AGE', key.recipient)), { files: { ...encFiles(), 'p.env': 'a=1\n', 'dir/x.yaml': 'a: 1\n', '.sops.yaml': `creation_rules:\n  - age: ${key.recipient}\n` }, env: withKey() })
+    // stdout: usage texts are tsops's own; sops's --background command prints after sops has exited.
+    const ownStdout = label.includes('flag') || label.includes('subcommand') || label.includes('background')
+    expectSame(t, { encryptedFiles: true, stdout: !ownStdout }, `error: ${label}`)
+  })
+  // Where sops writes a file that cannot be decrypted, panics, or silently does nothing, tsops
+  // refuses with an explanation (docs/migrating-from-sops.md).
+  const refused = async (args: string[], sopsCode: number, sopsSays: RegExp, oursSays: string) => {
+    const t = await twin(args, { files: { ...encFiles(), 'dir/x.yaml': enc['e.yaml']!, '.sops.yaml': `creation_rules:\n  - age: ${key.recipient}\n` }, env: withKey() })
+    expect([t.real.code, sopsSays.test(t.real.stdout.toString() + t.real.stderr)], t.real.stderr).toEqual([sopsCode, true])
+    expect(t.ours.code).not.toBe(0)
+    expect(t.ours.stdout.length).toBe(0)
+    expect(t.ours.stderr).toBe(oursSays)
+    expect(t.ours.files['e.yaml']!.equals(enc['e.yaml']!)).toBe(true)
+  }
+  it('groups add without keys: sops writes a group without keys (and a file it cannot decrypt)', async () => {
+    await refused(['groups', 'add', '--file', 'e.yaml'], 0, /- age: \[\]\n/, 'groups add: the new group has no keys\n')
+  })
+  it('groups delete of the only group: sops writes a file without any master key', async () => {
+    await refused(['groups', 'delete', '--file', 'e.yaml', '0'], 0, /^(?![\s\S]*recipient)[\s\S]*sops:\n {4}lastmodified/, 'groups delete: cannot delete the only key group: the file would have no master key\n')
+  })
+  it('set with an index on a map: sops changes nothing but lastmodified and the MAC', async () => {
+    await refused(['set', 'e.yaml', '["nested"][0]', '1'], 0, /^$/, 'Invalid set index format: [0] is an index, but the value there is a map\n')
+  })
+  it('unset with a key on a list: sops panics', async () => {
+    await refused(['unset', 'e.yaml', '["b"]["x"]'], 2, /^panic: interface conversion/, 'Unsupported key "x" for a list: use an integer index\n')
+  })
+  it('updatekeys of a directory: sops refuses, tsops updates the files the creation rules match in it (a tsops addition)', async () => {
+    const t = await twin(['updatekeys', '-y', 'dir'], { files: { 'dir/x.yaml': enc['e.yaml']!, '.sops.yaml': `creation_rules:\n  - age: ${key.recipient},${key2.recipient}\n` }, env: withKey() })
+    expect([t.real.code, t.real.stderr]).toEqual([1, "can't operate on a directory\n"])
+    expect(t.ours.code).toBe(0)
+    expect(t.ours.files['dir/x.yaml']!.toString()).toContain(key2.recipient)
+  })
+  it.each([
+    ['encrypted binary', 'e.bin'],
+    ['plain binary', 'p.bin'],
+  ])('filestatus of a %s file', async (label, name) => {
+    const files = { 'p.bin': Buffer.from([1, 2, 3]), 'e.bin': await sopsEncrypt('x.bin', 'bytes\n', ['--age', key.recipient]) }
+    expectSame(await twin(['filestatus', name], { files }), {}, `filestatus ${label}`)
+  })
+})
+
 describe('comment-regex flags', () => {
   const input = 'a: 1 # secret\nb: 2\n# secret\nc: 3\n'
   it.each([

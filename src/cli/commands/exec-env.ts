@@ -59,7 +59,7 @@ function assertSupportedFlags(ctx: CliContext, args: Args): void {
     throw new GenericError('--user is not supported by tsops', { hint: 'Run tsops as that user instead, e.g. sudo -u NAME tsops exec-env …' })
   }
   if (args.bool('background')) {
+    ctx.warn("exec-env's --background option is deprecated and will be removed in a future version of sops")
     if (args.bool('same-process')) throw new ConflictingParametersError('Error: The --same-process flag cannot be used with --background')
-    ctx.stderr('tsops: warning: the --background option is deprecated and will be removed in a future version of sops')
   }
 }

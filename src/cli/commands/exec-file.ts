@@ -30,9 +30,12 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   if (args.string('user') !== undefined) {
     throw new GenericError('--user is not supported by tsops', { hint: 'Run tsops as that user instead, e.g. sudo -u NAME tsops exec-file …' })
   }
-  if (args.bool('background')) ctx.stderr('tsops: warning: --background is deprecated; tsops runs the command in the foreground')
   const filename = checkedFilename(args.string('filename') ?? DEFAULT_FILENAME)
   const plaintext = await decryptToBytes(ctx, args, file)
+  if (args.bool('background')) {
+    ctx.warn("exec-file's --background option is deprecated and will be removed in a future version of sops")
+    ctx.note('tsops runs the command in the foreground')
+  }
   const useFifo = !args.bool('no-fifo')
   let dir: PrivateTempDir | undefined
   return withTerminationSignal(async (signal) => {

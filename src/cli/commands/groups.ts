@@ -6,7 +6,8 @@
  * group is appended or removed, the data key is split again (Shamir with >=2 groups) and wrapped
  * for every key. lastmodified and the MAC stay as they are. Output to stdout unless -i/--output.
  */
-import { GenericError, NoFileError, TsopsError } from '../../core/errors.js'
+import { GenericError, ReadError, TsopsError } from '../../core/errors.js'
+import { writeStdout } from '../../io/stdio.js'
 import { goQuote } from '../sopslog.js'
 import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
 import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../config/index.js'
@@ -24,11 +25,16 @@ const USAGE = 'Usage: tsops groups add --file FILE [--age R] [--pgp FP] … [-i]
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   const [action, ...positionals] = rest
-  if (action !== 'add' && action !== 'delete') {
-    throw new GenericError(action === undefined ? 'groups: missing subcommand (add or delete)' : `groups: unknown subcommand ${JSON.stringify(action)}`, { hint: USAGE })
+  // As urfave/cli does for sops: no subcommand prints the usage (exit 0), an unknown one
+  // `No help topic for 'x'` (exit 3).
+  if (action === undefined) {
+    writeStdout(`${USAGE}\n`)
+    return 0
   }
-  const file = args.string('file')
-  if (file === undefined || file === '') throw new NoFileError('Error: no file specified', { hint: 'Name the encrypted file with --file (-f).' })
+  if (action !== 'add' && action !== 'delete') throw new UnknownHelpTopicError(action, USAGE)
+  // sops reads the file named by --file even when there is none: `open : no such file or directory`.
+  const file = args.string('file') ?? ''
+  if (file === '') throw new ReadError('Error reading file: open : no such file or directory', { hint: 'Name the encrypted file with --file (-f).' })
   assertOutputFlags(args, file)
   const edit = action === 'add' ? await addGroup(args, positionals) : deleteGroup(args, positionals)
 
@@ -124,5 +130,14 @@ async function viaSopsLogger<T>(metadata: Metadata, fn: () => Promise<T>): Promi
         ? `Error getting data key: ${metadata.shamirThreshold} successful groups required, got ${err.groups.filter((g) => g.ok).length}`
         : err.message
     throw new GenericError(message, { cause: err, sopsLog: 'fatal', hint: err instanceof DataKeyUnavailableError ? err.message : err.hint })
+  }
+}
+
+/** urfave/cli's answer to an unknown subcommand word: `No help topic for 'x'`, exit 3. */
+class UnknownHelpTopicError extends TsopsError {
+  override readonly code = 'UNKNOWN_SUBCOMMAND'
+  override readonly exitCode = 3
+  constructor(word: string, usage: string) {
+    super(`No help topic for '${word}'`, { hint: usage })
   }
 }
