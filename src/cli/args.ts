@@ -100,6 +100,8 @@ const SHORT = new Map(Object.entries(FLAGS).flatMap(([name, spec]) => (spec.shor
 export interface ParsedArgs {
   flags: Map<string, string | boolean | string[]>
   positionals: string[]
+  /** Flags last given before the first positional (the command word): sops's global position. */
+  beforeCommand?: Set<string>
 }
 
 /** Go's flag package's words (one dash, whatever was typed), which sops hands to its logger. */
@@ -107,7 +109,10 @@ function usageError(message: string): GenericError {
   return new GenericError(message, { hint: "Run 'tsops --help' for usage.", sopsLog: 'fatal' })
 }
 
-function setFlag(flags: ParsedArgs['flags'], name: string, value: string | boolean): void {
+function setFlag(parsed: Required<ParsedArgs>, name: string, value: string | boolean): void {
+  const { flags } = parsed
+  if (parsed.positionals.length === 0) parsed.beforeCommand.add(name)
+  else parsed.beforeCommand.delete(name)
   const spec = FLAGS[name]!
   if (spec.kind === 'list') {
     const list = (flags.get(name) as string[] | undefined) ?? []
@@ -120,6 +125,7 @@ function setFlag(flags: ParsedArgs['flags'], name: string, value: string | boole
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const flags: ParsedArgs['flags'] = new Map()
   const positionals: string[] = []
+  const parsed = { flags, positionals, beforeCommand: new Set<string>() }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === '--') {
@@ -146,15 +152,15 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (spec.kind === 'bool') {
       if (inline !== undefined && !isLong) {
         // bundled short booleans, e.g. -di: expand
-        setFlag(flags, name, true)
+        setFlag(parsed, name, true)
         for (const ch of inline) {
           const other = SHORT.get(ch)
           if (!other || FLAGS[other]!.kind !== 'bool') throw usageError(`flag provided but not defined: -${ch}`)
-          setFlag(flags, other, true)
+          setFlag(parsed, other, true)
         }
         continue
       }
-      setFlag(flags, name, inline === undefined ? true : inline !== 'false')
+      setFlag(parsed, name, inline === undefined ? true : inline !== 'false')
       continue
     }
     if (inline === undefined) {
@@ -162,9 +168,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       inline = argv[++i]!
     }
     if (INT_FLAGS.has(name) && !/^[+-]?\d+$/.test(inline)) throw usageError(`invalid value ${goQuote(inline)} for flag -${rawName}: parse error`)
-    setFlag(flags, name, inline)
+    setFlag(parsed, name, inline)
   }
-  return { flags, positionals }
+  return parsed
 }
 
 /** sops's cli.IntFlag flags: a value that is not an integer fails while the flags are parsed, before anything is read. */
@@ -183,6 +189,11 @@ export class Args {
 
   has(name: string): boolean {
     return this.parsed.flags.has(name)
+  }
+
+  /** Given before the command word (`sops --flag X encrypt …`), where a sops subcommand does not read its own flags. */
+  beforeCommand(name: string): boolean {
+    return this.parsed.beforeCommand?.has(name) ?? false
   }
 
   bool(name: string): boolean {

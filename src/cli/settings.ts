@@ -109,19 +109,21 @@ export function keySourcesFor(groups: KeySpec[][]): Promise<KeySource[][]> {
 const COMMENT_REGEX_FLAGS = new Set(['encrypted-comment-regex', 'unencrypted-comment-regex'])
 
 /**
- * The rule flags given on the command line. `ignoreCommentRegexFlags`: sops's `encrypt` and `edit`
- * subcommands never see --encrypted-comment-regex/--unencrypted-comment-regex (getEncryptConfig
- * reads them from the subcommand's own flags, which do not include them), so neither does tsops:
- * what real sops writes wins. A tsops-only note says so.
+ * The rule flags given on the command line. For sops's `encrypt` and `edit` subcommands
+ * (`subcommand`), getEncryptConfig reads the rule flags from the subcommand's own flags: the
+ * comment-regex flags (which only the legacy `-e` form has) are never seen, and the other rule
+ * flags only after the command word (`sops --unencrypted-suffix _u encrypt f` encrypts every
+ * value). tsops does the same, since what real sops writes wins, and notes each flag it ignores.
  */
-export function cliRules(args: Args, ctx?: CliContext, ignoreCommentRegexFlags = false): EncryptionRules {
+export function cliRules(args: Args, ctx?: CliContext, subcommand = false): EncryptionRules {
   const rules: EncryptionRules = {}
   for (const [name, key] of RULE_FIELDS) {
     const flag = key.replaceAll('_', '-')
     const v = args.string(flag)
     if (v === undefined || v === '') continue
-    if (ignoreCommentRegexFlags && COMMENT_REGEX_FLAGS.has(flag)) {
-      ctx?.note(`--${flag} is ignored by the ${args.positionals[0] ?? ''} subcommand, as sops ignores it there; put ${key} in a .sops.yaml creation rule, or use the legacy form (tsops --${flag} RE -e FILE)`)
+    if (subcommand && (COMMENT_REGEX_FLAGS.has(flag) || args.beforeCommand(flag))) {
+      const where = COMMENT_REGEX_FLAGS.has(flag) ? `by the ${args.positionals[0] ?? ''} subcommand` : `before the ${args.positionals[0] ?? ''} command word`
+      ctx?.note(`--${flag} is ignored ${where}, as sops ignores it there; put ${key} in a .sops.yaml creation rule, or give it after the command word (comment regexes: the legacy form, tsops --${flag} RE -e FILE)`)
       continue
     }
     rules[name] = v

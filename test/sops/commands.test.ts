@@ -472,6 +472,15 @@ describe('comment-regex flags', () => {
   ])('the legacy -e honours --%s-comment-regex', async (label, flag) => {
     await same([flag, 'secret', '-e', '--age', key.recipient, '--output', 'out.yaml', 'in.yaml'], { files: { 'in.yaml': input }, env: withKey() }, `-e honours ${label} comment regex`, 'out.yaml')
   })
+  it.each([
+    ['--unencrypted-suffix', '_u'],
+    ['--encrypted-regex', '^b'],
+  ])('a rule flag %s before the encrypt command word is ignored, after the file it counts', async (flag, value) => {
+    const files = { 'in.yaml': 'a_u: 1\nb: 2\nc: 3\n' }
+    await same([flag, value, 'encrypt', '--age', key.recipient, '--output', 'out.yaml', 'in.yaml'], { files, env: withKey() }, `encrypt ignores global ${flag}`, 'out.yaml')
+    await same(['encrypt', '--age', key.recipient, '--output', 'out.yaml', 'in.yaml', flag, value], { files, env: withKey() }, `encrypt honours trailing ${flag}`, 'out.yaml')
+    await same([flag, value, '-e', '--age', key.recipient, '--output', 'out.yaml', 'in.yaml'], { files, env: withKey() }, `-e honours global ${flag}`, 'out.yaml')
+  })
   it('the edit subcommand ignores --encrypted-comment-regex for a new file', async () => {
     await same(['--encrypted-comment-regex', 'secret', 'edit', '--age', key.recipient, 'new.yaml'], { files: { 'ed.sh': EDIT_SCRIPT }, env: { EDITOR: 'sh $DIR/ed.sh', ...withKey() } }, 'edit ignores comment regex', 'new.yaml')
   })
