@@ -354,6 +354,10 @@ describe('exec-env', () => {
   it('a command that prints the variables', async () => {
     expectSame(await twin(['exec-env', 'e.yaml', 'echo "a=$a nested=${nested:-unset}"'], { files: encFiles(), env: withKey() }), {}, 'exec-env yaml')
   })
+  it('typed values from JSON', async () => {
+    const files = { 'v.json': await sopsEncrypt('v.json', '{"n": 1.5, "i": 42, "t": true, "f": false, "big": 12345678901234567890, "s": "x y", "nul": null}\n', ['--age', key.recipient]) }
+    expectSame(await twin(['exec-env', 'v.json', 'echo "n=$n i=$i t=$t f=$f big=$big s=$s nul=[$nul]"'], { files, env: withKey() }), {}, 'exec-env json values')
+  })
   it('a dotenv file', async () => {
     expectSame(await twin(['exec-env', 'e.env', 'echo "a=$a b=$b HOME=${HOME:+set}"'], { files: encFiles(), env: withKey() }), {}, 'exec-env env')
   })
@@ -587,6 +591,9 @@ if [ -e "$(dirname "$0")/fixed" ]; then printf '${valid}' > "$1"; else touch "$(
   it('an editor that writes invalid JSON, then fixes it', async () => {
     await same(['edit', 'e.json'], { files: { ...encFiles(), 'ed.sh': fixesSecondTime('{"a": 1,}', '{"a": "fixed"}') }, env: editEnv('ed.sh') }, 'edit invalid json then fixed', 'e.json')
   })
+  it('an editor that empties the file, then fixes it', async () => {
+    await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': fixesSecondTime('', 'a: fixed\\n') }, env: editEnv('ed.sh') }, 'edit emptied then fixed', 'e.yaml')
+  })
   it('an editor that writes a top-level sops key, then fixes it', async () => {
     await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': fixesSecondTime('sops: 1\\n', 'a: fixed\\n') }, env: editEnv('ed.sh') }, 'edit sops key then fixed', 'e.yaml')
   })
@@ -603,6 +610,16 @@ if [ -e "$(dirname "$0")/fixed" ]; then printf '${valid}' > "$1"; else touch "$(
   })
   it('a new file with a config', async () => {
     await same(['edit', 'new.yaml'], { files: { 'ed.sh': EDIT_SCRIPT, '.sops.yaml': `creation_rules:\n  - age: ${key.recipient}\n` }, env: editEnv('ed.sh') }, 'edit new file', 'new.yaml')
+  })
+  it.each(['json', 'env', 'ini'])('a new %s file with --age', async (ext) => {
+    const script = `#!/bin/sh\nsed -i -e 's/example_value/edited/' "$1"\n`
+    await same(['edit', '--age', key.recipient, `new.${ext}`], { files: { 'ed.sh': script }, env: editEnv('ed.sh') }, `edit new ${ext}`, `new.${ext}`)
+  })
+  it('a new file left as it is', async () => {
+    await same(['edit', '--age', key.recipient, 'new.yaml'], { files: { 'ed.sh': '#!/bin/sh\ntrue\n' }, env: editEnv('ed.sh') }, 'edit new unchanged')
+  })
+  it('a file with key groups', async () => {
+    await same(['edit', 'g.yaml'], { files: { 'g.yaml': grouped, 'ed.sh': EDIT_SCRIPT }, env: { EDITOR: 'sh $DIR/ed.sh', SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key2, key3]) }, 'edit key groups', 'g.yaml')
   })
   it('a new file without keys', async () => {
     await same(['edit', 'new.yaml'], { files: { 'ed.sh': EDIT_SCRIPT }, env: editEnv('ed.sh') }, 'edit new file no keys')
