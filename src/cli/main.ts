@@ -2,7 +2,7 @@
  * The tsops command line: argv -> command. The only module that calls process.exit.
  * Both styles work: `tsops decrypt f.yaml` and sops's legacy `tsops -d f.yaml`.
  */
-import { TsopsError, UnsupportedCommandError } from '../core/errors.js'
+import { NoFileError, TsopsError, UnsupportedCommandError } from '../core/errors.js'
 import { Args, parseArgs } from './args.js'
 import { createCliContext, type CliContext } from './context.js'
 import { writeStderr, writeStdout } from '../io/stdio.js'
@@ -63,6 +63,8 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
   if (name !== undefined && SOPS_ONLY_COMMANDS.has(name)) throw new UnsupportedCommandError(name)
   // sops's legacy style: `tsops -d FILE`, `tsops --set '…' FILE`, and a bare `tsops FILE` edits.
   const mode = legacyMode(args) ?? 'edit'
+  // sops's legacy mode always needs a file (stdin is for the subcommands).
+  if (args.positionals.length === 0) throw new NoFileError('Error: no file specified')
   const legacy = await load(mode)
   if (!legacy) throw new TsopsError(`the ${mode} mode is not available in this version of tsops`)
   return legacy(ctx, args, args.positionals)

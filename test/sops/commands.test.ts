@@ -547,6 +547,19 @@ describe('legacy flags', () => {
   it('--set with a bad format', async () => {
     await same(['--set', 'nope', 'e.yaml'], { files: encFiles(), env: withKey() }, 'legacy --set bad format')
   })
+  it.each([
+    ['-r of a missing file', ['-r', 'missing.yaml']],
+    ['-e of a missing file', ['-e', '--age', 'AGE', 'missing.yaml']],
+    ['-r --add-age of a missing file', ['-r', '--add-age', 'AGE', 'missing.yaml']],
+    ['--set on a missing file', ['--set', '["a"] 1', 'missing.yaml']],
+    ['-i without a file', ['-i', '-d']],
+    ['-i and --output', ['-d', '-i', '--output', 'x', 'e.yaml']],
+    ['-e of two files', ['-e', '--age', 'AGE', 'p.yaml', 'q.yaml']],
+    ['-r --rm-age of the only key', ['-r', '--rm-age', 'AGE', 'e.yaml']],
+  ])('%s', async (label, args) => {
+    const t = await twin(args.map((a) => a.replaceAll('AGE', key.recipient)), { files: { ...encFiles(), 'p.yaml': 'a: 1\n', 'q.yaml': 'b: 1\n' }, env: withKey() })
+    expectSame(t, { encryptedFiles: true, encryptedStdout: true }, `legacy ${label}`)
+  })
   it('-d of a missing file', async () => {
     expectSame(await twin(['-d', 'missing.yaml'], { files: encFiles(), env: withKey() }), {}, 'legacy -d missing')
   })

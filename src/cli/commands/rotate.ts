@@ -24,6 +24,7 @@ import { sealDocument } from '../../pipeline/encrypt.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { assertOutputFlags, updateInPlace, writeResult } from '../output.js'
+import { goQuote } from '../sopslog.js'
 import { creationRuleFor, keySourcesFor } from '../settings.js'
 import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type Target } from '../targets.js'
 
@@ -98,14 +99,20 @@ function hasKeyChanges(changes: KeyChanges): boolean {
 async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: KeyChanges): Promise<Uint8Array> {
   // sops names the file by its absolute path in what it reports (filepath.Abs of the argument).
   const file = isStdin(target.file) ? target.file : path.resolve(ctx.cwd, target.file)
-  if (hasKeyChanges(changes) && !isStdin(file) && !existsSync(file)) {
-    throw new KeyChangeOnMissingFileError(`Error: cannot add or remove keys on non-existent file "${file}", use the \`edit\` subcommand instead.`, {
-      hint: 'To create an encrypted file, use tsops encrypt with --age/--pgp (or .sops.yaml creation rules).',
-    })
+  const legacy = args.bool('rotate')
+  if (!isStdin(file) && !existsSync(file)) {
+    // sops's two wordings: the `rotate` subcommand's and the legacy `-r`'s (which also checks first that the file exists).
+    if (hasKeyChanges(changes)) {
+      const instead = legacy ? 'use `--kms` and `--pgp` instead' : 'use the `edit` subcommand instead'
+      throw new KeyChangeOnMissingFileError(`Error: cannot add or remove keys on non-existent file ${goQuote(file)}, ${instead}.`, {
+        hint: 'To create an encrypted file, use tsops encrypt with --age/--pgp (or .sops.yaml creation rules).',
+      })
+    }
+    if (legacy) throw new NoFileError(`Error: cannot operate on non-existent file ${goQuote(file)}`)
   }
   // sops's legacy mode loads the creation rules for every mode but -d: a config whose rules all
   // miss this file is an error there (spec §8.3), while the `rotate` subcommand never reads them.
-  if (args.bool('rotate')) creationRuleFor(ctx, args, file)
+  if (legacy) creationRuleFor(ctx, args, file)
 
   const encrypted = await readEncryptedFile(args, file)
   const { doc, input } = encrypted
