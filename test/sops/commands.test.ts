@@ -636,6 +636,14 @@ describe('edit', () => {
   it('an editor that changes nothing', async () => {
     await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': '#!/bin/sh\ntrue\n' }, env: editEnv('ed.sh') }, 'edit unchanged')
   })
+  it.each([
+    ['not found', 'no-such-editor-xyz'],
+    ['an unterminated quote', 'vi "unterminated'],
+    ['not executable', '$DIR/ed.sh'],
+    ['a missing path', '$DIR/nope/ed.sh'],
+  ])('an editor that is %s', async (_label, editor) => {
+    await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': EDIT_SCRIPT }, env: { EDITOR: editor, ...withKey() } }, `edit editor ${_label}`)
+  })
   it('an editor that fails', async () => {
     await same(['edit', 'e.yaml'], { files: { ...encFiles(), 'ed.sh': '#!/bin/sh\nexit 3\n' }, env: editEnv('ed.sh') }, 'edit editor fails')
   })
