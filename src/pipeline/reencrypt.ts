@@ -11,6 +11,7 @@
  */
 import { AlreadyEncryptedError, EmptyDocumentError, VersionCompareError, emitting } from '../core/errors.js'
 import { SOPS_FORMAT_VERSION, type Metadata } from '../core/metadata.js'
+import { withDefaultRule } from '../core/rules.js'
 import type { TreeMap } from '../core/tree.js'
 import type { Document, EmitOptions, Format, FormatName } from '../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
@@ -76,9 +77,9 @@ export function reencrypt(format: Format, plaintextDoc: Document, decrypted: Dec
   return sealDocument(format, plaintextDoc, decrypted.dataKey, {
     keyGroups: metadata.keyGroups,
     shamirThreshold: metadata.shamirThreshold,
-    // As read: a file without any rule (binary files) is read with the default suffix anyway;
-    // sops would now write `unencrypted_suffix` into it, one more changed line for nothing.
-    rules: metadata.rules,
+    // sops loads a file that has no rule (a binary file) with the default suffix (stores.go,
+    // ToInternal) and so writes `unencrypted_suffix` back into it: what sops writes wins.
+    rules: withDefaultRule(metadata.rules),
     stash: decrypted.stash,
     version,
     now: options.now,

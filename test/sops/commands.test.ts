@@ -462,6 +462,36 @@ describe('more error paths', () => {
   })
 })
 
+describe('binary and multi-document files', () => {
+  let bin: Buffer
+  let multi: Buffer
+  beforeAll(async () => {
+    bin = await sopsEncrypt('b.bin', 'some bytes\n', ['--age', key.recipient])
+    multi = await sopsEncrypt('m.yaml', 'a: 1\n---\nb: 2\n---\nc: [3]\n', ['--age', key.recipient])
+  })
+  const CASES: [string, string[], string][] = [
+    ['set the data of a binary file', ['set', 'b.bin', '["data"]', '"new bytes"'], 'b.bin'],
+    ['set another key in a binary file', ['set', 'b.bin', '["other"]', '"x"'], 'b.bin'],
+    ['unset the data of a binary file', ['unset', 'b.bin', '["data"]'], 'b.bin'],
+    ['rotate a binary file', ['rotate', '-i', 'b.bin'], 'b.bin'],
+    ['set in a multi-document file', ['set', 'm.yaml', '["a"]', '9'], 'm.yaml'],
+    ['unset in a multi-document file', ['unset', 'm.yaml', '["a"]'], 'm.yaml'],
+    ['rotate a multi-document file', ['rotate', '-i', 'm.yaml'], 'm.yaml'],
+    ['exec-env of a multi-document file', ['exec-env', 'm.yaml', 'echo "$a $b"'], 'm.yaml'],
+    ['exec-file of a binary file', ['exec-file', 'b.bin', 'cat {}'], 'b.bin'],
+    ['groups add to a binary file', ['groups', 'add', '-i', '--file', 'b.bin', '--age', 'AGE2'], 'b.bin'],
+    ['updatekeys of a binary file', ['updatekeys', '-y', 'b.bin'], 'b.bin'],
+  ]
+  it.each(CASES)('%s', async (label, args, file) => {
+    const files = { 'b.bin': bin, 'm.yaml': multi, '.sops.yaml': `creation_rules:\n  - age: ${key.recipient},${key2.recipient}\n` }
+    const t = await twin(args.map((a) => a.replace('AGE2', key2.recipient)), { files, env: { SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key2]) })
+    expectSame(t, { encryptedFiles: true }, label)
+    // Without its `data` a binary file decrypts only to another format.
+    const decryptArgs = label.startsWith('unset the data') ? ['--output-type', 'json'] : []
+    if (t.real.code === 0 && args[0] !== 'exec-env' && args[0] !== 'exec-file') await crossDecrypt(t, file, decryptArgs)
+  })
+})
+
 describe('format flags on the rewriting commands', () => {
   const CASES: [string, string[], string | undefined, string][] = [
     ['rotate --output-type json', ['rotate', '--output-type', 'json', 'e.yaml'], undefined, 'json'],

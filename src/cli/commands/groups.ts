@@ -10,6 +10,7 @@ import { GenericError, ReadError, TsopsError } from '../../core/errors.js'
 import { writeStdout } from '../../io/stdio.js'
 import { goQuote } from '../sopslog.js'
 import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
+import { withDefaultRule } from '../../core/rules.js'
 import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../config/index.js'
 import { assertNoEmptyGroup, planFromGroups, wrapPlan, type GroupPlan, type Member } from '../../keygroups/index.js'
 import { CLI_KEY_ORDER, keyProvider, parseDecryptionOrder } from '../../keys/registry.js'
@@ -45,7 +46,8 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const { dataKey } = await viaSopsLogger(metadata, () => recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) }))
   try {
     const wrapped = await wrapPlan(dataKey, plan, threshold, ctx.keyContext)
-    const updated: Metadata = { ...metadata, keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
+    // As sops, which loads a file without rules (binary) with the default suffix and writes it back.
+    const updated: Metadata = { ...metadata, rules: withDefaultRule(metadata.rules), keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
     encrypted.doc.metadata = metadataTree(updated)
   } finally {
     dataKey.fill(0)

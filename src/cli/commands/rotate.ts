@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { DATA_KEY_SIZE } from '../../core/cipher.js'
+import { withDefaultRule } from '../../core/rules.js'
 import { ConflictingParametersError, GenericError, KeyChangeOnMissingFileError, NoFileError } from '../../core/errors.js'
 import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../config/index.js'
 import { addKeys, assertNoEmptyGroup, describeKey, planFromGroups, removeKeys, wrapPlan, type KeyRef } from '../../keygroups/index.js'
@@ -143,7 +144,7 @@ async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: 
     sealDocument(input, doc, dataKey, {
       keyGroups: wrapped.groups,
       shamirThreshold: wrapped.threshold,
-      rules: metadata.rules,
+      rules: withDefaultRule(metadata.rules), // as sops writes a file without rules (binary) back
       version: metadata.version, // sops keeps the file's version on rotate
     })
   } finally {

@@ -13,6 +13,7 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { GenericError, NoFileError, TsopsError } from '../../core/errors.js'
 import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
+import { withDefaultRule } from '../../core/rules.js'
 import {
   diffKeyGroups,
   formatGroupDiffs,
@@ -128,7 +129,8 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
     const wrapped = keepEntries
       ? await wrapNewMembersOnly(dataKey, plan[0]!, threshold, ctx.keyContext)
       : await wrapPlan(dataKey, plan, threshold, ctx.keyContext)
-    const updated: Metadata = { ...metadata, keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
+    // As sops, which loads a file without rules (binary) with the default suffix and writes it back.
+    const updated: Metadata = { ...metadata, rules: withDefaultRule(metadata.rules), keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
     encrypted.doc.metadata = metadataTree(updated)
   } finally {
     dataKey.fill(0)
