@@ -65,6 +65,10 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
   const mode = legacyMode(args) ?? 'edit'
   // sops's legacy mode always needs a file (stdin is for the subcommands).
   if (args.positionals.length === 0) throw new NoFileError('Error: no file specified')
+  const modes = ['encrypt', 'decrypt', 'rotate'].filter((m) => args.bool(m)).length + (args.string('set') ? 1 : 0)
+  if (modes > 1) {
+    ctx.warn('More than one command (--encrypt, --decrypt, --rotate, --set) has been specified. Only the changes made by the last one will be visible. Note that this behavior is deprecated and will cause an error eventually.')
+  }
   const legacy = await load(mode)
   if (!legacy) throw new TsopsError(`the ${mode} mode is not available in this version of tsops`)
   return legacy(ctx, args, args.positionals)

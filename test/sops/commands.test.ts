@@ -628,6 +628,10 @@ describe('legacy flags', () => {
     ['-i and --output', ['-d', '-i', '--output', 'x', 'e.yaml']],
     ['-e of two files', ['-e', '--age', 'AGE', 'p.yaml', 'q.yaml']],
     ['-r --rm-age of the only key', ['-r', '--rm-age', 'AGE', 'e.yaml']],
+    ['--set with --output', ['--set', '["a"] 3', '--output', 'out.yaml', 'e.yaml']],
+    ['--set with -i', ['--set', '["a"] 3', '-i', 'e.yaml']],
+    ['-e and -d together', ['-e', '-d', 'e.yaml']],
+    ['-r with --output', ['-r', '--output', 'out.yaml', 'e.yaml']],
   ])('%s', async (label, args) => {
     const t = await twin(args.map((a) => a.replaceAll('AGE', key.recipient)), { files: { ...encFiles(), 'p.yaml': 'a: 1\n', 'q.yaml': 'b: 1\n' }, env: withKey() })
     expectSame(t, { encryptedFiles: true, encryptedStdout: true }, `legacy ${label}`)
