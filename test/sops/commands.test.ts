@@ -462,6 +462,29 @@ describe('more error paths', () => {
   })
 })
 
+describe('more flags and environment', () => {
+  const CASES: [string, string[], Record<string, string>, string | undefined][] = [
+    ['set the same value without --idempotent', ['set', 'e.yaml', '["a"]', '1'], {}, 'e.yaml'],
+    ['rotate --filename-override', ['rotate', '--filename-override', 'x.json', 'j.txt'], {}, undefined],
+    ['updatekeys --input-type', ['updatekeys', '-y', '--input-type', 'yaml', 'e.txt'], {}, undefined],
+    ['edit of a new file with SOPS_AGE_RECIPIENTS', ['edit', 'new.yaml'], { SOPS_AGE_RECIPIENTS: 'AGE2' }, 'new.yaml'],
+    ['encrypt --age overrides SOPS_AGE_RECIPIENTS', ['encrypt', '--age', 'AGE2', '--output', 'out.yaml', 'p.yaml'], { SOPS_AGE_RECIPIENTS: 'AGE1' }, 'out.yaml'],
+    ['groups add ignores SOPS_AGE_RECIPIENTS', ['groups', 'add', '--file', 'e.yaml', '-i', '--age', 'AGE2'], { SOPS_AGE_RECIPIENTS: 'AGE1' }, undefined],
+    ['exec-env --same-process', ['exec-env', '--same-process', 'e.env', 'echo "a=$a"'], {}, undefined],
+    ['SOPS_DECRYPTION_ORDER for set', ['set', 'e.yaml', '["a"]', '2'], { SOPS_DECRYPTION_ORDER: 'pgp,age' }, 'e.yaml'],
+    ['a bad --decryption-order for exec-env', ['exec-env', '--decryption-order', 'nope', 'e.env', 'true'], {}, undefined],
+    ['--config from SOPS_CONFIG for updatekeys', ['updatekeys', '-y', 'e.json'], { SOPS_CONFIG: '$DIR/conf/sops.yaml' }, 'e.json'],
+  ]
+  it.each(CASES)('%s', async (label, args, env, file) => {
+    const sub = (a: string) => a.replaceAll('AGE1', key.recipient).replaceAll('AGE2', key2.recipient)
+    const config = `creation_rules:\n  - age: ${key.recipient},${key2.recipient}\n`
+    const files = { ...encFiles(), 'e.txt': enc['e.yaml']!, 'j.txt': enc['e.json']!, 'p.yaml': 'a: 1\n', 'ed.sh': EDIT_SCRIPT, 'conf/sops.yaml': config, ...(label.includes('updatekeys --input') ? { '.sops.yaml': config } : {}) }
+    const t = await twin(args.map(sub), { files, env: { ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, sub(v)])), EDITOR: 'sh $DIR/ed.sh', SOPS_AGE_KEY_FILE: '$DIR/keys.txt' }, prepare: keysFile([key, key2]) })
+    expectSame(t, { encryptedFiles: true, encryptedStdout: true }, label)
+    if (file && t.real.code === 0) await crossDecrypt(t, file)
+  })
+})
+
 describe('binary and multi-document files', () => {
   let bin: Buffer
   let multi: Buffer
