@@ -438,6 +438,9 @@ describe('more error paths', () => {
   it('groups add without keys: sops writes a group without keys (and a file it cannot decrypt)', async () => {
     await refused(['groups', 'add', '--file', 'e.yaml'], 0, /- age: \[\]\n/, 'groups add: the new group has no keys\n')
   })
+  it('groups add with a threshold above the group count: sops ignores its failed Shamir split and writes the file', async () => {
+    await refused(['groups', 'add', '--file', 'e.yaml', '--shamir-secret-sharing-threshold', '5', '--age', key2.recipient], 0, /shamir_threshold: 5\n/, 'Could not generate data key: [could not split data key into parts for Shamir: parts cannot be less than threshold]\n')
+  })
   it('groups delete of the only group: sops writes a file without any master key', async () => {
     await refused(['groups', 'delete', '--file', 'e.yaml', '0'], 0, /^(?![\s\S]*recipient)[\s\S]*sops:\n {4}lastmodified/, 'groups delete: cannot delete the only key group: the file would have no master key\n')
   })
