@@ -28,6 +28,8 @@ import type { FormatChoice } from './formats.js'
 
 export interface LoadedConfig {
   path: string
+  /** The path as sops names it: --config as given, else relative to the working directory (`.sops.yaml`, `../.sops.yaml`). */
+  shown: string
   config: SopsConfig
 }
 
@@ -54,7 +56,7 @@ function cachedConfig(cache: WeakMap<CliContext, LoadedConfig | null>, ctx: CliC
   if (cached !== undefined) return cached ?? undefined
   const explicit = args.string('config')
   const file = explicit ?? findConfigFile(ctx.cwd, (w) => ctx.stderr(`tsops: warning: ${w}`))
-  const loaded = file === undefined ? null : { path: path.resolve(ctx.cwd, file), config: loadConfig(file, { ...checks, warn: ctx.note }) }
+  const loaded = file === undefined ? null : { path: path.resolve(ctx.cwd, file), shown: explicit ?? path.relative(ctx.cwd, path.resolve(ctx.cwd, file)), config: loadConfig(file, { ...checks, warn: ctx.note }) }
   cache.set(ctx, loaded)
   return loaded ?? undefined
 }

@@ -261,6 +261,12 @@ describe('updatekeys', () => {
   it('missing file', async () => {
     await same(['updatekeys', '-y', 'missing.yaml'], { files: { ...encFiles(), '.sops.yaml': config([key.recipient]) }, env: withKey() }, 'updatekeys missing file')
   })
+  it('a rule without keys', async () => {
+    await same(['updatekeys', '-y', 'e.yaml'], { files: { ...encFiles(), '.sops.yaml': 'creation_rules:\n  - path_regex: e\n' }, env: withKey() }, 'updatekeys rule without keys')
+  })
+  it('a config without creation rules', async () => {
+    await same(['updatekeys', '-y', 'e.yaml'], { files: { ...encFiles(), '.sops.yaml': 'stores:\n  yaml:\n    indent: 2\n' }, env: withKey() }, 'updatekeys no creation rules')
+  })
   it('a rule that does not match the file', async () => {
     await same(['updatekeys', '-y', 'e.yaml'], { files: { ...encFiles(), '.sops.yaml': `creation_rules:\n  - path_regex: nomatch\n    age: ${key.recipient}\n` }, env: withKey() }, 'updatekeys no matching rule')
   })

@@ -100,12 +100,10 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
   const encrypted = await readEncryptedFile(args, file)
   const metadata = readMetadata(encrypted.doc.metadata)
   const rule = creationRuleFor(ctx, args, file)
-  if (!rule) throw new GenericError(`The config file ${projectConfig(ctx, args)?.path ?? ''} does not contain any creation rule`)
+  if (!rule) throw new GenericError(`The config file ${projectConfig(ctx, args)?.shown ?? ''} does not contain any creation rule`)
 
-  if (rule.keyGroups.length === 0 || rule.keyGroups.some((g) => g.length === 0)) {
-    throw new GenericError(`the creation rule for ${file} has no keys, or an empty key group: refusing to leave the file without master keys`)
-  }
-  const wanted = await keySourcesFor(rule.keyGroups)
+  // A rule without keys is one empty group to sops: it shows the keys going, then cannot wrap.
+  const wanted = await keySourcesFor(rule.keyGroups.length === 0 ? [[]] : rule.keyGroups)
   const diffs = diffKeyGroups(refsOf(planFromGroups(metadata.keyGroups)), wanted.map((g) => g.map((s) => ({ type: s.type, id: s.id }))))
   const threshold = updatedThreshold({
     current: metadata.shamirThreshold,
@@ -124,6 +122,11 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
   const plan = planFor(metadata.keyGroups, wanted.map((g) => g.map((source): Member => ({ kind: 'new', source }))))
   const { dataKey } = await recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) })
   try {
+    if (wanted.some((g) => g.length === 0)) {
+      throw new GenericError('error updating one or more master keys: [empty key group provided]', {
+        hint: `the creation rule for ${file} has no keys, or an empty key group: the file would be left without master keys`,
+      })
+    }
     // One group before and after: the same whole data key is wrapped, so unchanged entries stay as they are.
     const keepEntries = metadata.keyGroups.length === 1 && plan.length === 1
     const wrapped = keepEntries
