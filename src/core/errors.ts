@@ -222,12 +222,15 @@ If this is an unencrypted file, rename the 'sops' entry.
 If this is an encrypted file and you want to edit it, use the editor mode,
 for example: \`sops edit my_file.yaml\``
 
-/** Thrown by a child process wrapper (exec-env/exec-file): exit with the child's code. */
+/**
+ * Thrown by a child process wrapper (exec-env/exec-file): exit with the child's code. The message
+ * is Go's os/exec wording, which sops prints: `exit status 3`, `signal: terminated`.
+ */
 export class ChildExitError extends TsopsError {
   override readonly code = 'CHILD_EXIT'
   override readonly exitCode: number
-  constructor(exitCode: number) {
-    super(`exit status ${exitCode}`)
+  constructor(exitCode: number, message = `exit status ${exitCode}`) {
+    super(message)
     this.exitCode = exitCode
   }
 }

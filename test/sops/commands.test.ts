@@ -373,6 +373,14 @@ describe('exec-env', () => {
   it("the command's exit code", async () => {
     expectSame(await twin(['exec-env', 'e.env', 'exit 7'], { files: encFiles(), env: withKey() }), {}, 'exec-env exit code')
   })
+  it.each([
+    ['exec-env', 'e.env'],
+    ['exec-file', 'e.env'],
+  ])('%s: a command killed by a signal: the same words, and 128+N where sops exits 255 (documented difference)', async (command, file) => {
+    const t = await twin([command, file, 'kill -TERM $$'], { files: encFiles(), env: withKey() })
+    expect([t.real.code, t.real.stderr]).toEqual([255, 'signal: terminated\n'])
+    expect([t.ours.code, t.ours.stderr]).toEqual([143, 'signal: terminated\n'])
+  })
   it('missing file', async () => {
     expectSame(await twin(['exec-env', 'missing.yaml', 'true'], { files: encFiles(), env: withKey() }), {}, 'exec-env missing')
   })
