@@ -341,6 +341,15 @@ describe('filestatus', () => {
   it.each(EXT)('plain %s', async (ext) => {
     expectSame(await twin(['filestatus', `p.${ext}`], { files: plain }), {}, `filestatus plain ${ext}`)
   })
+  it.each([
+    ['without a mac', (t: string) => t.replace(/^ {4}mac: .*\n/m, '')],
+    ['without a version', (t: string) => t.replace(/^ {4}version: .*\n/m, '')],
+    ['with a bad lastmodified', (t: string) => t.replace(/lastmodified: "[^"]*"/, 'lastmodified: "yesterday"')],
+    ['with a non-semver version', (t: string) => t.replace(/version: 3\.13\.2/, 'version: abc')],
+    ['with an empty sops block', () => 'a: 1\nsops: {}\n'],
+  ])('an encrypted file %s', async (label, damage) => {
+    expectSame(await twin(['filestatus', 'd.yaml'], { files: { 'd.yaml': damage(enc['e.yaml']!.toString()) } }), {}, `filestatus ${label}`)
+  })
   it('--input-type', async () => {
     expectSame(await twin(['filestatus', '--input-type', 'json', 'e.txt'], { files: { 'e.txt': enc['e.json']! } }), {}, 'filestatus --input-type')
   })
