@@ -103,6 +103,26 @@ describe('set', () => {
     const index = ext === 'ini' ? '["s"]["a"]' : '["a"]'
     await same(['set', '--value-stdin', `e.${ext}`, index], { files: encFiles(), env: withKey(), input: '"from stdin"' }, `set --value-stdin ${ext}`, `e.${ext}`)
   })
+  it.each([
+    ['a string with quotes', '["s"]', '"a \\"quoted\\" value"'],
+    ['unicode', '["u"]', '"héllo ☃"'],
+    ['null', '["n"]', 'null'],
+    ['false', '["f"]', 'false'],
+    ['a negative number', '["neg"]', '-5'],
+    ['an empty map', '["m"]', '{}'],
+    ['an empty list', '["l"]', '[]'],
+    ['a float with exponent', '["e"]', '1e3'],
+    ['a multi-line string', '["ml"]', '"line1\\nline2\\n"'],
+  ])('yaml: %s', async (label, index, value) => {
+    await same(['set', 'e.yaml', index, value], { files: encFiles(), env: withKey() }, `set yaml ${label}`, 'e.yaml')
+  })
+  it.each([
+    ['a number', '["a"]', '1.5'],
+    ['a bool', '["a"]', 'true'],
+    ['a multi-line string', '["a"]', '"x\\ny"'],
+  ])('dotenv: %s', async (label, index, value) => {
+    await same(['set', 'e.env', index, value], { files: encFiles(), env: withKey() }, `set dotenv ${label}`, 'e.env')
+  })
   it('--idempotent with a new value writes the file', async () => {
     await same(['set', '--idempotent', 'e.yaml', '["a"]', '5'], { files: encFiles(), env: withKey() }, 'set --idempotent new value', 'e.yaml')
   })
