@@ -6,12 +6,13 @@
  */
 
 /**
- * A line of sops's logger (logrus's text format under sops's `[CMD]` prefix):
- * `[CMD]\t time="2026-01-02T03:04:05Z" level=fatal msg="…"`, plus `key=value` fields.
+ * A line of sops's logger (logrus's text format under the logger's prefix: `[CMD]` for the
+ * command line, `[SOPS]` for the tree code): `[CMD]\t time="2026-01-02T03:04:05Z" level=fatal
+ * msg="…"`, plus `key=value` fields.
  */
-export function sopsLogLine(level: 'fatal' | 'error' | 'warning' | 'info', msg: string, fields: Record<string, string> = {}, now = new Date()): string {
+export function sopsLogLine(level: 'fatal' | 'error' | 'warning' | 'info', msg: string, fields: Record<string, string> = {}, now = new Date(), logger: 'CMD' | 'SOPS' = 'CMD'): string {
   const extra = Object.entries(fields).map(([k, v]) => ` ${k}=${logrusValue(v)}`).join('')
-  return `[CMD]\t time="${localRFC3339(now)}" level=${level} msg=${logrusValue(msg)}${extra}\n`
+  return `[${logger}]\t time="${localRFC3339(now)}" level=${level} msg=${logrusValue(msg)}${extra}\n`
 }
 
 /** logrus quotes a value (Go %q) unless every character is one of [A-Za-z0-9-._/@^+]. */

@@ -23,7 +23,7 @@ import { isStdin, readInput, writeFileAtomic, writeStderr, writeStdout } from '.
 import { isatty } from 'node:tty'
 import { decryptDocument } from '../../pipeline/decrypt.js'
 import { UNENCRYPTED_COMMENT_WARNING } from '../../core/walk.js'
-import { sopsLogLine } from '../sops-log.js'
+import { sopsLogLine } from '../sopslog.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { Document, EmitOptions, Format, FormatName } from '../../formats/format.js'
 import { valueAt } from '../../tree/path.js'
@@ -75,7 +75,7 @@ async function decryptPlaintext(ctx: CliContext, args: Args, file: string | unde
 function unencryptedCommentWarning(ctx: CliContext): (text: string) => void {
   let warned = false
   return (text) => {
-    if (ctx.persona === 'sops') return writeStderr(sopsLogLine('SOPS', 'warning', UNENCRYPTED_COMMENT_WARNING, { comment: text }))
+    if (ctx.persona === 'sops') return writeStderr(sopsLogLine('warning', UNENCRYPTED_COMMENT_WARNING, { comment: text }, new Date(), 'SOPS'))
     if (!warned) ctx.stderr(`tsops: warning: ${UNENCRYPTED_COMMENT_WARNING}`)
     warned = true
   }
