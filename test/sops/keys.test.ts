@@ -1,0 +1,136 @@
+// Key types through real sops 3.13.2 and tsops-as-sops: age's failure texts (where sops looked
+// for identities, what went wrong loading them, what age said about the file), then each key
+// type end to end: encrypt → same masked layout → each side decrypts the other's file; decrypt of
+// a file real sops wrote; and one failure each.
+import { afterAll, beforeAll, describe, it } from 'vitest'
+import fs from 'node:fs'
+import path from 'node:path'
+import { baseEnv, cleanupTwins, crossDecrypt, expectSame, realAgeKey, realSops, run, twin, twinRoot, type AgeKey } from './harness.js'
+
+let key: AgeKey
+let other: AgeKey
+let third: AgeKey
+/** a.yaml encrypted by real sops to `key`. */
+let encYaml: Buffer
+
+beforeAll(async () => {
+  key = await realAgeKey()
+  other = await realAgeKey()
+  third = await realAgeKey()
+  const dir = twinRoot()
+  fs.writeFileSync(path.join(dir, 'a.yaml'), 'a: 1\nb: [x, y]\n')
+  const r = await run(realSops(), ['encrypt', '--age', key.recipient, 'a.yaml'], { cwd: dir, env: baseEnv(dir) })
+  if (r.code !== 0) throw new Error(r.stderr)
+  encYaml = r.stdout
+})
+afterAll(cleanupTwins)
+
+/** The armored `enc` of the age key in a sops YAML file, edited by `edit` (its lines, indentation removed). */
+function editEnc(file: Buffer, edit: (lines: string[]) => string[]): string {
+  const text = file.toString('utf8')
+  const m = /(enc: \|\n)(( +)-----BEGIN[^]*?-----END AGE ENCRYPTED FILE-----\n)/.exec(text)
+  if (!m) throw new Error('no age enc in the file')
+  const indent = m[3]!
+  const lines = m[2]!.split('\n').filter(Boolean).map((l) => l.slice(indent.length))
+  const edited = edit(lines).map((l) => (l === '' ? '' : indent + l)).join('\n') + '\n'
+  return text.replace(m[0], m[1] + edited)
+}
+
+/** Replace line `i` (0 = BEGIN) of the armor with `line`. */
+const setLine = (i: number, line: string) => (lines: string[]) => lines.map((l, k) => (k === i ? line : l))
+
+type DecryptCase = [label: string, env: () => Record<string, string | undefined>, files?: () => Record<string, string | Buffer>]
+
+describe('age: why a decrypt fails, in sops\'s words', () => {
+  const wrongKeyFile = () => ({ SOPS_AGE_KEY_FILE: other.file })
+  const CASES: DecryptCase[] = [
+    ['wrong key in SOPS_AGE_KEY_FILE', wrongKeyFile],
+    ['no key at all', () => ({})],
+    ['SOPS_AGE_KEY_FILE missing', () => ({ SOPS_AGE_KEY_FILE: '$DIR/nope.txt' })],
+    ['SOPS_AGE_KEY_FILE set but empty', () => ({ SOPS_AGE_KEY_FILE: '' })],
+    ['SOPS_AGE_KEY_FILE is a directory', () => ({ SOPS_AGE_KEY_FILE: '$DIR' })],
+    ['SOPS_AGE_KEY wrong', () => ({ SOPS_AGE_KEY: fs.readFileSync(other.file, 'utf8') })],
+    ['SOPS_AGE_KEY set but empty', () => ({ SOPS_AGE_KEY: '' })],
+    ['two wrong identities', () => ({ SOPS_AGE_KEY: `${other.identity} ${third.identity}` })],
+    ['a malformed identity', () => ({ SOPS_AGE_KEY: 'not-a-key' })],
+    ['an identity with a bad checksum', () => ({ SOPS_AGE_KEY: key.identity.slice(0, -1) + (key.identity.endsWith('Q') ? 'P' : 'Q') })],
+    ['an indented identity line in a key file', () => ({ SOPS_AGE_KEY_FILE: '$DIR/k.txt' }), () => ({ 'k.txt': `  ${key.identity}\n` })],
+    ['a comment-only key file', () => ({ SOPS_AGE_KEY_FILE: '$DIR/k.txt' }), () => ({ 'k.txt': '# nothing here\n\n' })],
+    ['SOPS_AGE_KEY_CMD fails', () => ({ SOPS_AGE_KEY_CMD: 'false' })],
+    ['SOPS_AGE_KEY_CMD not found', () => ({ SOPS_AGE_KEY_CMD: 'no-such-command-here --x' })],
+    ['SOPS_AGE_KEY_CMD prints a wrong key', () => ({ SOPS_AGE_KEY_CMD: `echo ${other.identity}` })],
+    ['SOPS_AGE_KEY_CMD with an open quote', () => ({ SOPS_AGE_KEY_CMD: "echo 'x" })],
+    ['a missing SSH key file and a wrong key', () => ({ SOPS_AGE_SSH_PRIVATE_KEY_FILE: '$DIR/id', SOPS_AGE_KEY_FILE: other.file })],
+    ['the default keys.txt holds a wrong key', () => ({}), () => ({ '../home/.config/sops/age/keys.txt': fs.readFileSync(other.file) })],
+    ['XDG_CONFIG_HOME relative', () => ({ XDG_CONFIG_HOME: 'rel' })],
+  ]
+  it.each(CASES)('%s', async (label, env, files) => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': encYaml, ...(files?.() ?? {}) }, env: env() })
+    expectSame(t, {}, `age: ${label}`)
+  })
+
+  it('the right key in the default keys.txt decrypts (and real sops reads tsops\'s file)', async () => {
+    const root = twinRoot()
+    fs.mkdirSync(path.join(root, 'home/.config/sops/age'), { recursive: true })
+    fs.copyFileSync(key.file, path.join(root, 'home/.config/sops/age/keys.txt'))
+    const t = await twin(['encrypt', '--age', key.recipient, '--output', 'e.yaml', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' } }, root)
+    expectSame(t, { encryptedFiles: true }, 'age: encrypt for decrypt via keys.txt')
+    await crossDecrypt(t, 'e.yaml', [], Buffer.from('a: 1\n'))
+  })
+})
+
+describe('age: a damaged enc, in age\'s words', () => {
+  const CASES: [label: string, edit: (lines: string[]) => string[]][] = [
+    ['intro garbled', (lines) => setLine(1, 'AAAAAAAA' + lines[1]!.slice(8))(lines)],
+    ['a stanza line garbled', (lines) => setLine(2, lines[2]!.slice(0, 20) + 'AAAAAAAAAAAAAAAAAAAA' + lines[2]!.slice(40))(lines)],
+    ['a character outside base64', (lines) => setLine(2, '*' + lines[2]!.slice(1))(lines)],
+    ['the last line of base64 missing', (lines) => lines.filter((_, i) => i !== lines.length - 2)],
+    ['the END line missing', (lines) => lines.slice(0, -1)],
+    ['the BEGIN line wrong', (lines) => setLine(0, '-----BEGIN AGE FILE-----')(lines)],
+    ['an empty line inside', (lines) => [lines[0]!, lines[1]!, '', ...lines.slice(2)]],
+    ['a line too long', (lines) => setLine(1, lines[1]! + 'AAAA')(lines)],
+    ['only the armor frame', (lines) => [lines[0]!, lines.at(-1)!]],
+  ]
+  it.each(CASES)('%s', async (label, edit) => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': editEnc(encYaml, edit) }, env: { SOPS_AGE_KEY_FILE: key.file } })
+    expectSame(t, {}, `age enc: ${label}`)
+  })
+
+  it('the same damage with no key at all: the identities fail first', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': editEnc(encYaml, setLine(1, 'AAAAAAAA' + 'x'.repeat(56))) } })
+    expectSame(t, {}, 'age enc: damaged, no key')
+  })
+})
+
+describe('age: recipients sops refuses before making a data key', () => {
+  const CASES: [label: string, recipients: string][] = [
+    ['not bech32', 'age1notvalid'],
+    ['unknown type', 'bogus'],
+    ['bad checksum', 'AGE_LAST_CHAR_CHANGED'],
+    ['mixed case', 'AGE_MIXED_CASE'],
+    ['too short', 'age1qqqqqqqqqqqqqqqq'],
+    ['one good, one bad', 'AGE,age1zzz'],
+    ['a bad plugin name', 'age1a*b1qqqqqqqqqqq'],
+  ]
+  const resolve = (s: string) =>
+    s
+      .replace('AGE_LAST_CHAR_CHANGED', key.recipient.slice(0, -1) + (key.recipient.endsWith('q') ? 'p' : 'q'))
+      .replace('AGE_MIXED_CASE', 'AGE1' + key.recipient.slice(4))
+      .replaceAll(/AGE(?![_1])/g, key.recipient)
+  it.each(CASES)('--age %s', async (label, recipients) => {
+    const t = await twin(['encrypt', '--age', resolve(recipients), 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' } })
+    expectSame(t, { encryptedStdout: true }, `age recipient --age: ${label}`)
+  })
+  it('SOPS_AGE_RECIPIENTS with a bad recipient', async () => {
+    const t = await twin(['encrypt', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: { SOPS_AGE_RECIPIENTS: 'age1notvalid' } })
+    expectSame(t, {}, 'age recipient: SOPS_AGE_RECIPIENTS')
+  })
+  it('a bad recipient in .sops.yaml', async () => {
+    const t = await twin(['encrypt', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n', '.sops.yaml': 'creation_rules:\n  - age: age1notvalid\n' } })
+    expectSame(t, {}, 'age recipient: .sops.yaml')
+  })
+  it('rotate --add-age with a bad recipient', async () => {
+    const t = await twin(['rotate', '--add-age', 'bogus', 'e.yaml'], { files: { 'e.yaml': encYaml }, env: { SOPS_AGE_KEY_FILE: key.file } })
+    expectSame(t, {}, 'age recipient: rotate --add-age')
+  })
+})
