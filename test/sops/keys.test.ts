@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
-import { baseEnv, cleanupTwins, crossDecrypt, expectSame, realAgeKey, realSops, run, twin, twinRoot, type AgeKey } from './harness.js'
+import { FIXTURE_KEYS, fixtureGpgHome, type GpgHome } from '../helpers/gpg.js'
+import { baseEnv, cleanupTwins, crossDecrypt, expectSame, realAgeKey, realSops, run, twin, twinRoot, type AgeKey, type Side, type Twin } from './harness.js'
 
 let key: AgeKey
 let other: AgeKey
@@ -132,5 +133,66 @@ describe('age: recipients sops refuses before making a data key', () => {
   it('rotate --add-age with a bad recipient', async () => {
     const t = await twin(['rotate', '--add-age', 'bogus', 'e.yaml'], { files: { 'e.yaml': encYaml }, env: { SOPS_AGE_KEY_FILE: key.file } })
     expectSame(t, {}, 'age recipient: rotate --add-age')
+  })
+})
+
+/** A PGP message's length varies from run to run (compression, MPI sizes): compare it as one token. */
+function maskPgp(t: Twin): Twin {
+  const mask = (b: Buffer) => Buffer.from(b.toString('latin1').replace(/-----BEGIN PGP MESSAGE-----[^]*?-----END PGP MESSAGE-----/g, '<pgp message>'), 'latin1')
+  const side = (s: Side): Side => ({ ...s, stdout: mask(s.stdout), files: Object.fromEntries(Object.entries(s.files).map(([k, v]) => [k, mask(v)])) })
+  return { ...t, real: side(t.real), ours: side(t.ours) }
+}
+
+/** A fresh GnuPG home in each twin dir ($DIR/gnupg): gpg's first-run notices then read the same on both sides. */
+const freshGpgHome = (dir: string) => fs.mkdirSync(path.join(dir, 'gnupg'), { mode: 0o700 })
+/** Stop the agents gpg started in those homes, and leave the homes (keyring timestamps) out of the comparison. */
+async function withoutGpgHomes(t: Twin): Promise<Twin> {
+  for (const s of [t.real, t.ours]) await run('gpgconf', ['--kill', 'gpg-agent'], { cwd: s.dir, env: baseEnv(s.dir, { GNUPGHOME: path.join(s.dir, 'gnupg') }) })
+  const side = (s: Side): Side => ({ ...s, files: Object.fromEntries(Object.entries(s.files).filter(([k]) => !k.startsWith('gnupg/'))) })
+  return { ...t, real: side(t.real), ours: side(t.ours) }
+}
+
+describe('pgp (gpg, sops\'s functional-test keys)', () => {
+  let gpg: GpgHome
+  /** a.yaml encrypted by real sops to fixture key 1. */
+  let pgpYaml: Buffer
+  beforeAll(async () => {
+    gpg = await fixtureGpgHome()
+    const dir = twinRoot()
+    fs.writeFileSync(path.join(dir, 'a.yaml'), 'a: 1\n')
+    const r = await run(realSops(), ['encrypt', '--pgp', FIXTURE_KEYS.key1, 'a.yaml'], { cwd: dir, env: baseEnv(dir, { GNUPGHOME: gpg.home }) })
+    if (r.code !== 0) throw new Error(r.stderr)
+    pgpYaml = r.stdout
+  }, 120_000)
+  afterAll(async () => {
+    await gpg?.cleanup()
+  })
+
+  it('encrypt with --pgp: the same layout, and each side decrypts the other\'s file', async () => {
+    const t = await twin(['encrypt', '--pgp', FIXTURE_KEYS.key1, '--output', 'e.yaml', 'p.yaml'], { files: { 'p.yaml': 'a: 1\nb: [x, y]\n' }, env: { GNUPGHOME: gpg.home } })
+    expectSame(maskPgp(t), { encryptedFiles: true }, 'pgp: encrypt')
+    await crossDecrypt(t, 'e.yaml', [], Buffer.from('a: 1\nb:\n    - x\n    - "y"\n'))
+  })
+
+  it('a .sops.yaml pgp rule with two keys (json)', async () => {
+    const config = `creation_rules:\n  - pgp: ${FIXTURE_KEYS.key1},${FIXTURE_KEYS.key2}\n`
+    const t = await twin(['encrypt', '--output', 'e.json', 'p.json'], { files: { 'p.json': '{"a": 1}\n', '.sops.yaml': config }, env: { GNUPGHOME: gpg.home } })
+    expectSame(maskPgp(t), { encryptedFiles: true }, 'pgp: encrypt from .sops.yaml')
+    await crossDecrypt(t, 'e.json')
+  })
+
+  it('decrypt a file real sops wrote', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': pgpYaml }, env: { GNUPGHOME: gpg.home } })
+    expectSame(t, {}, 'pgp: decrypt')
+  })
+
+  it('decrypt without the secret key (an empty GnuPG home)', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': pgpYaml }, env: { GNUPGHOME: '$DIR/gnupg' }, prepare: freshGpgHome })
+    expectSame(await withoutGpgHomes(t), {}, 'pgp: no secret key')
+  })
+
+  it('encrypt to a fingerprint gpg does not know', async () => {
+    const t = await twin(['encrypt', '--pgp', '0000000000000000000000000000000000000000', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: { GNUPGHOME: gpg.home } })
+    expectSame(t, {}, 'pgp: unknown key')
   })
 })
