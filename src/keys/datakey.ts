@@ -7,7 +7,8 @@
  * wins (a second key is never asked: it could mean another passphrase prompt or a cloud call).
  */
 import { DataKeyError, GenericError } from '../core/errors.js'
-import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
+import { goQuote } from './go-text.js'
+import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keyLabelOf, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
 import { combine, split } from './shamir.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 
@@ -56,7 +57,7 @@ async function wrapOne(key: KeySource, part: Uint8Array, ctx: KeyContext): Promi
     return { entry: await key.wrap(part, ctx) }
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    return { error: `failed to encrypt new data key with master key ${JSON.stringify(key.id)}: ${messageOf(e)}` }
+    return { error: `failed to encrypt new data key with master key ${goQuote(key.label ?? key.id)}: ${messageOf(e)}` }
   }
 }
 
@@ -75,6 +76,8 @@ function unreachable(): never {
 export interface KeyAttempt {
   type: KeyEntry['type']
   id: string
+  /** How sops's messages name the key (MasterKey.ToString; the id for most types). */
+  label?: string
   /** Undefined for the key that succeeded. */
   reason?: string
 }
@@ -142,23 +145,24 @@ async function unwrapGroup(
   const attempts: KeyAttempt[] = []
   for (const entry of sortByDecryptionOrder(entries, order)) {
     ctx.signal?.throwIfAborted()
-    const id = safeId(entry)
+    const id = safeId(entry, keyIdOf)
+    const label = safeId(entry, keyLabelOf)
     try {
       const source = await resolve(entry)
       const part = await source.unwrap(entry, ctx)
-      attempts.push({ type: entry.type, id })
+      attempts.push({ type: entry.type, id, label })
       return { part, result: { ok: true, attempts } }
     } catch (e) {
       if (ctx.signal?.aborted) throw e
-      attempts.push({ type: entry.type, id, reason: e instanceof KeyUnwrapError ? e.reason : messageOf(e) })
+      attempts.push({ type: entry.type, id, label, reason: e instanceof KeyUnwrapError ? e.reason : messageOf(e) })
     }
   }
   return { result: { ok: false, attempts } }
 }
 
-function safeId(entry: KeyEntry): string {
+function safeId(entry: KeyEntry, name: (entry: KeyEntry) => string): string {
   try {
-    return keyIdOf(entry)
+    return name(entry)
   } catch {
     return `(${entry.type} key)`
   }
@@ -193,7 +197,7 @@ function formatGroup(result: GroupResult, index: number): string {
 
 function formatKey(attempt: KeyAttempt): string {
   const reason = indent(wordWrap(attempt.reason ?? 'unknown error', 60), '  | ')
-  return `${attempt.id}: FAILED\n${indent(`-${reason.slice(1)}`, '  ')}`
+  return `${attempt.label ?? attempt.id}: FAILED\n${indent(`-${reason.slice(1)}`, '  ')}`
 }
 
 function indent(text: string, prefix: string): string {

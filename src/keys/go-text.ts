@@ -81,10 +81,10 @@ function utf8Length(bytes: Uint8Array, i: number): number {
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 
 /**
- * encoding/base64's strict decoder (StdEncoding.Strict() with padding, RawStdEncoding.Strict()
- * without): the bytes, or Go's `illegal base64 data at input byte N` at the offset Go reports.
+ * encoding/base64's decoder (StdEncoding with padding, RawStdEncoding without; `.Strict()` unless
+ * `strict` is false): the bytes, or Go's `illegal base64 data at input byte N` at Go's offset.
  */
-export function goBase64Decode(text: string, padded: boolean): { ok: true; bytes: Buffer } | { ok: false; error: string } {
+export function goBase64Decode(text: string, padded: boolean, strict = true): { ok: true; bytes: Buffer } | { ok: false; error: string } {
   const corrupt = (offset: number) => ({ ok: false as const, error: `illegal base64 data at input byte ${offset}` })
   const out: number[] = []
   let si = 0
@@ -126,8 +126,8 @@ export function goBase64Decode(text: string, padded: boolean): { ok: true; bytes
     const val = (dbuf[0]! << 18) | (dbuf[1]! << 12) | (dbuf[2]! << 6) | dbuf[3]!
     const b = [(val >>> 16) & 0xff, (val >>> 8) & 0xff, val & 0xff]
     // Strict: the bits a short quantum leaves over must be zero.
-    if (dlen === 3 && b[2] !== 0) return corrupt(si - 1)
-    if (dlen === 2 && (b[1] !== 0 || b[2] !== 0)) return corrupt(si - 2)
+    if (strict && dlen === 3 && b[2] !== 0) return corrupt(si - 1)
+    if (strict && dlen === 2 && (b[1] !== 0 || b[2] !== 0)) return corrupt(si - 2)
     out.push(...b.slice(0, dlen - 1))
     if (trailing !== undefined) return corrupt(trailing)
     if (dlen < 4) break

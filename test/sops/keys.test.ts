@@ -2,9 +2,10 @@
 // for identities, what went wrong loading them, what age said about the file), then each key
 // type end to end: encrypt → same masked layout → each side decrypts the other's file; decrypt of
 // a file real sops wrote; and one failure each.
-import { afterAll, beforeAll, describe, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
+import { closedPortUrl, kmsEnv, startKmsServer, testKeyArn, type KmsServer } from '../helpers/servers/aws-kms.js'
 import { FIXTURE_KEYS, fixtureGpgHome, type GpgHome } from '../helpers/gpg.js'
 import { baseEnv, cleanupTwins, crossDecrypt, expectSame, realAgeKey, realSops, run, twin, twinRoot, type AgeKey, type Side, type Twin } from './harness.js'
 
@@ -194,5 +195,107 @@ describe('pgp (gpg, sops\'s functional-test keys)', () => {
   it('encrypt to a fingerprint gpg does not know', async () => {
     const t = await twin(['encrypt', '--pgp', '0000000000000000000000000000000000000000', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: { GNUPGHOME: gpg.home } })
     expectSame(t, {}, 'pgp: unknown key')
+  })
+})
+
+/** AWS request ids are random: the same placeholder on both sides (the wrapping does not change: they are all 36 long). */
+function maskRequestIds(t: Twin): Twin {
+  const side = (s: Side): Side => ({ ...s, stderr: s.stderr.replace(/RequestID: [0-9a-f-]{36}/g, 'RequestID: <id>') })
+  return { ...t, real: side(t.real), ours: side(t.ours) }
+}
+
+describe('aws kms (loopback KMS)', () => {
+  let kms: KmsServer
+  const ARN = testKeyArn('0b8a5f7e-tsops-diff', 'eu-central-1')
+  let kmsYaml: Buffer
+  const env = () => kmsEnv(kms, { AWS_REGION: 'eu-central-1' })
+  beforeAll(async () => {
+    kms = await startKmsServer()
+    const dir = twinRoot()
+    fs.writeFileSync(path.join(dir, 'a.yaml'), 'a: 1\n')
+    const r = await run(realSops(), ['encrypt', '--kms', ARN, 'a.yaml'], { cwd: dir, env: baseEnv(dir, env()) })
+    if (r.code !== 0) throw new Error(r.stderr)
+    kmsYaml = r.stdout
+  })
+  afterAll(() => kms?.close())
+  afterEach(() => {
+    kms.state.authorize = () => true
+  })
+
+  it('encrypt with --kms: the same layout, and each side decrypts the other\'s file', async () => {
+    const t = await twin(['encrypt', '--kms', ARN, '--output', 'e.yaml', 'p.yaml'], { files: { 'p.yaml': 'a: 1\nb: [x, y]\n' }, env: env() })
+    expectSame(t, { encryptedFiles: true }, 'kms: encrypt')
+    await crossDecrypt(t, 'e.yaml')
+  })
+
+  it('encrypt with an encryption context (json)', async () => {
+    const t = await twin(['encrypt', '--kms', ARN, '--encryption-context', 'app:web,env:prod', '--output', 'e.json', 'p.json'], { files: { 'p.json': '{"a": 1}\n' }, env: env() })
+    expectSame(t, { encryptedFiles: true }, 'kms: encrypt with context')
+    await crossDecrypt(t, 'e.json')
+  })
+
+  it('decrypt a file real sops wrote', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': kmsYaml }, env: env() })
+    expectSame(t, {}, 'kms: decrypt')
+  })
+
+  it('decrypt when KMS denies access', async () => {
+    kms.state.authorize = (_principal, action) => action !== 'Decrypt'
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': kmsYaml }, env: env() })
+    expectSame(maskRequestIds(t), {}, 'kms: decrypt denied')
+  })
+
+  it('encrypt when KMS denies access', async () => {
+    kms.state.authorize = () => false
+    const t = await twin(['encrypt', '--kms', ARN, 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(maskRequestIds(t), {}, 'kms: encrypt denied')
+  })
+
+  it('decrypt when KMS is unreachable', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': kmsYaml }, env: { ...env(), AWS_ENDPOINT_URL_KMS: await closedPortUrl() } })
+    expectSame(t, {}, 'kms: unreachable')
+  })
+
+  it('a role that cannot be assumed (encrypt)', async () => {
+    const t = await twin(['encrypt', '--kms', `${ARN}+arn:aws:iam::111122223333:role/denied-role`, 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(maskRequestIds(t), {}, 'kms: role denied')
+  })
+
+  it('encrypt and decrypt through a role (+role)', async () => {
+    const t = await twin(['encrypt', '--kms', `${ARN}+arn:aws:iam::111122223333:role/sops`, '--output', 'e.yaml', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(t, { encryptedFiles: true }, 'kms: encrypt with a role')
+    await crossDecrypt(t, 'e.yaml')
+  })
+
+  it('decrypt denied for a key with a role and a context: sops names it arn+role|context', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], {
+      env: env(),
+      prepare: async (dir) => {
+        const args = ['encrypt', '--kms', `${ARN}+arn:aws:iam::111122223333:role/sops`, '--encryption-context', 'z:1,a:2', '--output', 'e.yaml', 'p.yaml']
+        fs.writeFileSync(path.join(dir, 'p.yaml'), 'a: 1\n')
+        const r = await run(realSops(), args, { cwd: dir, env: baseEnv(dir, env()) })
+        if (r.code !== 0) throw new Error(r.stderr)
+        fs.rmSync(path.join(dir, 'p.yaml'))
+        kms.state.authorize = (_principal, action) => action !== 'Decrypt'
+      },
+    })
+    const { files: _r, ...real } = t.real
+    const { files: _o, ...ours } = t.ours
+    expectSame(maskRequestIds({ ...t, real: { ...real, files: {} }, ours: { ...ours, files: {} } }), {}, 'kms: decrypt denied, role and context')
+  })
+
+  it('a key id that is not an ARN', async () => {
+    const t = await twin(['encrypt', '--kms', 'not-an-arn', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(t, {}, 'kms: not an ARN')
+  })
+
+  it('an enc that is not base64', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': kmsYaml.toString().replace(/enc: \S{10}/, 'enc: not!base64') }, env: env() })
+    expectSame(t, {}, 'kms: enc not base64')
+  })
+
+  it('decrypt with a wrong secret key', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': kmsYaml }, env: { ...env(), AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' } })
+    expectSame(maskRequestIds(t), {}, 'kms: bad signature')
   })
 })
