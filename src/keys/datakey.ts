@@ -192,39 +192,64 @@ export function formatNoKeyMessage(results: readonly GroupResult[], required: nu
 function formatGroup(result: GroupResult, index: number): string {
   if (result.ok) return `Group ${index}: SUCCESS`
   const keys = result.attempts.map(formatKey).join('\n\n')
-  return `Group ${index}: FAILED\n${indent(keys, '  ')}`
+  return `Group ${index}: FAILED\n${prefixLines(keys, '  ')}`
 }
 
 function formatKey(attempt: KeyAttempt): string {
-  const reason = indent(wordWrap(attempt.reason ?? 'unknown error', 60), '  | ')
-  return `${attempt.label ?? attempt.id}: FAILED\n${indent(`-${reason.slice(1)}`, '  ')}`
+  const reason = prefixLines(wordWrap(attempt.reason ?? 'unknown error', 60), '  | ')
+  return `${attempt.label ?? attempt.id}: FAILED\n${prefixLines(`-${reason.slice(1)}`, '  ')}`
 }
 
-function indent(text: string, prefix: string): string {
-  return text
-    .split('\n')
-    .map((l) => (l === '' ? l : prefix + l))
-    .join('\n')
+/** goware/prefixer, as sops uses it: every line gets the prefix, empty ones too (not the empty tail after a final newline). */
+function prefixLines(text: string, prefix: string): string {
+  const lines = text.split('\n')
+  const tail = lines.at(-1) === '' && lines.length > 1 ? lines.pop() : undefined
+  return lines.map((l) => prefix + l).join('\n') + (tail === undefined ? '' : '\n')
 }
 
-/** go-wordwrap's WrapString: break at spaces once a line would exceed `width`; long words stay whole. */
+/** unicode.IsSpace, without the no-break space (go-wordwrap keeps words joined by it). */
+const GO_SPACE = /^[\t\n\v\f\r \u0085\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/
+
+/**
+ * mitchellh/go-wordwrap's WrapString: breaks at white space once a line would pass `width`
+ * characters; a word longer than the limit stays whole; existing newlines are kept.
+ */
 export function wordWrap(text: string, width: number): string {
-  return text
-    .split('\n')
-    .map((line) => {
-      const out: string[] = []
-      let current = ''
-      for (const word of line.split(' ')) {
-        if (current === '') current = word
-        else if (current.length + 1 + word.length > width) {
-          out.push(current)
-          current = word
-        } else current += ` ${word}`
+  let out = ''
+  let current = 0
+  let word = ''
+  let space = ''
+  const len = (s: string) => [...s].length
+  for (const ch of text) {
+    if (ch === '\n') {
+      if (word === '') {
+        if (current + len(space) <= width) out += space
+      } else out += space + word
+      out += ch
+      current = 0
+      word = ''
+      space = ''
+    } else if (GO_SPACE.test(ch)) {
+      if (space === '' || word !== '') {
+        current += len(space) + len(word)
+        out += space + word
+        space = ''
+        word = ''
       }
-      out.push(current)
-      return out.join('\n')
-    })
-    .join('\n')
+      space += ch
+    } else {
+      word += ch
+      if (current + len(word) + len(space) > width && len(word) < width) {
+        out += '\n'
+        current = 0
+        space = ''
+      }
+    }
+  }
+  if (word === '') {
+    if (current + len(space) <= width) out += space
+  } else out += space + word
+  return out
 }
 
 function messageOf(e: unknown): string {

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, it } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
 import { closedPortUrl, kmsEnv, startKmsServer, testKeyArn, type KmsServer } from '../helpers/servers/aws-kms.js'
+import { VAULT_ROOT_TOKEN, startVaultServer, type VaultServer } from '../helpers/servers/vault.js'
 import { FIXTURE_KEYS, fixtureGpgHome, type GpgHome } from '../helpers/gpg.js'
 import { baseEnv, cleanupTwins, crossDecrypt, expectSame, realAgeKey, realSops, run, twin, twinRoot, type AgeKey, type Side, type Twin } from './harness.js'
 
@@ -69,6 +70,18 @@ describe('age: why a decrypt fails, in sops\'s words', () => {
   it.each(CASES)('%s', async (label, env, files) => {
     const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': encYaml, ...(files?.() ?? {}) }, env: env() })
     expectSame(t, {}, `age: ${label}`)
+  })
+
+  it('two recipients, no key: one block per key, a "  " line between them', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], {
+      prepare: async (dir) => {
+        fs.writeFileSync(path.join(dir, 'p.yaml'), 'a: 1\n')
+        const r = await run(realSops(), ['encrypt', '--age', `${key.recipient},${other.recipient}`, '--output', 'e.yaml', 'p.yaml'], { cwd: dir, env: baseEnv(dir) })
+        if (r.code !== 0) throw new Error(r.stderr)
+        fs.rmSync(path.join(dir, 'p.yaml'))
+      },
+    })
+    expectSame({ ...t, real: { ...t.real, files: {} }, ours: { ...t.ours, files: {} } }, {}, 'age: two recipients, no key')
   })
 
   it('the right key in the default keys.txt decrypts (and real sops reads tsops\'s file)', async () => {
@@ -297,5 +310,65 @@ describe('aws kms (loopback KMS)', () => {
   it('decrypt with a wrong secret key', async () => {
     const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': kmsYaml }, env: { ...env(), AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' } })
     expectSame(maskRequestIds(t), {}, 'kms: bad signature')
+  })
+})
+
+describe('vault transit (loopback Vault)', () => {
+  let vault: VaultServer
+  let uri: string
+  let vaultYaml: Buffer
+  const env = (extra: Record<string, string | undefined> = {}) => ({ VAULT_ADDR: vault.url, VAULT_TOKEN: VAULT_ROOT_TOKEN, ...extra })
+  beforeAll(async () => {
+    vault = await startVaultServer()
+    vault.mount('sops', ['firstkey'])
+    uri = `${vault.url}/v1/sops/keys/firstkey`
+    const dir = twinRoot()
+    fs.writeFileSync(path.join(dir, 'a.yaml'), 'a: 1\n')
+    const r = await run(realSops(), ['encrypt', '--hc-vault-transit', uri, 'a.yaml'], { cwd: dir, env: baseEnv(dir, env()) })
+    if (r.code !== 0) throw new Error(r.stderr)
+    vaultYaml = r.stdout
+  })
+  afterAll(() => vault?.close())
+
+  it('encrypt with --hc-vault-transit: the same layout, and each side decrypts the other\'s file', async () => {
+    const t = await twin(['encrypt', '--hc-vault-transit', uri, '--output', 'e.yaml', 'p.yaml'], { files: { 'p.yaml': 'a: 1\nb: [x, y]\n' }, env: env() })
+    expectSame(t, { encryptedFiles: true }, 'vault: encrypt')
+    await crossDecrypt(t, 'e.yaml')
+  })
+
+  it('decrypt a file real sops wrote', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': vaultYaml }, env: env() })
+    expectSame(t, {}, 'vault: decrypt')
+  })
+
+  it('decrypt with a token Vault refuses', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': vaultYaml }, env: env({ VAULT_TOKEN: 'hvs.not-a-token' }) })
+    expectSame(t, {}, 'vault: decrypt permission denied')
+  })
+
+  it('encrypt with a token Vault refuses', async () => {
+    const t = await twin(['encrypt', '--hc-vault-transit', uri, 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env({ VAULT_TOKEN: 'hvs.not-a-token' }) })
+    expectSame(t, {}, 'vault: encrypt permission denied')
+  })
+
+  it('decrypt when Vault is unreachable', async () => {
+    const closed = await closedPortUrl()
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': vaultYaml.toString().replaceAll(vault.url, closed) }, env: env({ VAULT_ADDR: closed }) })
+    expectSame(t, {}, 'vault: unreachable')
+  })
+
+  it('encrypt to a key the engine does not have', async () => {
+    const t = await twin(['encrypt', '--hc-vault-transit', `${vault.url}/v1/sops/keys/nokey`, 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(t, {}, 'vault: unknown key')
+  })
+
+  it('a transit URI sops cannot parse', async () => {
+    const t = await twin(['encrypt', '--hc-vault-transit', `${vault.url}/sops/firstkey`, 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(t, {}, 'vault: bad uri')
+  })
+
+  it('no token at all', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': vaultYaml }, env: env({ VAULT_TOKEN: undefined }) })
+    expectSame(t, {}, 'vault: no token')
   })
 })
