@@ -357,9 +357,25 @@ describe('vault transit (loopback Vault)', () => {
     expectSame(t, {}, 'vault: unreachable')
   })
 
-  it('encrypt to a key the engine does not have', async () => {
-    const t = await twin(['encrypt', '--hc-vault-transit', `${vault.url}/v1/sops/keys/nokey`, 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
-    expectSame(t, {}, 'vault: unknown key')
+  it('encrypt to a key the engine makes on first use (transit upserts)', async () => {
+    const t = await twin(['encrypt', '--hc-vault-transit', `${vault.url}/v1/sops/keys/newkey`, 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(t, { encryptedStdout: true }, 'vault: new key')
+  })
+
+  it('decrypt with a token whose policy does not reach the key', async () => {
+    vault.tokens.set('hvs.encrypt-only', { paths: ['sops/encrypt/'] })
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': vaultYaml }, env: env({ VAULT_TOKEN: 'hvs.encrypt-only' }) })
+    expectSame(t, {}, 'vault: policy denies decrypt')
+  })
+
+  it('an address the allow list does not allow', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': vaultYaml }, env: env({ SOPS_HC_VAULT_ALLOWLIST: 'https://vault.example.com' }) })
+    expectSame(t, {}, 'vault: not in the allow list')
+  })
+
+  it('a transit URI with a proxy prefix', async () => {
+    const t = await twin(['encrypt', '--hc-vault-transit', `${vault.url}/proxy/v1/sops/keys/firstkey`, 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(t, {}, 'vault: prefixed uri')
   })
 
   it('a transit URI sops cannot parse', async () => {
