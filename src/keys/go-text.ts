@@ -134,3 +134,53 @@ export function goBase64Decode(text: string, padded: boolean, strict = true): { 
   }
   return { ok: true, bytes: Buffer.from(out) }
 }
+
+/**
+ * encoding/json's Indent(dst, src, "", indent): the same tokens, re-spaced — no re-escaping, key
+ * order kept, `{}`/`[]` left compact, leading white space dropped and trailing kept. Undefined
+ * when `text` is not JSON (Go then prints it as it is).
+ */
+export function goJsonIndent(text: string, indent = '  '): string | undefined {
+  try {
+    JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  const body = text.replace(/^[ \t\r\n]+/, '')
+  const trailing = /[ \t\r\n]*$/.exec(body)![0]
+  const src = body.slice(0, body.length - trailing.length)
+  let out = ''
+  let depth = 0
+  let needIndent = false // an opening bracket was written: a newline comes unless it closes at once
+  const newline = () => '\n' + indent.repeat(depth)
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') continue
+    if (needIndent && c !== ']' && c !== '}') {
+      needIndent = false
+      depth++
+      out += newline()
+    }
+    if (c === '"') {
+      let j = i + 1
+      while (src[j] !== '"') j += src[j] === '\\' ? 2 : 1
+      out += src.slice(i, j + 1)
+      i = j
+    } else if (c === '{' || c === '[') {
+      out += c
+      needIndent = true
+    } else if (c === ',') {
+      out += c + newline()
+    } else if (c === ':') {
+      out += ': '
+    } else if (c === '}' || c === ']') {
+      if (needIndent) needIndent = false // empty: stays `{}` / `[]`
+      else {
+        depth--
+        out += newline()
+      }
+      out += c
+    } else out += c
+  }
+  return out + trailing
+}
