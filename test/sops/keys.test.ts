@@ -149,6 +149,11 @@ describe('age: recipients sops refuses before making a data key', () => {
     const t = await twin(['encrypt', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n', '.sops.yaml': 'creation_rules:\n  - age: age1notvalid\n' } })
     expectSame(t, {}, 'age recipient: .sops.yaml')
   })
+  it('decrypt does not read the recipients of .sops.yaml', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': encYaml, '.sops.yaml': 'creation_rules:\n  - age: age1notvalid\n' }, env: { SOPS_AGE_KEY_FILE: key.file } })
+    expectSame(t, {}, 'age recipient: decrypt with a bad recipient in .sops.yaml')
+  })
+
   it('rotate --add-age with a bad recipient', async () => {
     const t = await twin(['rotate', '--add-age', 'bogus', 'e.yaml'], { files: { 'e.yaml': encYaml }, env: { SOPS_AGE_KEY_FILE: key.file } })
     expectSame(t, {}, 'age recipient: rotate --add-age')
