@@ -181,6 +181,31 @@ describe('documented difference: merge keys', () => {
   })
 })
 
+describe('documented difference: comments inside lists (getsops/sops#2243)', () => {
+  // sops 3.13.2 writes a list comment as a list element `- ENC[…,type:comment]` and then
+  // rejects its own file (MAC mismatch); tsops writes a `#ENC[…]` comment line, which every
+  // sops version reads. tsops reads sops's form with the MAC sops 3.13.1 and 3.13.3 compute.
+  it('each reads the other; sops cannot read its own', async () => {
+    const content = 'list:\n  - a\n  # in list\n  - b\nafter: 1\n'
+    const t = await twin(['encrypt', '--age', key.recipient, '--output', 'enc.yaml', 'in.yaml'], { files: { 'in.yaml': content }, env: { SOPS_AGE_KEY_FILE: key.file } })
+    expect(t.real.files['enc.yaml']!.toString()).toMatch(/^ {4}- ENC\[AES256_GCM,data:[^\]]*,type:comment\]$/m)
+    expect(t.ours.files['enc.yaml']!.toString()).toMatch(/^ {4}#ENC\[AES256_GCM,data:[^\]]*,type:comment\]$/m)
+    const env = { ...baseEnv(path.join(t.root, 'home')), SOPS_AGE_KEY_FILE: key.file }
+    const decrypt = (side: 'real' | 'ours', dir: string) => runSide(side, ['decrypt', path.join(dir, 'enc.yaml')], { cwd: dir, env })
+    const sopsReadsSops = await decrypt('real', t.real.dir)
+    expect(sopsReadsSops.code).toBe(51)
+    const sopsReadsOurs = await decrypt('real', t.ours.dir)
+    const oursReadsSops = await decrypt('ours', t.real.dir)
+    const oursReadsOurs = await decrypt('ours', t.ours.dir)
+    const expected = 'list:\n    - a\n    # in list\n    - b\nafter: 1\n'
+    for (const r of [sopsReadsOurs, oursReadsSops, oursReadsOurs]) {
+      expect(r.stderr).toBe('')
+      expect(r.stdout.toString()).toBe(expected)
+    }
+    recordDocumented('list comments')
+  })
+})
+
 const JSON_VALUES: [string, string][] = [
   ['numbers', '{"a": 9007199254740993, "b": 1.0, "c": 1e400, "d": -0, "e": 0.1, "f": 1E+2, "g": 123456789012345678901234567890}\n'],
   ['strings', '{"a": "\\u0000", "b": "\\ud83d\\ude00", "c": "</script>", "d": "\\u2028\\u2029", "e": "a\\/b"}\n'],
