@@ -15,7 +15,6 @@ function fastImport(repo, env, commits) {
   commits.forEach(({ file, content }, i) => {
     parts.push(Buffer.from(`commit refs/heads/main\ncommitter Bench <bench@example.com> ${1700000000 + i * 60} +0000\n`))
     data(`change ${i}`)
-    if (i > 0) parts.push(Buffer.from('from refs/heads/main^0\n'))
     if (i === 0) {
       parts.push(Buffer.from('M 100644 inline .gitattributes\n'))
       data('secrets/*.yaml diff=tsops\n')
