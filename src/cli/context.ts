@@ -2,6 +2,7 @@
 import type { KeyContext } from '../keys/types.js'
 import { writeStderr } from '../io/stdio.js'
 import { currentPersona, type Persona } from './persona.js'
+import { sopsLogLine } from './sopslog.js'
 
 export interface CliContext {
   env: Readonly<Record<string, string | undefined>>
@@ -13,6 +14,8 @@ export interface CliContext {
   persona: Persona
   /** A tsops-only remark sops has no equivalent of: `tsops: warning: …`, silent when run as `sops`. */
   note: (message: string) => void
+  /** A warning sops prints too: `tsops: warning: …`, or as `sops` sops's logger line (`level=warning`). */
+  warn: (message: string) => void
 }
 
 export function createCliContext(verbose: boolean, persona: Persona = currentPersona()): CliContext {
@@ -28,5 +31,6 @@ export function createCliContext(verbose: boolean, persona: Persona = currentPer
     note: (m) => {
       if (persona === 'tsops') stderr(`tsops: warning: ${m}`)
     },
+    warn: (m) => stderr(persona === 'sops' ? sopsLogLine('warning', m) : `tsops: warning: ${m}`),
   }
 }

@@ -2,12 +2,13 @@
  * The tsops command line: argv -> command. The only module that calls process.exit.
  * Both styles work: `tsops decrypt f.yaml` and sops's legacy `tsops -d f.yaml`.
  */
-import { TsopsError, UnsupportedCommandError } from '../core/errors.js'
+import { NoFileError, TsopsError, UnsupportedCommandError } from '../core/errors.js'
 import { Args, parseArgs } from './args.js'
 import { createCliContext, type CliContext } from './context.js'
 import { writeStderr, writeStdout } from '../io/stdio.js'
 import { HELP, SOPS_VERSION_TEXT, VERSION_TEXT } from './help.js'
 import { currentPersona, type Persona } from './persona.js'
+import { sopsLogLine } from './sopslog.js'
 
 export type Command = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
 
@@ -62,6 +63,12 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
   if (name !== undefined && SOPS_ONLY_COMMANDS.has(name)) throw new UnsupportedCommandError(name)
   // sops's legacy style: `tsops -d FILE`, `tsops --set '…' FILE`, and a bare `tsops FILE` edits.
   const mode = legacyMode(args) ?? 'edit'
+  // sops's legacy mode always needs a file (stdin is for the subcommands).
+  if (args.positionals.length === 0) throw new NoFileError('Error: no file specified')
+  const modes = ['encrypt', 'decrypt', 'rotate'].filter((m) => args.bool(m)).length + (args.string('set') ? 1 : 0)
+  if (modes > 1) {
+    ctx.warn('More than one command (--encrypt, --decrypt, --rotate, --set) has been specified. Only the changes made by the last one will be visible. Note that this behavior is deprecated and will cause an error eventually.')
+  }
   const legacy = await load(mode)
   if (!legacy) throw new TsopsError(`the ${mode} mode is not available in this version of tsops`)
   return legacy(ctx, args, args.positionals)
@@ -80,6 +87,10 @@ export function reportError(err: unknown, verbose: boolean, persona: Persona = c
   const prefix = persona === 'sops' ? '' : 'tsops: error: '
   try {
     if (err instanceof TsopsError) {
+      if (err.sopsLog && persona === 'sops') {
+        writeStderr(sopsLogLine(err.sopsLog, String(err.message)))
+        return 1 // logrus's Fatal exits 1
+      }
       writeStderr(`${prefix}${printable(String(err.message))}\n`)
       if (err.hint && persona === 'tsops') writeStderr(`tsops: hint: ${printable(String(err.hint))}\n`)
       return validExitCode(err.exitCode)

@@ -8,6 +8,12 @@ import type { KeyType } from '../keys/types.js'
 export interface ErrorOptions {
   hint?: string
   cause?: unknown
+  /**
+   * sops reports this failure through its logger (`log.Fatal`: an error its command returned
+   * without an exit code of its own, or a bad flag), not as a bare line: under the sops name it
+   * is printed as `[CMD]\t time="…" level=fatal msg="…"`, exit 1.
+   */
+  sopsLog?: 'fatal'
 }
 
 export class TsopsError extends Error {
@@ -16,11 +22,13 @@ export class TsopsError extends Error {
   /** The process exit code sops uses for this failure. */
   readonly exitCode: number = 1
   readonly hint?: string
+  readonly sopsLog?: 'fatal'
 
   constructor(message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.hint = options.hint
+    if (options.sopsLog) this.sopsLog = options.sopsLog
   }
 }
 
@@ -172,6 +180,8 @@ export class DuplicateDecryptionKeyTypeError extends TsopsError {
 export interface KeyAttempt {
   type: KeyType
   id: string
+  /** How sops's messages name the key (MasterKey.ToString; the id for most types). */
+  label?: string
   /** Undefined for the key that succeeded. */
   reason?: string
 }
@@ -255,12 +265,15 @@ If this is an unencrypted file, rename the 'sops' entry.
 If this is an encrypted file and you want to edit it, use the editor mode,
 for example: \`sops edit my_file.yaml\``
 
-/** Thrown by a child process wrapper (exec-env/exec-file): exit with the child's code. */
+/**
+ * Thrown by a child process wrapper (exec-env/exec-file): exit with the child's code. The message
+ * is Go's os/exec wording, which sops prints: `exit status 3`, `signal: terminated`.
+ */
 export class ChildExitError extends TsopsError {
   override readonly code = 'CHILD_EXIT'
   override readonly exitCode: number
-  constructor(exitCode: number) {
-    super(`command exited with status ${exitCode}`)
+  constructor(exitCode: number, message = `exit status ${exitCode}`) {
+    super(message)
     this.exitCode = exitCode
   }
 }

@@ -1,10 +1,10 @@
 // Both directions for every format sops has: tsops writes what sops writes (masked layout) and
 // each decrypts the other's files; decrypt options give the same bytes and exit codes.
-import { afterAll, beforeAll, describe, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { cleanupTwins, crossDecrypt, expectSame, realAgeKey, run, baseEnv, realSops, twin, type AgeKey } from './harness.js'
+import { cleanupTwins, crossDecrypt, expectSame, maskPaths, recordDocumented, realAgeKey, run, baseEnv, realSops, twin, type AgeKey } from './harness.js'
 import { extOf, SAMPLES, type Sample } from './samples.js'
 
 let key: AgeKey
@@ -64,9 +64,20 @@ describe.each(SAMPLES)('$name', (sample) => {
   it('decrypt from stdin (no file, -, /dev/stdin; --input-type, --filename-override)', async () => {
     const input = bySops.get(sample.name)!
     const typed = ['--input-type', sample.format, '--output-type', sample.format]
-    for (const args of [typed, [...typed, '/dev/stdin'], [...typed, '-'], ['--filename-override', encName(sample)], ['--filename-override', encName(sample), '/dev/stdin']]) {
+    for (const args of [typed, [...typed, '/dev/stdin'], ['--filename-override', encName(sample)], ['--filename-override', encName(sample), '/dev/stdin']]) {
       expectSame(await twin(['decrypt', ...args], { input, env: keyEnv() }), {}, `decrypt stdin ${args.join(' ')} ${sample.name}`)
     }
+  })
+
+  it('documented difference: `-` is standard input for tsops, a file name for sops', async () => {
+    const input = bySops.get(sample.name)!
+    const t = await twin(['decrypt', '--input-type', sample.format, '--output-type', sample.format, '-'], { input, env: keyEnv() })
+    expect(t.real.code).toBe(100)
+    expect(maskPaths(t.real.stderr, t.real, t.root)).toBe('Error: cannot operate on non-existent file "$DIR/-"\n')
+    const plain = await twin(['decrypt', '--input-type', sample.format, '--output-type', sample.format, '/dev/stdin'], { input, env: keyEnv() })
+    expect(t.ours.code).toBe(0)
+    expect(t.ours.stdout.equals(plain.real.stdout)).toBe(true)
+    recordDocumented(`decrypt - ${sample.name}`)
   })
 
   it.each(['yaml', 'json', 'dotenv', 'ini', 'binary'])('decrypt --output-type %s', async (to) => {

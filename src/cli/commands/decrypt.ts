@@ -24,7 +24,7 @@ import { isatty } from 'node:tty'
 import { decryptDocument } from '../../pipeline/decrypt.js'
 import { decryptBinaryFile } from '../../pipeline/binary-stream.js'
 import { UNENCRYPTED_COMMENT_WARNING } from '../../core/walk.js'
-import { sopsLogLine } from '../sops-log.js'
+import { sopsLogLine } from '../sopslog.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { Document, EmitOptions, Format, FormatName } from '../../formats/format.js'
 import { valueAt } from '../../tree/path.js'
@@ -89,7 +89,7 @@ function decryptBinaryStreamed(ctx: CliContext, args: Args, file: string | undef
 function unencryptedCommentWarning(ctx: CliContext): (text: string) => void {
   let warned = false
   return (text) => {
-    if (ctx.persona === 'sops') return writeStderr(sopsLogLine('SOPS', 'warning', UNENCRYPTED_COMMENT_WARNING, { comment: text }))
+    if (ctx.persona === 'sops') return writeStderr(sopsLogLine('warning', UNENCRYPTED_COMMENT_WARNING, { comment: text }, new Date(), 'SOPS'))
     if (!warned) ctx.stderr(`tsops: warning: ${UNENCRYPTED_COMMENT_WARNING}`)
     warned = true
   }

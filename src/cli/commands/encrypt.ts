@@ -8,17 +8,18 @@ import { encryptDocument } from '../../pipeline/encrypt.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { chooseFormats } from '../formats.js'
-import { assertOutputFlags, writeResult } from '../output.js'
+import { assertOutputFlags, warnExtraPositionals, writeResult } from '../output.js'
 import { emitOptionsFor, encryptionSettings } from '../settings.js'
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   const file = rest[0]
+  warnExtraPositionals(ctx, rest)
   assertOutputFlags(args, file)
   if (isStdin(file) && file !== '/dev/stdin' && args.string('filename-override') === undefined) {
     throw new ConflictingParametersError('encrypting standard input needs --filename-override to choose the creation rule and format')
   }
   const formats = chooseFormats(args, file)
-  const settings = await encryptionSettings(ctx, args, formats.name ?? file)
+  const settings = await encryptionSettings(ctx, args, formats.name ?? file, { subcommand: args.positionals[0] === 'encrypt', inputFormat: formats.input })
   const input = await loadFormat(formats.input)
   const doc = parsePlain(input, readInput(file))
   if (formats.input === 'binary' && formats.output === 'binary') {
