@@ -118,7 +118,7 @@ describe('DataKeyError', () => {
       expect(err).toBeInstanceOf(DataKeyError)
       for (const field of fields) expect(Object.hasOwn(err as object, field)).toBe(true)
     }
-    expect((noKey as DataKeyError).groups).toEqual([{ ok: false, attempts: [{ type: 'age', id: age.recipient, reason: expect.any(String) }] }])
+    expect((noKey as DataKeyError).groups).toEqual([{ ok: false, attempts: [{ type: 'age', id: age.recipient, label: age.recipient, reason: expect.any(String) }] }])
     expect((noKey as DataKeyError).required).toBe(0)
     expect((noGroups as DataKeyError).groups).toEqual([])
   })
