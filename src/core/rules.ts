@@ -46,6 +46,15 @@ export function withDefaultRule(rules: EncryptionRules): EncryptionRules {
   return countRules(rules) === 0 ? { ...rules, unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : rules
 }
 
+/** Verdict bits: which rule some key on a path, or some comment in a run, matches. */
+export const NO_MATCH = 0
+const UNENCRYPTED_SUFFIX = 1
+const ENCRYPTED_SUFFIX = 2
+const UNENCRYPTED_REGEX = 4
+const ENCRYPTED_REGEX = 8
+export const UNENCRYPTED_COMMENT = 16
+export const ENCRYPTED_COMMENT = 32
+
 /** The compiled decision function for one file. */
 export class LeafSelector {
   private readonly unencryptedRegex?: Re2
@@ -70,29 +79,57 @@ export class LeafSelector {
   }
 
   /**
-   * @param path map keys from the root down to the leaf
-   * @param commentsStack per container level, the comments seen since the last non-comment item
-   *   (including the leaf itself when it is a comment)
+   * The verdict of the keys `path` and the comment runs `commentsStack` (per container level, the
+   * comments seen since its last non-comment item, the leaf itself included when it is a
+   * comment). A walk folds the same verdicts in one key and one comment at a time instead
+   * (keyVerdict, commentVerdict, decide): calling this per leaf re-tests every key above it.
    */
   shouldEncrypt(path: readonly string[], commentsStack: readonly (readonly string[])[], isComment: boolean): boolean {
-    const effective = this.effective
-    let encrypted = true
-    if (effective.unencryptedSuffix && path.some((k) => k.endsWith(effective.unencryptedSuffix!))) encrypted = false
-    if (effective.encryptedSuffix) encrypted = path.some((k) => k.endsWith(effective.encryptedSuffix!))
-    if (this.unencryptedRegex && path.some((k) => this.unencryptedRegex!.test(k))) encrypted = false
-    if (this.encryptedRegex) encrypted = path.some((k) => this.encryptedRegex!.test(k))
-    if (this.unencryptedCommentRegex && commentsStack.some((level) => level.some((c) => this.unencryptedCommentRegex!.test(c)))) encrypted = false
-    if (this.encryptedCommentRegex) encrypted = this.matchesEncryptedComment(commentsStack, isComment)
-    return encrypted
+    let keys = NO_MATCH
+    for (const key of path) keys = this.keyVerdict(keys, key)
+    let before = NO_MATCH
+    let all = NO_MATCH
+    commentsStack.forEach((level, i) => {
+      level.forEach((comment, j) => {
+        const verdict = this.commentVerdict(comment)
+        all |= verdict
+        // A marker comment does not encrypt itself: the innermost level's last comment, for comments.
+        if (!(isComment && i === commentsStack.length - 1 && j === level.length - 1)) before |= verdict
+      })
+    })
+    return this.decide(keys, isComment ? (all & UNENCRYPTED_COMMENT) | (before & ENCRYPTED_COMMENT) : all)
   }
 
-  /** A marker comment does not encrypt itself: skip the innermost level's last comment for comments. */
-  private matchesEncryptedComment(stack: readonly (readonly string[])[], isComment: boolean): boolean {
-    return stack.some((level, i) => {
-      const last = i === stack.length - 1
-      const comments = isComment && last ? level.slice(0, -1) : level
-      return comments.some((c) => this.encryptedCommentRegex!.test(c))
-    })
+  /** `verdict` (of the keys above) with `key` folded in: which key rules some key on the path matches. */
+  keyVerdict(verdict: number, key: string): number {
+    const rules = this.effective
+    let v = verdict
+    if (rules.unencryptedSuffix && key.endsWith(rules.unencryptedSuffix)) v |= UNENCRYPTED_SUFFIX
+    if (rules.encryptedSuffix && key.endsWith(rules.encryptedSuffix)) v |= ENCRYPTED_SUFFIX
+    if (this.unencryptedRegex && !(v & UNENCRYPTED_REGEX) && this.unencryptedRegex.test(key)) v |= UNENCRYPTED_REGEX
+    if (this.encryptedRegex && !(v & ENCRYPTED_REGEX) && this.encryptedRegex.test(key)) v |= ENCRYPTED_REGEX
+    return v
+  }
+
+  /** Which comment rules one comment's text matches (each comment is tested once per walk). */
+  commentVerdict(text: string): number {
+    let v = NO_MATCH
+    if (this.unencryptedCommentRegex?.test(text)) v |= UNENCRYPTED_COMMENT
+    if (this.encryptedCommentRegex?.test(text)) v |= ENCRYPTED_COMMENT
+    return v
+  }
+
+  /** Encrypt a leaf under keys and comments with these verdicts? (sops's rule order: the last set rule wins.) */
+  decide(keys: number, comments: number): boolean {
+    const rules = this.effective
+    let encrypted = true
+    if (rules.unencryptedSuffix && keys & UNENCRYPTED_SUFFIX) encrypted = false
+    if (rules.encryptedSuffix) encrypted = (keys & ENCRYPTED_SUFFIX) !== 0
+    if (this.unencryptedRegex && keys & UNENCRYPTED_REGEX) encrypted = false
+    if (this.encryptedRegex) encrypted = (keys & ENCRYPTED_REGEX) !== 0
+    if (this.unencryptedCommentRegex && comments & UNENCRYPTED_COMMENT) encrypted = false
+    if (this.encryptedCommentRegex) encrypted = (comments & ENCRYPTED_COMMENT) !== 0
+    return encrypted
   }
 
   /** Only for encrypt: an encrypted comment must not look like an unencrypted marker. */

@@ -372,14 +372,25 @@ function mapKey(pair: Pair<YNodeT | null, YNodeT | null>, src: Source, parentInd
 
 // ---- comment placement -----------------------------------------------------------------------
 
-function lastEntry(c: Container, pred: (e: Entry) => boolean): Entry | undefined {
-  for (let i = c.entries.length - 1; i >= 0; i--) if (pred(c.entries[i]!)) return c.entries[i]
-  return undefined
+/**
+ * The last entry starting before `line` (or on it, when `onLine`). Entries are in source order,
+ * so a binary search: a scan back from the end made n comments in a map of n keys quadratic.
+ */
+function lastEntryBefore(c: Container, line: number, onLine: boolean): Entry | undefined {
+  let lo = 0
+  let hi = c.entries.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    const start = c.entries[mid]!.startLine
+    if (start < line || (onLine && start === line)) lo = mid + 1
+    else hi = mid
+  }
+  return lo > 0 ? c.entries[lo - 1] : undefined
 }
 
 /** A comment on a line of its own. */
 function placeLine(b: Builder, c: Container, cm: SourceComment): void {
-  const prev = lastEntry(c, (e) => e.startLine < cm.line)
+  const prev = lastEntryBefore(c, cm.line, false)
   const child = prev?.child
   if (child) {
     const inside = cm.line <= child.endLine
@@ -394,7 +405,7 @@ function placeLine(b: Builder, c: Container, cm: SourceComment): void {
 
 /** A comment at the end of a line that has content. */
 function placeTrailing(b: Builder, c: Container, cm: SourceComment): void {
-  const entry = lastEntry(c, (e) => e.startLine <= cm.line)
+  const entry = lastEntryBefore(c, cm.line, true)
   if (!entry || cm.line > entry.endLine) return placeLine(b, c, cm)
   const child = entry.child
   if (child && !child.flow) {
