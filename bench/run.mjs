@@ -102,4 +102,8 @@ console.log(
   `age-only decrypt requires ${imported.length} modules (${[...new Set(imported)].join(', ')}); cloud SDKs among them: ${sdkModules.length === 0 ? 'none' : sdkModules.join(', ')} (its cold start is (1) above)`,
 )
 
+// ---- 7. linear time: every reader, writer and rule at n and 10·n (target: ~10x, not ~100x) --
+const { benchScaling } = await import('./scaling.mjs')
+await benchScaling((name, value, baseline) => report(`linear: ${name}`, value, baseline, 20))
+
 fs.writeFileSync(path.join(root, 'bench/.last.json'), JSON.stringify(results, null, 2))
