@@ -21,6 +21,7 @@ import { Comment, Literal, TreeMap, TreeSeq, type Value } from '../core/tree.js'
 import { EmitError, FormatError, TsopsError } from '../core/errors.js'
 import type { Document, Format } from './format.js'
 import { TreeBuilder, type Range } from './toml-read.js'
+import { restructure } from './toml-restructure.js'
 import { flattenTree, splice, type Slot } from './toml-splice.js'
 import { decodeTomlLiteral } from './toml-values.js'
 import { writeDocument, writeTable, writeValue } from './toml-write.js'
@@ -175,9 +176,30 @@ function withEol(lfText: string, eol: string): string {
   return eol === '\n' ? lfText : lfText.replace(/\r?\n/g, eol)
 }
 
+/**
+ * The source with the tree's values spliced in; when keys or elements were added or removed
+ * (`set` of a new key, `unset`), first with those written in (toml-restructure.ts), the result
+ * read again for its ranges. Undefined when the tree cannot be written that way.
+ */
+function spliceInto(root: TreeMap, origin: TomlOrigin): string | undefined {
+  const source = origin.source!
+  const spliced = splice(root, source, origin.shape, origin.slots)
+  if (spliced !== undefined) return spliced
+  const restructured = restructure(root, source)
+  if (restructured === undefined) return undefined
+  let again: Document
+  try {
+    again = parse(new TextEncoder().encode(restructured))
+  } catch {
+    return undefined
+  }
+  const layout = again.origin as TomlOrigin
+  return splice(root, restructured, layout.shape, layout.slots)
+}
+
 function emitBody(root: TreeMap, origin: TomlOrigin | undefined): string {
   if (origin?.source !== undefined) {
-    const spliced = splice(root, origin.source, origin.shape, origin.slots)
+    const spliced = spliceInto(root, origin)
     if (spliced !== undefined) return spliced
   }
   return withEol(writeDocument(root), origin?.source !== undefined ? eolOf(origin.source) : '\n')
