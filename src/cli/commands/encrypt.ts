@@ -1,6 +1,6 @@
 /** `tsops encrypt FILE` / `tsops -e FILE`. */
 import { ConflictingParametersError } from '../../core/errors.js'
-import { loadFormat } from '../../formats/registry.js'
+import { assertReadsBack, loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput } from '../../io/files.js'
 import { encryptDocument } from '../../pipeline/encrypt.js'
 import type { Args } from '../args.js'
@@ -23,6 +23,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const output = formats.output === formats.input ? input : await loadFormat(formats.output)
   const origin = formats.output === formats.input ? doc.origin : undefined
   const data = output.emit({ branches: doc.branches, metadata: doc.metadata, origin }, emitOptionsFor(ctx, args, formats.output))
+  if (args.bool('in-place')) await assertReadsBack(formats.output, data)
   writeResult(args, file, data)
   return 0
 }
