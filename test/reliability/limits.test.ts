@@ -10,6 +10,9 @@ import { Comment, Literal, TreeMap, TreeSeq, cloneValue, stripLiterals, type Map
 import { flatten, unflatten } from '../../src/formats/flatten.js'
 import { MAX_ALIAS_EXPANSION, parseYamlText } from '../../src/formats/yaml-parse.js'
 import { dotenvFormat } from '../../src/formats/dotenv.js'
+import { setValue } from '../../src/tree/set.js'
+import { unsetValue } from '../../src/tree/unset.js'
+import { valueAt } from '../../src/tree/path.js'
 import { iniFormat } from '../../src/formats/ini.js'
 import { tomlFormat } from '../../src/formats/toml.js'
 
@@ -135,6 +138,15 @@ describe('flattening (dotenv/INI metadata)', () => {
 })
 
 describe('tree helpers', () => {
+  it('set and unset follow a path of 3,000 parts (the rest of the path was copied per level)', () => {
+    const path = Array.from({ length: 3_000 }, (_, i) => (i % 2 === 0 ? `k${i}` : 0))
+    const root = new TreeMap()
+    expect(setValue(root, path, 'deep')).toBe(true)
+    expect(valueAt(root, path)).toBe('deep')
+    unsetValue(root, path)
+    expect(() => valueAt(root, path)).toThrow(/not found/)
+  })
+
   it('cloneValue and stripLiterals handle 20,000 levels', () => {
     const deep = nest(20_000, new Literal(5n, '0x5'))
     const copy = cloneValue(deep)
