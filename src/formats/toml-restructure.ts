@@ -10,7 +10,8 @@
  * `[[array]]` element, a removed `[table]`, a key that would read back in another order than
  * the tree has it, which the MAC would catch) returns undefined: the file is then rewritten.
  */
-import { parseTOML, type AST } from 'toml-eslint-parser'
+import type { AST } from 'toml-eslint-parser'
+import { parseTomlAst } from './toml-ast.js'
 import { Comment, TreeMap, TreeSeq, type Value } from '../core/tree.js'
 import { TreeBuilder } from './toml-read.js'
 import { keyText } from './toml-values.js'
@@ -110,7 +111,7 @@ class SourceMap {
 export function restructure(root: TreeMap, source: string): string | undefined {
   let program: AST.TOMLProgram
   try {
-    program = parseTOML(source.endsWith('\n') ? source : source + '\n')
+    program = parseTomlAst(source.endsWith('\n') ? source : source + '\n')
   } catch {
     return undefined
   }

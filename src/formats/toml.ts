@@ -15,7 +15,8 @@
  *
  * docs/toml.md describes the mapping for users.
  */
-import { parseTOML, ParseError, type AST } from 'toml-eslint-parser'
+import { ParseError, type AST } from 'toml-eslint-parser'
+import { parseTomlAst } from './toml-ast.js'
 import { parse as smolParse, TomlError } from 'smol-toml'
 import { Comment, Literal, TreeMap, TreeSeq, type Value } from '../core/tree.js'
 import { EmitError, FormatError, TsopsError } from '../core/errors.js'
@@ -68,7 +69,7 @@ function parseProgram(text: string): AST.TOMLProgram {
     smolParse(text, { integersAsBigInt: true })
     // toml-eslint-parser 1.0.3 gives a lone `0` at the very end of the input an empty range;
     // a final line break (outside every range parse keeps) avoids that.
-    program = parseTOML(text.endsWith('\n') ? text : text + '\n')
+    program = parseTomlAst(text.endsWith('\n') ? text : text + '\n')
   } catch (err) {
     if (err instanceof ParseError) throw new FormatError(`Could not parse TOML: ${err.message}`, err.lineNumber, err.column + 1)
     if (err instanceof TomlError) throw new FormatError(`Could not parse TOML: ${firstLine(err.message)}`, err.line, err.column)

@@ -56,26 +56,31 @@ function plain(v: Value): unknown {
   return v
 }
 
+/** A tree as comparable text (bigints as their digits). */
+function asText(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x))
+}
+
 /** Parse, check the tree, emit, parse again: the same tree. Small inputs also go through an encrypt/decrypt walk. */
 async function roundTrip(name: FormatName, text: string, check: (root: TreeMap) => void): Promise<void> {
   const format = await loadFormat(name)
   const doc = format.parse(Buffer.from(text))
   const root = doc.branches[0]!
   check(root)
-  const before = JSON.stringify(plain(root))
+  const before = asText(plain(root))
   const written = format.emit(doc)
   // TOML splices values into the source: an unchanged tree is written back byte for byte.
   if (name === 'toml') expect(Buffer.from(written).toString('utf8') === text).toBe(true)
   // Read back and compared as text (a deep equality over 300,000 entries costs more than the
   // parse); the 10 MB inputs are checked as read and written, not read a second time.
-  if (text.length < 2 * MB) expect(JSON.stringify(plain(format.parse(written).branches[0]!)) === before).toBe(true)
+  if (text.length < 2 * MB) expect(asText(plain(format.parse(written).branches[0]!)) === before).toBe(true)
   if (text.length < 128 * 1024) {
     const cipher = new ValueCipher(randomBytes(32))
     const selector = new LeafSelector({})
     encryptBranches(doc.branches, cipher, selector)
     format.emit(doc)
     decryptBranches(doc.branches, cipher, selector, { decodeLiteral: format.decodeLiteral?.bind(format) })
-    expect(JSON.stringify(plain(doc.branches[0]!)) === before).toBe(true)
+    expect(asText(plain(doc.branches[0]!)) === before).toBe(true)
   }
 }
 
@@ -132,6 +137,22 @@ describe('readers on inputs up to 10 MB', () => {
         })
       }),
       { numRuns: RUNS, examples: [[[LARGE, LARGE_RECORDS], 'aot']] },
+    )
+  }, TIMEOUT_MS)
+
+  it('TOML: one string or float as long as the input (toml-eslint-parser overflowed past 120,000 characters)', async () => {
+    await fc.assert(
+      fc.asyncProperty(cases(records), fc.constantFrom('basic', 'literal', 'multi', 'float'), async ([size, recs], kind) => {
+        const { text: body } = repeatTo(size, recs, (r) => r.value.replace(/[\\"'\u2028]/g, ''))
+        const digits = body.replace(/\D/g, '') + '5'
+        const spelled = kind === 'basic' ? `"${body}"` : kind === 'literal' ? `'${body}'` : kind === 'multi' ? `"""\n${body}\n"""` : `0.${digits}`
+        await roundTrip('toml', `before = 1\nvalue = ${spelled} # note\nafter = 2\n`, (root) => {
+          const expected = kind === 'multi' ? body + '\n' : kind === 'float' ? Number(`0.${digits}`) : body
+          expect(plain(root.get('value')!)).toBe(expected)
+          expect(plain(root.get('after')!)).toBe(2n)
+        })
+      }),
+      { numRuns: RUNS, examples: [[[LARGE, LARGE_RECORDS], 'basic']] },
     )
   }, TIMEOUT_MS)
 

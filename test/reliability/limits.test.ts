@@ -116,6 +116,47 @@ describe('TOML', () => {
   })
 })
 
+describe('TOML tokens longer than 120,000 characters (toml-eslint-parser spreads a token into call arguments)', () => {
+  const long = 'x'.repeat(150_000)
+  const text = [
+    `basic = "${long}\\t\\u00e9"`,
+    `literal = '${long}'`,
+    `multi = """\r\n${long}\r\nend"""`,
+    `"${'k'.repeat(30_000)}" = 1`,
+    `float = 1.${'5'.repeat(150_000)}`,
+    `list = [ "${long}", 2 ] # after`,
+    '',
+  ].join('\n')
+
+  it('reads them with their values and writes the file back unchanged', () => {
+    const doc = tomlFormat.parse(Buffer.from(text))
+    const root = doc.branches[0]!
+    const value = (k: string) => (root.get(k) as Literal).value
+    expect(value('basic')).toBe(long + '\té')
+    expect(value('literal')).toBe(long)
+    expect(value('multi')).toBe(long + '\nend')
+    expect((root.entry('k'.repeat(30_000))!.value as Literal).value).toBe(1n)
+    expect(value('float')).toBe(1.5555555555555556)
+    expect(((root.get('list') as TreeSeq).items[0] as Literal).value).toBe(long)
+    expect(Buffer.from(tomlFormat.emit(doc)).toString('utf8')).toBe(text)
+  })
+
+  it('encrypts and decrypts them back to the same spelling', async () => {
+    const { ValueCipher } = await import('../../src/core/cipher.js')
+    const { LeafSelector } = await import('../../src/core/rules.js')
+    const { encryptBranches, decryptBranches } = await import('../../src/core/walk.js')
+    const { randomBytes } = await import('node:crypto')
+    const doc = tomlFormat.parse(Buffer.from(text))
+    const cipher = new ValueCipher(randomBytes(32))
+    const selector = new LeafSelector({})
+    const mac = encryptBranches(doc.branches, cipher, selector)
+    expect(Buffer.from(tomlFormat.emit(doc)).toString('utf8')).toContain('basic = "ENC[AES256_GCM,data:')
+    // Decrypting reads each plaintext spelling back with the same parser (decodeLiteral).
+    expect(decryptBranches(doc.branches, cipher, selector, { decodeLiteral: tomlFormat.decodeLiteral!.bind(tomlFormat) })).toBe(mac)
+    expect(Buffer.from(tomlFormat.emit(doc)).toString('utf8')).toBe(text)
+  })
+})
+
 describe('flattening (dotenv/INI metadata)', () => {
   it('unflattens a list of 200,000 entries (Math.min over a spread used to overflow)', () => {
     const text = Array.from({ length: 200_000 }, (_, i) => `sops_x__list_${i}=v${i}`).join('\n') + '\n'
