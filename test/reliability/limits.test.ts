@@ -202,3 +202,13 @@ describe('tree helpers', () => {
     expect(flatten(deep)[0]!.value).toBeInstanceOf(Literal) // the original is untouched
   })
 })
+
+describe('TOML writer', () => {
+  it('writes an array of tables followed by 150,000 comments (a push(...comments) overflowed)', () => {
+    const items = [new TreeMap([{ key: 'x', value: 1n }]), ...Array.from({ length: 150_000 }, (_, i) => new Comment(` c${i}`))]
+    const text = Buffer.from(tomlFormat.emit({ branches: [new TreeMap([{ key: 'a', value: new TreeSeq(items) }])], metadata: undefined })).toString('utf8')
+    // Comments after the last element go into its section, before its keys.
+    expect(text.startsWith('[[a]]\n# c0\n')).toBe(true)
+    expect(text.endsWith('# c149999\nx = 1\n')).toBe(true)
+  })
+})
