@@ -418,7 +418,7 @@ function expected(v: Value): Value {
 // Characters that exercise quoting, with yaml.v3's (YAML 1.1) other line breaks NEL, LS and PS,
 // which the writer breaks lines at and the reader must read back (yaml-breaks.ts).
 const charArb = fc.constantFrom(...'ab z09:-#\'"\\{}[],&*!|>%@`?.~\t\n\r\u00e9\u4e2d\ud83d\ude00\u0007\ufeff\u0085\u2028\u2029'.match(/[\s\S]/gu)!)
-// A multi-line string starting with a space or newline gets an indentation indicator (`|4-`)
+// A multi-line string starting with a space or a line break (NEL/LS/PS included) gets an indentation indicator (`|4-`)
 // that yaml.v3 computes from its own indent, which disagrees with YAML's for mappings nested in
 // sequences (real sops writes unreadable YAML there too); such strings are tested separately.
 const stringArb = fc.oneof(
