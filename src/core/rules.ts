@@ -52,8 +52,8 @@ const UNENCRYPTED_SUFFIX = 1
 const ENCRYPTED_SUFFIX = 2
 const UNENCRYPTED_REGEX = 4
 const ENCRYPTED_REGEX = 8
-export const UNENCRYPTED_COMMENT = 16
-export const ENCRYPTED_COMMENT = 32
+const UNENCRYPTED_COMMENT = 16
+const ENCRYPTED_COMMENT = 32
 
 /** The compiled decision function for one file. */
 export class LeafSelector {
@@ -97,7 +97,7 @@ export class LeafSelector {
         if (!(isComment && i === commentsStack.length - 1 && j === level.length - 1)) before |= verdict
       })
     })
-    return this.decide(keys, isComment ? (all & UNENCRYPTED_COMMENT) | (before & ENCRYPTED_COMMENT) : all)
+    return isComment ? this.decideComment(keys, all, before) : this.decide(keys, all)
   }
 
   /** `verdict` (of the keys above) with `key` folded in: which key rules some key on the path matches. */
@@ -117,6 +117,15 @@ export class LeafSelector {
     if (this.unencryptedCommentRegex?.test(text)) v |= UNENCRYPTED_COMMENT
     if (this.encryptedCommentRegex?.test(text)) v |= ENCRYPTED_COMMENT
     return v
+  }
+
+  /**
+   * For a comment: `withItself` is the verdict of the comment runs including this comment,
+   * `before` without it (a marker comment does not encrypt itself, but an unencrypted marker
+   * leaves itself in clear).
+   */
+  decideComment(keys: number, withItself: number, before: number): boolean {
+    return this.decide(keys, (withItself & UNENCRYPTED_COMMENT) | (before & ENCRYPTED_COMMENT))
   }
 
   /** Encrypt a leaf under keys and comments with these verdicts? (sops's rule order: the last set rule wins.) */

@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Comment, TreeMap, TreeSeq, typeName, type MapEntry, type Scalar, type SeqItem, type Value } from './tree.js'
 import { ValueCipher, feedMac, isEncryptedValue, type DecryptOptions, type Plaintext } from './cipher.js'
-import { ENCRYPTED_COMMENT, NO_MATCH, UNENCRYPTED_COMMENT, type LeafSelector } from './rules.js'
+import { NO_MATCH, type LeafSelector } from './rules.js'
 import { DecryptValueError, EncryptTreeError, MacMismatchError, TsopsError } from './errors.js'
 
 /** sha256("sops"): prefixes the MAC input when mac_only_encrypted is set. */
@@ -63,9 +63,7 @@ class Decisions {
 
   /** For a comment already added to its frame's run (`runBefore`: the run's verdict without it). */
   forComment(frame: Frame, runBefore: number): boolean {
-    if (!this.selector) return true
-    const comments = ((frame.inherited | frame.run) & UNENCRYPTED_COMMENT) | ((frame.inherited | runBefore) & ENCRYPTED_COMMENT)
-    return this.selector.decide(frame.keys, comments)
+    return this.selector ? this.selector.decideComment(frame.keys, frame.inherited | frame.run, frame.inherited | runBefore) : true
   }
 }
 
