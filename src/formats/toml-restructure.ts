@@ -12,9 +12,9 @@
  */
 import type { AST } from 'toml-eslint-parser'
 import { parseTomlAst } from './toml-ast.js'
-import { Comment, TreeMap, TreeSeq, type Value } from '../core/tree.js'
+import { Comment, TreeMap, TreeSeq, type Scalar, type Value } from '../core/tree.js'
 import { TreeBuilder } from './toml-read.js'
-import { keyText } from './toml-values.js'
+import { keyText, sameScalar } from './toml-values.js'
 import { writeValue } from './toml-write.js'
 
 type PathPart = string | number
@@ -134,12 +134,13 @@ class Differ {
     this.eol = nl > 0 && text[nl - 1] === '\r' ? '\r\n' : '\n'
   }
 
-  apply(): string {
+  /** The source with the edits made; undefined when two of them overlap. */
+  apply(): string | undefined {
     this.edits.sort((a, b) => a.at - b.at || a.end - b.end)
     const parts: string[] = []
     let pos = 0
     for (const e of this.edits) {
-      if (e.at < pos) return this.text // overlapping edits: the shape check after will refuse it
+      if (e.at < pos) return undefined
       parts.push(this.text.slice(pos, e.at), e.text)
       pos = e.end
     }
@@ -257,9 +258,12 @@ class Differ {
   }
 }
 
-/** Leaves compared by identity or value (containers are matched by position). */
+/**
+ * Does element `a` of a list now still line up with element `b` as parsed? Scalars by kind and
+ * value (an unchanged encrypted value keeps its ciphertext); containers by kind only.
+ */
 function sameLeaf(a: Value, b: Value): boolean {
-  if (a instanceof TreeMap || a instanceof TreeSeq || b instanceof TreeMap || b instanceof TreeSeq) return (a instanceof TreeMap) === (b instanceof TreeMap) && (a instanceof TreeSeq) === (b instanceof TreeSeq)
-  const plain = (v: Value): unknown => (v !== null && typeof v === 'object' && 'raw' in v ? (v as { value: unknown }).value : v)
-  return Object.is(plain(a), plain(b)) || (typeof plain(a) === 'object' && JSON.stringify(plain(a)) === JSON.stringify(plain(b)))
+  const kind = (v: Value): string => (v instanceof TreeMap ? 'map' : v instanceof TreeSeq ? 'list' : 'scalar')
+  if (kind(a) !== kind(b)) return false
+  return kind(a) !== 'scalar' || sameScalar(a as Scalar, b as Scalar)
 }

@@ -99,3 +99,36 @@ describe('tsops set / unset on an encrypted TOML file', () => {
     expect(await decrypted(file, '--extract', '["server"]["host"]')).toBe('h')
   })
 })
+
+describe('set / unset splicing on random edits (in process)', () => {
+  it('the written text always reads back as the edited tree', async () => {
+    const fc = (await import('fast-check')).default
+    const { tomlFormat } = await import('../../src/formats/toml.js')
+    const { setValue } = await import('../../src/tree/set.js')
+    const { unsetValue } = await import('../../src/tree/unset.js')
+    const { Literal, TreeMap, TreeSeq, stripLiterals } = await import('../../src/core/tree.js')
+    const base = SOURCE + '[[items]]\nname = "a"\n\n[[items]]\nname = "b" # second\n\n[deep.er]\nx = 1\ny.z = [ 1, { q = 2 } ]\n'
+    const PATHS: (string | number)[][] = [['title'], ['ports'], ['ports', 0], ['ports', 2], ['ports', 3], ['literal key'], ['inline'], ['inline', 'a'], ['inline', 'c'], ['server'], ['server', 'host'], ['server', 'new'], ['items', 0, 'name'], ['items', 1, 'extra'], ['items', 2], ['deep', 'er', 'y', 'z', 1, 'q'], ['deep', 'er', 'y', 'w'], ['deep', 'er', 'y', 'z', 2], ['new']]
+    const op = fc.record({ path: fc.constantFrom(...PATHS), unset: fc.boolean(), value: fc.constantFrom<unknown>('s', 1.5, true, { k: 'v' }) })
+    const plain = (v: unknown): unknown =>
+      v instanceof TreeMap ? v.entries().map((e) => [e.key, plain(e.value)]) : v instanceof TreeSeq ? v.values().map(plain) : v instanceof Literal ? v.value : v
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 3 }), (ops) => {
+        const doc = tomlFormat.parse(Buffer.from(base))
+        const root = doc.branches[0]!
+        for (const o of ops) {
+          try {
+            if (o.unset) unsetValue(root, o.path)
+            else setValue(root, o.path, o.value instanceof Object ? new TreeMap([{ key: 'k', value: 'v' }]) : (o.value as string))
+          } catch {
+            // a path that does not fit the tree: nothing changed
+          }
+        }
+        const written = tomlFormat.emit(doc)
+        const back = tomlFormat.parse(written).branches[0]!
+        expect(plain(stripLiterals(back))).toStrictEqual(plain(stripLiterals(root)))
+      }),
+      { numRuns: 400 },
+    )
+  })
+})
