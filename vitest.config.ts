@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config'
 
-// Unit and CLI tests; need nothing beyond this repo (interop tests live in vitest.interop.config.ts).
+// Unit and CLI tests; need nothing beyond this repo (interop tests: vitest.interop.config.ts; the
+// differential tier against real sops: vitest.sops.config.ts).
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/interop/**', 'node_modules/**'],
+    exclude: ['test/interop/**', 'test/sops/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

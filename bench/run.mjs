@@ -91,7 +91,17 @@ console.log(
   `pre-commit guard over 1,000 staged encrypted files: ${(guard.guardMs / 1000).toFixed(2)} s (target < 3 s${guard.guardMs < 3000 ? ', OK' : ', ABOVE TARGET'}); baseline git diff --cached --name-only: ${guard.baselineMs.toFixed(1)} ms`,
 )
 
-// ---- 6. start-up is unchanged by the cloud key sources: an age-only decrypt loads none -------
+// ---- 6. rule regexes are linear: 10x the hostile comment lines costs about 10x -----------------
+const { benchHostileRegex } = await import('./hostile-regex.mjs')
+const hostile = await benchHostileRegex()
+report(
+  `keyless check of ${hostile.lines * 10} vs 10 x ${hostile.lines} hostile comment lines (1.0 = linear, 10 = quadratic)`,
+  hostile.largeMs,
+  hostile.smallMs * 10,
+  1.5,
+)
+
+// ---- 7. start-up is unchanged by the cloud key sources: an age-only decrypt loads none -------
 const importLog = path.join(work, 'imports.log')
 spawnSync(process.execPath, ['-r', path.join(root, 'bench/require-log.cjs'), cli, 'decrypt', small], {
   env: { ...env, TSOPS_IMPORT_LOG: importLog },

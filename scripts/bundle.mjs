@@ -8,14 +8,19 @@
 // on every run. Third-party code that only some files need (typage for non-X25519 age keys, the
 // TOML parsers) is therefore bundled on its own into dist/cli/vendor/ and required on first use.
 import { build } from 'esbuild'
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-// `node scripts/bundle.mjs [outdir]`: tests build a private copy so parallel runs never see a half-built CLI.
+// `node scripts/bundle.mjs [outdir]`: tests build a private copy so parallel runs never see a
+// half-built CLI. Without an outdir (npm run build) the library's CommonJS entry is built too.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const outdir = path.resolve(process.argv[2] ?? path.join(root, 'dist/cli'))
+const buildLibrary = process.argv[2] === undefined
+/** Loaded only when a file uses them, by the CLI and the library alike; never bundled. */
+const CLOUD_SDKS = ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'google-gax', 'google-auth-library']
 rmSync(outdir, { recursive: true, force: true })
 mkdirSync(outdir, { recursive: true })
 
@@ -32,6 +37,14 @@ const WRAPPER_END = '\n})'
 
 function assertAscii(code, name) {
   if (/[^\x00-\x7f]/.test(code)) throw new Error(`bundle.mjs: ${name} must be ASCII (the launcher reads it as latin1)`)
+}
+
+/** Content hash of every bundle written, by name relative to outdir: the launcher's code-cache key. */
+const bundleHashes = {}
+function writeBundle(name, code) {
+  assertAscii(code, name)
+  writeFileSync(path.join(outdir, name), code)
+  bundleHashes[name] = createHash('sha256').update(code, 'latin1').digest('hex').slice(0, 32)
 }
 
 const common = {
@@ -101,29 +114,51 @@ for (const [entry, outName] of [['src/cli/bin-start.ts', 'main.cjs'], ['src/cli/
     // for the few modules that locate files next to the package.
     banner: { js: WRAPPER_START + '"use strict";var __tsopsModuleUrl=require("node:url").pathToFileURL(__filename).href,__tsopsBuiltins={},__tsopsVendor=(n)=>require("./vendor/"+n+".cjs");' },
     footer: { js: WRAPPER_END },
-    external: ['@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@grpc/*', '@azure/*', 'simple-git'],
+    external: [...CLOUD_SDKS, 'simple-git'],
     plugins: [vendorPlugin, lazyBuiltinsPlugin],
     // yaml's ES module build: esbuild can drop what the CLI never calls (its CommonJS build cannot
     // be tree-shaken), and it has no LOG_TOKENS/LOG_STREAM switches that would print a parsed
     // file's tokens to stdout.
     alias: { yaml: path.join(root, 'node_modules/yaml/browser/dist/index.js') },
   })
-  const code = shareBuiltins(result.outputFiles[0].text)
-  assertAscii(code, outName)
-  writeFileSync(path.join(outdir, outName), code)
+  writeBundle(outName, shareBuiltins(result.outputFiles[0].text))
 }
 
 mkdirSync(path.join(outdir, 'vendor'))
 for (const name of VENDORED) {
   const result = await build({ ...common, entryPoints: [name], outfile: path.join(outdir, 'vendor', `${name}.cjs`), absWorkingDir: root, write: false })
   // The package's own "use strict" (if any) stays the first statement, so it keeps its meaning.
-  const code = WRAPPER_START + result.outputFiles[0].text + WRAPPER_END
-  assertAscii(code, `vendor/${name}.cjs`)
-  writeFileSync(path.join(outdir, 'vendor', `${name}.cjs`), code)
+  writeBundle(`vendor/${name}.cjs`, WRAPPER_START + result.outputFiles[0].text + WRAPPER_END)
 }
 
-copyFileSync(path.join(root, 'scripts/launcher.cjs'), path.join(outdir, 'tsops.cjs'))
+// The launcher, with the bundles' hashes written into it: it keys its code caches by them
+// without hashing anything at start-up.
+const LAUNCHER_HASHES = '{} /* @bundle-hashes */'
+const launcher = readFileSync(path.join(root, 'scripts/launcher.cjs'), 'utf8')
+if (launcher.split(LAUNCHER_HASHES).length !== 2) throw new Error(`bundle.mjs: scripts/launcher.cjs must contain ${LAUNCHER_HASHES} once`)
+writeFileSync(path.join(outdir, 'tsops.cjs'), launcher.replace(LAUNCHER_HASHES, () => JSON.stringify(bundleHashes)), { mode: 0o755 })
 chmodSync(path.join(outdir, 'tsops.cjs'), 0o755)
+
+/**
+ * The library for `require('tsops')` (package.json exports: "require"): src/index.ts as one
+ * CommonJS file beside tsc's ES modules in dist/lib. Its dependencies are bundled (age-encryption
+ * and toml-eslint-parser have no CommonJS build); formats and key sources still initialise on
+ * first use, and cloud SDKs stay outside and load only when a file uses them.
+ */
+if (buildLibrary) {
+  await build({
+    ...common,
+    minify: false,
+    keepNames: true, // error classes name themselves (err.name) after their class
+    charset: 'utf8',
+    entryPoints: [path.join(root, 'src/index.ts')],
+    outfile: path.join(root, 'dist/lib/index.cjs'),
+    external: CLOUD_SDKS,
+    define: { 'import.meta.url': '__tsopsLibraryUrl' },
+    banner: { js: 'var __tsopsLibraryUrl=require("node:url").pathToFileURL(__filename).href;' },
+    supported: {},
+  })
+}
 
 /**
  * esbuild gives every module that imports `node:fs` its own ESM view of it (`__toESM`, which

@@ -19,16 +19,26 @@ import type { KeySource, KeyType } from './keys/types.js'
 import { fromPlain, type PlainValue } from './api/values.js'
 import { decryptionOrderFor, keyContextFor, type KeyOptions } from './api/options.js'
 import { openEncrypted, readEncryptedFile, type Opened } from './api/open.js'
-import { branchValue, loadSecrets as loadCached, type LoadSecretsOptions } from './api/cache.js'
+import { branchValue, clearSecretsCache as clearCached, loadSecrets as loadCached, type LoadSecretsOptions } from './api/cache.js'
+import {
+  checkArgument,
+  checkOptions,
+  DECRYPT_OPTIONS,
+  ENCRYPT_INPUT,
+  ENCRYPT_OPTIONS,
+  LOAD_OPTIONS,
+  PATH_ARGUMENT,
+  TEXT_ARGUMENT,
+} from './api/validate.js'
 
 export * from './core/errors.js'
-export { DataKeyUnavailableError, type GroupResult, type KeyAttempt } from './keys/datakey.js'
+export { DataKeyUnavailableError } from './keys/datakey.js'
 export type { FormatName } from './formats/format.js'
 export type { EncryptionRules } from './core/rules.js'
 export type { KeyType } from './keys/types.js'
 export type { PlainValue } from './api/values.js'
 export type { KeyOptions } from './api/options.js'
-export { clearSecretsCache, type LoadSecretsOptions } from './api/cache.js'
+export type { LoadSecretsOptions } from './api/cache.js'
 
 export interface DecryptOptions extends KeyOptions {
   /** File format; detected from the file name when omitted (decryptFile). */
@@ -63,6 +73,8 @@ async function finish(opened: Opened, format: FormatName, output: 'text' | undef
 export async function decryptFile(path: string, options?: DecryptOptions): Promise<PlainValue>
 export async function decryptFile(path: string, options: DecryptTextOptions): Promise<string>
 export async function decryptFile(path: string, options: DecryptOptions & { output?: 'text' } = {}): Promise<PlainValue | string> {
+  checkArgument('decryptFile', 'path', path, PATH_ARGUMENT)
+  checkOptions('decryptFile', options, DECRYPT_OPTIONS)
   const format = resolveFormatName(options.format, path)
   const bytes = await readEncryptedFile(path)
   return finish(await open(bytes, format, options), format, options.output)
@@ -72,6 +84,8 @@ export async function decryptFile(path: string, options: DecryptOptions & { outp
 export async function decrypt(text: string | Uint8Array, options: DecryptOptions & { format: FormatName }): Promise<PlainValue>
 export async function decrypt(text: string | Uint8Array, options: DecryptTextOptions & { format: FormatName }): Promise<string>
 export async function decrypt(text: string | Uint8Array, options: DecryptOptions & { format: FormatName; output?: 'text' }): Promise<PlainValue | string> {
+  checkArgument('decrypt', 'text', text, TEXT_ARGUMENT)
+  checkOptions('decrypt', options, DECRYPT_OPTIONS, ['format'])
   const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text
   return finish(await open(bytes, options.format, options), options.format, options.output)
 }
@@ -82,8 +96,16 @@ export async function decrypt(text: string | Uint8Array, options: DecryptOptions
  * with the cached data key. Each call returns a fresh copy. `T` is an unchecked cast for
  * callers who know their config's shape.
  */
-export function loadSecrets<T = PlainValue>(path: string, options: LoadSecretsOptions = {}): Promise<T> {
-  return loadCached(path, options) as Promise<T>
+export async function loadSecrets<T = PlainValue>(path: string, options: LoadSecretsOptions = {}): Promise<T> {
+  checkArgument('loadSecrets', 'path', path, PATH_ARGUMENT)
+  checkOptions('loadSecrets', options, LOAD_OPTIONS)
+  return (await loadCached(path, options)) as T
+}
+
+/** Forget one file (or every file) and zero the data keys held for it. */
+export function clearSecretsCache(path?: string): void {
+  if (path !== undefined) checkArgument('clearSecretsCache', 'path', path, PATH_ARGUMENT)
+  clearCached(path)
 }
 
 export interface EncryptOptions extends KeyOptions, EncryptionRules {
@@ -107,6 +129,8 @@ function rulesOf(options: EncryptOptions): EncryptionRules {
  * Encrypt a plaintext file (string/bytes in `format`) or JS values; returns the encrypted file text.
  */
 export async function encrypt(input: string | Uint8Array | Record<string, unknown>, options: EncryptOptions): Promise<string> {
+  checkArgument('encrypt', 'input', input, ENCRYPT_INPUT)
+  checkOptions('encrypt', options, ENCRYPT_OPTIONS, ['format'])
   const format = await loadFormat(options.format)
   const doc =
     typeof input === 'string' || input instanceof Uint8Array

@@ -14,7 +14,11 @@ export interface KeyOptions {
    * process's own value.
    */
   env?: Record<string, string | undefined>
-  /** false: read only `env` (and the options below), never process.env. Default true. */
+  /**
+   * false: read only `env` (and the options below), never process.env. Files located through the
+   * environment (the default age key file, ~/.vault-token) are then read only when `env` itself
+   * gives their location (HOME, XDG_CONFIG_HOME). Default true.
+   */
   inheritEnv?: boolean
   /** The GnuPG home for PGP keys (GNUPGHOME). */
   gnupgHome?: string
@@ -30,7 +34,8 @@ export interface KeyOptions {
 export function keyContextFor(options: KeyOptions): KeyContext {
   const env: Record<string, string | undefined> = { ...(options.inheritEnv === false ? {} : process.env), ...options.env }
   if (options.gnupgHome !== undefined) env.GNUPGHOME = options.gnupgHome
-  return { env, ageIdentities: options.ageIdentities, warn: options.onWarning, signal: options.signal }
+  // envOnly: with inheritEnv false, not even the home directory comes from the process.
+  return { env, ageIdentities: options.ageIdentities, warn: options.onWarning, signal: options.signal, envOnly: options.inheritEnv === false }
 }
 
 /** The option wins over SOPS_DECRYPTION_ORDER in the (overridden) env; a duplicate type is an error (exit 112). */

@@ -8,7 +8,12 @@ export type PlainValue = string | number | bigint | boolean | Date | Uint8Array 
 export function toPlain(value: Value): PlainValue {
   if (value instanceof TreeMap) {
     const out: { [key: string]: PlainValue } = {}
-    for (const { key, value: v } of value.entries()) if (!(key in out)) out[key] = toPlain(v)
+    for (const { key, value: v } of value.entries()) {
+      // Own data properties, defined rather than assigned: `__proto__` must become a key, not
+      // the object's prototype, and `constructor` or `toString` must not read as present
+      // through Object.prototype. The first of duplicate keys wins.
+      if (!Object.hasOwn(out, key)) Object.defineProperty(out, key, { value: toPlain(v), writable: true, enumerable: true, configurable: true })
+    }
     return out
   }
   if (value instanceof TreeSeq) return value.values().map(toPlain)

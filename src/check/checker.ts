@@ -60,9 +60,11 @@ export function loadCheckFormat(name: FormatName): Promise<LoadedFormat> {
   return entry
 }
 
+/** The error's first line, with its hint (where sops's words leave out the field or position). */
 function reason(err: unknown): string {
-  if (err instanceof TsopsError) return err.message.split('\n')[0]!
-  return 'unexpected error'
+  if (!(err instanceof TsopsError)) return 'unexpected error'
+  const first = err.message.split('\n')[0]!
+  return err.hint ? `${first} (${err.hint})` : first
 }
 
 /**

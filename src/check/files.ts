@@ -81,6 +81,7 @@ export async function checkPaths(paths: readonly string[], options: CheckPathsOp
     // A file nothing requires to be encrypted is only worth reading when it may be a sops file.
     if (!must && fs.statSync(t.abs).size > SNIFF_LIMIT) continue
     const report = await inspectFile(readFile(t.abs), t.display, must, { format: t.explicit ? options.format : undefined, verify: options.verify })
+    if (report && !report.ok) report.runFrom = rules.runFrom(t.abs, options.cwd)
     if (report) reports.push(report)
   }
   return reports

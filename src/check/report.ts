@@ -16,13 +16,21 @@ export function fixFor(report: FileReport, staged: boolean): string {
   const f = shellQuote(report.file)
   const kinds = new Set<ProblemKind>(report.problems.map((p) => p.kind))
   const add = staged ? `, then git add ${f}` : ''
-  if (kinds.has('merge-conflict')) return `tsops git resolve ${f}${add}`
-  if (kinds.has('not-encrypted')) return `tsops encrypt -i ${f}${add}`
-  if (kinds.has('plaintext-value') || kinds.has('plaintext-comment')) {
-    return `a value was written into ${f} by hand: take it out, add it back with tsops edit ${f}${add}`
+  if (report.commit !== undefined) {
+    return `commit ${report.commit} is in history: encrypt the file and rewrite that commit before it is pushed (git rebase -i ${report.commit}~1); once pushed, rotate the secret`
   }
-  if (kinds.has('mac')) return `tsops decrypt ${f} shows the full error`
-  return `restore ${f} from a good version (git restore ${f}) and make the change with tsops edit ${f}${add}`
+  // A tsops command run where its .sops.yaml is found: `(cd svc && tsops … prod/app.yaml)`.
+  const tsops = (command: string) => {
+    const at = report.runFrom
+    return at ? `(cd ${shellQuote(at.dir)} && tsops ${command} ${shellQuote(at.file)})` : `tsops ${command} ${f}`
+  }
+  if (kinds.has('merge-conflict')) return `${tsops('git resolve')}${add}`
+  if (kinds.has('not-encrypted')) return `${tsops('encrypt -i')}${add}`
+  if (kinds.has('plaintext-value') || kinds.has('plaintext-comment')) {
+    return `a value was written into ${f} by hand: take it out, add it back with ${tsops('edit')}${add}`
+  }
+  if (kinds.has('mac')) return `${tsops('decrypt')} shows the full error`
+  return `restore ${f} from a good version (git restore ${f}) and make the change with ${tsops('edit')}${add}`
 }
 
 export interface Summary {
@@ -38,11 +46,12 @@ export function summarize(reports: readonly FileReport[]): Summary {
 export function renderText(reports: readonly FileReport[]): string {
   const lines: string[] = []
   for (const r of reports) {
+    const where = r.commit === undefined ? r.file : `${r.file} (commit ${r.commit})`
     if (r.ok) {
-      lines.push(`ok    ${r.file}`)
+      lines.push(`ok    ${where}`)
       continue
     }
-    lines.push(`FAIL  ${r.file}`)
+    lines.push(`FAIL  ${where}`)
     for (const p of r.problems) lines.push(`      ${problemLine(r.file, p)}`)
     lines.push(`      fix: ${fixFor(r, false)}`)
   }
@@ -54,6 +63,7 @@ export function renderJson(reports: readonly FileReport[]): string {
   const { checked, failed } = summarize(reports)
   const files = reports.map((r) => ({
     file: r.file,
+    ...(r.commit === undefined ? {} : { commit: r.commit }),
     format: r.format,
     ok: r.ok,
     problems: r.problems.map((p) => ({ kind: p.kind, ...(p.path === undefined ? {} : { path: p.path }), message: p.message, ...(p.count ? { count: p.count } : {}) })),

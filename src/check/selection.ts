@@ -58,6 +58,20 @@ export class RuleIndex {
     return result ?? undefined
   }
 
+  /**
+   * Where to run tsops for `absFile` so it finds the same .sops.yaml, seen from `cwd`: undefined
+   * when that is `cwd` itself (or no config applies, or one is given explicitly).
+   */
+  runFrom(absFile: string, cwd: string): { dir: string; file: string } | undefined {
+    if (this.explicitConfig) return undefined
+    const loaded = this.configFor(path.dirname(absFile))
+    if (!loaded) return undefined
+    const dir = path.dirname(loaded.path)
+    if (path.resolve(cwd) === dir) return undefined
+    const posix = (p: string) => p.split(path.sep).join('/')
+    return { dir: posix(path.relative(cwd, dir)), file: posix(path.relative(dir, absFile)) }
+  }
+
   /** Must this file (absolute path) be encrypted according to its creation rules? */
   mustBeEncrypted(absFile: string): boolean {
     if (path.basename(absFile) === CONFIG_FILE_NAME) return false

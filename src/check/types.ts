@@ -39,6 +39,14 @@ export interface FileReport {
   format: FormatName
   ok: boolean
   problems: Problem[]
+  /**
+   * Where tsops commands for this file must run (the directory of its .sops.yaml, which tsops
+   * finds from the working directory) when that is not where the report is read: the directory
+   * and the file relative to it.
+   */
+  runFrom?: { dir: string; file: string }
+  /** `tsops check --since`: the commit (abbreviated) that brought this version of the file. */
+  commit?: string
 }
 
 /**

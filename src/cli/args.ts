@@ -4,6 +4,7 @@
  * Unlike urfave/cli, flags may also follow positionals (until `--`), so `tsops decrypt f --output x` works.
  */
 import { GenericError } from '../core/errors.js'
+import { goQuote } from './sopslog.js'
 
 type FlagKind = 'bool' | 'string' | 'list'
 
@@ -84,6 +85,9 @@ export const FLAGS: Record<string, FlagSpec> = {
   terraform: { kind: 'bool' },
   // git integration: the shell words that run tsops from git's drivers and hook
   'tsops-command': { kind: 'string', env: 'TSOPS_GIT_COMMAND' },
+  pattern: { kind: 'list' },
+  // check: the commits after REF (REF..HEAD)
+  since: { kind: 'string' },
   // general
   verbose: { kind: 'bool' },
   version: { kind: 'bool', short: 'v' },
@@ -99,13 +103,19 @@ const SHORT = new Map(Object.entries(FLAGS).flatMap(([name, spec]) => (spec.shor
 export interface ParsedArgs {
   flags: Map<string, string | boolean | string[]>
   positionals: string[]
+  /** Flags last given before the first positional (the command word): sops's global position. */
+  beforeCommand?: Set<string>
 }
 
+/** Go's flag package's words (one dash, whatever was typed), which sops hands to its logger. */
 function usageError(message: string): GenericError {
-  return new GenericError(message, { hint: "Run 'tsops --help' for usage." })
+  return new GenericError(message, { hint: "Run 'tsops --help' for usage.", sopsLog: 'fatal' })
 }
 
-function setFlag(flags: ParsedArgs['flags'], name: string, value: string | boolean): void {
+function setFlag(parsed: Required<ParsedArgs>, name: string, value: string | boolean): void {
+  const { flags } = parsed
+  if (parsed.positionals.length === 0) parsed.beforeCommand.add(name)
+  else parsed.beforeCommand.delete(name)
   const spec = FLAGS[name]!
   if (spec.kind === 'list') {
     const list = (flags.get(name) as string[] | undefined) ?? []
@@ -118,6 +128,7 @@ function setFlag(flags: ParsedArgs['flags'], name: string, value: string | boole
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const flags: ParsedArgs['flags'] = new Map()
   const positionals: string[] = []
+  const parsed = { flags, positionals, beforeCommand: new Set<string>() }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === '--') {
@@ -139,30 +150,34 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const rawName = isLong ? arg.slice(2, eq === -1 ? undefined : eq) : arg.slice(1, 2)
     const name = isLong ? rawName : SHORT.get(rawName)
     const spec = name === undefined ? undefined : FLAGS[name]
-    if (!name || !spec) throw usageError(`flag provided but not defined: ${isLong ? '--' : '-'}${rawName}`)
+    if (!name || !spec) throw usageError(`flag provided but not defined: -${rawName}`)
     let inline: string | undefined = isLong ? (eq === -1 ? undefined : arg.slice(eq + 1)) : arg.length > 2 ? arg.slice(2) : undefined
     if (spec.kind === 'bool') {
       if (inline !== undefined && !isLong) {
         // bundled short booleans, e.g. -di: expand
-        setFlag(flags, name, true)
+        setFlag(parsed, name, true)
         for (const ch of inline) {
           const other = SHORT.get(ch)
           if (!other || FLAGS[other]!.kind !== 'bool') throw usageError(`flag provided but not defined: -${ch}`)
-          setFlag(flags, other, true)
+          setFlag(parsed, other, true)
         }
         continue
       }
-      setFlag(flags, name, inline === undefined ? true : inline !== 'false')
+      setFlag(parsed, name, inline === undefined ? true : inline !== 'false')
       continue
     }
     if (inline === undefined) {
-      if (i + 1 >= argv.length) throw usageError(`flag needs an argument: --${name}`)
+      if (i + 1 >= argv.length) throw usageError(`flag needs an argument: -${rawName}`)
       inline = argv[++i]!
     }
-    setFlag(flags, name, inline)
+    if (INT_FLAGS.has(name) && !/^[+-]?\d+$/.test(inline)) throw usageError(`invalid value ${goQuote(inline)} for flag -${rawName}: parse error`)
+    setFlag(parsed, name, inline)
   }
-  return { flags, positionals }
+  return parsed
 }
+
+/** sops's cli.IntFlag flags: a value that is not an integer fails while the flags are parsed, before anything is read. */
+const INT_FLAGS: ReadonlySet<string> = new Set(['shamir-secret-sharing-threshold', 'indent'])
 
 /** Typed accessors with env fallbacks. */
 export class Args {
@@ -177,6 +192,11 @@ export class Args {
 
   has(name: string): boolean {
     return this.parsed.flags.has(name)
+  }
+
+  /** Given before the command word (`sops --flag X encrypt …`), where a sops subcommand does not read its own flags. */
+  beforeCommand(name: string): boolean {
+    return this.parsed.beforeCommand?.has(name) ?? false
   }
 
   bool(name: string): boolean {
@@ -202,7 +222,7 @@ export class Args {
   int(name: string): number | undefined {
     const s = this.string(name)
     if (s === undefined) return undefined
-    if (!/^-?\d+$/.test(s)) throw usageError(`invalid value ${JSON.stringify(s)} for flag --${name}: must be an integer`)
+    if (!/^[+-]?\d+$/.test(s)) throw usageError(`invalid value ${goQuote(s)} for flag -${name}: parse error`)
     return Number(s)
   }
 }

@@ -27,6 +27,7 @@ Usage:
   tsops groups add|delete --file F  add or remove a key group (Shamir)
   tsops filestatus FILE             {"encrypted":true|false}
   tsops check [--json] PATH...      keyless check: metadata valid, every value that must be encrypted is
+  tsops check --since REF           the same for every file version the commits REF..HEAD bring (CI)
   tsops git install|uninstall       git diff/merge drivers and the pre-commit guard for this repo
   tsops keygen                      create an age identity in the default key file
   tsops -e|-d|-r [flags] FILE       sops's legacy flag style

@@ -2,12 +2,13 @@
  * The tsops command line: argv -> command. The only module that calls process.exit.
  * Both styles work: `tsops decrypt f.yaml` and sops's legacy `tsops -d f.yaml`.
  */
-import { TsopsError } from '../core/errors.js'
+import { NoFileError, TsopsError, UnsupportedCommandError } from '../core/errors.js'
 import { Args, parseArgs } from './args.js'
 import { createCliContext, type CliContext } from './context.js'
-import path from 'node:path'
 import { writeStderr, writeStdout } from '../io/stdio.js'
 import { HELP, SOPS_VERSION_TEXT, VERSION_TEXT } from './help.js'
+import { currentPersona, type Persona } from './persona.js'
+import { sopsLogLine } from './sopslog.js'
 
 export type Command = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
 
@@ -20,6 +21,15 @@ export type CommandLoader = (name: string) => Promise<Command | undefined>
  * over to the complete CLI. Nothing has been read or written at that point.
  */
 export class CommandNotBundled extends Error {}
+
+/**
+ * sops subcommands tsops has no module for yet. sops never takes these words for a file, so
+ * neither does tsops: `tsops publish` must not open an editor on a new file called `publish`.
+ */
+const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set(['publish', 'keyservice', 'completion'])
+
+/** sops's `help` and its alias `h`: the usage text on stdout, exit 0. */
+const HELP_WORDS: ReadonlySet<string> = new Set(['help', 'h'])
 
 /** A word that can name a command (anything else is a file name or a flag value). */
 export function isCommandWord(name: string): boolean {
@@ -38,11 +48,11 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
   const args = new Args(parseArgs(argv), process.env)
   const ctx = createCliContext(args.bool('verbose'))
   if (args.bool('version')) {
-    writeStdout(path.basename(process.argv[1] ?? '') === 'sops' ? SOPS_VERSION_TEXT : VERSION_TEXT)
+    writeStdout(ctx.persona === 'sops' ? SOPS_VERSION_TEXT : VERSION_TEXT)
     return 0
   }
   const [first, ...rest] = args.positionals
-  if (args.bool('help') || (first === undefined && legacyMode(args) === undefined)) {
+  if (args.bool('help') || (first !== undefined && HELP_WORDS.has(first)) || (first === undefined && legacyMode(args) === undefined)) {
     writeStdout(HELP)
     return first === undefined && !args.bool('help') ? 1 : 0
   }
@@ -50,8 +60,15 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
   const name = first === 'decrypt' && args.bool('terraform') ? 'terraform' : first
   const command = name === undefined ? undefined : await load(name)
   if (command) return command(ctx, args, rest)
+  if (name !== undefined && SOPS_ONLY_COMMANDS.has(name)) throw new UnsupportedCommandError(name)
   // sops's legacy style: `tsops -d FILE`, `tsops --set '…' FILE`, and a bare `tsops FILE` edits.
   const mode = legacyMode(args) ?? 'edit'
+  // sops's legacy mode always needs a file (stdin is for the subcommands).
+  if (args.positionals.length === 0) throw new NoFileError('Error: no file specified')
+  const modes = ['encrypt', 'decrypt', 'rotate'].filter((m) => args.bool(m)).length + (args.string('set') ? 1 : 0)
+  if (modes > 1) {
+    ctx.warn('More than one command (--encrypt, --decrypt, --rotate, --set) has been specified. Only the changes made by the last one will be visible. Note that this behavior is deprecated and will cause an error eventually.')
+  }
   const legacy = await load(mode)
   if (!legacy) throw new TsopsError(`the ${mode} mode is not available in this version of tsops`)
   return legacy(ctx, args, args.positionals)
@@ -59,20 +76,26 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
 
 /**
  * Print a failure and return the exit code. A TsopsError is printed as `tsops: error: …` /
- * `tsops: hint: …` with its own exit code (its message is written never to hold a secret).
+ * `tsops: hint: …` with its own exit code (its message is written never to hold a secret); run
+ * as `sops`, as sops prints it: the bare message, no hint.
  * Anything else is a bug or a runtime limit: exit 1, no stack trace unless --verbose, and its
  * message is redacted first, because runtime messages quote their input (V8's JSON.parse
  * prints `"hunter2" is not valid JSON`). Control characters are escaped so a hostile file or
  * key name cannot drive the terminal. Never throws, even on a broken error object.
  */
-export function reportError(err: unknown, verbose: boolean): number {
+export function reportError(err: unknown, verbose: boolean, persona: Persona = currentPersona()): number {
+  const prefix = persona === 'sops' ? '' : 'tsops: error: '
   try {
     if (err instanceof TsopsError) {
-      writeStderr(`tsops: error: ${printable(String(err.message))}\n`)
-      if (err.hint) writeStderr(`tsops: hint: ${printable(String(err.hint))}\n`)
+      if (err.sopsLog && persona === 'sops') {
+        writeStderr(sopsLogLine(err.sopsLog, String(err.message)))
+        return 1 // logrus's Fatal exits 1
+      }
+      writeStderr(`${prefix}${printable(String(err.message))}\n`)
+      if (err.hint && persona === 'tsops') writeStderr(`tsops: hint: ${printable(String(err.hint))}\n`)
       return validExitCode(err.exitCode)
     }
-    writeStderr(`tsops: error: unexpected failure: ${printable(describeUnexpected(err))}\n`)
+    writeStderr(`${prefix}unexpected failure: ${printable(describeUnexpected(err))}\n`)
     if (verbose) writeStderr(stackFrames(err))
   } catch {
     writeStderr('tsops: error: unexpected failure\n')

@@ -2,10 +2,12 @@
 import { ConflictingParametersError } from '../core/errors.js'
 import { isStdin, withFileLock, writeFileAtomic, writeStdout } from '../io/files.js'
 import type { Args } from './args.js'
+import type { CliContext } from './context.js'
+import { goQuote } from './sopslog.js'
 
 export function assertOutputFlags(args: Args, file: string | undefined): void {
   if (args.bool('in-place') && args.string('output') !== undefined) {
-    throw new ConflictingParametersError('Cannot use both --in-place and --output')
+    throw new ConflictingParametersError('Error: cannot operate on both --output and --in-place')
   }
   if (args.bool('in-place') && isStdin(file)) {
     throw new ConflictingParametersError('Cannot use --in-place with standard input')
@@ -27,4 +29,18 @@ export function writeResult(args: Args, file: string | undefined, data: Uint8Arr
  */
 export function updateInPlace<T>(file: string, fn: () => Promise<T>): Promise<T> {
   return isStdin(file) ? fn() : withFileLock(file, fn)
+}
+
+/**
+ * sops's warnMoreThanOnePositionalArgument (encrypt, edit, and sops's decrypt and rotate of one
+ * file): only the first file is used, and an ignored word that looks like a flag (the last one)
+ * is pointed out, since flags after the first positional argument are not flags to sops.
+ */
+export function warnExtraPositionals(ctx: CliContext, positionals: readonly string[]): void {
+  if (positionals.length <= 1) return
+  ctx.warn('More than one positional argument provided. Only the first one will be used!')
+  const flagLike = positionals.slice(1).filter((p) => p.startsWith('-')).pop()
+  if (flagLike !== undefined) {
+    ctx.warn(`Note that one of the ignored positional argument is ${goQuote(flagLike)}, which looks like a flag. Flags must always be provided before the first positional argument!`)
+  }
 }

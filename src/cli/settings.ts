@@ -4,7 +4,7 @@
  */
 import path from 'node:path'
 import { ConflictingParametersError, GenericError } from '../core/errors.js'
-import { RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
+import { ONE_RULE_ONLY, RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
 import {
   dedupeKeyGroup,
   findConfigFile,
@@ -28,6 +28,8 @@ import type { FormatChoice } from './formats.js'
 
 export interface LoadedConfig {
   path: string
+  /** The path as sops names it: --config as given, else relative to the working directory (`.sops.yaml`, `../.sops.yaml`). */
+  shown: string
   config: SopsConfig
 }
 
@@ -54,7 +56,7 @@ function cachedConfig(cache: WeakMap<CliContext, LoadedConfig | null>, ctx: CliC
   if (cached !== undefined) return cached ?? undefined
   const explicit = args.string('config')
   const file = explicit ?? findConfigFile(ctx.cwd, (w) => ctx.stderr(`tsops: warning: ${w}`))
-  const loaded = file === undefined ? null : { path: path.resolve(ctx.cwd, file), config: loadConfig(file, checks) }
+  const loaded = file === undefined ? null : { path: path.resolve(ctx.cwd, file), shown: explicit ?? path.relative(ctx.cwd, path.resolve(ctx.cwd, file)), config: loadConfig(file, { ...checks, warn: ctx.note }) }
   cache.set(ctx, loaded)
   return loaded ?? undefined
 }
@@ -105,12 +107,28 @@ export function keySourcesFor(groups: KeySpec[][]): Promise<KeySource[][]> {
   )
 }
 
-/** The rule flags given on the command line. */
-export function cliRules(args: Args): EncryptionRules {
+/** The comment-regex flags: global flags in sops, which only its legacy `-e` mode reads. */
+const COMMENT_REGEX_FLAGS = new Set(['encrypted-comment-regex', 'unencrypted-comment-regex'])
+
+/**
+ * The rule flags given on the command line. For sops's `encrypt` and `edit` subcommands
+ * (`subcommand`), getEncryptConfig reads the rule flags from the subcommand's own flags: the
+ * comment-regex flags (which only the legacy `-e` form has) are never seen, and the other rule
+ * flags only after the command word (`sops --unencrypted-suffix _u encrypt f` encrypts every
+ * value). tsops does the same, since what real sops writes wins, and notes each flag it ignores.
+ */
+export function cliRules(args: Args, ctx?: CliContext, subcommand = false): EncryptionRules {
   const rules: EncryptionRules = {}
   for (const [name, key] of RULE_FIELDS) {
-    const v = args.string(key.replaceAll('_', '-'))
-    if (v !== undefined && v !== '') rules[name] = v
+    const flag = key.replaceAll('_', '-')
+    const v = args.string(flag)
+    if (v === undefined || v === '') continue
+    if (subcommand && (COMMENT_REGEX_FLAGS.has(flag) || args.beforeCommand(flag))) {
+      const where = COMMENT_REGEX_FLAGS.has(flag) ? `by the ${args.positionals[0] ?? ''} subcommand` : `before the ${args.positionals[0] ?? ''} command word`
+      ctx?.note(`--${flag} is ignored ${where}, as sops ignores it there; put ${key} in a .sops.yaml creation rule, or give it after the command word (comment regexes: the legacy form, tsops --${flag} RE -e FILE)`)
+      continue
+    }
+    rules[name] = v
   }
   if (args.bool('mac-only-encrypted')) rules.macOnlyEncrypted = true
   validateRulesRegexes(rules, 'command line')
@@ -123,9 +141,7 @@ export function mergeRules(config: EncryptionRules | undefined, cli: EncryptionR
   const cliNames = RULE_FIELDS.filter(([name]) => cli[name]).map(([name]) => name)
   const configNames = RULE_FIELDS.filter(([name]) => merged[name]).map(([name]) => name)
   if (cliNames.length > 0 && configNames.some((n) => !cliNames.includes(n))) {
-    throw new ConflictingParametersError(
-      'cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file',
-    )
+    throw new ConflictingParametersError(`Error: ${ONE_RULE_ONLY} in the same file`)
   }
   for (const name of cliNames) merged[name] = cli[name] as never
   if (cli.macOnlyEncrypted) merged.macOnlyEncrypted = true
@@ -145,8 +161,15 @@ export function creationRuleFor(ctx: CliContext, args: Args, fileName: string | 
 
 export const NO_KEYS_MESSAGE = 'config file not found, or has no creation rules, and no keys provided through command line options'
 
+export interface EncryptionSettingsOptions {
+  /** The `encrypt`/`edit` subcommand (not the legacy -e or bare form): the comment-regex flags are ignored. */
+  subcommand?: boolean
+  /** The input store: a binary one ignores every rule, with sops's warning for each. */
+  inputFormat?: FormatName
+}
+
 /** Keys, rules and threshold for encrypting `fileName`, with sops's precedence. */
-export async function encryptionSettings(ctx: CliContext, args: Args, fileName: string | undefined): Promise<EncryptionSettings> {
+export async function encryptionSettings(ctx: CliContext, args: Args, fileName: string | undefined, options: EncryptionSettingsOptions = {}): Promise<EncryptionSettings> {
   const rule = creationRuleFor(ctx, args, fileName)
   const cliSpecs = cliKeySpecs(args)
   const specGroups = cliSpecs.length > 0 ? [dedupeKeyGroup(cliSpecs)] : (rule?.keyGroups ?? [])
@@ -155,6 +178,26 @@ export async function encryptionSettings(ctx: CliContext, args: Args, fileName: 
   return {
     keyGroups: await keySourcesFor(specGroups),
     shamirThreshold: threshold,
-    rules: mergeRules(rule?.rules, cliRules(args)),
+    rules: singleValueStoreRules(ctx, mergeRules(rule?.rules, cliRules(args, ctx, options.subcommand)), options.inputFormat),
   }
+}
+
+/** sops's words for a rule that a single-value (binary) store ignores. */
+const SINGLE_VALUE_WARNINGS: [keyof EncryptionRules, string][] = [
+  ['unencryptedSuffix', 'Using an unencrypted suffix does not make sense with the input store (the binary store produces one key that should always be encrypted) and will be ignored.'],
+  ['encryptedSuffix', 'Using an encrypted suffix does not make sense with the input store (the binary store produces one key that should always be encrypted) and will be ignored.'],
+  ['encryptedRegex', 'Using an encrypted regex does not make sense with the input store (the binary store produces one key that should always be encrypted) and will be ignored.'],
+  ['unencryptedRegex', 'Using an unencrypted regex does not make sense with the input store (the binary store produces one key that should always be encrypted) and will be ignored.'],
+  ['encryptedCommentRegex', 'Using an encrypted comment regex does not make sense with the input store (the binary store never produces comments) and will be ignored.'],
+]
+
+/**
+ * The binary store has one value, always encrypted: sops warns about each rule that would
+ * select it (not the unencrypted comment regex or mac_only_encrypted, which cannot matter) and
+ * drops them all.
+ */
+function singleValueStoreRules(ctx: CliContext, rules: EncryptionRules, inputFormat: FormatName | undefined): EncryptionRules {
+  if (inputFormat !== 'binary') return rules
+  for (const [name, warning] of SINGLE_VALUE_WARNINGS) if (rules[name]) ctx.warn(warning)
+  return {}
 }

@@ -6,11 +6,11 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { ConfigError, GenericError, MetadataNotFoundError, TsopsError } from '../core/errors.js'
+import { ConfigError, GenericError, MetadataNotFoundError, TsopsError, emitting } from '../core/errors.js'
 import { matchCreationRule } from '../config/index.js'
 import { detectFormat, loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { Document, Format } from '../formats/format.js'
-import { readInput } from '../io/files.js'
+import { readFileAsSops } from '../io/go-errors.js'
 import type { Args } from './args.js'
 import type { CliContext } from './context.js'
 import { chooseFormats, type FormatChoice } from './formats.js'
@@ -128,6 +128,10 @@ function couldBeEncrypted(file: string, typeForced: boolean): boolean {
 export interface BatchVerbs {
   /** For the summary: `failed rotating 2 of 5 file(s)`. */
   gerund: string
+  /** Report a failed file another way than `failed <file>: <why>` (e.g. as sops does). */
+  reportFailure?: (target: Target, err: unknown) => void
+  /** The final error's message instead of `failed <gerund> N of M file(s)`. */
+  summary?: (failed: number, total: number) => string
 }
 
 /**
@@ -160,10 +164,11 @@ export async function runTargets(
         continue
       }
       failed++
-      ctx.stderr(`failed ${target.file}: ${describeError(err)}`)
+      if (verbs.reportFailure) verbs.reportFailure(target, err)
+      else ctx.stderr(`failed ${target.file}: ${describeError(err)}`)
     }
   }
-  if (failed > 0) throw new GenericError(`failed ${verbs.gerund} ${failed} of ${targets.files.length} file(s)`)
+  if (failed > 0) throw new GenericError(verbs.summary?.(failed, targets.files.length) ?? `failed ${verbs.gerund} ${failed} of ${targets.files.length} file(s)`)
   return 0
 }
 
@@ -183,10 +188,10 @@ export interface EncryptedFile {
   input: Format
 }
 
-/** Read and parse an encrypted file (the metadata stays in `doc.metadata`). */
+/** Read and parse an encrypted file (the metadata stays in `doc.metadata`); read errors in sops's words. */
 export async function readEncryptedFile(args: Args, file: string): Promise<EncryptedFile> {
   const formats = chooseFormats(args, file)
-  const bytes = readInput(file)
+  const bytes = readFileAsSops(file)
   const parse = await loadEncryptedParser(formats.input)
   const doc = parse(bytes)
   return { doc, formats, input: await loadFormat(formats.input) }
@@ -197,5 +202,6 @@ export async function emitEncryptedFile(ctx: CliContext, args: Args, file: Encry
   const { doc, formats, input } = file
   const same = formats.output === formats.input
   const output = same ? input : await loadFormat(formats.output)
-  return output.emit({ branches: doc.branches, metadata: doc.metadata, origin: same ? doc.origin : undefined }, emitOptionsFor(ctx, args, formats.output))
+  const options = emitOptionsFor(ctx, args, formats.output)
+  return emitting('Could not marshal tree: ', () => output.emit({ branches: doc.branches, metadata: doc.metadata, origin: same ? doc.origin : undefined }, options))
 }

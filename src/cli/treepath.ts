@@ -9,13 +9,15 @@ export function parseTreePath(arg: string): PathPart[] {
   const parts: PathPart[] = []
   for (const piece of arg.split('[')) {
     if (piece === '') continue
-    if (!piece.endsWith(']')) throw new TreePathError(`error parsing --extract path: component ${JSON.stringify(piece)} does not end with ]`)
+    // The texts are sops's (main.go parseTreePath, strconv.Atoi).
+    if (!piece.endsWith(']')) throw new TreePathError(`error parsing --extract path: component ${piece} doesn't end with ]`)
     const inner = piece.slice(0, -1)
     if (inner.startsWith('"') || inner.startsWith("'")) {
       parts.push(inner.slice(1, -1))
       continue
     }
-    if (!/^-?\d+$/.test(inner)) throw new TreePathError(`error parsing --extract path: ${JSON.stringify(inner)} is not a quoted key or an integer index`)
+    const syntax = /^[+-]?\d+$/.test(inner) ? (Number.isSafeInteger(Number(inner)) ? undefined : 'value out of range') : 'invalid syntax'
+    if (syntax) throw new TreePathError(`error parsing --extract path: strconv.Atoi: parsing ${JSON.stringify(inner)}: ${syntax}`)
     parts.push(Number(inner))
   }
   return parts

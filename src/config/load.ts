@@ -1,14 +1,14 @@
 /**
- * Load and validate a `.sops.yaml` (spec §8.2). sops's own loader ignores unknown fields, so a
- * typo (`creation_rule:`, `encrypt_regex:`) silently changes what gets encrypted; tsops rejects
- * anything outside the documented layout and names it.
+ * Load and validate a `.sops.yaml` (spec §8.2). sops's own loader ignores unknown fields, and so
+ * does tsops (a config sops accepts must work), but it names each one in a warning: a typo
+ * (`creation_rule:`, `encrypt_regex:`) silently changes what gets encrypted.
  */
 import { readFileSync } from 'node:fs'
-import { ConfigError, ConflictingParametersError } from '../core/errors.js'
+import { ConfigError } from '../core/errors.js'
 import { compileRe2 } from '../core/regex.js'
-import { assertSingleRule, RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
+import { countRules, ONE_RULE_ONLY, RULE_FIELDS, type EncryptionRules } from '../core/rules.js'
 import { FLAT_KEY_FIELD_NAMES, flatKeyGroup, keyGroup } from './key-groups.js'
-import { ConfigSource, formatPath, type FieldPath } from './source.js'
+import { ConfigSource, formatPath, type ConfigWarn, type FieldPath } from './source.js'
 import type { CreationRule, DestinationRule, SopsConfig, StoresConfig } from './types.js'
 
 /**
@@ -45,9 +45,11 @@ export interface ConfigChecks {
    * re2js costs a cold start ~10 ms.
    */
   regexes?: boolean
+  /** Where warnings about the config go (unknown fields); default: nowhere. */
+  warn?: ConfigWarn
 }
 
-/** Read and validate a config file. Every failure is a ConfigError (or exit 8 for two rules). */
+/** Read and validate a config file. Every failure is a ConfigError (exit 1, as in sops). */
 export function loadConfig(path: string, checks: ConfigChecks = {}): SopsConfig {
   let text: string
   try {
@@ -60,7 +62,7 @@ export function loadConfig(path: string, checks: ConfigChecks = {}): SopsConfig 
 
 /** Validate config text; `file` is only used in messages. */
 export function parseConfig(text: string, file = '.sops.yaml', checks: ConfigChecks = {}): SopsConfig {
-  const src = ConfigSource.parse(text, file)
+  const src = ConfigSource.parse(text, file, checks.warn)
   const regexes = checks.regexes ?? true
   const top = src.map(src.value, [], TOP_FIELDS) ?? {}
   const creation = top['creation_rules']
@@ -105,12 +107,8 @@ function parseRules(src: ConfigSource, r: Record<string, unknown>, path: FieldPa
     rules[name] = value
   }
   if (src.bool(r['mac_only_encrypted'], [...path, 'mac_only_encrypted'])) rules.macOnlyEncrypted = true
-  try {
-    assertSingleRule(rules)
-  } catch (err) {
-    if (!(err instanceof ConflictingParametersError)) throw err
-    throw new ConflictingParametersError(err.message, { hint: `Keep one of them in ${formatPath(path)} of ${src.file}.`, cause: err })
-  }
+  // sops: a config error (exit 1), not the command line's conflicting parameters (exit 8).
+  if (countRules(rules) > 1) throw src.error(path, `${ONE_RULE_ONLY} for the same rule`, { hint: `Keep one of them in ${formatPath(path)}.` })
   return rules
 }
 

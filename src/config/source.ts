@@ -26,16 +26,20 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+/** Receives a remark about the config that does not stop the command (an unknown field). */
+export type ConfigWarn = (message: string) => void
+
 export class ConfigSource {
   private constructor(
     readonly file: string,
     readonly value: unknown,
     private readonly doc: Document,
     private readonly lines: LineCounter,
+    private readonly warn: ConfigWarn,
   ) {}
 
   /** Malformed YAML is a ConfigError carrying the parser's line and column. */
-  static parse(text: string, file: string): ConfigSource {
+  static parse(text: string, file: string, warn: ConfigWarn = () => undefined): ConfigSource {
     const lines = new LineCounter()
     // merge: yaml.v3 (sops) honours `<<: *anchor`; uniqueKeys: yaml.v3 rejects duplicate keys too.
     const doc = parseDocument(text, { lineCounter: lines, merge: true, uniqueKeys: true, prettyErrors: false })
@@ -43,24 +47,31 @@ export class ConfigSource {
     if (first) {
       const pos = first.linePos?.[0] ?? lines.linePos(first.pos[0])
       const reason = first.message.split('\n')[0] ?? first.message
-      throw new ConfigError(`error loading config "${file}": malformed YAML at line ${pos.line}, column ${pos.col}: ${reason}`)
+      throw new ConfigError(`error loading config: Could not unmarshal config file: ${reason}`, { hint: `in ${file} at line ${pos.line}, column ${pos.col}` })
     }
     let value: unknown
     try {
       value = doc.toJS({ maxAliasCount: 1000 })
     } catch (err) {
       // Only alias bombs and similar resource limits get here.
-      throw new ConfigError(`error loading config "${file}": ${err instanceof Error ? err.message : String(err)}`)
+      throw new ConfigError(`error loading config: ${err instanceof Error ? err.message : String(err)}`, { hint: `in ${file}` })
     }
-    return new ConfigSource(file, value, doc, lines)
+    return new ConfigSource(file, value, doc, lines, warn)
   }
 
   /** An error about the value (or, with `at: 'key'`, the key) at `path`, positioned when possible. */
   error(path: FieldPath, message: string, options: { at?: 'key' | 'value'; hint?: string } = {}): ConfigError {
-    const offset = this.locate(path, options.at ?? 'value')
+    const where = this.position(path, options.at ?? 'value')
+    // sops's words (`error loading config: …`); the file and line only go to the hint, which `tsops` prints.
+    const hint = `in ${this.file}${where}${options.hint === undefined ? '' : `. ${options.hint}`}`
+    return new ConfigError(`error loading config: ${message}`, { hint })
+  }
+
+  /** ` (line L, column C)` of the node at `path`, or '' when it cannot be located. */
+  private position(path: FieldPath, at: 'key' | 'value'): string {
+    const offset = this.locate(path, at)
     const pos = offset === undefined ? undefined : this.lines.linePos(offset)
-    const where = pos === undefined ? '' : ` (line ${pos.line}, column ${pos.col})`
-    return new ConfigError(`error loading config "${this.file}": ${message}${where}`, options.hint === undefined ? {} : { hint: options.hint })
+    return pos === undefined ? '' : ` (line ${pos.line}, column ${pos.col})`
   }
 
   /** Best effort: follows maps and lists through aliases; gives up inside merge keys. */
@@ -89,14 +100,19 @@ export class ConfigSource {
     return isAlias(node) ? node.resolve(this.doc) : node
   }
 
-  /** null/absent → undefined; otherwise a mapping whose keys must all be in `known`. */
+  /**
+   * null/absent → undefined; otherwise a mapping. A key outside `known` is ignored, as sops's
+   * loader (yaml.v3 into a struct) ignores it, with a warning that names it and its line, since
+   * a typo (`encrypt_regex:`) silently changes what gets encrypted.
+   */
   map(v: unknown, path: FieldPath, known: readonly string[]): Record<string, unknown> | undefined {
     if (v === null || v === undefined) return undefined
     if (!isRecord(v)) throw this.error(path, `${formatPath(path)} must be a mapping, got ${describe(v)}`)
     for (const key of Object.keys(v)) {
       if (!known.includes(key)) {
         const where = path.length === 0 ? 'at the top level' : `in ${formatPath(path)}`
-        throw this.error([...path, key], `unknown field \`${key}\` ${where}`, { at: 'key', hint: `Known fields here: ${known.join(', ')}.` })
+        const line = this.position([...path, key], 'key')
+        this.warn(`${this.file}: ignoring unknown field \`${key}\` ${where}${line}; known fields here: ${known.join(', ')}`)
       }
     }
     return v

@@ -3,9 +3,17 @@
  * working; call sites never pick a number. Messages never contain secret values.
  */
 
+import type { KeyType } from '../keys/types.js'
+
 export interface ErrorOptions {
   hint?: string
   cause?: unknown
+  /**
+   * sops reports this failure through its logger (`log.Fatal`: an error its command returned
+   * without an exit code of its own, or a bad flag), not as a bare line: under the sops name it
+   * is printed as `[CMD]\t time="…" level=fatal msg="…"`, exit 1.
+   */
+  sopsLog?: 'fatal'
 }
 
 export class TsopsError extends Error {
@@ -14,11 +22,13 @@ export class TsopsError extends Error {
   /** The process exit code sops uses for this failure. */
   readonly exitCode: number = 1
   readonly hint?: string
+  readonly sopsLog?: 'fatal'
 
   constructor(message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.hint = options.hint
+    if (options.sopsLog) this.sopsLog = options.sopsLog
   }
 }
 
@@ -42,7 +52,10 @@ export class ReadError extends TsopsError {
   override readonly exitCode = 2
 }
 
-/** Exit 2 with a position: malformed YAML/JSON/TOML/dotenv/INI. */
+/**
+ * Exit 2 with a position: malformed YAML/JSON/TOML/dotenv/INI. The message is sops's text; the
+ * position (which sops does not print) is in the hint, so `tsops` shows it and `sops` does not.
+ */
 export class FormatError extends ReadError {
   override readonly code = 'PARSE'
   constructor(
@@ -51,7 +64,7 @@ export class FormatError extends ReadError {
     public readonly column?: number,
     options?: ErrorOptions,
   ) {
-    super(line === undefined ? message : `${message} (line ${line}${column === undefined ? '' : `, column ${column}`})`, options)
+    super(message, line === undefined ? (options ?? {}) : { hint: `at line ${line}${column === undefined ? '' : `, column ${column}`}`, ...options })
   }
 }
 
@@ -63,8 +76,29 @@ export class WriteError extends TsopsError {
 
 /** Exit 4 */
 export class EmitError extends TsopsError {
-  override readonly code = 'EMIT'
+  override readonly code: string = 'EMIT'
   override readonly exitCode = 4
+}
+
+/** Exit 4: the plaintext tree is not a binary store's single `data` value. */
+export class BinaryEmitError extends EmitError {
+  override readonly code = 'EMIT_BINARY'
+}
+
+/**
+ * sops names the step that failed to serialize: decrypt says `Error dumping file: …`, every
+ * command that writes an encrypted file `Could not marshal tree: …`, the INI store `Error
+ * marshaling to INI: …`. Runs `emit` and re-issues its EmitError with that prefix (same class,
+ * same exit code).
+ */
+export function emitting<T>(prefix: string, emit: () => T): T {
+  try {
+    return emit()
+  } catch (err) {
+    if (!(err instanceof EmitError)) throw err
+    const Kind = err.constructor as new (message: string, options?: ErrorOptions) => EmitError
+    throw new Kind(`${prefix}${err.message}`, { cause: err, ...(err.hint === undefined ? {} : { hint: err.hint }) })
+  }
 }
 
 /** Exit 6 */
@@ -142,10 +176,49 @@ export class DuplicateDecryptionKeyTypeError extends TsopsError {
   override readonly exitCode = 112
 }
 
-/** Exit 128: no master key could recover the data key. */
+/** One master key tried for the data key (DataKeyError.groups). */
+export interface KeyAttempt {
+  type: KeyType
+  id: string
+  /** Undefined for the key that succeeded. */
+  reason?: string
+}
+
+/** One key group's outcome: whether a key of it recovered its part, and every key tried. */
+export interface GroupResult {
+  ok: boolean
+  attempts: KeyAttempt[]
+}
+
+/**
+ * Exit 128: no master key could recover the data key. `groups` lists, per key group, every key
+ * tried and why it failed (empty when no key could be tried, e.g. a file without key groups);
+ * `required` is how many groups had to succeed (0: one group, no Shamir threshold).
+ */
 export class DataKeyError extends TsopsError {
   override readonly code = 'NO_DATA_KEY'
   override readonly exitCode = 128
+  readonly groups: readonly GroupResult[]
+  readonly required: number
+  constructor(message: string, details: { groups?: readonly GroupResult[]; required?: number } = {}, options?: ErrorOptions) {
+    super(message, options)
+    this.groups = details.groups ?? []
+    this.required = details.required ?? 0
+  }
+}
+
+/**
+ * Exit 1: a library function was called with an option or argument it cannot use. Every one is
+ * checked where it enters the library (src/api/validate.ts), with one message shape.
+ */
+export class InvalidOptionError extends TsopsError {
+  override readonly code = 'INVALID_OPTION'
+  /** The option or argument, as the caller spelled it (`shamirThreshold`, `age[1]`, `path`). */
+  readonly option: string
+  constructor(message: string, option: string) {
+    super(message)
+    this.option = option
+  }
 }
 
 /** Exit 200 */
@@ -173,20 +246,43 @@ export class VersionCompareError extends TsopsError {
 export class AlreadyEncryptedError extends TsopsError {
   override readonly code = 'ALREADY_ENCRYPTED'
   override readonly exitCode = 203
-  constructor(
-    message = "The file you have provided contains a top-level entry called 'sops', or for flat file formats top-level entries starting with 'sops_'. This is generally due to the file already being encrypted.",
-    options: ErrorOptions = {},
-  ) {
-    super(message, { hint: 'If this is a new file with a key named sops, rename it; otherwise decrypt it first.', ...options })
+  constructor(message = ALREADY_ENCRYPTED_TEXT, options: ErrorOptions = {}) {
+    super(message, options)
   }
 }
 
-/** Thrown by a child process wrapper (exec-env/exec-file): exit with the child's code. */
+/** sops's own text (cmd/sops/encrypt.go), line breaks included. */
+const ALREADY_ENCRYPTED_TEXT = `The file you have provided contains a top-level entry called 'sops', or for
+flat file formats top-level entries starting with 'sops_'. This is
+generally due to the file already being encrypted. SOPS uses a top-level
+entry called 'sops' to store the metadata required to decrypt the file. For
+this reason, SOPS can not encrypt files that already contain such an entry.
+
+If this is an unencrypted file, rename the 'sops' entry.
+
+If this is an encrypted file and you want to edit it, use the editor mode,
+for example: \`sops edit my_file.yaml\``
+
+/**
+ * Thrown by a child process wrapper (exec-env/exec-file): exit with the child's code. The message
+ * is Go's os/exec wording, which sops prints: `exit status 3`, `signal: terminated`.
+ */
 export class ChildExitError extends TsopsError {
   override readonly code = 'CHILD_EXIT'
   override readonly exitCode: number
-  constructor(exitCode: number) {
-    super(`command exited with status ${exitCode}`)
+  constructor(exitCode: number, message = `exit status ${exitCode}`) {
+    super(message)
     this.exitCode = exitCode
+  }
+}
+
+/**
+ * Exit 1 (sops's code for a command it cannot run): a sops subcommand tsops does not have yet.
+ * Its name is never taken for a file to edit.
+ */
+export class UnsupportedCommandError extends TsopsError {
+  override readonly code = 'UNSUPPORTED_COMMAND'
+  constructor(command: string) {
+    super(`the ${command} command is not supported by tsops yet`, { hint: 'See docs/migrating-from-sops.md for what tsops does not do yet.' })
   }
 }

@@ -85,7 +85,7 @@ function requireTime(v: unknown, name: string): string {
   const s = typeof v === 'string' ? v : ''
   const canonical = canonicalSecondsTime(s)
   if (canonical === undefined) {
-    throw new GenericError(`invalid metadata: parsing time ${JSON.stringify(s)} as "2006-01-02T15:04:05Z07:00" failed (${name})`)
+    throw new GenericError(`parsing time ${JSON.stringify(s)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(s)} as "2006"`, { hint: `in the metadata field ${name}` })
   }
   return canonical
 }
@@ -126,6 +126,7 @@ function readBool(v: Value | undefined): boolean {
 export function readMetadata(tree: TreeMap | undefined): Metadata {
   if (tree === undefined) throw new MetadataNotFoundError()
   const version = weakString(field(tree, 'version')) ?? ''
+  if (version === '') throw new GenericError('Version string empty', { hint: 'the metadata has no version' })
   if (!isValidSopsVersion(version)) {
     throw new GenericError(`invalid metadata: version ${JSON.stringify(version)} is not a valid semantic version`)
   }

@@ -33,17 +33,57 @@ export function countRules(rules: EncryptionRules): number {
   return RULE_FIELDS.filter(([name]) => rules[name]).length
 }
 
+export const ONE_RULE_ONLY = 'cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex'
+
 export function assertSingleRule(rules: EncryptionRules): void {
-  if (countRules(rules) > 1) {
-    throw new ConflictingParametersError(
-      'cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file',
-    )
-  }
+  if (countRules(rules) > 1) throw new ConflictingParametersError(`Error: ${ONE_RULE_ONLY} in the same file`)
 }
 
 /** The rules as a file is written with them: the default suffix when none is chosen. */
 export function withDefaultRule(rules: EncryptionRules): EncryptionRules {
   return countRules(rules) === 0 ? { ...rules, unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : rules
+}
+
+/**
+ * The comments seen in one container since its last non-comment item (the walker pushes and
+ * clears them), with the comment-rule verdicts on them so far. Each comment is tested against
+ * the rule regexes once, when it is first looked at — not once per later leaf — so a file of
+ * many comments costs time linear in its size whatever regex its metadata carries.
+ */
+export class CommentRun {
+  readonly texts: string[] = []
+  /** The selector the verdicts below were computed for, and how many texts they cover. */
+  owner: LeafSelector | undefined
+  tested = 0
+  /** Some comment matches unencrypted_comment_regex. */
+  unencrypted = false
+  /** Some comment before the last one matches encrypted_comment_regex; the last one does. */
+  encryptedBeforeLast = false
+  lastEncrypted = false
+
+  push(text: string): void {
+    this.texts.push(text)
+  }
+
+  clear(): void {
+    this.texts.length = 0
+    this.tested = 0
+    this.unencrypted = this.encryptedBeforeLast = this.lastEncrypted = false
+  }
+}
+
+/** Regex verdicts per distinct string: a key on the path of many leaves is tested once. */
+class MemoRe2 {
+  private readonly verdicts = new Map<string, boolean>()
+  constructor(private readonly re: Re2) {}
+  test(s: string): boolean {
+    let v = this.verdicts.get(s)
+    if (v === undefined) {
+      v = this.re.test(s)
+      this.verdicts.set(s, v)
+    }
+    return v
+  }
 }
 
 /** Verdict bits: which rule some key on a path, or some comment in a run, matches. */
@@ -57,8 +97,8 @@ const ENCRYPTED_COMMENT = 32
 
 /** The compiled decision function for one file. */
 export class LeafSelector {
-  private readonly unencryptedRegex?: Re2
-  private readonly encryptedRegex?: Re2
+  private readonly unencryptedRegex?: MemoRe2
+  private readonly encryptedRegex?: MemoRe2
   private readonly unencryptedCommentRegex?: Re2
   private readonly encryptedCommentRegex?: Re2
 
@@ -68,8 +108,8 @@ export class LeafSelector {
   constructor(readonly rules: EncryptionRules) {
     assertSingleRule(rules)
     this.effective = countRules(rules) === 0 ? { unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : rules
-    if (rules.unencryptedRegex) this.unencryptedRegex = compileRe2(rules.unencryptedRegex, 'unencrypted_regex')
-    if (rules.encryptedRegex) this.encryptedRegex = compileRe2(rules.encryptedRegex, 'encrypted_regex')
+    if (rules.unencryptedRegex) this.unencryptedRegex = new MemoRe2(compileRe2(rules.unencryptedRegex, 'unencrypted_regex'))
+    if (rules.encryptedRegex) this.encryptedRegex = new MemoRe2(compileRe2(rules.encryptedRegex, 'encrypted_regex'))
     if (rules.unencryptedCommentRegex) this.unencryptedCommentRegex = compileRe2(rules.unencryptedCommentRegex, 'unencrypted_comment_regex')
     if (rules.encryptedCommentRegex) this.encryptedCommentRegex = compileRe2(rules.encryptedCommentRegex, 'encrypted_comment_regex')
   }
@@ -79,28 +119,55 @@ export class LeafSelector {
   }
 
   /**
-   * The verdict of the keys `path` and the comment runs `commentsStack` (per container level, the
-   * comments seen since its last non-comment item, the leaf itself included when it is a
-   * comment). A walk folds the same verdicts in one key and one comment at a time instead
-   * (keyVerdict, commentVerdict, decide): calling this per leaf re-tests every key above it.
+   * @param path map keys from the root down to the leaf
+   * @param commentsStack per container level, the comments seen since the last non-comment item
+   *   (including the leaf itself when it is a comment)
    */
-  shouldEncrypt(path: readonly string[], commentsStack: readonly (readonly string[])[], isComment: boolean): boolean {
-    let keys = NO_MATCH
-    for (const key of path) keys = this.keyVerdict(keys, key)
-    let before = NO_MATCH
-    let all = NO_MATCH
-    commentsStack.forEach((level, i) => {
-      level.forEach((comment, j) => {
-        const verdict = this.commentVerdict(comment)
-        all |= verdict
-        // A marker comment does not encrypt itself: the innermost level's last comment, for comments.
-        if (!(isComment && i === commentsStack.length - 1 && j === level.length - 1)) before |= verdict
-      })
-    })
-    return isComment ? this.decideComment(keys, all, before) : this.decide(keys, all)
+  shouldEncrypt(path: readonly string[], commentsStack: readonly CommentRun[], isComment: boolean): boolean {
+    const effective = this.effective
+    let encrypted = true
+    if (effective.unencryptedSuffix && path.some((k) => k.endsWith(effective.unencryptedSuffix!))) encrypted = false
+    if (effective.encryptedSuffix) encrypted = path.some((k) => k.endsWith(effective.encryptedSuffix!))
+    if (this.unencryptedRegex && path.some((k) => this.unencryptedRegex!.test(k))) encrypted = false
+    if (this.encryptedRegex) encrypted = path.some((k) => this.encryptedRegex!.test(k))
+    if (this.unencryptedCommentRegex && commentsStack.some((run) => this.verdicts(run).unencrypted)) encrypted = false
+    if (this.encryptedCommentRegex) encrypted = this.matchesEncryptedComment(commentsStack, isComment)
+    return encrypted
   }
 
-  /** `verdict` (of the keys above) with `key` folded in: which key rules some key on the path matches. */
+  /** Bring a run's verdicts up to date: only the comments added since the last call are tested. */
+  private verdicts(run: CommentRun): CommentRun {
+    if (run.owner !== this) {
+      run.owner = this
+      run.tested = 0
+      run.unencrypted = run.encryptedBeforeLast = run.lastEncrypted = false
+    }
+    for (; run.tested < run.texts.length; run.tested++) {
+      const text = run.texts[run.tested]!
+      if (this.unencryptedCommentRegex && !run.unencrypted) run.unencrypted = this.unencryptedCommentRegex.test(text)
+      if (this.encryptedCommentRegex) {
+        run.encryptedBeforeLast ||= run.lastEncrypted
+        run.lastEncrypted = this.encryptedCommentRegex.test(text)
+      }
+    }
+    return run
+  }
+
+  /** A marker comment does not encrypt itself: skip the innermost level's last comment for comments. */
+  private matchesEncryptedComment(stack: readonly CommentRun[], isComment: boolean): boolean {
+    return stack.some((run, i) => {
+      const v = this.verdicts(run)
+      const last = i === stack.length - 1
+      return v.encryptedBeforeLast || (v.lastEncrypted && !(isComment && last))
+    })
+  }
+
+  /**
+   * The walk's way to the same decision (walk.ts): the verdicts are folded in one key and one
+   * comment at a time as it descends, so a leaf costs O(1) whatever its depth — shouldEncrypt
+   * looks at the whole path for every leaf.
+   * `verdict` (of the keys above) with `key` folded in: which key rules some key on the path matches.
+   */
   keyVerdict(verdict: number, key: string): number {
     const rules = this.effective
     let v = verdict
@@ -111,7 +178,7 @@ export class LeafSelector {
     return v
   }
 
-  /** Which comment rules one comment's text matches (each comment is tested once per walk). */
+  /** Which comment rules one comment's text matches (the walk tests each comment once). */
   commentVerdict(text: string): number {
     let v = NO_MATCH
     if (this.unencryptedCommentRegex?.test(text)) v |= UNENCRYPTED_COMMENT

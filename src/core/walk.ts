@@ -6,15 +6,19 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Comment, TreeMap, TreeSeq, typeName, type MapEntry, type Scalar, type SeqItem, type Value } from './tree.js'
 import { ValueCipher, feedMac, isEncryptedValue, type DecryptOptions, type Plaintext } from './cipher.js'
-import { NO_MATCH, type LeafSelector } from './rules.js'
+import { CommentRun, NO_MATCH, type LeafSelector } from './rules.js'
 import { DecryptValueError, EncryptTreeError, MacMismatchError, TsopsError } from './errors.js'
 
 /** sha256("sops"): prefixes the MAC input when mac_only_encrypted is set. */
 const MAC_ONLY_ENCRYPTED_INIT = Buffer.from('8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69', 'hex')
 
 type Leaf = Exclude<Scalar, null> | Comment
-/** Returns the replacement for a leaf; `encrypted`: the selector's decision for it (true without one). */
-type LeafVisitor = (leaf: Leaf, path: readonly string[], stack: readonly string[][], encrypted: boolean) => Leaf | string
+/**
+ * Returns the replacement for a leaf. `listElement`: the leaf is an element of a list (where
+ * sops stores an encrypted comment as an element, §4.1), not a map value or a comment item.
+ * `encrypted`: the selector's decision for it (true when the walk has no selector).
+ */
+type LeafVisitor = (leaf: Leaf, path: readonly string[], stack: readonly CommentRun[], listElement: boolean, encrypted: boolean) => Leaf | string
 
 export function aadFor(path: readonly string[]): string {
   return path.join(':') + ':'
@@ -30,7 +34,7 @@ interface Frame {
   node: TreeMap | TreeSeq
   next: number
   /** The comments seen in this container since its last non-comment item. */
-  level: string[]
+  level: CommentRun
   /** Entered through a map key, which is on `path` until the frame is left. */
   keyed: boolean
   /** The selector's verdict on the keys down to this container (LeafSelector.keyVerdict). */
@@ -75,11 +79,11 @@ class Decisions {
  */
 function walkTree(root: TreeMap, visit: LeafVisitor, decisions: Decisions): void {
   const path: string[] = []
-  const stack: string[][] = []
+  const stack: CommentRun[] = []
   const frames: Frame[] = []
   const enter = (node: TreeMap | TreeSeq, key: string | undefined): void => {
     const parent = frames[frames.length - 1]
-    const level: string[] = []
+    const level = new CommentRun()
     const keys = parent === undefined ? NO_MATCH : key === undefined ? parent.keys : decisions.keysWith(parent, key)
     const inherited = parent === undefined ? NO_MATCH : parent.inherited | parent.run
     frames.push({ node, next: 0, level, keyed: key !== undefined, keys, inherited, run: NO_MATCH })
@@ -102,7 +106,7 @@ function walkTree(root: TreeMap, visit: LeafVisitor, decisions: Decisions): void
     if (item instanceof Comment) {
       const runBefore = frame.run
       addToRun(frame, item.text, decisions)
-      frame.node.items[i] = asComment(visit(item, path, stack, decisions.forComment(frame, runBefore)), item.inline)
+      frame.node.items[i] = asComment(visit(item, path, stack, false, decisions.forComment(frame, runBefore)), item.inline)
     } else if (frame.node instanceof TreeMap) {
       visitEntry(item as MapEntry, frame, path, stack, visit, enter, decisions)
     } else {
@@ -119,26 +123,26 @@ function addToRun(frame: Frame, text: string, decisions: Decisions): void {
 }
 
 function endRun(frame: Frame): void {
-  frame.level.length = 0
+  frame.level.clear()
   frame.run = NO_MATCH
 }
 
-function visitEntry(entry: MapEntry, frame: Frame, path: string[], stack: string[][], visit: LeafVisitor, enter: Enter, decisions: Decisions): void {
+function visitEntry(entry: MapEntry, frame: Frame, path: string[], stack: CommentRun[], visit: LeafVisitor, enter: Enter, decisions: Decisions): void {
   path.push(entry.key)
   const value = entry.value
   if (value instanceof TreeMap || value instanceof TreeSeq) return enter(value, entry.key)
-  if (value !== null) entry.value = visit(value, path, stack, decisions.forValue(frame, decisions.keysWith(frame, entry.key))) as Value
+  if (value !== null) entry.value = visit(value, path, stack, false, decisions.forValue(frame, decisions.keysWith(frame, entry.key))) as Value
   path.pop()
   endRun(frame)
 }
 
-function visitElement(seq: TreeSeq, i: number, frame: Frame, path: string[], stack: string[][], visit: LeafVisitor, enter: Enter, decisions: Decisions): void {
+function visitElement(seq: TreeSeq, i: number, frame: Frame, path: string[], stack: CommentRun[], visit: LeafVisitor, enter: Enter, decisions: Decisions): void {
   const item = seq.items[i] as Value
   if (item instanceof TreeMap || item instanceof TreeSeq) return enter(item, undefined)
   // sops#2281: an encrypted comment stored as a list element still counts as a comment.
   const commentLike = isEncryptedCommentElement(item)
   if (commentLike) addToRun(frame, item as string, decisions)
-  if (item !== null) seq.items[i] = visit(item, path, stack, decisions.forValue(frame, frame.keys))
+  if (item !== null) seq.items[i] = visit(item, path, stack, true, decisions.forValue(frame, frame.keys))
   if (!commentLike) endRun(frame)
 }
 
@@ -163,7 +167,7 @@ function newMacHash(selector: LeafSelector) {
  */
 export function encryptBranches(branches: TreeMap[], cipher: ValueCipher, selector: LeafSelector): string {
   const hash = newMacHash(selector)
-  walkBranches(branches, (leaf, path, _stack, encrypted) => {
+  walkBranches(branches, (leaf, path, _stack, _listElement, encrypted) => {
     const isComment = leaf instanceof Comment
     if (!isComment && (!selector.macOnlyEncrypted || encrypted)) feedMac(hash, leaf)
     if (!encrypted) return leaf
@@ -177,8 +181,12 @@ export function encryptBranches(branches: TreeMap[], cipher: ValueCipher, select
 }
 
 export interface DecryptWalkOptions extends DecryptOptions {
-  warn?: (message: string) => void
+  /** Called with the text of each comment that is not encrypted (files of sops before 3.x). */
+  onUnencryptedComment?: (text: string) => void
 }
+
+/** sops's warning for a comment left in the clear (sops.go). */
+export const UNENCRYPTED_COMMENT_WARNING = 'Found possibly unencrypted comment in file. This is to be expected if the file being decrypted was created with an older version of SOPS.'
 
 /**
  * Decrypt every selected leaf in place and return the MAC computed over the result.
@@ -187,8 +195,7 @@ export interface DecryptWalkOptions extends DecryptOptions {
  */
 export function decryptBranches(branches: TreeMap[], cipher: ValueCipher, selector: LeafSelector, options: DecryptWalkOptions = {}): string {
   const hash = newMacHash(selector)
-  let warnedComment = false
-  walkBranches(branches, (leaf, path, _stack, encrypted) => {
+  walkBranches(branches, (leaf, path, _stack, listElement, encrypted) => {
     const isComment = leaf instanceof Comment
     const aad = aadFor(path)
     if (isComment) {
@@ -196,15 +203,22 @@ export function decryptBranches(branches: TreeMap[], cipher: ValueCipher, select
       try {
         return cipher.decrypt(leaf.text, aad) as Comment
       } catch {
-        if (!warnedComment) options.warn?.('Found possibly unencrypted comment in file. This is to be expected if the file being decrypted was created with an older version of SOPS.')
-        warnedComment = true
+        options.onUnencryptedComment?.(leaf.text)
         return leaf
       }
     }
     let value: Plaintext = leaf
     if (encrypted) value = decryptLeaf(leaf, aad, path, cipher, options)
-    // A list element that decrypts to a comment was never hashed by the encrypt side (§4.1).
-    if (value instanceof Comment) return value
+    if (value instanceof Comment) {
+      // A list element that decrypts to a comment is how sops stores a comment inside a list;
+      // the encrypt side never hashed it (§4.1).
+      if (listElement) return value
+      // Anywhere else it is a comment's ciphertext copied into a value: a comment's AAD is its
+      // container's path, so the top-level `#ENC[…]` also opens as `"": ENC[…]`. sops 3.13.2
+      // hashes such a value (its text), which the encrypt side never did: the MAC fails. With
+      // the MAC ignored it is the string it holds, never a comment in a value's place.
+      value = value.text
+    }
     if (!selector.macOnlyEncrypted || encrypted) feedMac(hash, value)
     return value
   }, selector)
@@ -212,16 +226,19 @@ export function decryptBranches(branches: TreeMap[], cipher: ValueCipher, select
 }
 
 function decryptLeaf(leaf: Leaf, aad: string, path: readonly string[], cipher: ValueCipher, options: DecryptOptions): Plaintext {
-  const where = path.length ? ` at ${path.join('.')}` : ''
+  // sops's words; where the value is goes to the hint, which only `tsops` prints.
+  const where = path.length ? `The value at ${path.join('.')} ` : 'The value '
   if (typeof leaf !== 'string') {
-    throw new DecryptValueError(`Error walking tree: Could not decrypt value${where}: Expected encrypted value as string, but got ${typeName(leaf)}`)
+    throw new DecryptValueError(`Error decrypting tree: Error walking tree: Expected encrypted value as string, but got ${typeName(leaf)}`, {
+      hint: `${where}is not encrypted: it was added or changed by hand.`,
+    })
   }
   try {
     return cipher.decrypt(leaf, aad, options)
   } catch (err) {
     const reason = err instanceof TsopsError ? err.message : 'unexpected error'
-    throw new DecryptValueError(`Error walking tree: Could not decrypt value${where}: ${reason}`, {
-      hint: 'The value was changed by hand or the file was tampered with.',
+    throw new DecryptValueError(`Error decrypting tree: Error walking tree: Could not decrypt value: ${reason}`, {
+      hint: `${where}was changed by hand or the file was tampered with.`,
     })
   }
 }
@@ -229,11 +246,15 @@ function decryptLeaf(leaf: Leaf, aad: string, path: readonly string[], cipher: V
 /** The MAC of a plaintext tree, without encrypting anything. */
 export function computeMac(branches: TreeMap[], selector: LeafSelector): string {
   const hash = newMacHash(selector)
-  walkBranches(branches, (leaf, _path, _stack, encrypted) => {
-    if (leaf instanceof Comment) return leaf
-    if (!selector.macOnlyEncrypted || encrypted) feedMac(hash, leaf)
-    return leaf
-  }, selector)
+  walkBranches(
+    branches,
+    (leaf, _path, _stack, _listElement, encrypted) => {
+      if (leaf instanceof Comment) return leaf
+      if (!selector.macOnlyEncrypted || encrypted) feedMac(hash, leaf)
+      return leaf
+    },
+    selector,
+  )
   return hash.digest('hex').toUpperCase()
 }
 
@@ -255,12 +276,12 @@ export function verifyMac(stored: string, computed: string): void {
  */
 export function visitLeaves(
   branches: TreeMap[],
-  visit: (leaf: Leaf, path: readonly string[], stack: readonly string[][], encrypted: boolean) => void,
+  visit: (leaf: Leaf, path: readonly string[], stack: readonly CommentRun[], encrypted: boolean) => void,
   selector?: LeafSelector,
 ): void {
   walkBranches(
     branches,
-    (leaf, path, stack, encrypted) => {
+    (leaf, path, stack, _listElement, encrypted) => {
       visit(leaf, path, stack, encrypted)
       return leaf
     },

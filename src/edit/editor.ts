@@ -8,6 +8,7 @@ import path from 'node:path'
 import { EditorError } from '../core/errors.js'
 import { shlexSplit } from '../keys/age.js'
 import { exitStatusOf, runChild } from './child.js'
+import { goPathError } from '../io/go-errors.js'
 
 const FALLBACK_EDITORS = ['vim', 'nano', 'vi']
 
@@ -67,8 +68,9 @@ export async function runEditor(command: readonly string[], file: string, option
     result = await runChild(program, [...args, file], { env: options.env, signal: options.signal, detachOnAbort: true })
   } catch (err) {
     if (options.signal.aborted) throw err
+    // Go's words: a bare name is looked up on PATH, a path is started as it is (fork/exec).
     const code = (err as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? `exec: "${program}": executable file not found in $PATH` : (code ?? 'could not start it')
+    const why = !program.includes('/') && code === 'ENOENT' ? `exec: "${program}": executable file not found in $PATH` : code ? goPathError('fork/exec', program, err) : 'could not start it'
     throw new EditorError(`Could not run editor: ${why}`)
   }
   const status = exitStatusOf(result)

@@ -9,15 +9,14 @@
  */
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import { AlreadyEncryptedError, EmptyDocumentError, FormatError, NotModifiedError, ReadError, TsopsError } from '../core/errors.js'
+import { AlreadyEncryptedError, EmptyDocumentError, FormatError, NotModifiedError, ReadError, TsopsError, emitting } from '../core/errors.js'
 import { metadataTree, readMetadata, type Metadata } from '../core/metadata.js'
 import type { Document, EmitOptions, Format } from '../formats/format.js'
 import { writeFileAtomic } from '../io/files.js'
 import { assertReencryptable, emitEncrypted, reencrypt, type DecryptedKeys } from '../pipeline/reencrypt.js'
 import { runEditor } from './editor.js'
 import { InvalidEditError } from './errors.js'
-import { PrivateTempDir } from './tempdir.js'
-import { withTerminationSignal } from './termination.js'
+import { withEditBuffer } from './buffer.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -58,23 +57,13 @@ interface Edited {
 
 /** Let the user edit `target` and commit the re-encrypted result. */
 export async function editEncrypted(target: EditTarget, environment: EditEnvironment): Promise<void> {
-  let tempDir: PrivateTempDir | undefined
-  await withTerminationSignal(
-    async (signal) => {
-      tempDir = PrivateTempDir.create()
-      try {
-        const edited = await editUntilValid(target, environment, tempDir.file(target.baseName), signal)
-        const sealed = reencrypt(target.format, edited.doc, target.keys, { metadata: edited.metadata })
-        const encrypted = emitEncrypted(target.format, sealed, target.format, target.emitOptions)
-        if (signal.aborted) throw signal.reason
-        environment.commit(encrypted)
-      } finally {
-        tempDir.remove()
-      }
-    },
-    // Remove the plaintext at once, not only when the flow unwinds.
-    () => tempDir?.remove(),
-  )
+  await withEditBuffer(target.baseName, async (tempFile, signal) => {
+    const edited = await editUntilValid(target, environment, tempFile, signal)
+    const sealed = reencrypt(target.format, edited.doc, target.keys, { metadata: edited.metadata })
+    const encrypted = emitEncrypted(target.format, sealed, target.format, target.emitOptions)
+    if (signal.aborted) throw signal.reason
+    environment.commit(encrypted)
+  })
 }
 
 async function editUntilValid(target: EditTarget, environment: EditEnvironment, tempFile: string, signal: AbortSignal): Promise<Edited> {
@@ -98,7 +87,7 @@ async function editUntilValid(target: EditTarget, environment: EditEnvironment, 
 
 function initialText(target: EditTarget): Uint8Array {
   const metadata = target.showMasterKeys ? metadataTree(target.keys.metadata) : undefined
-  return target.format.emit({ branches: target.doc.branches, metadata, origin: target.doc.origin }, target.emitOptions)
+  return emitting('Could not marshal tree: ', () => target.format.emit({ branches: target.doc.branches, metadata, origin: target.doc.origin }, target.emitOptions))
 }
 
 function readEdited(file: string): Buffer {
@@ -127,7 +116,7 @@ function parseEdited(target: EditTarget, bytes: Uint8Array): Edited {
 
 function describeProblem(err: TsopsError): TsopsError {
   const hint = 'The original file was not changed.'
-  if (err instanceof FormatError) return new InvalidEditError(`Could not load tree, probably due to invalid syntax: ${err.message}`, err, hint)
+  if (err instanceof FormatError) return new InvalidEditError(`Could not load tree, probably due to invalid syntax: ${err.message}`, err, err.hint ? `${err.hint}. ${hint}` : hint)
   if (err instanceof AlreadyEncryptedError || err instanceof EmptyDocumentError) {
     return new InvalidEditError(`Tree not valid for encryption: ${err.message}`, err, hint)
   }

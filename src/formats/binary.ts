@@ -11,17 +11,18 @@
  * The payload is never turned into a JS string: `data` is a Uint8Array view of the input (no
  * copy), and plaintext output returns the decrypted bytes as they are.
  */
-import { EmitError } from '../core/errors.js'
+import { BinaryEmitError, EmitError } from '../core/errors.js'
 import { TreeMap, type Value } from '../core/tree.js'
 import type { Document, EmitOptions, Format } from './format.js'
 import { emitJsonDocument, parseEncryptedJson, SOPS_KEY } from './json.js'
 
 export const DATA_KEY = 'data'
 
-const NOT_BINARY_HINT = 'This is likely not an encrypted binary file? If not, use --output-type to select the correct output type.'
+/** What sops's decrypt adds to a binary emit failure (as part of the message, see decrypt.ts). */
+export const NOT_BINARY_HINT = 'This is likely not an encrypted binary file? If not, use --output-type to select the correct output type.'
 
-function binaryEmitError(detail: string): EmitError {
-  return new EmitError(`error emitting binary store: ${detail}`, { hint: NOT_BINARY_HINT })
+function binaryEmitError(detail: string): BinaryEmitError {
+  return new BinaryEmitError(`error emitting binary store: ${detail}`)
 }
 
 /** LoadPlainFile: the file's bytes as the single value `data` (an empty file gives ""). */

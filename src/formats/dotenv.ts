@@ -65,6 +65,15 @@ function emitItem(item: MapItem): string {
   return `${key}=${text}\n`
 }
 
+/**
+ * A binary file's bytes (decrypt --output-type dotenv): sops writes them as they are, newlines
+ * escaped like a string's, so bytes that are not UTF-8 survive.
+ */
+function emitBytesItem(key: string, bytes: Uint8Array): Buffer {
+  const escaped = Buffer.from(Buffer.from(bytes).toString('latin1').replaceAll('\n', '\\n'), 'latin1')
+  return Buffer.concat([Buffer.from(`${key}=`, 'utf8'), escaped, Buffer.from('\n')])
+}
+
 /** The data items followed by the flattened `sops_*` metadata (sops's SerializeMetadata order). */
 function itemsToWrite(doc: Document): MapItem[] {
   const data = doc.branches[0]?.items ?? []
@@ -78,7 +87,9 @@ function itemsToWrite(doc: Document): MapItem[] {
 }
 
 function emit(doc: Document): Uint8Array {
-  return new TextEncoder().encode(itemsToWrite(doc).map(emitItem).join(''))
+  const items = itemsToWrite(doc)
+  if (!items.some((i) => !(i instanceof Comment) && i.value instanceof Uint8Array)) return new TextEncoder().encode(items.map(emitItem).join(''))
+  return Buffer.concat(items.map((i) => (!(i instanceof Comment) && i.value instanceof Uint8Array ? emitBytesItem(i.key, i.value) : Buffer.from(emitItem(i), 'utf8'))))
 }
 
 /** `--extract` of a non-map value: sops's dotenv store can only print strings. */

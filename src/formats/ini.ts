@@ -10,7 +10,7 @@
  * Metadata is a `[sops]` section of flattened keys with newlines written as `\n`.
  */
 import { Comment, TreeMap, TreeSeq, Timestamp, typeName, type MapItem, type Value } from '../core/tree.js'
-import { EmitError, FormatError } from '../core/errors.js'
+import { EmitError, FormatError, emitting } from '../core/errors.js'
 import { formatFloatJSON } from '../core/gofmt.js'
 import type { Document, Format } from './format.js'
 import { flatten, unflatten } from './flatten.js'
@@ -410,7 +410,7 @@ function writeSections(sections: IniSection[]): string {
 }
 
 function emit(doc: Document): Uint8Array {
-  return new TextEncoder().encode(writeSections(sectionsFromDoc(doc)))
+  return emitting('Error marshaling to INI: ', () => new TextEncoder().encode(writeSections(sectionsFromDoc(doc))))
 }
 
 /**

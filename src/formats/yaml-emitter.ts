@@ -1,7 +1,7 @@
 /**
  * A port of the libyaml emitter as shipped in go.yaml.in/yaml/v3 v3.0.4 (emitterc.go), limited
- * to what sops feeds it: block and empty-flow collections, untagged scalars, comments. No
- * anchors, tags or directives. Byte-compatibility with sops output depends on the details here
+ * to what sops feeds it: block and empty-flow collections, scalars (untagged, or with the
+ * `!!binary` tag yaml.v3 gives bytes that are not UTF-8), comments. No anchors or directives. Byte-compatibility with sops output depends on the details here
  * (indent rules, comment placement, quoting fallbacks), so the structure follows the Go code
  * function by function; names are kept close to the originals to make re-checking easy.
  *
@@ -27,7 +27,7 @@ export type EmitEvent =
   | ({ type: 'SEQ_END' } & Comments)
   | ({ type: 'MAP_START'; flow: boolean } & Comments)
   | ({ type: 'MAP_END' } & Comments)
-  | ({ type: 'SCALAR'; value: string; style: ScalarStyle; analysis?: ScalarAnalysis } & Comments)
+  | ({ type: 'SCALAR'; value: string; style: ScalarStyle; analysis?: ScalarAnalysis; tag?: string } & Comments)
 
 type State =
   | 'STREAM_START'
@@ -654,10 +654,19 @@ class Emitter {
 
   private emitScalar(ev: Extract<EmitEvent, { type: 'SCALAR' }>): void {
     this.scalarStyle = selectScalarStyle(this.scalarValue, ev.style, this.scalarAnalysis, this.flowLevel, this.simpleKeyContext)
+    if (ev.tag !== undefined) this.processTag(ev.tag)
     this.increaseIndent(true, false)
     this.processScalar()
     this.popIndent()
     this.popState()
+  }
+
+  /** yaml_emitter_process_tag / write_tag_handle for a shorthand tag (`!!binary`). */
+  private processTag(tag: string): void {
+    if (!this.whitespace) this.put(' ')
+    this.writeAll(tag)
+    this.whitespace = false
+    this.indention = false
   }
 
   private processScalar(): void {

@@ -7,6 +7,7 @@ import { Comment, Literal, Timestamp, TreeMap, TreeSeq, type Scalar, type Value 
 import { formatFloatYAML } from '../core/gofmt.js'
 import { analyzeScalar, emitEvents, selectScalarStyle, type EmitEvent, type ScalarAnalysis, type ScalarStyle } from './yaml-emitter.js'
 import { canUsePlain } from './yaml-resolve.js'
+import { isUtf8 } from 'node:buffer'
 
 interface YNode {
   kind: 'map' | 'seq' | 'scalar'
@@ -18,6 +19,8 @@ interface YNode {
   style: ScalarStyle
   /** analyzeScalar(value), computed once here and reused by the emitter. */
   analysis?: ScalarAnalysis
+  /** An explicit tag (`!!binary`, `!!merge`), written before the scalar. */
+  tag?: string
 }
 
 function newNode(kind: YNode['kind']): YNode {
@@ -129,13 +132,27 @@ function scalarNode(v: Scalar | string): YNode {
   node.value = text.value
   if (!text.isString) return node
   const s = text.value
-  const requested: ScalarStyle = s.includes('\n') ? 'literal' : canUsePlain(s) ? 'plain' : 'double'
+  if (text.tag !== undefined) node.tag = text.tag
+  const plain = text.tag !== undefined ? !s.includes('\n') && canUsePlain(s) : canUsePlain(s)
+  const requested: ScalarStyle = s.includes('\n') ? 'literal' : plain ? 'plain' : 'double'
   node.analysis = analyzeScalar(s)
   node.style = selectScalarStyle(s, requested, node.analysis, 0, false)
   return node
 }
 
-function scalarText(v: Scalar | string): { value: string; isString: boolean } {
+/**
+ * yaml.v3's encodeBase64 for `!!binary`: 70 characters a line, each line ending in a newline
+ * once the text reaches 70 characters (so it becomes a literal block).
+ */
+function binaryText(bytes: Uint8Array): string {
+  const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+  if (b64.length < 70) return b64
+  let out = ''
+  for (let i = 0; i < b64.length; i += 70) out += b64.slice(i, i + 70) + '\n'
+  return out
+}
+
+function scalarText(v: Scalar | string): { value: string; isString: boolean; tag?: string } {
   if (v === null) return { value: 'null', isString: false }
   if (typeof v === 'string') return { value: v, isString: true }
   if (typeof v === 'bigint') return { value: v.toString(), isString: false }
@@ -143,7 +160,9 @@ function scalarText(v: Scalar | string): { value: string; isString: boolean } {
   if (typeof v === 'boolean') return { value: v ? 'true' : 'false', isString: false }
   if (v instanceof Timestamp) return { value: v.text, isString: false }
   if (v instanceof Literal) return scalarText(v.value)
-  return { value: new TextDecoder().decode(v), isString: true }
+  // Bytes (a binary file's data): a Go string in sops, which yaml.v3 writes as `!!binary` when it is not UTF-8.
+  if (isUtf8(v)) return { value: new TextDecoder().decode(v), isString: true }
+  return { value: binaryText(v), isString: true, tag: '!!binary' }
 }
 
 // ---- yaml.v3 encoder: node -> events --------------------------------------------------------
@@ -169,7 +188,7 @@ function nodeEvents(node: YNode, tail: string, out: EmitEvent[]): void {
       return
     }
     case 'scalar':
-      out.push({ type: 'SCALAR', value: node.value, style: node.style, analysis: node.analysis, head: node.head, line: node.line, foot: node.foot, tail })
+      out.push({ type: 'SCALAR', value: node.value, style: node.style, analysis: node.analysis, head: node.head, line: node.line, foot: node.foot, tail, ...(node.tag === undefined ? {} : { tag: node.tag }) })
       return
   }
 }

@@ -76,3 +76,9 @@ export function openSealed(sealed: Sealed, dataKey: Uint8Array, stash: IvStash, 
   verifyMac(stored, computed)
   sealed.doc.metadata = undefined
 }
+
+/** The first line of an error, for a one-line notice (tsops messages never hold a secret). */
+export function firstLine(err: unknown): string {
+  if (err instanceof TsopsError) return err.message.split('\n')[0]!.replace(/[.:]$/, '')
+  return 'unexpected error'
+}

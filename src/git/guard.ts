@@ -48,6 +48,7 @@ export async function checkStaged(options: GuardOptions): Promise<GuardResult> {
       continue
     }
     const report = await inspectFile(bytes, file.path, must[i]!)
+    if (report && !report.ok) report.runFrom = rules.runFrom(path.join(top, ...file.path.split('/')), options.cwd)
     if (report) reports.push(report)
   }
   return { staged: staged.length, reports }

@@ -1,7 +1,10 @@
 /**
- * The pre-commit hook file: ours comes from `hooks/pre-commit` in the package; an existing hook
- * that is not ours is kept as `pre-commit.tsops-chained` and run by ours first (so formatters
- * that re-stage files run before the guard looks at the index), and put back on uninstall.
+ * The hook files: ours comes from `hooks/pre-commit` in the package and is installed as
+ * `pre-commit` and as `pre-merge-commit` (git runs the latter for a merge it commits by itself,
+ * so a plaintext file committed with --no-verify on a branch is caught when it is merged). An
+ * existing hook that is not ours is kept as `<name>.tsops-chained` and run by ours first (so
+ * formatters that re-stage files run before the guard looks at the index), and put back on
+ * uninstall.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -10,7 +13,10 @@ import { GenericError } from '../core/errors.js'
 import { writeFileAtomic } from '../io/files.js'
 
 export const HOOK_NAME = 'pre-commit'
-export const CHAINED_NAME = 'pre-commit.tsops-chained'
+/** Every hook tsops installs; each runs the same script (the guard checks the index). */
+export const HOOK_NAMES = ['pre-commit', 'pre-merge-commit'] as const
+export type HookName = (typeof HOOK_NAMES)[number]
+const chainedName = (name: HookName) => `${name}.tsops-chained`
 /** Present in our hook script; how install and uninstall recognise it. */
 export const HOOK_MARKER = 'tsops-managed-hook'
 
@@ -43,11 +49,11 @@ export function isOurHook(text: string | undefined): boolean {
 
 export type HookInstallResult = 'installed' | 'updated' | 'unchanged' | 'chained'
 
-/** Install (or refresh) our hook in `hooksDir`, chaining a foreign one. */
-export function installHook(hooksDir: string, script: string): HookInstallResult {
+/** Install (or refresh) our hook `name` in `hooksDir`, chaining a foreign one. */
+export function installHook(hooksDir: string, name: HookName, script: string): HookInstallResult {
   fs.mkdirSync(hooksDir, { recursive: true })
-  const hook = path.join(hooksDir, HOOK_NAME)
-  const chained = path.join(hooksDir, CHAINED_NAME)
+  const hook = path.join(hooksDir, name)
+  const chained = path.join(hooksDir, chainedName(name))
   const current = readIfExists(hook)
   let result: HookInstallResult = current === undefined ? 'installed' : 'updated'
   if (current !== undefined && !isOurHook(current)) {
@@ -74,10 +80,10 @@ function ensureExecutable(file: string): void {
 
 export type HookRemoveResult = 'removed' | 'restored' | 'foreign' | 'absent'
 
-/** Remove our hook and put a chained one back. A hook that is not ours is left alone. */
-export function uninstallHook(hooksDir: string): HookRemoveResult {
-  const hook = path.join(hooksDir, HOOK_NAME)
-  const chained = path.join(hooksDir, CHAINED_NAME)
+/** Remove our hook `name` and put a chained one back. A hook that is not ours is left alone. */
+export function uninstallHook(hooksDir: string, name: HookName): HookRemoveResult {
+  const hook = path.join(hooksDir, name)
+  const chained = path.join(hooksDir, chainedName(name))
   const current = readIfExists(hook)
   if (current !== undefined && !isOurHook(current)) return 'foreign'
   if (current !== undefined) fs.rmSync(hook, { force: true })

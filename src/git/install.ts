@@ -15,7 +15,7 @@ import { compileRe2 } from '../core/regex.js'
 import { GenericError } from '../core/errors.js'
 import { removeBlock, writeBlock } from './attributes.js'
 import { regexToGlobs } from './globs.js'
-import { installHook, packagedHookPath, uninstallHook } from './hooks.js'
+import { HOOK_NAMES, installHook, packagedHookPath, uninstallHook } from './hooks.js'
 
 export const DRIVER = 'tsops'
 export const DEFAULT_COMMAND = 'tsops'
@@ -26,9 +26,14 @@ export interface InstallOptions {
   command: string
   /** --config: the .sops.yaml whose creation rules choose the files. */
   config?: string
+  /** --pattern: extra .gitattributes patterns, kept in `git config tsops.pattern` for later runs. */
+  patterns?: readonly string[]
   log: (line: string) => void
   warn: (line: string) => void
 }
+
+/** Where extra patterns are remembered, so a later `tsops git install` keeps them. */
+const PATTERN_KEY = 'tsops.pattern'
 
 interface RepoPaths {
   top: string
@@ -86,7 +91,10 @@ async function attributePatterns(configPath: string, options: InstallOptions): P
   for (const [i, rule] of (config.creationRules ?? []).entries()) {
     const where = `creation_rules[${i}].path_regex`
     if (!rule.pathRegex) {
-      options.log(`note: creation_rules[${i}] has no path_regex; a catch-all rule chooses keys, not files, so it adds no pattern`)
+      options.log(
+        `note: creation_rules[${i}] has no path_regex; a catch-all rule chooses keys, not files, so it adds no .gitattributes pattern. ` +
+          `To diff and merge the files it covers, name them: tsops git install --pattern '*.enc.yaml' (any glob, repeatable)`,
+      )
       continue
     }
     const globs = regexToGlobs(rule.pathRegex)
@@ -126,19 +134,22 @@ export async function install(options: InstallOptions): Promise<void> {
   const { top, hooksDir } = await repoPaths(git, options.cwd)
   const configPath = locateConfig(options)
 
-  if (configPath === undefined || !within(top, configPath)) {
+  const extra = await rememberPatterns(git, options.patterns ?? [])
+  const configInside = configPath !== undefined && within(top, configPath)
+  if (!configInside && extra.length === 0) {
     options.warn(
       configPath === undefined
-        ? `no ${CONFIG_FILE_NAME} found: no .gitattributes entries written (files that carry sops metadata are still checked by the hook)`
-        : `${configPath} is outside the repository: no .gitattributes entries written`,
+        ? `no ${CONFIG_FILE_NAME} found: no .gitattributes entries written (files that carry sops metadata are still checked by the hook; add patterns with --pattern GLOB)`
+        : `${configPath} is outside the repository: no .gitattributes entries written (add patterns with --pattern GLOB)`,
     )
   } else {
-    const attributesFile = path.join(path.dirname(configPath), '.gitattributes')
-    const patterns = await attributePatterns(configPath, options)
+    // Next to the .sops.yaml (its path_regex are relative to it), else at the top.
+    const attributesFile = path.join(configInside ? path.dirname(configPath) : top, '.gitattributes')
+    const patterns = [...new Set([...(configInside ? await attributePatterns(configPath, options) : []), ...extra])]
     const rel = path.relative(options.cwd, attributesFile) || '.gitattributes'
     if (patterns.length === 0) {
       if (removeBlock(attributesFile)) options.log(`${rel}: removed the tsops entries (no creation rule selects files)`)
-      else options.log(`${rel}: no creation rule selects files; nothing to add`)
+      else options.log(`${rel}: no creation rule selects files; nothing to add (add patterns with --pattern GLOB)`)
     } else {
       const changed = writeBlock(attributesFile, patterns)
       options.log(`${rel}: ${changed ? 'wrote' : 'kept'} ${patterns.length} pattern${patterns.length === 1 ? '' : 's'} with diff=${DRIVER} merge=${DRIVER}`)
@@ -154,15 +165,39 @@ export async function install(options: InstallOptions): Promise<void> {
   options.log(`git config: diff.${DRIVER}.textconv and merge.${DRIVER}.driver run ${JSON.stringify(options.command)}`)
 
   const script = fs.readFileSync(packagedHookPath(), 'utf8')
-  const hook = installHook(hooksDir, script)
-  const hookRel = path.relative(options.cwd, path.join(hooksDir, 'pre-commit'))
-  const how = {
-    installed: 'installed',
-    updated: 'updated',
-    unchanged: 'already installed',
-    chained: 'installed; the existing hook was kept as pre-commit.tsops-chained and runs first',
-  }[hook]
-  options.log(`${hookRel}: ${how}`)
+  for (const name of HOOK_NAMES) {
+    const hook = installHook(hooksDir, name, script)
+    const how = {
+      installed: 'installed',
+      updated: 'updated',
+      unchanged: 'already installed',
+      chained: `installed; the existing hook was kept as ${name}.tsops-chained and runs first`,
+    }[hook]
+    options.log(`${path.relative(options.cwd, path.join(hooksDir, name))}: ${how}`)
+  }
+}
+
+/** A .gitattributes pattern is one word that is not a comment or a negation. */
+function checkPattern(pattern: string): void {
+  if (pattern === '' || /\s/.test(pattern) || pattern.startsWith('#') || pattern.startsWith('!')) {
+    throw new GenericError(`invalid --pattern ${JSON.stringify(pattern)}: a .gitattributes pattern is one glob without spaces, not starting with # or !`, {
+      hint: "For example: tsops git install --pattern '*.enc.yaml' --pattern 'secrets/**'",
+    })
+  }
+}
+
+/** Add the given patterns to those remembered in git config; returns all of them. */
+async function rememberPatterns(git: SimpleGit, given: readonly string[]): Promise<string[]> {
+  given.forEach(checkPattern)
+  const stored = (await git.raw(['config', '--local', '--get-all', PATTERN_KEY]).catch(() => '')).split('\n').filter((l) => l !== '')
+  for (const p of given) if (!stored.includes(p)) await git.raw(['config', '--local', '--add', PATTERN_KEY, p])
+  return [...new Set([...stored, ...given])]
+}
+
+/** Every .gitattributes in the work tree (tracked or not), wherever install may have written one. */
+async function attributeFiles(top: string): Promise<string[]> {
+  const listing = await simpleGit({ baseDir: top }).raw(['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ':(glob)**/.gitattributes']).catch(() => '')
+  return listing.split('\0').filter((f) => f !== '').map((f) => path.join(top, ...f.split('/')))
 }
 
 export interface UninstallOptions {
@@ -176,7 +211,7 @@ export async function uninstall(options: UninstallOptions): Promise<void> {
   const git = installerGit(options.cwd)
   const { top, hooksDir } = await repoPaths(git, options.cwd)
   const configPath = locateConfig({ ...options, command: DEFAULT_COMMAND })
-  const candidates = new Set([path.join(top, '.gitattributes')])
+  const candidates = new Set([path.join(top, '.gitattributes'), ...(await attributeFiles(top))])
   if (configPath !== undefined && within(top, configPath)) candidates.add(path.join(path.dirname(configPath), '.gitattributes'))
   for (const file of candidates) {
     if (removeBlock(file)) options.log(`${path.relative(options.cwd, file) || '.gitattributes'}: removed the tsops entries`)
@@ -186,8 +221,10 @@ export async function uninstall(options: UninstallOptions): Promise<void> {
     await git.raw(['config', '--local', '--remove-section', section]).catch(() => undefined)
   }
   options.log(`git config: removed ${SECTIONS.join(', ')}`)
-  const hookRel = path.relative(options.cwd, path.join(hooksDir, 'pre-commit'))
-  const result = uninstallHook(hooksDir)
-  if (result === 'foreign') options.warn(`${hookRel} is not tsops's hook; left it in place`)
-  else options.log(`${hookRel}: ${{ removed: 'removed', restored: 'removed; the previous hook was put back', absent: 'not installed' }[result]}`)
+  for (const name of HOOK_NAMES) {
+    const hookRel = path.relative(options.cwd, path.join(hooksDir, name))
+    const result = uninstallHook(hooksDir, name)
+    if (result === 'foreign') options.warn(`${hookRel} is not tsops's hook; left it in place`)
+    else options.log(`${hookRel}: ${{ removed: 'removed', restored: 'removed; the previous hook was put back', absent: 'not installed' }[result]}`)
+  }
 }

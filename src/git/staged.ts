@@ -16,18 +16,30 @@ export interface StagedFile {
 const FILE_MODES = new Set(['100644', '100755'])
 
 /**
- * `git diff --cached --raw -z` for added, copied, modified and renamed paths. The raw form
- * carries the staged blob id, so no per-path lookup is needed and any path (spaces, newlines)
- * is safe.
+ * `git diff --cached --raw -z` for every changed path, whatever its status: added, copied,
+ * modified, renamed, type-changed (a symbolic link replaced by a file) and unmerged. The raw
+ * form carries the staged blob id, so no per-path lookup is needed and any path (spaces,
+ * newlines) is safe. An unmerged path has no single staged blob: each of its index stages
+ * (base, ours, theirs) is checked under its name.
  */
 export async function listStaged(options: GitOptions): Promise<StagedFile[]> {
-  const out = await git(['diff', '--cached', '--raw', '-z', '--no-abbrev', '--no-ext-diff', '--diff-filter=ACMR'], options)
-  return parseRawDiff(out)
+  const out = await git(['diff', '--cached', '--raw', '-z', '--no-abbrev', '--no-ext-diff', '--no-renames'], options)
+  const { files, unmerged } = parseRawDiff(out)
+  if (unmerged.length === 0) return files
+  const stages = await git(['ls-files', '-u', '-z', '--', ...unmerged.map((p) => `:(literal)${p}`)], options)
+  return [...files, ...parseStages(stages)]
 }
 
-export function parseRawDiff(out: Buffer): StagedFile[] {
+export interface RawDiff {
+  files: StagedFile[]
+  /** Paths in conflict (status U): their content is in the index stages. */
+  unmerged: string[]
+}
+
+export function parseRawDiff(out: Buffer): RawDiff {
   const tokens = out.toString('utf8').split('\0')
   const files: StagedFile[] = []
+  const unmerged: string[] = []
   for (let i = 0; i < tokens.length; i++) {
     const header = tokens[i]!
     if (!header.startsWith(':')) continue
@@ -37,9 +49,36 @@ export function parseRawDiff(out: Buffer): StagedFile[] {
     const path = tokens[twoPaths ? i + 2 : i + 1]
     i += twoPaths ? 2 : 1
     if (path === undefined || newOid === undefined || newMode === undefined) continue
-    if (FILE_MODES.has(newMode)) files.push({ path, oid: newOid })
+    if (status === 'U') unmerged.push(path)
+    else if (FILE_MODES.has(newMode)) files.push({ path, oid: newOid })
   }
-  return files
+  return { files, unmerged }
+}
+
+/** One index stage of an unmerged path: 1 base, 2 ours, 3 theirs. */
+export interface StageEntry extends StagedFile {
+  stage: number
+}
+
+/** `git ls-files -u -z` records (`<mode> <oid> <stage>\t<path>`) of regular files. */
+export function parseStageEntries(out: Buffer): StageEntry[] {
+  const entries: StageEntry[] = []
+  for (const record of out.toString('utf8').split('\0')) {
+    const m = /^(\d+) ([0-9a-f]+) ([123])\t([\s\S]*)$/.exec(record)
+    if (m && FILE_MODES.has(m[1]!)) entries.push({ path: m[4]!, oid: m[2]!, stage: Number(m[3]) })
+  }
+  return entries
+}
+
+/** The stages to check: one entry per distinct blob and path. */
+export function parseStages(out: Buffer): StagedFile[] {
+  const seen = new Set<string>()
+  return parseStageEntries(out).filter((e) => {
+    const key = `${e.oid}\0${e.path}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
 }
 
 /**
@@ -113,4 +152,29 @@ export async function readBlobs(oids: readonly string[], want: (index: number, s
     throw new GitError(`git cat-file --batch failed: ${r.stderr.trim().split('\n')[0] || 'truncated output'}`)
   }
   return reader.contents
+}
+
+/** The index stages of an unmerged path: 1 base (absent when both sides added it), 2 ours, 3 theirs. */
+export interface UnmergedStages {
+  base?: Buffer
+  ours: Buffer
+  theirs: Buffer
+}
+
+/**
+ * The versions git keeps in the index while `file` (a path as given, relative to options.cwd)
+ * is unmerged; undefined when it is not (no conflict, or already `git add`ed).
+ */
+export async function readUnmergedStages(file: string, options: GitOptions): Promise<UnmergedStages | undefined> {
+  const r = await runGit(['ls-files', '-u', '-z', '--', file], options)
+  if (r.code !== 0) return undefined
+  const oids = new Map(parseStageEntries(r.stdout).map((e) => [e.stage, e.oid]))
+  const ours = oids.get(2)
+  const theirs = oids.get(3)
+  if (ours === undefined || theirs === undefined) return undefined
+  const base = oids.get(1)
+  const wanted = base === undefined ? [ours, theirs] : [ours, theirs, base]
+  const [o, t, b] = await readBlobs(wanted, () => true, options)
+  if (!o || !t || (base !== undefined && !b)) return undefined
+  return { base: b, ours: o, theirs: t }
 }

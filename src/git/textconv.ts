@@ -5,20 +5,14 @@
  * one line on stderr saying why, and never fails the diff.
  */
 import { IvStash } from '../core/cipher.js'
-import { TsopsError } from '../core/errors.js'
 import type { FormatName } from '../formats/format.js'
 import type { KeyContext } from '../keys/types.js'
-import { dataKeyFor, loadDriverFormat, openSealed, parseSealed } from './decrypt.js'
+import { dataKeyFor, firstLine, loadDriverFormat, openSealed, parseSealed } from './decrypt.js'
 
 export interface TextconvResult {
   bytes: Uint8Array
   /** Set when the file is shown as stored: one line, no secret. */
   notice?: string
-}
-
-function firstLine(err: unknown): string {
-  if (err instanceof TsopsError) return err.message.split('\n')[0]!.replace(/[.:]$/, '')
-  return 'unexpected error'
 }
 
 export async function textconv(bytes: Uint8Array, format: FormatName, ctx: KeyContext, decryptionOrder?: readonly string[]): Promise<TextconvResult> {

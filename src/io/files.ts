@@ -27,7 +27,8 @@ export function readInput(file: string | undefined): Buffer {
     return fs.readFileSync(file!)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new NoFileError(`Error: cannot operate on non-existent file "${file}"`)
+    // sops names the file by its absolute path.
+    if (code === 'ENOENT') throw new NoFileError(`Error: cannot operate on non-existent file "${path.resolve(file ?? '')}"`)
     if (code === 'EISDIR') throw new ReadError(`Error reading file: ${file} is a directory`)
     if (code === 'ERR_FS_FILE_TOO_LARGE' || err instanceof RangeError) {
       throw new ReadError(`Error reading file: ${file ?? 'standard input'} is too large to process`)

@@ -204,7 +204,7 @@ async function loadAllIdentities(recipient: string, ctx: KeyContext, cache: AgeC
   if (identities.length === 0) {
     throw new Error(
       `failed to load age identities. Did not find keys in locations '${SOPS_AGE_KEY}', '${SOPS_AGE_KEY_FILE}', ` +
-        `'${SOPS_AGE_KEY_CMD}' and '${defaultAgeKeyFile(ctx.env)}'`,
+        `'${SOPS_AGE_KEY_CMD}' and '${ageKeyFileOf(ctx) ?? 'the default key file (no HOME in env)'}'`,
     )
   }
   return identities
@@ -250,9 +250,9 @@ async function loadBaseIdentities(ctx: KeyContext): Promise<ParsedIdentity[]> {
     const text = await readKeyFile(keyFile, true)
     out.push(...parseIdentities(text ?? '', `${SOPS_AGE_KEY_FILE} (${keyFile})`, ctx))
   }
-  const defaultFile = defaultAgeKeyFile(env)
-  const defaultText = await readKeyFile(defaultFile, false)
-  if (defaultText !== undefined) out.push(...parseIdentities(defaultText, defaultFile, ctx))
+  const defaultFile = ageKeyFileOf(ctx)
+  const defaultText = defaultFile === undefined ? undefined : await readKeyFile(defaultFile, false)
+  if (defaultText !== undefined) out.push(...parseIdentities(defaultText, defaultFile!, ctx))
   return out
 }
 
@@ -326,17 +326,28 @@ export function parseIdentities(text: string, source: string, ctx?: Pick<KeyCont
 
 /** `<UserConfigDir>/sops/age/keys.txt`, with sops's macOS XDG_CONFIG_HOME override. */
 export function defaultAgeKeyFile(env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform = process.platform): string {
-  return path.join(userConfigDir(env, platform), 'sops', 'age', 'keys.txt')
+  return ageKeyFileIn(env, platform, os.homedir())!
 }
 
-function userConfigDir(env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform): string {
-  const home = nonEmpty(env.HOME) ? env.HOME : os.homedir()
+/** The default key file of a key context; none when it would need a home directory `env` does not give (envOnly). */
+function ageKeyFileOf(ctx: KeyContext): string | undefined {
+  return ageKeyFileIn(ctx.env, process.platform, ctx.envOnly ? undefined : os.homedir())
+}
+
+function ageKeyFileIn(env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform, osHome: string | undefined): string | undefined {
+  const dir = userConfigDir(env, platform, nonEmpty(env.HOME) ? env.HOME : osHome)
+  return dir === undefined ? undefined : path.join(dir, 'sops', 'age', 'keys.txt')
+}
+
+function userConfigDir(env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform, home: string | undefined): string | undefined {
   if (platform === 'win32') {
     const appData = env.AppData ?? env.APPDATA
-    return nonEmpty(appData) ? appData : path.join(home, 'AppData', 'Roaming')
+    if (nonEmpty(appData)) return appData
+    return home === undefined ? undefined : path.join(home, 'AppData', 'Roaming')
   }
   const xdg = env.XDG_CONFIG_HOME
   if (nonEmpty(xdg)) return xdg
+  if (home === undefined) return undefined
   return platform === 'darwin' ? path.join(home, 'Library', 'Application Support') : path.join(home, '.config')
 }
 

@@ -6,7 +6,7 @@
  * Decrypt: per group, keys are tried one at a time in decryption order and the first success
  * wins (a second key is never asked: it could mean another passphrase prompt or a cloud call).
  */
-import { DataKeyError, GenericError } from '../core/errors.js'
+import { DataKeyError, GenericError, type GroupResult, type KeyAttempt } from '../core/errors.js'
 import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
 import { combine, split } from './shamir.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
@@ -72,26 +72,12 @@ function unreachable(): never {
 // ---------------------------------------------------------------------------------------------
 // Unwrap
 
-export interface KeyAttempt {
-  type: KeyEntry['type']
-  id: string
-  /** Undefined for the key that succeeded. */
-  reason?: string
-}
+export type { GroupResult, KeyAttempt } from '../core/errors.js'
 
-export interface GroupResult {
-  ok: boolean
-  attempts: KeyAttempt[]
-}
-
-/** DataKeyError (exit 128) that also carries the per-group, per-key results for library callers. */
+/** The DataKeyError of a failed unwrap: the message lists what `groups` holds as data. */
 export class DataKeyUnavailableError extends DataKeyError {
-  constructor(
-    message: string,
-    readonly groups: readonly GroupResult[],
-    readonly required: number,
-  ) {
-    super(message)
+  constructor(message: string, groups: readonly GroupResult[], required: number) {
+    super(message, { groups, required })
   }
 }
 
@@ -127,7 +113,7 @@ export async function unwrapDataKey(
     return combine(parts)
   } catch (e) {
     if (e instanceof DataKeyError) throw e
-    throw new DataKeyError(`could not get data key from shamir parts: ${messageOf(e)}`)
+    throw new DataKeyError(`could not get data key from shamir parts: ${messageOf(e)}`, { groups: results, required })
   } finally {
     for (const p of parts) p.fill(0)
   }

@@ -24,6 +24,12 @@ export interface KeyContext {
   signal?: AbortSignal
   /** Non-fatal notices (never containing secrets). */
   warn?: (message: string) => void
+  /**
+   * Files found through the environment (the default age key file, ~/.vault-token) are located
+   * from `env` alone: no fallback to the process's home directory. For library callers that
+   * pass inheritEnv: false, whose process environment must count for nothing.
+   */
+  envOnly?: boolean
 }
 
 export interface KeySource {

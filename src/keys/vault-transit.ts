@@ -140,7 +140,7 @@ async function transit(key: VaultKey, op: 'encrypt' | 'decrypt', body: Record<st
       `Add the address to ${ALLOWLIST_ENV} (a comma list of URL prefixes, or "all") if you trust it.`,
     )
   }
-  const token = await vaultToken(ctx.env)
+  const token = await vaultToken(ctx)
   const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Vault-Token': token, 'X-Vault-Request': 'true' }
   const namespace = ctx.env.VAULT_NAMESPACE
   if (namespace) headers['X-Vault-Namespace'] = namespace
@@ -243,14 +243,18 @@ function parseData(text: string): Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------
 // Token and allow list
 
-/** VAULT_TOKEN, else `~/.vault-token` trimmed (HOME from ctx.env), as the Vault CLI does. */
-async function vaultToken(env: Env): Promise<string> {
+/**
+ * VAULT_TOKEN, else `~/.vault-token` trimmed (HOME from ctx.env), as the Vault CLI does; with
+ * envOnly no file unless env itself gives HOME.
+ */
+async function vaultToken(ctx: KeyContext): Promise<string> {
+  const env = ctx.env
   const fromEnv = env.VAULT_TOKEN
   if (fromEnv) return fromEnv
-  const home = env.HOME || os.homedir()
-  const file = path.join(home, '.vault-token')
+  const home = env.HOME || (ctx.envOnly ? undefined : os.homedir())
+  const file = home === undefined ? undefined : path.join(home, '.vault-token')
   try {
-    const token = (await readFile(file, 'utf8')).trim()
+    const token = file === undefined ? '' : (await readFile(file, 'utf8')).trim()
     if (token !== '') return token
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new VaultError(`could not read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)

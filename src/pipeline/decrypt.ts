@@ -21,6 +21,8 @@ export interface DecryptOptions extends CipherDecryptOptions {
    * decrypts that will never re-encrypt pass false and skip that work.
    */
   keepIvs?: boolean
+  /** Each comment found in the clear (sops warns about every one). */
+  onUnencryptedComment?: (text: string) => void
 }
 
 export interface Decrypted {
@@ -44,7 +46,7 @@ export function openDocument(doc: Document, metadata: Metadata, dataKey: Uint8Ar
   const stash = new IvStash(options.keepIvs ?? true)
   const cipher = new ValueCipher(dataKey, stash)
   const selector = new LeafSelector(metadata.rules)
-  const computed = decryptBranches(doc.branches, cipher, selector, { ...options, warn: undefined })
+  const computed = decryptBranches(doc.branches, cipher, selector, options)
   if (!options.ignoreMac) verifyMac(decryptStoredMac(cipher, metadata), computed)
   doc.metadata = undefined
   return { doc, metadata, dataKey, stash }

@@ -9,12 +9,13 @@
  * old IV, it keeps its exact ciphertext: changing one value of fifty changes three lines of a
  * YAML file (that value, `lastmodified`, `mac`). `edit`, `set`, `unset` and `apply` use this.
  */
-import { AlreadyEncryptedError, EmptyDocumentError, VersionCompareError } from '../core/errors.js'
+import { AlreadyEncryptedError, EmptyDocumentError, VersionCompareError, emitting } from '../core/errors.js'
 import { SOPS_FORMAT_VERSION, type Metadata } from '../core/metadata.js'
+import { withDefaultRule } from '../core/rules.js'
 import type { TreeMap } from '../core/tree.js'
 import type { Document, EmitOptions, Format, FormatName } from '../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
-import { readInput } from '../io/files.js'
+import { readFileAsSops } from '../io/go-errors.js'
 import type { KeyContext } from '../keys/types.js'
 import { decryptDocument, type Decrypted } from './decrypt.js'
 import { sealDocument } from './encrypt.js'
@@ -34,9 +35,12 @@ export interface OpenedFile extends Decrypted {
   original: Buffer
 }
 
-/** Read, parse and decrypt an encrypted file (one data-key unwrap). */
+/**
+ * Read, parse and decrypt an encrypted file (one data-key unwrap). A file that cannot be read is
+ * sops's `Error reading file: open FILE: …` (exit 2), FILE as the caller names it.
+ */
 export async function openEncryptedFile(file: string, options: OpenFileOptions): Promise<OpenedFile> {
-  const original = readInput(file)
+  const original = readFileAsSops(file)
   const [parse, format] = await Promise.all([loadEncryptedParser(options.format), loadFormat(options.format)])
   const doc = parse(original)
   const decrypted = await decryptDocument(doc, {
@@ -73,9 +77,9 @@ export function reencrypt(format: Format, plaintextDoc: Document, decrypted: Dec
   return sealDocument(format, plaintextDoc, decrypted.dataKey, {
     keyGroups: metadata.keyGroups,
     shamirThreshold: metadata.shamirThreshold,
-    // As read: a file without any rule (binary files) is read with the default suffix anyway;
-    // sops would now write `unencrypted_suffix` into it, one more changed line for nothing.
-    rules: metadata.rules,
+    // sops loads a file that has no rule (a binary file) with the default suffix (stores.go,
+    // ToInternal) and so writes `unencrypted_suffix` back into it: what sops writes wins.
+    rules: withDefaultRule(metadata.rules),
     stash: decrypted.stash,
     version,
     now: options.now,
@@ -127,7 +131,7 @@ export async function withDecrypted(
 /** Emit an encrypted document; a format's layout origin only helps when it is the same format. */
 export function emitEncrypted(output: Format, doc: Document, parsedAs: Format, emitOptions?: EmitOptions): Uint8Array {
   const origin = output.name === parsedAs.name ? doc.origin : undefined
-  return output.emit({ branches: doc.branches, metadata: doc.metadata, origin }, emitOptions)
+  return emitting('Could not marshal tree: ', () => output.emit({ branches: doc.branches, metadata: doc.metadata, origin }, emitOptions))
 }
 
 // ---- version ----------------------------------------------------------------------------

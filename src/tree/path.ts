@@ -25,13 +25,23 @@ export function childOf(node: Value, part: PathPart): Value | undefined {
   return node instanceof TreeMap ? node.get(part) : undefined
 }
 
-/** The value at `path`; a missing component is sops's "error truncating tree" (exit 1). */
+/** The value at `path`; a missing component is sops's "error truncating tree" (exit 1), in sops's words. */
 export function valueAt(root: TreeMap, path: readonly PathPart[]): Value {
   let node: Value = root
   for (const part of path) {
     const next = childOf(node, part)
-    if (next === undefined) throw new GenericError(`error truncating tree: component [${JSON.stringify(part)}] not found`)
+    if (next === undefined) throw new GenericError(`error truncating tree: ${missingComponent(node, part)}`)
     node = next
   }
   return node
+}
+
+/**
+ * sops's Truncate messages. (Where sops panics — a key looked up in a list or a scalar, a
+ * negative index — tsops says the component was not found.)
+ */
+function missingComponent(node: Value, part: PathPart): string {
+  if (typeof part === 'string') return `component ['${part}'] not found`
+  if (!(node instanceof TreeSeq)) return `component [${part}] is integer, but tree part is not a slice`
+  return part < 0 ? `component [${part}] not found` : `component [${part}] accesses out of bounds`
 }

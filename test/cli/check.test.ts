@@ -222,6 +222,9 @@ describe('tsops filestatus', () => {
     expect(r.code).not.toBe(0)
     expect(r.stdout.toString()).toBe('')
     expect(r.stderr).toContain('lastmodified')
-    expect((await status(path.join(dir, 'missing.yaml'))).code).toBe(100)
+    // sops hands filestatus's errors to log.Fatal: exit 1.
+    const missing = await status(path.join(dir, 'missing.yaml'))
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain(`cannot check file status: cannot load encrypted file: Error reading file: open ${path.join(dir, 'missing.yaml')}: no such file or directory`)
   })
 })

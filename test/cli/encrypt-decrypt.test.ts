@@ -67,7 +67,7 @@ describe('tsops encrypt / decrypt', () => {
     expect((await runCli(['decrypt', '--extract', '["nested"', file], { env: env() })).code).toBe(91)
     const missing = await runCli(['decrypt', '--extract', '["nope"]', file], { env: env() })
     expect(missing.code).toBe(1)
-    expect(missing.stderr).toContain('component ["nope"] not found')
+    expect(missing.stderr).toContain("component ['nope'] not found")
   })
 
   it.each([

@@ -138,8 +138,11 @@ describe('tsops groups', () => {
 
   it('reports usage errors clearly', async () => {
     const file = await encrypted(alice)
+    // sops reads the --file it was not given: `open : no such file or directory`, exit 2.
     const noFile = await runCli(['groups', 'add', '--age', bob.recipient], { env: env([alice]) })
-    expect(noFile.code).toBe(100)
+    expect(noFile.code).toBe(2)
+    expect(noFile.stderr).toContain('Error reading file: open : no such file or directory')
+    expect(noFile.stderr).toContain('--file (-f)')
     const noKeys = await runCli(['groups', 'add', '--file', file], { env: env([alice]) })
     expect(noKeys.code).toBe(1)
     expect(noKeys.stderr).toContain('the new group has no keys')
@@ -149,10 +152,14 @@ describe('tsops groups', () => {
     const onlyGroup = await runCli(['groups', 'delete', '--file', file, '0'], { env: env([alice]) })
     expect(onlyGroup.stderr).toContain('cannot delete the only key group')
     const unknown = await runCli(['groups', 'list', '--file', file], { env: env([alice]) })
-    expect(unknown.code).toBe(1)
-    expect(unknown.stderr).toContain('unknown subcommand "list"')
+    // urfave/cli's words for sops: exit 3.
+    expect(unknown.code).toBe(3)
+    expect(unknown.stderr).toContain("No help topic for 'list'")
     const noKey = await runCli(['groups', 'add', '--file', file, '--age', bob.recipient], { env: env([bob]) })
-    expect(noKey.code).toBe(128)
+    // sops returns this error without an exit code: log.Fatal prints its short form, exit 1.
+    expect(noKey.code).toBe(1)
+    expect(noKey.stderr).toContain('Error getting data key: 0 successful groups required, got 0')
+    expect(noKey.stderr).toContain('tsops: hint: Failed to get the data key required to decrypt the SOPS file.')
   })
 
   it('the environment does not add keys to a new group (SOPS_AGE_RECIPIENTS is for encrypt)', async () => {

@@ -2,11 +2,13 @@
 // hand-over from the start-up bundle to the complete CLI. Speed is measured in `npm run bench`;
 // these tests check that the machinery never changes what a command does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
+import { CLI, REPO_ROOT } from '../helpers/paths.js'
 
 let dir: string
 let age: { identity: string; recipient: string }
@@ -146,5 +148,140 @@ describe('hand-over from the start-up bundle to the complete CLI', () => {
     expect(r.code).toBe(0)
     expect(fs.readFileSync(file, 'utf8')).not.toBe(before)
     expect((await runCli(['decrypt', file], { env: env() })).stdout.toString()).toBe(PLAIN)
+  })
+})
+
+/**
+ * Bytecode that V8 accepts for `bundle` and that, when run, says so and exits: V8 checks only
+ * the source's length (and its own flags), so a different source of the same length compiled
+ * by the same node gives it. Compiled in a child node, as the CLI is (no test runner flags).
+ */
+function plantedBytecode(bundle: string): Buffer {
+  const length = fs.statSync(bundle).size
+  const start = '(function (exports, require, module, __filename, __dirname) {process.stdout.write("PLANTED CODE RAN\\n");process.exit(0)\n'
+  const end = '\n})'
+  const source = start + '/' + '*'.repeat(length - start.length - end.length - 2) + '/' + end
+  expect(source.length).toBe(length)
+  const compile = `const vm=require('vm');const fs=require('fs');const s=new vm.Script(fs.readFileSync(0,'latin1'),{filename:process.argv[1]});process.stdout.write(s.createCachedData())`
+  const r = spawnSync(process.execPath, ['-e', compile, bundle], { input: source, env: cleanEnv() })
+  expect(r.status).toBe(0)
+  return r.stdout
+}
+
+/** Every code cache of the start-up bundle's decrypt, after a run that wrote them. */
+async function freshDecryptCaches(): Promise<string[]> {
+  fs.rmSync(path.join(dir, 'cache'), { recursive: true, force: true })
+  expect((await runCli(['decrypt', encryptedYaml], { env: env() })).stdout.toString()).toBe(PLAIN)
+  const names = caches('main').filter((f) => f.startsWith('code-main-decrypt-yaml-'))
+  expect(names).toHaveLength(1)
+  return names.map((f) => path.join(cacheDir(), f))
+}
+
+const NOBODY = 65534
+const isRoot = process.getuid?.() === 0
+
+describe('code cache that someone else could have written', () => {
+  let planted: Buffer
+  beforeAll(() => {
+    planted = plantedBytecode(path.join(path.dirname(CLI), 'main.cjs'))
+  })
+
+  /** Replace the cache with the planted bytecode; `setUp` then gives it its owner and modes. */
+  async function plant(setUp: (file: string) => void): Promise<{ stdout: string; code: number }> {
+    const [file] = await freshDecryptCaches()
+    fs.writeFileSync(file!, planted)
+    setUp(file!)
+    const r = await runCli(['decrypt', encryptedYaml], { env: env() })
+    return { stdout: r.stdout.toString(), code: r.code }
+  }
+
+  it('the planted bytecode runs from a private cache of our own (so the cases below are real)', async () => {
+    const r = await plant((file) => fs.chmodSync(file, 0o600))
+    expect(r.stdout).toBe('PLANTED CODE RAN\n')
+  })
+
+  const elsewhere = () => path.join(dir, 'planted.bin')
+  /** How the planted file got there; each must leave it unused. */
+  const refused: [string, (file: string) => void][] = [
+    ['a file another user owns', (file) => fs.chownSync(file, NOBODY, NOBODY)],
+    ['a directory and file another user owns', (file) => {
+      fs.chownSync(file, NOBODY, NOBODY)
+      fs.chownSync(path.dirname(file), NOBODY, NOBODY)
+    }],
+    // They could have renamed a file of ours into place: a file of ours there is no better.
+    ['a file of ours in a directory another user owns', (file) => fs.chownSync(path.dirname(file), NOBODY, NOBODY)],
+    ['a world-writable directory of ours', (file) => fs.chmodSync(path.dirname(file), 0o777)],
+    ['a group-writable directory of ours', (file) => fs.chmodSync(path.dirname(file), 0o770)],
+    ['a file of ours others can write', (file) => fs.chmodSync(file, 0o622)],
+    ['a symlink to a private file of ours', (file) => {
+      fs.rmSync(elsewhere(), { force: true })
+      fs.renameSync(file, elsewhere())
+      fs.chmodSync(elsewhere(), 0o600)
+      fs.symlinkSync(elsewhere(), file)
+    }],
+  ]
+  // Only root can give a file to another user (uid 65534, nobody); the other cases need no root.
+  it.each(refused.filter(([name]) => isRoot || !name.includes('another user')))('never runs from %s', async (_name, setUp) => {
+    const r = await plant(setUp)
+    expect(r.stdout).toBe(PLAIN)
+    expect(r.code).toBe(0)
+  })
+
+  it('replaces a refused cache file with its own, private one', async () => {
+    const dirMode = (f: string) => fs.statSync(path.dirname(f)).mode & 0o777
+    let cache = ''
+    await plant((file) => {
+      cache = file
+      fs.chmodSync(file, 0o666)
+    })
+    expect(dirMode(cache)).toBe(0o700)
+    expect(fs.lstatSync(cache).mode & 0o777).toBe(0o600)
+    expect(fs.readFileSync(cache).equals(planted)).toBe(false)
+    expect((await runCli(['decrypt', encryptedYaml], { env: env() })).stdout.toString()).toBe(PLAIN)
+  })
+})
+
+describe('code cache across an upgrade', () => {
+  /** A second build of the CLI whose only difference is the version string (same length). */
+  let upgraded: string
+  beforeAll(() => {
+    const repo = path.join(dir, 'upgraded-repo')
+    fs.mkdirSync(repo)
+    fs.cpSync(path.join(REPO_ROOT, 'scripts'), path.join(repo, 'scripts'), { recursive: true })
+    for (const name of ['src', 'node_modules', 'tsconfig.json']) fs.symlinkSync(path.join(REPO_ROOT, name), path.join(repo, name))
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }
+    const version = pkg.version.replace(/\d$/, (d) => String((Number(d) + 1) % 10))
+    fs.writeFileSync(path.join(repo, 'package.json'), JSON.stringify({ ...pkg, version }))
+    upgraded = path.join(dir, 'upgraded-cli')
+    const r = spawnSync(process.execPath, ['scripts/bundle.mjs', upgraded], { cwd: repo, encoding: 'utf8', env: cleanEnv() })
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+  }, 120_000)
+
+  it('a new bundle of the same size and mtime never runs the old cached code', async () => {
+    fs.rmSync(path.join(dir, 'cache'), { recursive: true, force: true })
+    const installed = path.join(dir, 'installed-cli')
+    fs.rmSync(installed, { recursive: true, force: true })
+    fs.cpSync(path.dirname(CLI), installed, { recursive: true })
+    const launcher = path.join(installed, 'tsops.cjs')
+    // npm gives every installed file the same mtime (whole seconds, so it survives utimes exactly).
+    const NPM_MTIME = new Date('1985-10-26T08:15:00Z')
+    const files = ['tsops.cjs', 'main.cjs', 'full.cjs']
+    for (const f of files) fs.utimesSync(path.join(installed, f), NPM_MTIME, NPM_MTIME)
+    const before = await runCli(['--version'], { env: env(), command: [process.execPath, launcher] })
+    expect(before.code).toBe(0)
+    expect(caches('main').length + caches('full').length).toBeGreaterThan(0)
+
+    // The upgrade, as npm installs it: every file replaced, sizes equal, mtimes normalised.
+    for (const f of files) {
+      const size = fs.statSync(path.join(installed, f)).size
+      if (f !== 'tsops.cjs') expect(fs.statSync(path.join(upgraded, f)).size).toBe(size)
+      fs.copyFileSync(path.join(upgraded, f), path.join(installed, f))
+      fs.utimesSync(path.join(installed, f), NPM_MTIME, NPM_MTIME)
+    }
+    const expected = (await runCli(['--version'], { env: env({ TSOPS_NO_CODE_CACHE: '1' }), command: [process.execPath, launcher] })).stdout.toString()
+    expect(expected).not.toBe(before.stdout.toString())
+    const after = await runCli(['--version'], { env: env(), command: [process.execPath, launcher] })
+    expect(after.stdout.toString()).toBe(expected)
   })
 })

@@ -153,7 +153,7 @@ describe('tsops rotate', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe(before)
   })
 
-  it('add/rm on a missing file exits 49; a missing file otherwise exits 100', async () => {
+  it('add/rm on a missing file exits 49; a missing file otherwise exits 2 (sops: Error reading file)', async () => {
     const missing = path.join(fresh(), 'nope.yaml')
     const add = await runCli(['rotate', '--add-age', bob.recipient, missing], { env: env([alice]) })
     expect(add.code).toBe(49)
@@ -161,7 +161,8 @@ describe('tsops rotate', () => {
     const rm = await runCli(['-r', '--rm-pgp', gpg.fingerprint, missing], { env: env([alice]) })
     expect(rm.code).toBe(49)
     const plain = await runCli(['rotate', missing], { env: env([alice]) })
-    expect(plain.code).toBe(100)
+    expect(plain.code).toBe(2)
+    expect(plain.stderr).toContain(`Error reading file: open ${missing}: no such file or directory`)
   })
 
   it('rotates several files in place, reporting each', async () => {
@@ -246,7 +247,7 @@ describe('tsops rotate', () => {
     const lines = r.stderr.split('\n')
     expect(lines[0]).toBe(`rotated ${a}`)
     expect(lines[1]).toBe(`failed ${broken}: Failed to get the data key required to decrypt the SOPS file.`)
-    expect(r.stderr).toContain(`failed ${path.join(d, 'missing.yaml')}: Error: cannot operate on non-existent file`)
+    expect(r.stderr).toContain(`failed ${path.join(d, 'missing.yaml')}: Error reading file: open ${path.join(d, 'missing.yaml')}: no such file or directory`)
     expect(r.stderr).toContain(`rotated ${c}\n`)
     expect(r.stderr).toContain('tsops: error: failed rotating 2 of 4 file(s)')
     expect(fs.readFileSync(broken, 'utf8')).toBe(brokenBefore)

@@ -221,7 +221,8 @@ describe('JSON parse errors', () => {
   ]
   it.each(cases)('%j -> %s', (input, message, line, column) => {
     const e = parseError(input)
-    expect(e.message).toBe(`Error unmarshalling file: Could not unmarshal input data: ${message} (line ${line}, column ${column})`)
+    expect(e.message).toBe(`Error unmarshalling file: Could not unmarshal input data: ${message}`)
+    expect(e.hint).toBe(`at line ${line}, column ${column}`)
     expect(e.line).toBe(line)
     expect(e.column).toBe(column)
     expect(e.exitCode).toBe(2)

@@ -441,7 +441,8 @@ describe('errors', () => {
     expect(fe.exitCode).toBe(2)
     expect(fe.line).toBe(line)
     expect(fe.column).toBeGreaterThanOrEqual(1)
-    expect(fe.message).toMatch(/^Could not parse TOML: .+ \(line \d+, column \d+\)$/)
+    expect(fe.message).toMatch(/^Could not parse TOML: .+$/)
+    expect(fe.hint).toMatch(/^at line \d+, column \d+$/)
   })
 
   test('invalid UTF-8', () => {

@@ -3,6 +3,7 @@
  * judge staged blobs by their structure alone.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import fs from 'node:fs'
 import { testAgeIdentity } from '../helpers/age.js'
 import { TestRepo, expectOk, sopsConfig } from './repo.js'
 
@@ -149,5 +150,89 @@ describe('pre-commit guard', () => {
     const r = await repo.tsops(['git', 'pre-commit'], { cwd: repo.path('secrets') })
     expect(r.code).toBe(10)
     expect(r.stderr).toContain('secrets/db.yaml is not encrypted')
+  })
+
+  it('checks a path whose type changed: a symbolic link replaced by a plaintext secret (status T) is blocked', async () => {
+    await setup()
+    fs.mkdirSync(repo.path('secrets'))
+    fs.symlinkSync('../README.md', repo.path('secrets/db.yaml'))
+    await repo.gitOk(['add', 'secrets/db.yaml'])
+    expect((await commit('link')).code).toBe(0)
+    fs.rmSync(repo.path('secrets/db.yaml'))
+    repo.write('secrets/db.yaml', SECRET)
+    await repo.gitOk(['add', 'secrets/db.yaml'])
+    expect((await repo.gitOk(['diff', '--cached', '--name-status'])).trim()).toBe('T\tsecrets/db.yaml')
+    const blocked = await commit('type change')
+    expect(blocked.code).not.toBe(0)
+    expect(blocked.stderr).toContain('secrets/db.yaml is not encrypted')
+  })
+
+  it('checks every index stage of an unmerged path when run by hand during a conflict', async () => {
+    await setup()
+    repo.write('secrets/db.yaml', 'x: 1\n')
+    await repo.gitOk(['add', '.'])
+    await repo.gitOk(['commit', '-q', '--no-verify', '-m', 'plain base'])
+    await repo.gitOk(['checkout', '-q', '-b', 'other'])
+    repo.write('secrets/db.yaml', SECRET)
+    await repo.gitOk(['commit', '-q', '--no-verify', '-a', '-m', 'theirs'])
+    await repo.gitOk(['checkout', '-q', 'main'])
+    repo.write('secrets/db.yaml', 'x: 2\n')
+    await repo.gitOk(['commit', '-q', '--no-verify', '-a', '-m', 'ours'])
+    expect((await repo.git(['merge', '-q', 'other'])).code).not.toBe(0)
+    const r = await repo.tsops(['git', 'pre-commit'])
+    expect(r.code).toBe(10)
+    expect(r.stderr).toContain('secrets/db.yaml is not encrypted')
+  })
+
+  it('a merge that brings a plaintext commit made with --no-verify is blocked by the pre-merge-commit hook', async () => {
+    await setup()
+    expect(repo.exists('.git/hooks/pre-merge-commit')).toBe(true)
+    await repo.gitOk(['checkout', '-q', '-b', 'sneaky'])
+    repo.write('secrets/db.yaml', SECRET)
+    await repo.gitOk(['add', 'secrets/db.yaml'])
+    await repo.gitOk(['commit', '-q', '--no-verify', '-m', 'forced'])
+    await repo.gitOk(['checkout', '-q', 'main'])
+    repo.write('README.md', '# project, changed on main\n')
+    await repo.gitOk(['commit', '-q', '-a', '-m', 'main moves on'])
+    const merge = await repo.git(['merge', '--no-edit', 'sneaky'])
+    expect(merge.code).not.toBe(0)
+    expect(merge.stderr).toContain('secrets/db.yaml is not encrypted')
+    expect(merge.stderr).not.toContain('hunter2')
+    expect(await repo.gitOk(['rev-list', '--count', 'HEAD'])).toBe('2\n')
+  })
+
+  it('tsops check --since REF flags a plaintext file in a commit of the range (a rebase runs no hook)', async () => {
+    await setup()
+    const base = (await repo.gitOk(['rev-parse', 'HEAD'])).trim()
+    await repo.gitOk(['checkout', '-q', '-b', 'feature'])
+    repo.write('secrets/db.yaml', SECRET)
+    await repo.gitOk(['add', 'secrets/db.yaml'])
+    await repo.gitOk(['commit', '-q', '--no-verify', '-m', 'plaintext'])
+    repo.write('secrets/db.yaml', SECRET)
+    await encrypt('secrets/db.yaml')
+    await repo.gitOk(['commit', '-q', '-a', '-m', 'encrypted afterwards'])
+    // main moves on; the feature is rebased onto it (no hook runs)
+    await repo.gitOk(['checkout', '-q', 'main'])
+    repo.write('README.md', '# project 2\n')
+    await repo.gitOk(['commit', '-q', '-a', '-m', 'main'])
+    await repo.gitOk(['checkout', '-q', 'feature'])
+    await repo.gitOk(['rebase', '-q', 'main'])
+    const plaintextCommit = (await repo.gitOk(['rev-parse', 'HEAD~1'])).trim().slice(0, 12)
+
+    const r = await repo.tsops(['check', '--since', 'main'])
+    expect(r.code).toBe(10)
+    const out = r.stdout.toString()
+    expect(out).toContain(`FAIL  secrets/db.yaml (commit ${plaintextCommit})`)
+    expect(out).toContain('secrets/db.yaml is not encrypted')
+    expect(out).toMatch(/ok {4}secrets\/db\.yaml \(commit [0-9a-f]{12}\)/)
+    expect(out).not.toContain('hunter2')
+    const json = JSON.parse((await repo.tsops(['check', '--json', '--since', base])).stdout.toString())
+    expect(json.failed).toBe(1)
+    expect(json.files.find((f: { ok: boolean }) => !f.ok).commit).toBe(plaintextCommit)
+    // Nothing after the tip: nothing to check.
+    expect((await repo.tsops(['check', '--since', 'HEAD'])).code).toBe(0)
+    const bad = await repo.tsops(['check', '--since', 'no-such-ref'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('--since no-such-ref: not a commit in this repository')
   })
 })

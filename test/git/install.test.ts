@@ -2,6 +2,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
+import { execFile } from 'node:child_process'
 import { testAgeIdentity } from '../helpers/age.js'
 import { TSOPS_COMMAND, TestRepo, sopsConfig } from './repo.js'
 
@@ -156,5 +157,83 @@ describe('tsops git install', () => {
     const r = await repo.tsops(['git', 'install', '--tsops-command', TSOPS_COMMAND])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('not inside a git work tree')
+  })
+
+  it('installs the pre-merge-commit hook next to pre-commit, chaining a foreign one, and uninstall removes both', async () => {
+    repo = await TestRepo.create()
+    repo.write('.sops.yaml', sopsConfig(age.recipient))
+    repo.write('.git/hooks/pre-merge-commit', EXISTING_HOOK)
+    const r = await repo.install()
+    expect(r.stdout.toString()).toContain('pre-merge-commit: installed; the existing hook was kept as pre-merge-commit.tsops-chained')
+    expect(repo.read('.git/hooks/pre-merge-commit')).toContain('tsops-managed-hook')
+    expect(fs.statSync(repo.path('.git/hooks/pre-merge-commit')).mode & 0o111).toBe(0o111)
+    await repo.tsops(['git', 'uninstall'])
+    expect(repo.read('.git/hooks/pre-merge-commit')).toBe(EXISTING_HOOK)
+    expect(repo.exists('.git/hooks/pre-merge-commit.tsops-chained')).toBe(false)
+    expect(repo.exists('.git/hooks/pre-commit')).toBe(false)
+  })
+})
+
+describe('monorepos and catch-all configs', () => {
+  /** A `tsops` on PATH that runs the CLI under test, so hint commands can be run as printed. */
+  function tsopsOnPath(): Record<string, string> {
+    const bin = path.join(repo.home, 'bin')
+    fs.mkdirSync(bin, { recursive: true })
+    fs.writeFileSync(path.join(bin, 'tsops'), `#!/bin/sh\nexec ${TSOPS_COMMAND} "$@"\n`, { mode: 0o755 })
+    return { PATH: `${bin}:${process.env.PATH}` }
+  }
+
+  it('with .sops.yaml in svc/, the guard\'s fix hint works from the repository root, and uninstall from the root removes svc/.gitattributes', async () => {
+    repo = await TestRepo.create()
+    repo.write('svc/.sops.yaml', `creation_rules:\n  - path_regex: ^prod/.*\\.yaml$\n    age: ${age.recipient}\n`)
+    await repo.install([], repo.path('svc'))
+    expect(repo.read('svc/.gitattributes')).toContain('prod/**/*.yaml diff=tsops merge=tsops')
+    repo.write('svc/prod/app.yaml', 'password: hunter2\n')
+    await repo.gitOk(['add', '.'])
+    const blocked = await repo.git(['commit', '-q', '-m', 'x'])
+    expect(blocked.code).not.toBe(0)
+    const fix = /fix: (.*), then git add (.*)$/m.exec(blocked.stderr)
+    expect(fix?.[1]).toBe('(cd svc && tsops encrypt -i prod/app.yaml)')
+    expect(fix?.[2]).toBe('svc/prod/app.yaml')
+    // tsops check gives the same kind of command, from where it runs.
+    expect((await repo.tsops(['check', 'svc'])).stdout.toString()).toContain('fix: (cd svc && tsops encrypt -i prod/app.yaml)')
+    expect((await repo.tsops(['check', '.'], { cwd: repo.path('svc/prod') })).stdout.toString()).toContain("fix: (cd .. && tsops encrypt -i prod/app.yaml)")
+    // Run the hint exactly as printed, from the root.
+    const env = { ...repo.env, ...tsopsOnPath() }
+    const ran = await new Promise<number>((resolve) => {
+      execFile('sh', ['-c', `${fix![1]} && git add ${fix![2]}`], { cwd: repo.dir, env: env as NodeJS.ProcessEnv }, (err) => resolve(err ? 1 : 0))
+    })
+    expect(ran).toBe(0)
+    const passed = await repo.git(['commit', '-q', '-m', 'x'])
+    expect(passed.stderr).toBe('')
+    expect(passed.code).toBe(0)
+
+    const un = await repo.tsops(['git', 'uninstall'])
+    expect(un.code).toBe(0)
+    expect(un.stdout.toString()).toContain('svc/.gitattributes: removed the tsops entries')
+    expect(repo.exists('svc/.gitattributes')).toBe(false)
+  })
+
+  it('explains a catch-all config with the command to run; --pattern adds patterns that later installs keep and uninstall removes', async () => {
+    repo = await TestRepo.create()
+    repo.write('.sops.yaml', `creation_rules:\n  - age: ${age.recipient}\n`)
+    const first = await repo.install()
+    expect(first.stdout.toString()).toContain("a catch-all rule chooses keys, not files")
+    expect(first.stdout.toString()).toContain("tsops git install --pattern '*.enc.yaml'")
+    expect(repo.exists('.gitattributes')).toBe(false)
+
+    await repo.install(['--pattern', '*.enc.yaml', '--pattern', 'secrets/**'])
+    expect(repo.read('.gitattributes')).toContain('*.enc.yaml diff=tsops merge=tsops\nsecrets/** diff=tsops merge=tsops\n')
+    await repo.install()
+    expect(repo.read('.gitattributes')).toContain('*.enc.yaml diff=tsops merge=tsops\nsecrets/** diff=tsops merge=tsops\n')
+    expect((await repo.gitOk(['check-attr', 'merge', '--', 'app.enc.yaml'])).trim()).toBe('app.enc.yaml: merge: tsops')
+
+    const bad = await repo.tsops(['git', 'install', '--tsops-command', TSOPS_COMMAND, '--pattern', '!x'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('invalid --pattern "!x"')
+
+    await repo.tsops(['git', 'uninstall'])
+    expect(repo.exists('.gitattributes')).toBe(false)
+    expect(await localConfig()).not.toContain('tsops')
   })
 })

@@ -4,6 +4,8 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
+import { spawn } from 'node:child_process'
+import { CLI } from '../helpers/paths.js'
 import path from 'node:path'
 import { testAgeIdentity } from '../helpers/age.js'
 import { TestRepo, expectOk, sopsConfig } from './repo.js'
@@ -170,6 +172,36 @@ describe('git merge with the tsops driver', () => {
     expect(repo.read(FILE)).toBe(before)
   })
 
+  it('SIGINT while resolve waits for the editor: exit 1, the decrypted temp file is gone, the conflict file untouched', async () => {
+    await setup()
+    await onBranch('feature', () => edit((r) => setPath(r, 'api.token', 'theirs-secret')))
+    await repo.gitOk(['checkout', '-q', 'main'])
+    await onBranch('main', () => edit((r) => setPath(r, 'api.token', 'ours-secret')))
+    expect((await repo.git(['merge', '-q', '--no-edit', 'feature'])).code).not.toBe(0)
+    const before = repo.read(FILE)
+    const started = path.join(repo.home, 'resolve-started')
+    const editor = repo.write('../sleepy.sh', `#!/bin/sh\necho "$$ $1" > '${started}'\nexec sleep 30\n`)
+    fs.chmodSync(editor, 0o755)
+    const child = spawn(process.execPath, [CLI, 'git', 'resolve', FILE], { cwd: repo.dir, env: { ...repo.env, EDITOR: editor } as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    for (let i = 0; i < 400 && !(fs.existsSync(started) && fs.readFileSync(started, 'utf8').endsWith('\n')); i++) await new Promise((r) => setTimeout(r, 25))
+    const [editorPid, tempFile] = fs.readFileSync(started, 'utf8').trim().split(' ')
+    expect(fs.readFileSync(tempFile!, 'utf8')).toContain('ours-secret')
+    child.kill('SIGINT')
+    const code = await exited
+    try {
+      process.kill(Number(editorPid), 'SIGKILL')
+    } catch {
+      // already gone: resolve stopped it
+    }
+    expect(code).toBe(1)
+    expect(stderr).toContain('User canceled operation')
+    expect(fs.existsSync(path.dirname(tempFile!))).toBe(false)
+    expect(repo.read(FILE)).toBe(before)
+  })
+
   it('treats a structure change against a value change, and a deletion against a change, as conflicts', async () => {
     await setup()
     await onBranch('feature', () => edit((r) => (setPath(r, 'db.password', 'changed'), setPath(r, 'api.token', 'changed-token'))))
@@ -181,22 +213,22 @@ describe('git merge with the tsops driver', () => {
     expect(repo.read(FILE)).not.toContain('nested')
   })
 
-  it('merges files whose sides have different data keys (re-encrypted on one branch) under ours\' key', async () => {
+  it('merges files whose sides have different data keys under the key one branch rotated to (a rotation is not undone)', async () => {
     await setup()
     await onBranch('feature', async () => {
       const plain = (await decrypted()).replace('base-token', 'rotated-token')
       repo.write(FILE, plain)
       await expectOk(await repo.tsops(['encrypt', '-i', FILE]), 're-encrypt')
     })
+    const feature = repo.read(FILE)
     await repo.gitOk(['checkout', '-q', 'main'])
     await onBranch('main', () => edit((r) => setPath(r, 'db.user', 'main-user')))
-    const main = repo.read(FILE)
     expect((await repo.git(['merge', '-q', '--no-edit', 'feature'])).code).toBe(0)
     expect(await decrypted()).toBe('db:\n    user: main-user\n    password: base-password\n    port: 5432\napi:\n    token: rotated-token\n')
-    // ours' data key and master keys are kept
+    // feature's new data key and its master key entries are kept; so are its ciphertexts
     const agePart = (t: string) => t.slice(t.indexOf('sops:'), t.indexOf('lastmodified'))
-    expect(agePart(repo.read(FILE))).toBe(agePart(main))
-    expect(encLine(repo.read(FILE), 'password')).toBe(encLine(main, 'password'))
+    expect(agePart(repo.read(FILE))).toBe(agePart(feature))
+    expect(encLine(repo.read(FILE), 'password')).toBe(encLine(feature, 'password'))
   })
 
   it('merges JSON files key by key too', async () => {
@@ -217,7 +249,10 @@ describe('git merge with the tsops driver', () => {
     await onBranch('feature', async () => void repo.write('secrets/readme.txt', 'ONE\ntwo\nthree\n'), ['--no-verify'])
     await repo.gitOk(['checkout', '-q', 'main'])
     await onBranch('main', async () => void repo.write('secrets/readme.txt', 'one\ntwo\nTHREE\n'), ['--no-verify'])
-    const merge = await repo.git(['merge', '-q', '--no-edit', 'feature'])
+    // A plaintext file under the rules: the pre-merge-commit hook would refuse the merge commit.
+    expect((await repo.git(['merge', '-q', '--no-edit', 'feature'])).stderr).toContain('secrets/readme.txt is not encrypted')
+    await repo.gitOk(['merge', '--abort'])
+    const merge = await repo.git(['merge', '-q', '--no-edit', '--no-verify', 'feature'])
     expect(merge.code).toBe(0)
     expect(repo.read('secrets/readme.txt')).toBe('ONE\ntwo\nTHREE\n')
   })

@@ -96,8 +96,8 @@ export class TestRepo {
     return runCli(args, { env: { ...this.env, ...options.env }, cwd: options.cwd ?? this.dir, input: options.input })
   }
 
-  async install(extra: string[] = []): Promise<CliResult> {
-    const r = await this.tsops(['git', 'install', '--tsops-command', TSOPS_COMMAND, ...extra])
+  async install(extra: string[] = [], cwd?: string): Promise<CliResult> {
+    const r = await this.tsops(['git', 'install', '--tsops-command', TSOPS_COMMAND, ...extra], { cwd })
     if (r.code !== 0) throw new Error(`tsops git install failed (${r.code}): ${r.stderr}`)
     return r
   }

@@ -1,47 +1,30 @@
 /**
- * Real sops decrypts what tsops encrypted with an AWS KMS key: tsops talks to the loopback KMS
- * (real SDK, SigV4 checked), and the oracle's sops answers its KMS Decrypt requests with the same
- * KMS logic (SOPS_ORACLE_KMS_MODULE → test/helpers/servers/aws-kms-oracle-module.mjs), whose
- * key material is deterministic — so the blob, the key ARN and the encryption context written by
- * tsops must be exactly what sops sends back to KMS.
+ * Real sops 3.13.2 decrypts what tsops encrypted with an AWS KMS key: both talk to the loopback
+ * KMS (real SDKs, SigV4 checked), whose key material is deterministic — so the blob, the key ARN
+ * and the encryption context written by tsops must be exactly what sops sends back to KMS.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { parseAllDocuments } from 'yaml'
-import { FIXTURES, ORACLE, REPO_ROOT } from '../helpers/paths.js'
+import { FIXTURES, ORACLE } from '../helpers/paths.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { kmsEnv, startKmsServer, testKeyArn, type KmsServer } from '../helpers/servers/aws-kms.js'
 
-const KMS_MODULE = path.join(REPO_ROOT, 'test/helpers/servers/aws-kms-oracle-module.mjs')
 const ARN = testKeyArn('oracle-interop', 'eu-west-3')
 const SECOND_ARN = testKeyArn('oracle-interop-2', 'us-east-2')
 
 let kms: KmsServer
 let work: string
-/** A KMS module that answers with KMS_MODULE and records each request real sops made. */
-let recordingModule: string
-let requestLog: string
 beforeAll(async () => {
   kms = await startKmsServer()
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-kms-oracle-'))
-  requestLog = path.join(work, 'kms-requests.jsonl')
-  recordingModule = path.join(work, 'recording-kms.mjs')
-  fs.writeFileSync(
-    recordingModule,
-    `import fs from 'node:fs'\n` +
-      `import { handle as answer } from ${JSON.stringify(pathToFileURL(KMS_MODULE).href)}\n` +
-      `export function handle(target, input) {\n` +
-      `  const [status, out] = answer(target, input)\n` +
-      `  const entry = { target, KeyId: input.KeyId, EncryptionContext: input.EncryptionContext, status, error: out.__type }\n` +
-      `  fs.appendFileSync(${JSON.stringify(requestLog)}, JSON.stringify(entry) + '\\n')\n` +
-      `  return [status, out]\n` +
-      `}\n`,
-  )
 })
-beforeEach(() => fs.rmSync(requestLog, { force: true }))
+afterAll(async () => {
+  await kms.close()
+  fs.rmSync(work, { recursive: true, force: true })
+})
 
 interface SopsKmsRequest {
   target: string
@@ -50,22 +33,36 @@ interface SopsKmsRequest {
   status: number
   error?: string
 }
-const sopsRequests = (): SopsKmsRequest[] =>
-  fs.existsSync(requestLog) ? fs.readFileSync(requestLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SopsKmsRequest) : []
-afterAll(async () => {
-  await kms.close()
-  fs.rmSync(work, { recursive: true, force: true })
-})
 
-/** tsops's env: loopback KMS, no developer AWS settings. */
-function tsopsEnv(): Record<string, string | undefined> {
-  const env = cleanEnv({ HOME: work })
-  for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k]
-  return { ...env, ...kmsEnv(kms) }
+/** The KMS requests the loopback server answered since `mark` (an index into its log). */
+const requestsSince = (mark: number): SopsKmsRequest[] =>
+  kms.log.slice(mark).filter((e) => e.service === 'kms').map((e) => ({
+    target: `TrentService.${e.operation}`,
+    KeyId: e.input?.KeyId,
+    EncryptionContext: e.input?.EncryptionContext ?? {},
+    status: e.status,
+    ...(e.error === undefined ? {} : { error: e.error }),
+  }))
+
+/** No developer AWS settings, and no instance metadata service to fall back to. */
+function noAwsEnv(): Record<string, string | undefined> {
+  const env = cleanEnv({ HOME: work, AWS_EC2_METADATA_DISABLED: 'true' })
+  for (const k of Object.keys(env)) if (k.startsWith('AWS_') && k !== 'AWS_EC2_METADATA_DISABLED') delete env[k]
+  return env
 }
 
-/** The oracle's env: no age/PGP key at all, so KMS is the only way in. */
-const oracleEnv = () => cleanEnv({ HOME: work, SOPS_ORACLE_KMS_MODULE: recordingModule })
+/** tsops's env: loopback KMS. */
+const tsopsEnv = () => ({ ...noAwsEnv(), ...kmsEnv(kms) })
+
+/** Real sops's env: the same loopback KMS and no age/PGP key at all, so KMS is the only way in. */
+const oracleEnv = () => ({ ...noAwsEnv(), ...kmsEnv(kms) })
+
+/** Real sops decrypts `file`; the KMS requests it made. */
+async function realDecrypt(file: string, format: string, env = oracleEnv()) {
+  const mark = kms.log.length
+  const result = await runCli([file, format], { env, command: [process.execPath, ORACLE] })
+  return { ...result, requests: requestsSince(mark) }
+}
 
 function normalize(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normalize)
@@ -97,11 +94,11 @@ const FILES: [string, string][] = [
 describe('the sops oracle decrypts tsops files encrypted with AWS KMS', () => {
   it.each(FILES)('%s, with an encryption context', async (fixture, format) => {
     const file = await encrypt(fixture, ['--kms', ARN, '--encryption-context', 'app:web,team:ops'])
-    const real = await runCli([file, format], { env: oracleEnv(), command: [process.execPath, ORACLE] })
+    const real = await realDecrypt(file, format)
     expect(real.stderr).toBe('')
     expect(real.code).toBe(0)
     // Real sops asked KMS with the ARN and the context tsops wrote into the metadata.
-    expect(sopsRequests()).toEqual([
+    expect(real.requests).toEqual([
       { target: 'TrentService.Decrypt', KeyId: ARN, EncryptionContext: { app: 'web', team: 'ops' }, status: 200 },
     ])
     const original = fs.readFileSync(path.join(FIXTURES, 'oracle', fixture))
@@ -116,11 +113,11 @@ describe('the sops oracle decrypts tsops files encrypted with AWS KMS', () => {
 
   it('two KMS keys in different regions, no context', async () => {
     const file = await encrypt('rich.yaml', ['--kms', `${ARN},${SECOND_ARN}`])
-    const real = await runCli([file, 'yaml'], { env: oracleEnv(), command: [process.execPath, ORACLE] })
+    const real = await realDecrypt(file, 'yaml')
     expect(real.stderr).toBe('')
     expect(real.code).toBe(0)
     // sops stops at the first key that works; without a context in the metadata it sends an empty one.
-    expect(sopsRequests()).toEqual([{ target: 'TrentService.Decrypt', KeyId: ARN, EncryptionContext: {}, status: 200 }])
+    expect(real.requests).toEqual([{ target: 'TrentService.Decrypt', KeyId: ARN, EncryptionContext: {}, status: 200 }])
   })
 
   it('sops sends the context from the metadata: a changed context is refused by KMS', async () => {
@@ -128,21 +125,19 @@ describe('the sops oracle decrypts tsops files encrypted with AWS KMS', () => {
     const text = fs.readFileSync(file, 'utf8')
     expect(text).toContain('team: ops')
     fs.writeFileSync(file, text.replace('team: ops', 'team: dev'))
-    const real = await runCli([file, 'yaml'], { env: oracleEnv(), command: [process.execPath, ORACLE] })
+    const real = await realDecrypt(file, 'yaml')
     expect(real.code).toBe(1)
-    expect(real.stderr).toMatch(/Error getting data key/)
-    expect(sopsRequests()).toEqual([
+    expect(real.stderr).toMatch(/Failed to get the data key required to decrypt the SOPS file/)
+    expect(real.requests).toEqual([
       { target: 'TrentService.Decrypt', KeyId: ARN, EncryptionContext: { app: 'web', team: 'dev' }, status: 400, error: 'InvalidCiphertextException' },
     ])
   })
 
-  it('without the KMS module the oracle cannot decrypt (KMS really is the only key)', async () => {
+  it('without the loopback KMS real sops cannot decrypt (KMS really is the only key)', async () => {
     const file = await encrypt('rich.json', ['--kms', ARN])
-    const env = oracleEnv()
-    delete env.SOPS_ORACLE_KMS_MODULE
-    const real = await runCli([file, 'json'], { env, command: [process.execPath, ORACLE] })
+    const real = await realDecrypt(file, 'json', { ...noAwsEnv(), AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x', AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9' })
     expect(real.code).toBe(1)
-    expect(real.stderr).toMatch(/Error getting data key/)
-    expect(sopsRequests()).toEqual([])
+    expect(real.stderr).toMatch(/Failed to get the data key required to decrypt the SOPS file/)
+    expect(real.requests).toEqual([])
   })
 })

@@ -1,7 +1,7 @@
 /**
  * "Real sops reads what the editing commands write": files changed by tsops edit, set, unset
- * and apply (same data key, reused ciphertexts, new MAC) are decrypted by the real Go sops
- * library (../shared/tools/sops-oracle), MAC included, to the values tsops decrypts.
+ * and apply (same data key, reused ciphertexts, new MAC) are decrypted by the real sops 3.13.2
+ * binary (test/helpers/real-sops.mjs), MAC included, to the values tsops decrypts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'

@@ -1,6 +1,6 @@
 /**
  * What the merge driver and `tsops git resolve` write is a valid sops file for real sops: the
- * merged files are decrypted, MAC included, by the sops oracle (../shared/tools/sops-oracle).
+ * merged files are decrypted, MAC included, by the real sops 3.13.2 binary (test/helpers/real-sops.mjs).
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'

@@ -1,6 +1,6 @@
 /**
  * Key groups, Shamir, rotate, updatekeys and groups against real sops: what tsops writes is
- * decrypted by the sops oracle (../shared/tools/sops-oracle), MAC included.
+ * decrypted by the real sops 3.13.2 binary (test/helpers/real-sops.mjs), MAC included.
  *
  * The 2-of-3 file has the groups (age), (PGP key1) and (PGP publicOnly — no secret key exists
  * anywhere), so exactly two groups can ever be recovered.
@@ -97,7 +97,7 @@ describe('2-of-3 key groups (age) (PGP key1) (PGP publicOnly) against real sops'
     const { file } = await shamirFile()
     const real = await oracle(file, [ageA], false)
     expect(real.code).toBe(1)
-    expect(real.stderr).toContain('2 successful groups required, got 1')
+    expect(real.stderr.replace(/\s+/g, ' ')).toContain('Recovery failed because the file was encrypted with a Shamir threshold of 2, but only 1 part(s) were successfully recovered')
 
     for (const [age, pgp] of [[[ageA], false], [[], true]] as const) {
       const ours = await runCli(['decrypt', file], { env: env([...age], pgp) })

@@ -113,6 +113,20 @@ describe('wrap and unwrap against the loopback Vault', () => {
     )
   })
 
+  it('with envOnly (library inheritEnv: false), ~/.vault-token is read only from a HOME the env gives', async () => {
+    const home = fs.mkdtempSync(path.join(dir, 'home-'))
+    fs.writeFileSync(path.join(home, '.vault-token'), `${VAULT_ROOT_TOKEN}\n`)
+    const processHome = process.env.HOME
+    process.env.HOME = home // what os.homedir() would answer
+    try {
+      await expect(fromSpec(uri()).wrap(dataKey(), { env: {}, envOnly: true })).rejects.toThrow(/no Vault token/)
+      expect(vault.log).toEqual([])
+      await expect(fromSpec(uri()).wrap(dataKey(), { env: { HOME: home }, envOnly: true })).resolves.toBeDefined()
+    } finally {
+      process.env.HOME = processHome
+    }
+  })
+
   it('VAULT_NAMESPACE is sent as X-Vault-Namespace', async () => {
     const nsUri = uri('team-transit', 'ns-key')
     await expect(fromSpec(nsUri).wrap(dataKey(), ctxFor())).rejects.toThrow(/no transit engine "team-transit" or key "ns-key" .*HTTP 404: no handler for route/)

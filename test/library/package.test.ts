@@ -82,7 +82,7 @@ afterAll(() => {
 
 describe('the npm package', () => {
   it('ships the library with types, the CLI bundle and bin/sops, and no sources or tests', () => {
-    for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/cli/tsops.cjs', 'bin/sops', 'bin/package.json', 'package.json', 'README.md']) {
+    for (const f of ['dist/lib/index.js', 'dist/lib/index.cjs', 'dist/lib/index.d.ts', 'dist/cli/tsops.cjs', 'bin/sops', 'bin/package.json', 'package.json', 'README.md']) {
       expect(packedFiles).toContain(f)
     }
     // The leftover test bundle buildCopy() put beside dist/lib and dist/cli stays out.
@@ -125,6 +125,18 @@ describe('the npm package', () => {
     expect(loaded.some((u) => u.endsWith('/node_modules/tsops/dist/lib/keys/age.js'))).toBe(true)
     const forbidden = loaded.filter((u) => /\/tsops\/dist\/(lib\/)?cli\/|\/node_modules\/(@aws-sdk|@smithy|@google-cloud|@grpc|@azure)\//.test(u))
     expect(forbidden).toEqual([])
+  })
+
+  it("require('tsops') from a CommonJS script decrypts, with the same typed errors and no CLI or cloud SDK loaded", () => {
+    fs.writeFileSync(path.join(app, 'main.cjs'), REQUIRE_SCRIPT)
+    const r = run(process.execPath, ['main.cjs', secrets], app, { AGE_ID: age.identity })
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+    const out = JSON.parse(r.stdout) as { values: unknown; error: unknown; loaded: string[] }
+    expect(out.values).toEqual({ db: { password: 's3cr3t', port: 5432, ratio: 0.5 }, debug: true, hosts: ['a', 'b'] })
+    expect(out.error).toEqual({ name: 'InvalidOptionError', code: 'INVALID_OPTION', tsops: true })
+    expect(out.loaded.some((f) => f.endsWith('/node_modules/tsops/dist/lib/index.cjs'))).toBe(true)
+    expect(out.loaded.filter((f) => /\/tsops\/dist\/cli\/|\/node_modules\/(@aws-sdk|@smithy|@google-cloud|@grpc|@azure)\//.test(f))).toEqual([])
   })
 
   it("the types resolve through the package's exports", () => {
@@ -212,7 +224,17 @@ const values = await decryptFile(process.argv[2], { ageIdentities: [process.env.
 console.log(JSON.stringify({ port: values.db.port, cjs: Object.keys(createRequire(import.meta.url).cache) }))
 `
 
-const CONSUMER_TS = `import { clearSecretsCache, decrypt, decryptFile, encrypt, loadSecrets, MacMismatchError, TsopsError, type LoadSecretsOptions, type PlainValue } from 'tsops'
+const REQUIRE_SCRIPT = `'use strict'
+const { decryptFile, encrypt, TsopsError } = require('tsops')
+async function main() {
+  const values = await decryptFile(process.argv[2], { ageIdentities: [process.env.AGE_ID], inheritEnv: false })
+  const error = await encrypt('a: 1\\n', { format: 'yaml', age: ['age1x'], shamirThreshold: 1.5 }).catch((e) => ({ name: e.name, code: e.code, tsops: e instanceof TsopsError }))
+  console.log(JSON.stringify({ values, error, loaded: Object.keys(require.cache) }))
+}
+main().catch((e) => { console.error(e); process.exit(1) })
+`
+
+const CONSUMER_TS = `import { clearSecretsCache, DataKeyError, decrypt, decryptFile, encrypt, loadSecrets, MacMismatchError, TsopsError, type GroupResult, type LoadSecretsOptions, type PlainValue } from 'tsops'
 
 const options: LoadSecretsOptions = { ageIdentities: ['AGE-SECRET-KEY-1…'], env: { SOPS_AGE_KEY_FILE: undefined }, gnupgHome: '/tmp/gnupg', inheritEnv: false }
 const values: PlainValue = await decryptFile('secrets.enc.yaml', options)
@@ -228,6 +250,11 @@ try {
     const code: string = err.code
     const exit: number = err.exitCode
     void [code, exit, err instanceof MacMismatchError]
+  }
+  if (err instanceof DataKeyError) {
+    const groups: readonly GroupResult[] = err.groups
+    const required: number = err.required
+    void [groups.map((g) => g.attempts.map((a) => [a.type, a.id, a.reason])), required]
   }
 }
 clearSecretsCache()

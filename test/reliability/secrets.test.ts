@@ -84,7 +84,8 @@ describe.concurrent.each(FORMATS)('%s', (format) => {
       const r = await runCli(['decrypt', ...flags, file], { env: env(owner.identity) })
       expect(r.code, r.stderr).toBe(25)
       expect(r.stdout.length).toBe(0)
-      expect(r.stderr).toContain(`Could not decrypt value at ${SECRET_PATH[format]}: Could not decrypt with AES_GCM: cipher: message authentication failed`)
+      expect(r.stderr).toContain('Error decrypting tree: Error walking tree: Could not decrypt value: Could not decrypt with AES_GCM: cipher: message authentication failed')
+      expect(r.stderr).toContain(`tsops: hint: The value at ${SECRET_PATH[format]} was changed by hand`)
       expect(r.stderr).not.toContain('ENC[')
       expect(r.stderr).not.toMatch(STACK_LINE)
       expectNoSecret(r.stdout, r.stderr)
@@ -102,12 +103,12 @@ describe.concurrent.each(FORMATS)('%s', (format) => {
 
 describe.concurrent('a parse error on the line holding the secret does not echo it', () => {
   it.each([
-    ['yaml explicit tag', 'bad.yaml', `password: !!int ${SECRET}\n`, /cannot decode !!str value as a !!int \(line 1, column 17\)/],
-    ['yaml syntax', 'bad2.yaml', `password: "${SECRET}\n`, /Error unmarshaling input YAML: .*\(line \d+, column \d+\)/],
-    ['json', 'bad.json', `{"password": ${SECRET}}`, /invalid character 'h' looking for beginning of value \(line 1, column 14\)/],
-    ['dotenv', 'bad.env', `USER=admin\n${SECRET}\n`, /invalid dotenv input line: missing '=' \(line 2\)/],
-    ['ini', 'bad.ini', `[db]\n${SECRET}\n`, /key-value delimiter not found \(line 2\)/],
-    ['toml', 'bad.toml', `password = ${SECRET}\n`, /Could not parse TOML: .*\(line 1, column \d+\)/],
+    ['yaml explicit tag', 'bad.yaml', `password: !!int ${SECRET}\n`, /cannot decode !!str value as a !!int\ntsops: hint: at line 1, column 17/],
+    ['yaml syntax', 'bad2.yaml', `password: "${SECRET}\n`, /Error unmarshaling input YAML: .*\ntsops: hint: at line \d+, column \d+/],
+    ['json', 'bad.json', `{"password": ${SECRET}}`, /invalid character 'h' looking for beginning of value\ntsops: hint: at line 1, column 14/],
+    ['dotenv', 'bad.env', `USER=admin\n${SECRET}\n`, /invalid dotenv input line: missing '='\ntsops: hint: at line 2/],
+    ['ini', 'bad.ini', `[db]\n${SECRET}\n`, /key-value delimiter not found\ntsops: hint: at line 2/],
+    ['toml', 'bad.toml', `password = ${SECRET}\n`, /Could not parse TOML: .*\ntsops: hint: at line 1, column \d+/],
   ])('%s', async (_what, name, content, message) => {
     const r = await runCli(['encrypt', '--age', owner.recipient, write(name, content)], { env: env(owner.identity) })
     expect(r.code).toBe(2)

@@ -16,11 +16,14 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Literal, TreeMap, stripLiterals } from '../../core/tree.js'
-import { ConflictingParametersError, GenericError, NoFileError, TsopsError } from '../../core/errors.js'
+import { BinaryEmitError, ConflictingParametersError, emitting, GenericError, NoFileError, TsopsError } from '../../core/errors.js'
+import { NOT_BINARY_HINT } from '../../formats/binary.js'
 import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput, writeFileAtomic, writeStderr, writeStdout } from '../../io/files.js'
 import { isatty } from 'node:tty'
 import { decryptDocument } from '../../pipeline/decrypt.js'
+import { UNENCRYPTED_COMMENT_WARNING } from '../../core/walk.js'
+import { sopsLogLine } from '../sopslog.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { Document, EmitOptions, Format, FormatName } from '../../formats/format.js'
 import { valueAt } from '../../tree/path.js'
@@ -57,6 +60,7 @@ async function decryptPlaintext(ctx: CliContext, args: Args, file: string | unde
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
     rawStrings: formats.input === 'binary',
     decodeLiteral: inputFormat.decodeLiteral?.bind(inputFormat),
+    onUnencryptedComment: unencryptedCommentWarning(ctx),
   })
   decrypted.dataKey.fill(0)
   // Another output format must see plain sops values, not TOML source spellings.
@@ -64,9 +68,32 @@ async function decryptPlaintext(ctx: CliContext, args: Args, file: string | unde
   return doc
 }
 
+/**
+ * sops logs a warning for every comment it finds in the clear, with the comment's text (it is
+ * in the clear in the file already); tsops says it once.
+ */
+function unencryptedCommentWarning(ctx: CliContext): (text: string) => void {
+  let warned = false
+  return (text) => {
+    if (ctx.persona === 'sops') return writeStderr(sopsLogLine('warning', UNENCRYPTED_COMMENT_WARNING, { comment: text }, new Date(), 'SOPS'))
+    if (!warned) ctx.stderr(`tsops: warning: ${UNENCRYPTED_COMMENT_WARNING}`)
+    warned = true
+  }
+}
+
 function emitPlain(output: Format, doc: Document, formats: FormatChoice, options: EmitOptions): Uint8Array {
   const origin = formats.output === formats.input ? doc.origin : undefined
-  return output.emit({ branches: doc.branches, metadata: undefined, origin }, options)
+  return dumpingFile(() => output.emit({ branches: doc.branches, metadata: undefined, origin }, options))
+}
+
+/** sops's decrypt wording for an output that cannot be written: `Error dumping file: …`, plus a hint in the message for binary output. */
+function dumpingFile(emit: () => Uint8Array): Uint8Array {
+  try {
+    return emitting('Error dumping file: ', emit)
+  } catch (err) {
+    if (!(err instanceof BinaryEmitError)) throw err
+    throw new BinaryEmitError(`${err.message}\n\n${NOT_BINARY_HINT}`, { cause: err })
+  }
 }
 
 /** --extract: a map in the output format, a string as raw bytes (no newline), other values via emitValue. */
@@ -74,11 +101,12 @@ function emitExtract(format: Format, root: TreeMap, path: PathPart[], options: E
   const found = valueAt(root, path)
   // A TOML string is a Literal (it keeps its quoting); --extract prints a string's raw text.
   const value = found instanceof Literal && typeof found.value === 'string' ? found.value : found
-  if (value instanceof TreeMap) return format.emit({ branches: [value], metadata: undefined }, options)
+  if (value instanceof TreeMap) return dumpingFile(() => format.emit({ branches: [value], metadata: undefined }, options))
   if (typeof value === 'string') return Buffer.from(value, 'utf8')
   if (value instanceof Uint8Array) return value
   if (!format.emitValue) throw new GenericError(`--extract of a single value is not supported for ${format.name} output`)
-  return format.emitValue(value, options)
+  const emitValue = format.emitValue.bind(format)
+  return emitting('Error dumping tree: ', () => emitValue(value, options))
 }
 
 

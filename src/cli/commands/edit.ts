@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { DATA_KEY_SIZE, IvStash } from '../../core/cipher.js'
-import { NoFileError, WriteError } from '../../core/errors.js'
+import { NoFileError, TsopsError, WriteError } from '../../core/errors.js'
 import { SOPS_FORMAT_VERSION, type Metadata } from '../../core/metadata.js'
 import { nowRFC3339 } from '../../core/gofmt.js'
 import type { Format } from '../../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
 import { withFileLockSync, writeFileAtomic } from '../../io/files.js'
+import { writeStderr } from '../../io/stdio.js'
 import { wrapDataKey } from '../../keys/datakey.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import { effectiveRules } from '../../pipeline/encrypt.js'
@@ -25,12 +26,14 @@ import { editEncrypted, type EditTarget } from '../../edit/session.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { chooseFormats, type FormatChoice } from '../formats.js'
+import { warnExtraPositionals } from '../output.js'
 import { creationRuleFor, emitOptionsFor, encryptionSettings } from '../settings.js'
+import { sopsLogLine } from '../sopslog.js'
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
-  const [given, ...extra] = rest
+  const [given] = rest
   if (given === undefined) throw new NoFileError('Error: no file specified')
-  if (extra.length > 0) ctx.stderr('tsops: warning: more than one positional argument provided; only the first one is used')
+  warnExtraPositionals(ctx, rest)
   const file = path.resolve(ctx.cwd, given)
   const formats = chooseFormats(args, file)
   // Legacy mode loads .sops.yaml like sops does: a config whose rules all miss is an error.
@@ -41,7 +44,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
     await editEncrypted(target, {
       env: ctx.env,
       editor: editorCommand(ctx.env),
-      askToRetry: process.stdin.isTTY ? askAtTerminal(ctx) : undefined,
+      askToRetry: process.stdin.isTTY ? askAtTerminal(ctx) : retryWithoutTerminal(ctx),
       commit: (encrypted) => commitEdit(file, original, encrypted),
     })
   } finally {
@@ -99,7 +102,7 @@ async function existingFile(ctx: CliContext, args: Args, file: string, formats: 
 
 /** The store's example document, with a fresh data key wrapped for the configured keys. */
 async function newFile(ctx: CliContext, args: Args, file: string, formats: FormatChoice): Promise<Opened> {
-  const settings = await encryptionSettings(ctx, args, formats.name ?? file)
+  const settings = await encryptionSettings(ctx, args, formats.name ?? file, { subcommand: args.positionals[0] === 'edit', inputFormat: formats.input })
   const format = await loadFormat(formats.output)
   const doc = format.parse(exampleDocument(format))
   const dataKey = randomBytes(DATA_KEY_SIZE)
@@ -129,9 +132,54 @@ async function target(ctx: CliContext, args: Args, file: string, format: Format,
 
 /** On a terminal: say what is wrong and wait for Enter before the editor reopens. */
 function askAtTerminal(ctx: CliContext) {
-  return async (problem: { message: string }, signal: AbortSignal): Promise<void> => {
+  return async (problem: TsopsError, signal: AbortSignal): Promise<void> => {
+    reportInvalidEdit(ctx, problem)
+    await waitForEnter(process.stdin, signal)
+  }
+}
+
+/**
+ * Without a terminal sops does the same: it reads one byte of stdin (at once at its end) and
+ * reopens the editor, which a scripted editor may use to fix its output. sops would do that
+ * forever on an editor that never writes a valid file; tsops gives up after a few rounds at the
+ * end of stdin and fails with the problem (the original file untouched).
+ */
+const RETRIES_AT_END_OF_INPUT = 5
+
+function retryWithoutTerminal(ctx: CliContext) {
+  let atEnd = 0
+  return async (problem: TsopsError): Promise<void> => {
+    if (atEnd >= RETRIES_AT_END_OF_INPUT) throw problem
+    reportInvalidEdit(ctx, problem)
+    if (!readOneLine()) atEnd++
+  }
+}
+
+/** sops's wording: its logger's error line (`msg="<what>. Press enter…" error="<why>"`); tsops's error and the prompt. */
+function reportInvalidEdit(ctx: CliContext, problem: TsopsError): void {
+  if (ctx.persona === 'tsops') {
     ctx.stderr(`tsops: error: ${problem.message}`)
     ctx.stderr(PRESS_ENTER)
-    await waitForEnter(process.stdin, signal)
+    return
+  }
+  const what = problem.message.slice(0, Math.max(0, problem.message.indexOf(': '))) || problem.message
+  // A format's plain parse speaks as sops's encrypt does (`Error unmarshalling file: …`); the
+  // editor loop prints the store's error alone.
+  const why = (problem.cause instanceof TsopsError ? problem.cause.message : problem.message).replace(/^Error unmarshalling file: /, '')
+  writeStderr(sopsLogLine('error', `${what}. ${PRESS_ENTER}`, { error: why }))
+}
+
+/** Consume stdin up to a newline; false at its end. */
+function readOneLine(): boolean {
+  const byte = Buffer.alloc(1)
+  for (;;) {
+    let n: number
+    try {
+      n = fs.readSync(0, byte, 0, 1, null)
+    } catch {
+      return false
+    }
+    if (n === 0) return false
+    if (byte[0] === 0x0a) return true
   }
 }

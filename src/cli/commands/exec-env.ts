@@ -9,7 +9,8 @@ import { Comment, TreeMap, TreeSeq, type MapItem } from '../../core/tree.js'
 import { valToString } from '../../formats/valtostring.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import { openEncryptedFile } from '../../pipeline/reencrypt.js'
-import { definedEnv, exitStatusOf, runChild } from '../../edit/child.js'
+import { definedEnv, runChild } from '../../edit/child.js'
+import { childStatus } from '../child-status.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { chooseFormats } from '../formats.js'
@@ -30,7 +31,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
     spawn('/bin/sh', ['-c', command], { env: definedEnv(env), stdio: 'inherit', detached: true }).unref()
     return 0
   }
-  return exitStatusOf(await runChild('/bin/sh', ['-c', command], { env, forwardSignals: true }))
+  return childStatus(await runChild('/bin/sh', ['-c', command], { env, forwardSignals: true }))
 }
 
 /** Top-level keys as variables; values as sops's ValToString writes them. */
@@ -58,7 +59,7 @@ function assertSupportedFlags(ctx: CliContext, args: Args): void {
     throw new GenericError('--user is not supported by tsops', { hint: 'Run tsops as that user instead, e.g. sudo -u NAME tsops exec-env …' })
   }
   if (args.bool('background')) {
+    ctx.warn("exec-env's --background option is deprecated and will be removed in a future version of sops")
     if (args.bool('same-process')) throw new ConflictingParametersError('Error: The --same-process flag cannot be used with --background')
-    ctx.stderr('tsops: warning: the --background option is deprecated and will be removed in a future version of sops')
   }
 }

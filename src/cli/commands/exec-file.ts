@@ -12,7 +12,8 @@ import { writeFileAtomic } from '../../io/files.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import { openEncryptedFile } from '../../pipeline/reencrypt.js'
 import { loadFormat } from '../../formats/registry.js'
-import { exitStatusOf, runChild } from '../../edit/child.js'
+import { runChild } from '../../edit/child.js'
+import { childStatus } from '../child-status.js'
 import { PrivateTempDir } from '../../edit/tempdir.js'
 import { withTerminationSignal } from '../../edit/termination.js'
 import type { Args } from '../args.js'
@@ -29,13 +30,16 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   if (args.string('user') !== undefined) {
     throw new GenericError('--user is not supported by tsops', { hint: 'Run tsops as that user instead, e.g. sudo -u NAME tsops exec-file …' })
   }
-  if (args.bool('background')) ctx.stderr('tsops: warning: --background is deprecated; tsops runs the command in the foreground')
   const filename = checkedFilename(args.string('filename') ?? DEFAULT_FILENAME)
   const plaintext = await decryptToBytes(ctx, args, file)
+  if (args.bool('background')) {
+    ctx.warn("exec-file's --background option is deprecated and will be removed in a future version of sops")
+    ctx.note('tsops runs the command in the foreground')
+  }
   const useFifo = !args.bool('no-fifo')
   let dir: PrivateTempDir | undefined
   return withTerminationSignal(async (signal) => {
-    dir = PrivateTempDir.create('tsops-exec-')
+    dir = PrivateTempDir.create('exec')
     let feeder: FifoFeeder | undefined
     try {
       const target = dir.file(filename)
@@ -45,7 +49,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
       if (useFifo) feeder = feedFifo(target, plaintext)
       // From here on signals go to the command; tsops waits for it and then cleans up.
       const result = await runChild('/bin/sh', ['-c', command.replaceAll('{}', target)], { env: ctx.env, forwardSignals: true })
-      return exitStatusOf(result)
+      return childStatus(result)
     } finally {
       feeder?.stop()
       dir.remove()

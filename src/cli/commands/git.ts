@@ -14,9 +14,10 @@ import { emitOptionsFor } from '../settings.js'
 type Sub = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
 
 const USAGE = `Usage:
-  tsops git install [--tsops-command CMD] [--config .sops.yaml]   set up attributes, drivers and the pre-commit hook
+  tsops git install [--tsops-command CMD] [--config .sops.yaml] [--pattern GLOB]...
+                                                                set up attributes, drivers and the pre-commit and pre-merge-commit hooks
   tsops git uninstall                                           undo tsops git install
-  tsops git pre-commit [--config .sops.yaml]                    check the staged files (the hook runs this)
+  tsops git pre-commit [--config .sops.yaml]                    check the staged files (the hooks run this)
   tsops git textconv FILE                                       decrypted text for git diff (diff driver)
   tsops git merge BASE OURS THEIRS MARKER-SIZE PATH             three-way merge (merge driver)
   tsops git resolve FILE                                        resolve a tsops merge conflict in your editor
@@ -34,6 +35,7 @@ const install: Sub = async (ctx, args) => {
     cwd: ctx.cwd,
     command: args.string('tsops-command') ?? DEFAULT_COMMAND,
     config: args.string('config'),
+    patterns: args.list('pattern'),
     log: (l) => writeStdout(`tsops: ${l}\n`),
     warn: (l) => ctx.stderr(`tsops: warning: ${l}`),
   })
@@ -92,14 +94,19 @@ const merge: Sub = async (ctx, args, rest) => {
     cwd: ctx.cwd,
     env: ctx.env,
   })
-  if (outcome.kind === 'clean') return 0
+  if (outcome.kind === 'clean') {
+    if (outcome.rotated) ctx.stderr(`tsops: ${name}: the merge removed a key, so the merged file has a new data key`)
+    return 0
+  }
   if (outcome.kind === 'text') {
     if (!outcome.conflicted) return 0
     throw new MergeConflictError(`${name} is not a sops file on every side; merged it line by line, with conflicts`)
   }
-  throw new MergeConflictError(`merge conflict in ${name}: changed on both sides: ${outcome.paths.join(', ')}`, {
-    hint: `The file holds both encrypted versions between conflict markers (no plaintext). Resolve with: tsops git resolve ${name}`,
-  })
+  // One line: git prints it among its own CONFLICT lines.
+  if (outcome.kind === 'unmerged') {
+    throw new MergeConflictError(`could not merge ${name} (${outcome.reason}); both encrypted versions are left between conflict markers: run tsops git resolve ${name}`)
+  }
+  throw new MergeConflictError(`merge conflict in ${name}: changed on both sides: ${outcome.paths.join(', ')}; the file holds both encrypted versions between conflict markers (no plaintext): run tsops git resolve ${name}`)
 }
 
 const resolve: Sub = async (ctx, args, rest) => {
@@ -107,15 +114,18 @@ const resolve: Sub = async (ctx, args, rest) => {
   if (file === undefined) throw usage('tsops git resolve needs a FILE')
   const format = resolveFormatName(args.string('input-type'), file)
   const { resolveConflict } = await import('../../git/resolve.js')
-  const hunks = await resolveConflict({
+  const result = await resolveConflict({
     file,
     format,
     ctx: ctx.keyContext,
     decryptionOrder: decryptionOrder(args),
     emitOptions: emitOptionsFor(ctx, args, format),
     env: ctx.env,
+    cwd: ctx.cwd,
   })
-  ctx.stderr(`tsops: resolved ${hunks} conflict${hunks === 1 ? '' : 's'} in ${file}; mark it resolved with: git add ${file}`)
+  const what = result.hunks === 0 ? 'merged it with your key, without conflicts' : `resolved ${result.hunks} conflict${result.hunks === 1 ? '' : 's'}`
+  const rotated = result.rotated ? ' (a key was removed, so it has a new data key)' : ''
+  ctx.stderr(`tsops: ${what} in ${file}${rotated}; mark it resolved with: git add ${file}`)
   return 0
 }
 

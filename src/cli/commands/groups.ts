@@ -6,12 +6,16 @@
  * group is appended or removed, the data key is split again (Shamir with >=2 groups) and wrapped
  * for every key. lastmodified and the MAC stay as they are. Output to stdout unless -i/--output.
  */
-import { GenericError, NoFileError } from '../../core/errors.js'
+import { GenericError, ReadError, TsopsError } from '../../core/errors.js'
+import { writeStdout } from '../../io/stdio.js'
+import { goQuote } from '../sopslog.js'
 import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
+import { withDefaultRule } from '../../core/rules.js'
 import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../config/index.js'
 import { assertNoEmptyGroup, planFromGroups, wrapPlan, type GroupPlan, type Member } from '../../keygroups/index.js'
 import { CLI_KEY_ORDER, keyProvider, parseDecryptionOrder } from '../../keys/registry.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
+import { DataKeyUnavailableError } from '../../keys/datakey.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { assertOutputFlags, writeResult } from '../output.js'
@@ -22,11 +26,16 @@ const USAGE = 'Usage: tsops groups add --file FILE [--age R] [--pgp FP] … [-i]
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   const [action, ...positionals] = rest
-  if (action !== 'add' && action !== 'delete') {
-    throw new GenericError(action === undefined ? 'groups: missing subcommand (add or delete)' : `groups: unknown subcommand ${JSON.stringify(action)}`, { hint: USAGE })
+  // As urfave/cli does for sops: no subcommand prints the usage (exit 0), an unknown one
+  // `No help topic for 'x'` (exit 3).
+  if (action === undefined) {
+    writeStdout(`${USAGE}\n`)
+    return 0
   }
-  const file = args.string('file')
-  if (file === undefined || file === '') throw new NoFileError('Error: no file specified', { hint: 'Name the encrypted file with --file (-f).' })
+  if (action !== 'add' && action !== 'delete') throw new UnknownHelpTopicError(action, USAGE)
+  // sops reads the file named by --file even when there is none: `open : no such file or directory`.
+  const file = args.string('file') ?? ''
+  if (file === '') throw new ReadError('Error reading file: open : no such file or directory', { hint: 'Name the encrypted file with --file (-f).' })
   assertOutputFlags(args, file)
   const edit = action === 'add' ? await addGroup(args, positionals) : deleteGroup(args, positionals)
 
@@ -34,10 +43,11 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const metadata = readMetadata(encrypted.doc.metadata)
   const { plan, threshold } = edit(metadata)
   assertNoEmptyGroup(plan)
-  const { dataKey } = await recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) })
+  const { dataKey } = await viaSopsLogger(metadata, () => recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) }))
   try {
     const wrapped = await wrapPlan(dataKey, plan, threshold, ctx.keyContext)
-    const updated: Metadata = { ...metadata, keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
+    // As sops, which loads a file without rules (binary) with the default suffix and writes it back.
+    const updated: Metadata = { ...metadata, rules: withDefaultRule(metadata.rules), keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
     encrypted.doc.metadata = metadataTree(updated)
   } finally {
     dataKey.fill(0)
@@ -78,10 +88,9 @@ function groupKeySpecs(args: Args): KeySpec[] {
 }
 
 function deleteGroup(args: Args, positionals: string[]): GroupEdit {
-  if (positionals.length !== 1) throw new GenericError('groups delete: exactly one positional argument (index) required', { hint: USAGE })
+  if (positionals.length !== 1) throw new GenericError('error: exactly one positional argument (index) required', { hint: USAGE })
   const text = positionals[0]!
-  if (!/^\d+$/.test(text)) throw new GenericError(`groups delete: invalid group index ${JSON.stringify(text)}: must be a number from 0`)
-  const index = Number(text)
+  const index = parseGroupIndex(text)
   return (metadata) => {
     const count = metadata.keyGroups.length
     if (index >= count) throw new GenericError(`groups delete: the file has ${count} key group(s) (0 to ${count - 1}); there is no group ${index}`)
@@ -91,9 +100,46 @@ function deleteGroup(args: Args, positionals: string[]): GroupEdit {
     if (plan.length < threshold) {
       throw new GenericError(
         `removing this key group will make the Shamir threshold impossible to satisfy: Shamir threshold is ${threshold}, but we only have ${plan.length} key groups`,
-        { hint: `Lower the threshold in the same command with --shamir-secret-sharing-threshold ${plan.length}.` },
+        { hint: `Lower the threshold in the same command with --shamir-secret-sharing-threshold ${plan.length}.`, sopsLog: 'fatal' },
       )
     }
     return { plan, threshold }
+  }
+}
+
+/** sops's strconv.ParseUint(index, 10, 32), its failure in Go's words through the logger. */
+function parseGroupIndex(text: string): number {
+  const fail = (why: string) =>
+    new GenericError(`failed to parse [index] argument: strconv.ParseUint: parsing ${goQuote(text)}: ${why}`, { hint: 'The index is a number from 0.', sopsLog: 'fatal' })
+  if (!/^\d+$/.test(text)) throw fail('invalid syntax')
+  const index = Number(text)
+  if (index > 0xffffffff) throw fail('value out of range')
+  return index
+}
+
+/**
+ * sops's groups add/delete return the data-key error without an exit code, so log.Fatal prints
+ * it (exit 1) in its short form (getDataKeyError.Error: the file's threshold and the groups that
+ * worked); tsops keeps the per-key report as the hint.
+ */
+async function viaSopsLogger<T>(metadata: Metadata, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (!(err instanceof TsopsError) || err.sopsLog) throw err
+    const message =
+      err instanceof DataKeyUnavailableError
+        ? `Error getting data key: ${metadata.shamirThreshold} successful groups required, got ${err.groups.filter((g) => g.ok).length}`
+        : err.message
+    throw new GenericError(message, { cause: err, sopsLog: 'fatal', hint: err instanceof DataKeyUnavailableError ? err.message : err.hint })
+  }
+}
+
+/** urfave/cli's answer to an unknown subcommand word: `No help topic for 'x'`, exit 3. */
+class UnknownHelpTopicError extends TsopsError {
+  override readonly code = 'UNKNOWN_SUBCOMMAND'
+  override readonly exitCode = 3
+  constructor(word: string, usage: string) {
+    super(`No help topic for '${word}'`, { hint: usage })
   }
 }

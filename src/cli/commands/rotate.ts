@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { DATA_KEY_SIZE } from '../../core/cipher.js'
-import { ConflictingParametersError, KeyChangeOnMissingFileError, NoFileError } from '../../core/errors.js'
+import { withDefaultRule } from '../../core/rules.js'
+import { ConflictingParametersError, GenericError, KeyChangeOnMissingFileError, NoFileError } from '../../core/errors.js'
 import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../config/index.js'
 import { addKeys, assertNoEmptyGroup, describeKey, planFromGroups, removeKeys, wrapPlan, type KeyRef } from '../../keygroups/index.js'
 import { CLI_KEY_ORDER, keyProvider, keySourceFromSpec, parseDecryptionOrder } from '../../keys/registry.js'
@@ -24,6 +25,7 @@ import { sealDocument } from '../../pipeline/encrypt.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { assertOutputFlags, updateInPlace, writeResult } from '../output.js'
+import { goQuote } from '../sopslog.js'
 import { creationRuleFor, keySourcesFor } from '../settings.js'
 import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type Target } from '../targets.js'
 
@@ -81,20 +83,37 @@ async function refFor(spec: KeySpec): Promise<KeyRef> {
   }
 }
 
+/** sops's words when --rm-… empties a key group (its key generation fails); tsops's explanation in the hint. */
+function assertKeysLeft(plan: Parameters<typeof assertNoEmptyGroup>[0]): void {
+  try {
+    assertNoEmptyGroup(plan)
+  } catch (err) {
+    if (!(err instanceof GenericError)) throw err
+    throw new GenericError('Could not generate data key: [empty key group provided]', { hint: err.hint ? `${err.message}. ${err.hint}` : err.message })
+  }
+}
+
 function hasKeyChanges(changes: KeyChanges): boolean {
   return changes.add.length > 0 || changes.remove.length > 0
 }
 
 async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: KeyChanges): Promise<Uint8Array> {
-  const file = target.file
-  if (hasKeyChanges(changes) && !isStdin(file) && !existsSync(path.resolve(ctx.cwd, file))) {
-    throw new KeyChangeOnMissingFileError(`cannot add or remove keys on non-existent file "${file}"`, {
-      hint: 'To create an encrypted file, use tsops encrypt with --age/--pgp (or .sops.yaml creation rules).',
-    })
+  // sops names the file by its absolute path in what it reports (filepath.Abs of the argument).
+  const file = isStdin(target.file) ? target.file : path.resolve(ctx.cwd, target.file)
+  const legacy = args.bool('rotate')
+  if (!isStdin(file) && !existsSync(file)) {
+    // sops's two wordings: the `rotate` subcommand's and the legacy `-r`'s (which also checks first that the file exists).
+    if (hasKeyChanges(changes)) {
+      const instead = legacy ? 'use `--kms` and `--pgp` instead' : 'use the `edit` subcommand instead'
+      throw new KeyChangeOnMissingFileError(`Error: cannot add or remove keys on non-existent file ${goQuote(file)}, ${instead}.`, {
+        hint: 'To create an encrypted file, use tsops encrypt with --age/--pgp (or .sops.yaml creation rules).',
+      })
+    }
+    if (legacy) throw new NoFileError(`Error: cannot operate on non-existent file ${goQuote(file)}`)
   }
   // sops's legacy mode loads the creation rules for every mode but -d: a config whose rules all
   // miss this file is an error there (spec §8.3), while the `rotate` subcommand never reads them.
-  if (args.bool('rotate')) creationRuleFor(ctx, args, file)
+  if (legacy) creationRuleFor(ctx, args, file)
 
   const encrypted = await readEncryptedFile(args, file)
   const { doc, input } = encrypted
@@ -110,12 +129,13 @@ async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: 
   const { metadata } = decrypted
 
   const addition = addKeys(planFromGroups(metadata.keyGroups), 0, changes.add)
-  for (const ref of addition.duplicates) ctx.stderr(`tsops: warning: --add: ${describeKey(ref)} is already in key group 0 of ${file}`)
+  // sops would add a second entry for the same key; tsops keeps one (noted, silent as sops).
+  for (const ref of addition.duplicates) ctx.note(`--add: ${describeKey(ref)} is already in key group 0 of ${target.file}`)
   let plan = addition.plan
   const removal = removeKeys(plan, changes.remove)
   plan = removal.plan
-  for (const ref of removal.notFound) ctx.stderr(`tsops: warning: --rm: ${describeKey(ref)} is not in ${file}; nothing removed for it`)
-  assertNoEmptyGroup(plan)
+  for (const ref of removal.notFound) ctx.note(`--rm: ${describeKey(ref)} is not in ${target.file}; nothing removed for it`)
+  assertKeysLeft(plan)
 
   const dataKey = randomBytes(DATA_KEY_SIZE)
   try {
@@ -124,7 +144,7 @@ async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: 
     sealDocument(input, doc, dataKey, {
       keyGroups: wrapped.groups,
       shamirThreshold: wrapped.threshold,
-      rules: metadata.rules,
+      rules: withDefaultRule(metadata.rules), // as sops writes a file without rules (binary) back
       version: metadata.version, // sops keeps the file's version on rotate
     })
   } finally {

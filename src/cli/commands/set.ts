@@ -3,10 +3,12 @@
  * (spec §9.1, §9.4): decrypt, set one value, re-encrypt with the same data key so only that
  * value's lines, `lastmodified` and `mac` change, and write the file in place.
  */
+import fs from 'node:fs'
 import path from 'node:path'
 import { GenericError, NoFileError, SetFormatError, TreePathError } from '../../core/errors.js'
 import type { Value } from '../../core/tree.js'
 import { readInput, writeFileAtomic } from '../../io/files.js'
+import { goPathError } from '../../io/go-errors.js'
 import { withDecrypted } from '../../pipeline/reencrypt.js'
 import { parseSetValue } from '../../tree/set-value.js'
 import { setValue } from '../../tree/set.js'
@@ -63,8 +65,17 @@ function subcommandRequest(args: Args, rest: string[]): SetRequest {
   const [file, index, third] = rest as [string, string, string | undefined]
   const treePath = parseIndex(index, 'set')
   // Reading the value from a file or stdin keeps it out of process listings.
-  const text = fromStdin ? readInput('-').toString('utf8') : fromFile ? readInput(third!).toString('utf8') : third!
+  const text = fromStdin ? readInput('-').toString('utf8') : fromFile ? readValueFile(third!) : third!
   return { file, path: treePath, value: parseSetValue(text) }
+}
+
+/** sops reads --value-file with os.ReadFile and prints Go's error as is (exit 1). */
+function readValueFile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new GenericError(goPathError('open', file, err))
+  }
 }
 
 /** `--set '["a"]["b"] VALUE' FILE`: split after the first `] `, as sops's extractSetArguments does. */

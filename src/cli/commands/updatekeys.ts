@@ -8,9 +8,12 @@
  * is written. Several files or a directory: each is processed and reported, failures do not stop
  * the others, and the command fails at the end.
  */
+import fs from 'node:fs'
+import path from 'node:path'
 import readline from 'node:readline'
-import { GenericError, NoFileError } from '../../core/errors.js'
+import { GenericError, NoFileError, TsopsError } from '../../core/errors.js'
 import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
+import { withDefaultRule } from '../../core/rules.js'
 import {
   diffKeyGroups,
   formatGroupDiffs,
@@ -30,12 +33,14 @@ import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { KeyEntry } from '../../keys/types.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
 import { writeFileAtomic } from '../../io/files.js'
-import { writeStdout } from '../../io/stdio.js'
+import { goPathError } from '../../io/go-errors.js'
+import { writeStderr, writeStdout } from '../../io/stdio.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { updateInPlace } from '../output.js'
 import { creationRuleFor, keySourcesFor, projectConfig } from '../settings.js'
-import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type Target } from '../targets.js'
+import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type BatchVerbs, type Target } from '../targets.js'
+import { goLogLine, sopsLogLine } from '../sopslog.js'
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   if (rest.length === 0) throw new NoFileError('Error: no file specified', { hint: 'Usage: tsops updatekeys [-y] FILE|DIR…' })
@@ -47,23 +52,58 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const targets = expandTargets(ctx, args, rest)
   const confirm = args.bool('yes') ? undefined : new Confirmer()
   try {
-    return await runTargets(ctx, targets, { gerund: 'updating' }, (target) => updateInPlace(target.file, () => updateFile(ctx, args, target, confirm, targets.batch)))
+    return await runTargets(ctx, targets, batchVerbs(ctx), (target) => updateInPlace(target.file, () => updateFile(ctx, args, target, confirm, targets.batch)))
   } finally {
     confirm?.close()
   }
 }
 
-async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: Confirmer | undefined, batch: boolean): Promise<string> {
+/** Several files as sops reports them: each failure a logger error line, then `failed updating N key(s)`. */
+function batchVerbs(ctx: CliContext): BatchVerbs {
+  if (ctx.persona === 'tsops') return { gerund: 'updating' }
+  return {
+    gerund: 'updating',
+    reportFailure: (_target, err) => writeStderr(sopsLogLine('error', err instanceof TsopsError ? err.message : 'unexpected failure')),
+    summary: (failed) => `failed updating ${failed} key(s)`,
+  }
+}
+
+/**
+ * What updatekeys reports about a file. As `sops`, Go's log lines on stderr naming the file by
+ * its absolute path (`2006/01/02 15:04:05 File /abs/f.yaml synced with new keys`), as sops
+ * prints them; as `tsops`, the line is returned for runTargets to print.
+ */
+function reporter(ctx: CliContext, file: string): (message: (name: string) => string) => string | undefined {
+  if (ctx.persona === 'tsops') return (message) => message(file)
+  const absolute = path.resolve(ctx.cwd, file)
+  return (message) => {
+    writeStderr(goLogLine(message(absolute)))
+    return undefined
+  }
+}
+
+/** sops stats the file first: a missing one is Go's `stat /abs/f.yaml: no such file or directory` (exit 1). */
+function assertExists(ctx: CliContext, file: string): void {
+  const absolute = path.resolve(ctx.cwd, file)
+  try {
+    fs.statSync(absolute)
+  } catch (err) {
+    throw new GenericError(goPathError('stat', absolute, err))
+  }
+}
+
+async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: Confirmer | undefined, batch: boolean): Promise<string | undefined> {
   const file = target.file
+  const report = reporter(ctx, file)
+  assertExists(ctx, file)
+  report((name) => `Syncing keys for file ${name}`)
   const encrypted = await readEncryptedFile(args, file)
   const metadata = readMetadata(encrypted.doc.metadata)
   const rule = creationRuleFor(ctx, args, file)
-  if (!rule) throw new GenericError(`The config file ${projectConfig(ctx, args)?.path ?? ''} does not contain any creation rule`)
+  if (!rule) throw new GenericError(`The config file ${projectConfig(ctx, args)?.shown ?? ''} does not contain any creation rule`)
 
-  if (rule.keyGroups.length === 0 || rule.keyGroups.some((g) => g.length === 0)) {
-    throw new GenericError(`the creation rule for ${file} has no keys, or an empty key group: refusing to leave the file without master keys`)
-  }
-  const wanted = await keySourcesFor(rule.keyGroups)
+  // A rule without keys is one empty group to sops: it shows the keys going, then cannot wrap.
+  const wanted = await keySourcesFor(rule.keyGroups.length === 0 ? [[]] : rule.keyGroups)
   const diffs = diffKeyGroups(refsOf(planFromGroups(metadata.keyGroups)), wanted.map((g) => g.map((s) => ({ type: s.type, id: s.id }))))
   const threshold = updatedThreshold({
     current: metadata.shamirThreshold,
@@ -71,29 +111,35 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
     rule: rule.shamirThreshold,
     groups: wanted.length,
   })
-  if (!keysWillChange(diffs) && threshold === metadata.shamirThreshold) return `File ${file} already up to date`
+  if (!keysWillChange(diffs) && threshold === metadata.shamirThreshold) return report((name) => `File ${name} already up to date`)
 
-  // With several files, name the one the changes (and the question) are about.
-  if (batch) writeStdout(`${file}:\n`)
+  // With several files, name the one the changes (and the question) are about (sops does not).
+  if (batch && ctx.persona === 'tsops') writeStdout(`${file}:\n`)
   writeStdout(`The following changes will be made to the file's groups:\n`)
   writeStdout(formatShamirDiff(metadata.shamirThreshold, threshold) + formatGroupDiffs(diffs))
-  if (confirm && !(await confirm.ask(file))) return `File ${file} left unchanged`
+  if (confirm && !(await confirm.ask(file))) return report((name) => `File ${name} left unchanged`)
 
   const plan = planFor(metadata.keyGroups, wanted.map((g) => g.map((source): Member => ({ kind: 'new', source }))))
   const { dataKey } = await recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) })
   try {
+    if (wanted.some((g) => g.length === 0)) {
+      throw new GenericError('error updating one or more master keys: [empty key group provided]', {
+        hint: `the creation rule for ${file} has no keys, or an empty key group: the file would be left without master keys`,
+      })
+    }
     // One group before and after: the same whole data key is wrapped, so unchanged entries stay as they are.
     const keepEntries = metadata.keyGroups.length === 1 && plan.length === 1
     const wrapped = keepEntries
       ? await wrapNewMembersOnly(dataKey, plan[0]!, threshold, ctx.keyContext)
       : await wrapPlan(dataKey, plan, threshold, ctx.keyContext)
-    const updated: Metadata = { ...metadata, keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
+    // As sops, which loads a file without rules (binary) with the default suffix and writes it back.
+    const updated: Metadata = { ...metadata, rules: withDefaultRule(metadata.rules), keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
     encrypted.doc.metadata = metadataTree(updated)
   } finally {
     dataKey.fill(0)
   }
   writeFileAtomic(file, await emitEncryptedFile(ctx, args, encrypted))
-  return `File ${file} synced with new keys`
+  return report((name) => `File ${name} synced with new keys`)
 }
 
 /**

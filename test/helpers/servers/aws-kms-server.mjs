@@ -1,5 +1,5 @@
-// A loopback AWS KMS (+ STS AssumeRole) for tests and benchmarks. Plain JS on purpose: the
-// sops oracle (SOPS_ORACLE_KMS_MODULE) and bench/kms.mjs import it with plain node, and the
+// A loopback AWS KMS (+ STS AssumeRole) for tests and benchmarks. Plain JS on purpose:
+// bench/kms.mjs imports it with plain node, and the
 // TS tests import it through ./aws-kms.ts.
 //
 // It speaks the real wire protocols, so the real @aws-sdk clients run their whole code path:
