@@ -1,71 +1,58 @@
-// 64 MiB binary file: tsops encrypt+decrypt (library, in a child process so peak RSS is its own)
-// vs raw node:crypto AES-256-GCM over the same bytes, measured in the same run.
-import { spawnSync } from 'node:child_process'
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const SIZE = 64 * 1024 * 1024
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-
-function rawAesMs(data) {
-  const key = randomBytes(32)
-  const iv = randomBytes(32)
-  const t = process.hrtime.bigint()
-  const c = createCipheriv('aes-256-gcm', key, iv)
-  const ct = Buffer.concat([c.update(data), c.final()])
-  const tag = c.getAuthTag()
-  const d = createDecipheriv('aes-256-gcm', key, iv)
-  d.setAuthTag(tag)
-  Buffer.concat([d.update(ct), d.final()])
-  return Number(process.hrtime.bigint() - t) / 1e6
-}
-
-const CHILD = `
+// 64 MiB binary file: `tsops encrypt` + `tsops decrypt` vs `sops encrypt` + `sops decrypt`, each
+// a process of its own run under GNU time, so both the wall time and the process's peak RSS
+// (%M) are the tool's own. Peak RSS does not depend on how busy the machine is; time does, so
+// the tools alternate and the median of the runs is reported.
 import { randomBytes } from 'node:crypto'
-const lib = await import(${JSON.stringify(path.join(root, 'dist/lib/index.js'))})
-const { generateAgeIdentity } = await import(${JSON.stringify(path.join(root, 'dist/lib/keys/age.js'))})
-const { identity, recipient } = await generateAgeIdentity()
-const data = randomBytes(${SIZE})
-const baseRss = process.memoryUsage().rss
-const t = process.hrtime.bigint()
-const enc = await lib.encrypt(data, { format: 'binary', age: [recipient] })
-const dec = (await lib.decrypt(enc, { format: 'binary', ageIdentities: [identity] })).data
-const ms = Number(process.hrtime.bigint() - t) / 1e6
-if (!Buffer.from(dec).equals(data)) throw new Error('round trip mismatch')
-process.stdout.write(JSON.stringify({ ms, peakRss: process.resourceUsage().maxRSS * 1024, baseRss }))
-`
+import fs from 'node:fs'
+import path from 'node:path'
+import { cli, realSops, stats } from './sops.mjs'
+import { spawnSync } from 'node:child_process'
 
-/** Peak RSS of `tsops encrypt` and `tsops decrypt` processes on the file (GNU time's %M, in KiB). */
-function cliPeakRss(data) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-bench-bin-'))
-  try {
-    const env = { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'cfg') }
-    const cli = path.join(root, 'dist/cli/tsops.cjs')
-    const recipient = spawnSync(process.execPath, [cli, 'keygen'], { env, encoding: 'utf8' }).stdout.trim()
-    fs.writeFileSync(path.join(dir, 'big.bin'), data)
-    const measure = (args) => {
-      const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cli, ...args], { env, encoding: 'utf8' })
-      if (r.status !== 0) throw new Error(`tsops ${args[0]} failed: ${r.stderr}`)
-      return Number(r.stderr.trim().split('\n').pop()) * 1024
-    }
-    return {
-      encrypt: measure(['encrypt', '--age', recipient, '--output', path.join(dir, 'big.enc'), path.join(dir, 'big.bin')]),
-      decrypt: measure(['decrypt', '--output', path.join(dir, 'big.out'), path.join(dir, 'big.enc')]),
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
+export const SIZE = 64 * 1024 * 1024
+
+/** Wall ms and peak RSS (bytes) of one command run under /usr/bin/time. */
+function measured(cmd, args, env) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] })
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`)
+  const [seconds, kib] = r.stderr.trim().split('\n').pop().split(' ').map(Number)
+  return { ms: seconds * 1000, rss: kib * 1024 }
 }
 
-export function benchBinary() {
+/**
+ * @returns {{ size, tsops: { encrypt, decrypt }, sops: { encrypt, decrypt } }} each side's
+ *   { time: stats of ms, rss: peak bytes over the runs }
+ */
+export function benchBinary({ work, env, recipient, runs = 3 }) {
+  const sops = realSops()
+  const plain = path.join(work, 'big.bin')
   const data = randomBytes(SIZE)
-  rawAesMs(data.subarray(0, 1024 * 1024)) // warm up
-  const raw = Math.min(rawAesMs(data), rawAesMs(data))
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], { encoding: 'utf8', maxBuffer: 1 << 20 })
-  if (r.status !== 0) throw new Error(`binary bench failed: ${r.stderr}`)
-  const { ms, peakRss } = JSON.parse(r.stdout)
-  return { ms, rawMs: raw, peakRss, size: SIZE, cliPeakRss: cliPeakRss(data) }
+  fs.writeFileSync(plain, data)
+  const tools = {
+    tsops: (args) => measured(process.execPath, [cli, ...args], env),
+    sops: (args) => measured(sops, args, env),
+  }
+  const samples = { tsops: { encrypt: [], decrypt: [] }, sops: { encrypt: [], decrypt: [] } }
+  for (let i = 0; i < runs; i++) {
+    for (const name of i % 2 === 0 ? ['tsops', 'sops'] : ['sops', 'tsops']) {
+      const enc = path.join(work, `big.${name}.enc`)
+      const out = path.join(work, `big.${name}.out`)
+      samples[name].encrypt.push(tools[name](['encrypt', '--age', recipient, '--input-type', 'binary', '--output', enc, plain]))
+      samples[name].decrypt.push(tools[name](['decrypt', '--input-type', 'binary', '--output-type', 'binary', '--output', out, enc]))
+      if (i === 0 && !fs.readFileSync(out).equals(data)) throw new Error(`${name}: the 64 MiB round trip changed the file`)
+      fs.rmSync(out)
+    }
+  }
+  // Each reads the other's file: the streamed envelope is sops's format.
+  const cross = path.join(work, 'big.cross.out')
+  tools.sops(['decrypt', '--input-type', 'binary', '--output-type', 'binary', '--output', cross, path.join(work, 'big.tsops.enc')])
+  if (!fs.readFileSync(cross).equals(data)) throw new Error('sops cannot read what tsops wrote')
+  tools.tsops(['decrypt', '--input-type', 'binary', '--output-type', 'binary', '--output', cross, path.join(work, 'big.sops.enc')])
+  if (!fs.readFileSync(cross).equals(data)) throw new Error('tsops cannot read what sops wrote')
+  for (const f of [plain, cross, path.join(work, 'big.tsops.enc'), path.join(work, 'big.sops.enc')]) fs.rmSync(f, { force: true })
+  const summary = (xs) => ({ time: stats(xs.map((x) => x.ms)), rss: Math.max(...xs.map((x) => x.rss)) })
+  return {
+    size: SIZE,
+    tsops: { encrypt: summary(samples.tsops.encrypt), decrypt: summary(samples.tsops.decrypt) },
+    sops: { encrypt: summary(samples.sops.encrypt), decrypt: summary(samples.sops.decrypt) },
+  }
 }

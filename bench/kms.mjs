@@ -59,6 +59,52 @@ export async function benchKms({ latencyMs = 20, runs = 41, warmup = 3 } = {}) {
   }
 }
 
+/**
+ * The same fan-out through the command lines, side by side with real sops: `encrypt --kms` of
+ * a small YAML to 10 keys and to 1, and `decrypt` of the 10-key file, counting the KMS Decrypt
+ * calls each decrypt makes (exactly one: the first key that opens the data key is enough).
+ * → { ten: { tsops, sops }, one: { tsops, sops }, unwraps: { tsops, sops } } (stats of ms; counts)
+ */
+export async function benchKmsCli({ work, latencyMs = 20, runs = 7 } = {}) {
+  const fs = await import('node:fs')
+  const { alternate, cli, realSops, run } = await import('./sops.mjs')
+  const { startKmsServerThread, testKeyArn, TEST_CREDENTIALS } = await import(pathToFileURL(path.join(root, 'test/helpers/servers/aws-kms-server.mjs')).href)
+  const server = await startKmsServerThread({ delayMs: latencyMs })
+  try {
+    const sops = realSops()
+    const env = {
+      PATH: process.env.PATH,
+      HOME: work,
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_KMS: server.url,
+      AWS_REGION: 'eu-central-1',
+    }
+    const plain = path.join(work, 'kms-plain.yaml')
+    fs.writeFileSync(plain, 'db:\n    user: app\n    password: hunter2\nport: 5432\n')
+    const arns = Array.from({ length: 10 }, (_, i) => testKeyArn(`bench-${i}`, 'eu-central-1'))
+    const tools = { tsops: [process.execPath, [cli]], sops: [sops, []] }
+    const encryptTo = (who, n) => () => {
+      const [cmd, pre] = tools[who]
+      run(cmd, [...pre, 'encrypt', '--kms', arns.slice(0, n).join(','), '--output', path.join(work, `kms-${who}-${n}.yaml`), plain], { env })
+    }
+    const ten = alternate({ tsops: encryptTo('tsops', 10), sops: encryptTo('sops', 10) }, { runs, warmup: 1 })
+    const one = alternate({ tsops: encryptTo('tsops', 1), sops: encryptTo('sops', 1) }, { runs, warmup: 1 })
+    const unwraps = {}
+    for (const who of ['tsops', 'sops']) {
+      const [cmd, pre] = tools[who]
+      const file = path.join(work, `kms-${who}-10.yaml`)
+      if ((fs.readFileSync(file, 'utf8').match(/arn: arn:aws:kms:/g) ?? []).length !== 10) throw new Error(`${who}: the file does not list every KMS key`)
+      const before = await server.count('Decrypt')
+      run(cmd, [...pre, 'decrypt', file], { env })
+      unwraps[who] = (await server.count('Decrypt')) - before
+    }
+    return { ten, one, unwraps, latencyMs }
+  } finally {
+    await server.close()
+  }
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   for (const latencyMs of [20, 0]) {
     const r = await benchKms({ latencyMs })

@@ -1,119 +1,154 @@
 #!/usr/bin/env node
-// tsops benchmarks. Every target is a ratio against a baseline measured in the same run, so
-// the numbers mean the same on a slow or a busy machine. Requires `npm run build` first.
+// tsops benchmarks, side by side with real sops 3.13.2 in the same run: every row times both
+// tools on the same files (alternating run by run, medians with the [min–max] spread) and prints
+// both columns and the ratio tsops/sops. Requires `npm run build` and the real sops
+// (scripts/install-test-tools.sh; TSOPS_REAL_SOPS overrides). Takes a few minutes.
+//   BENCH_ONLY=cold,tree,binary,bulk,textconv,kms,guard,regex  runs a subset
 import { spawnSync } from 'node:child_process'
-import { median, timeProcess } from './measure.mjs'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { alternate, benchEnv, cli, fmtMs, realSops, root, run } from './sops.mjs'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const cli = path.join(root, 'dist/cli/tsops.cjs')
-const lib = await import(path.join(root, 'dist/lib/index.js'))
-const { parseDocument } = await import('yaml')
+const sops = realSops()
+const only = process.env.BENCH_ONLY?.split(',')
+const wanted = (row) => !only || only.includes(row)
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-bench-'))
 process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }))
+const lib = await import(path.join(root, 'dist/lib/index.js'))
+const { env, recipient } = await benchEnv(work)
+console.log(`tsops (${cli}) vs sops ${spawnSync(sops, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]} (${sops})`)
+console.log(`node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`)
 
 const results = []
-function report(name, value, baseline, target, unit = 'ms') {
-  const ratio = value / baseline
-  results.push({ name, value, baseline, ratio, target })
-  const ok = target === undefined ? '' : ratio <= target ? '  OK' : '  ABOVE TARGET'
-  console.log(`${name}: ${value.toFixed(1)} ${unit} vs baseline ${baseline.toFixed(1)} ${unit} = ${ratio.toFixed(2)}x${target ? ` (target <= ${target}x)` : ''}${ok}`)
+/** One row: both columns, the ratio tsops/sops and its target. */
+function row(name, tsops, sopsSide, target, { unit = 'ms', format = fmtMs, note } = {}) {
+  const ratio = tsops.median / sopsSide.median
+  const ok = ratio <= target ? 'OK' : 'ABOVE TARGET'
+  results.push({ name, tsops, sops: sopsSide, ratio, target, unit, note })
+  console.log(`${name}\n  tsops ${format(tsops)} | sops ${format(sopsSide)} | ${ratio.toFixed(2)}x (target <= ${target}x) ${ok}${note ? `\n  ${note}` : ''}`)
+}
+const tsopsCmd = (...args) => () => run(process.execPath, [cli, ...args], { env })
+const sopsCmd = (...args) => () => run(sops, args, { env })
+
+// ---- cold decrypt of a small age YAML (node's bare start as the floor) -----------------------
+if (wanted('cold')) {
+  const small = path.join(work, 'small.yaml')
+  fs.writeFileSync(small, await lib.encrypt('db:\n    user: app\n    password: hunter2\nport: 5432\n', { format: 'yaml', age: [recipient] }))
+  const r = alternate(
+    { node: () => run(process.execPath, ['-e', '0'], { env }), tsops: tsopsCmd('decrypt', small), sops: sopsCmd('decrypt', small) },
+    { runs: 21, warmup: 2 },
+  )
+  row('cold decrypt of a small age YAML', r.tsops, r.sops, 1, { note: `node -e 0 (the floor of any node CLI): ${fmtMs(r.node)} = ${(r.node.median / r.sops.median).toFixed(2)}x sops` })
 }
 
-
-
-// ---- 1. cold start: tsops decrypt of a small age-encrypted YAML vs `node -e 0` ----------------
-const { identity, recipient } = await import(path.join(root, 'dist/lib/keys/age.js')).then((m) => m.generateAgeIdentity())
-const small = path.join(work, 'small.yaml')
-fs.writeFileSync(small, await lib.encrypt('db:\n    user: app\n    password: hunter2\nport: 5432\n', { format: 'yaml', age: [recipient] }))
-const env = { PATH: process.env.PATH, HOME: work, SOPS_AGE_KEY: identity }
-const coldRuns = 21
-const nodeTimes = []
-const tsopsTimes = []
-timeProcess(process.execPath, [cli, 'decrypt', small], { env }) // warm the page cache
-for (let i = 0; i < coldRuns; i++) {
-  nodeTimes.push(timeProcess(process.execPath, ['-e', '0'], { env }))
-  tsopsTimes.push(timeProcess(process.execPath, [cli, 'decrypt', small], { env }))
-}
-report('cold tsops decrypt (small age YAML) vs node -e 0', median(tsopsTimes), median(nodeTimes), 1.6)
-
-// ---- 2. 10,000-leaf YAML: encrypt+decrypt vs yaml parse+emit ---------------------------------
-function bigYaml(leaves) {
-  const lines = []
-  for (let s = 0; s < leaves / 10; s++) {
-    lines.push(`service_${s}:`)
-    for (let k = 0; k < 10; k++) lines.push(`    key_${k}: value-${s}-${k}-${'x'.repeat(k)}`)
+// ---- encrypt + decrypt of a 10,000-leaf YAML and JSON ---------------------------------------
+function leaves(n) {
+  const services = {}
+  for (let s = 0; s < n / 10; s++) {
+    services[`service_${s}`] = Object.fromEntries(Array.from({ length: 10 }, (_, k) => [`key_${k}`, `value-${s}-${k}-${'x'.repeat(k)}`]))
   }
-  return lines.join('\n') + '\n'
+  return services
 }
-const text = bigYaml(10_000)
-const ageKey = { format: 'yaml', age: [recipient] }
-async function timeAsync(fn, runs = 7, warmup = 2) {
-  // Untimed warm-up runs for both sides alike: the comparison is of steady-state throughput.
-  for (let i = 0; i < warmup; i++) await fn()
-  const ts = []
-  for (let i = 0; i < runs; i++) {
-    const t = process.hrtime.bigint()
-    await fn()
-    ts.push(Number(process.hrtime.bigint() - t) / 1e6)
+function yamlOf(tree) {
+  return Object.entries(tree)
+    .map(([s, kv]) => `${s}:\n${Object.entries(kv).map(([k, v]) => `    ${k}: ${v}\n`).join('')}`)
+    .join('')
+}
+if (wanted('tree')) {
+  const tree = leaves(10_000)
+  for (const [ext, text] of [
+    ['yaml', yamlOf(tree)],
+    ['json', `${JSON.stringify(tree, null, '\t')}\n`],
+  ]) {
+    const plain = path.join(work, `big.${ext}`)
+    fs.writeFileSync(plain, text)
+    const roundTrip = (tool, base) => () => {
+      const enc = path.join(work, `big.${base}.enc.${ext}`)
+      tool('encrypt', '--age', recipient, '--output', enc, plain)()
+      tool('decrypt', '--output', path.join(work, `big.${base}.out.${ext}`), enc)()
+    }
+    const r = alternate({ tsops: roundTrip(tsopsCmd, 'tsops'), sops: roundTrip(sopsCmd, 'sops') }, { runs: 5, warmup: 1 })
+    const same = fs.readFileSync(path.join(work, `big.tsops.out.${ext}`)).equals(fs.readFileSync(path.join(work, `big.sops.out.${ext}`)))
+    row(`encrypt + decrypt of a 10,000-leaf ${ext.toUpperCase()} (two processes each)`, r.tsops, r.sops, 1, { note: same ? undefined : 'NOTE: the decrypted outputs differ' })
   }
-  return median(ts)
-}
-const baselineYaml = await timeAsync(() => parseDocument(text).toString({ indent: 4, lineWidth: 0 }))
-const roundTrip = await timeAsync(async () => {
-  const enc = await lib.encrypt(text, ageKey)
-  await lib.decrypt(enc, { format: 'yaml', output: 'text', ageIdentities: [identity] })
-})
-report('encrypt+decrypt 10,000-leaf YAML vs yaml parse+emit', roundTrip, baselineYaml, 3)
-
-// ---- 3. 64 MiB binary: encrypt+decrypt vs raw AES-256-GCM; peak memory ---------------------
-const { benchBinary } = await import('./binary.mjs')
-const bin = benchBinary()
-report('encrypt+decrypt 64 MiB binary vs raw AES-256-GCM', bin.ms, bin.rawMs, 4)
-console.log(`  peak RSS of that process (library round trip, holding plaintext, ciphertext text and result at once): ${(bin.peakRss / 1048576).toFixed(0)} MiB for a ${bin.size / 1048576} MiB file (${(bin.peakRss / bin.size).toFixed(1)}x)`)
-for (const [op, rss] of Object.entries(bin.cliPeakRss)) {
-  console.log(`  peak RSS of \`tsops ${op}\` on the ${bin.size / 1048576} MiB file: ${(rss / 1048576).toFixed(0)} MiB (${(rss / bin.size).toFixed(1)}x the file)`)
 }
 
-// ---- 4. KMS fan-out: encrypt to 10 KMS keys vs 1, loopback KMS --------------------------------
-const { benchKms } = await import('./kms.mjs')
-const kms = await benchKms()
-report('encrypt to 10 KMS keys vs to 1 key (loopback KMS, 20 ms per call)', kms.tenMs, kms.oneMs, 1.5)
+// ---- 64 MiB binary: time and peak RSS --------------------------------------------------------
+if (wanted('binary')) {
+  const { benchBinary } = await import('./binary.mjs')
+  const b = benchBinary({ work, env, recipient })
+  const mib = (x) => `${(x / 1048576).toFixed(0)} MiB`
+  for (const op of ['encrypt', 'decrypt']) {
+    row(`${op} of a 64 MiB binary file`, b.tsops[op].time, b.sops[op].time, 1)
+    const rss = { median: b.tsops[op].rss }
+    row(`peak RSS of that ${op} (x the file: tsops ${(b.tsops[op].rss / b.size).toFixed(2)}, sops ${(b.sops[op].rss / b.size).toFixed(2)}; target tsops <= 2.5x the file)`, rss, { median: b.sops[op].rss }, 1, {
+      format: (s) => mib(s.median),
+      unit: 'bytes',
+      note: b.tsops[op].rss / b.size <= 2.5 ? undefined : 'ABOVE the 2.5x-the-file target',
+    })
+  }
+}
 
-// ---- 5. pre-commit guard over 1,000 staged encrypted files ---------------------------------
-const { benchGitGuard } = await import('./git-guard.mjs')
-const guard = await benchGitGuard()
-results.push({ name: 'git guard 1,000 staged files', value: guard.guardMs, baseline: guard.baselineMs, ratio: guard.guardMs / guard.baselineMs })
-console.log(
-  `pre-commit guard over 1,000 staged encrypted files: ${(guard.guardMs / 1000).toFixed(2)} s (target < 3 s${guard.guardMs < 3000 ? ', OK' : ', ABOVE TARGET'}); baseline git diff --cached --name-only: ${guard.baselineMs.toFixed(1)} ms`,
-)
+// ---- 200 small files: one tsops process vs a loop of sops ------------------------------------
+if (wanted('bulk')) {
+  const { benchBulk } = await import('./bulk.mjs')
+  const r = await benchBulk({ work, env, recipient })
+  row(`decrypt of ${r.files} small files: one tsops decrypt --output-dir vs a loop of sops decrypt`, r.tsops, r.sops, 0.5)
+}
 
-// ---- 6. rule regexes are linear: 10x the hostile comment lines costs about 10x -----------------
-const { benchHostileRegex } = await import('./hostile-regex.mjs')
-const hostile = await benchHostileRegex()
-report(
-  `keyless check of ${hostile.lines * 10} vs 10 x ${hostile.lines} hostile comment lines (1.0 = linear, 10 = quadratic)`,
-  hostile.largeMs,
-  hostile.smallMs * 10,
-  1.5,
-)
+// ---- git log -p through the textconv driver --------------------------------------------------
+if (wanted('textconv')) {
+  const { benchTextconv } = await import('./textconv.mjs')
+  const r = await benchTextconv({ work, env, recipient })
+  row(`git log -p over ${r.commits} commits of an encrypted file, textconv driver`, r.tsops, r.sops, 0.5)
+}
 
-// ---- 7. start-up is unchanged by the cloud key sources: an age-only decrypt loads none -------
-const importLog = path.join(work, 'imports.log')
-spawnSync(process.execPath, ['-r', path.join(root, 'bench/require-log.cjs'), cli, 'decrypt', small], {
-  env: { ...env, TSOPS_IMPORT_LOG: importLog },
-})
-const imported = fs.readFileSync(importLog, 'utf8').split('\n').filter(Boolean)
-const sdkModules = imported.filter((u) => /@aws-sdk|@smithy|@google-cloud|@azure|@grpc|simple-git|re2js|age-encryption/.test(u))
-console.log(
-  `age-only decrypt requires ${imported.length} modules (${[...new Set(imported)].join(', ')}); cloud SDKs among them: ${sdkModules.length === 0 ? 'none' : sdkModules.join(', ')} (its cold start is (1) above)`,
-)
+// ---- KMS: 10 keys vs 1, one unwrap per decrypt -----------------------------------------------
+if (wanted('kms')) {
+  const { benchKmsCli } = await import('./kms.mjs')
+  const k = await benchKmsCli({ work })
+  const fan = (who) => `${who} 10 keys / 1 key = ${(k.ten[who].median / k.one[who].median).toFixed(2)}x`
+  row(`encrypt to 10 KMS keys (loopback KMS, ${k.latencyMs} ms per call)`, k.ten.tsops, k.ten.sops, 1, { note: `${fan('tsops')}, ${fan('sops')}` })
+  row(`encrypt to 1 KMS key (loopback KMS, ${k.latencyMs} ms per call)`, k.one.tsops, k.one.sops, 1)
+  const okUnwraps = k.unwraps.tsops === 1 ? 'OK' : 'NOT ONE'
+  console.log(`KMS Decrypt calls to decrypt the 10-key file: tsops ${k.unwraps.tsops}, sops ${k.unwraps.sops} (target: exactly 1) ${okUnwraps}`)
+  results.push({ name: 'KMS unwraps per decrypt of a 10-key file', tsops: { median: k.unwraps.tsops }, sops: { median: k.unwraps.sops }, unit: 'calls' })
+}
 
-// ---- 7. linear time: every reader, writer and rule at n and 10·n (target: ~10x, not ~100x) --
-const { benchScaling } = await import('./scaling.mjs')
-await benchScaling((name, value, baseline) => report(`linear: ${name}`, value, baseline, 20))
+// ---- the pre-commit guard over 1,000 staged files --------------------------------------------
+if (wanted('guard')) {
+  const { benchGitGuard } = await import('./git-guard.mjs')
+  const { stats } = await import('./sops.mjs')
+  const g = await benchGitGuard({ sops, runs: 3, sopsRuns: 2 })
+  row('pre-commit guard over 1,000 staged files: tsops git pre-commit vs a loop of sops filestatus', stats(g.tsopsRuns), stats(g.sopsLoop), 1, {
+    note: `git diff --cached --name-only alone: ${g.baselineMs.toFixed(1)} ms`,
+  })
+}
 
+// ---- tsops only: rule regexes are linear (10x the hostile comment lines costs about 10x) ------
+if (wanted('regex')) {
+  const { benchHostileRegex } = await import('./hostile-regex.mjs')
+  const hostile = await benchHostileRegex()
+  const ratio = hostile.largeMs / (hostile.smallMs * 10)
+  console.log(
+    `keyless check of ${hostile.lines * 10} vs 10 x ${hostile.lines} hostile comment lines (tsops only; 1.0 = linear, 10 = quadratic): ${hostile.largeMs.toFixed(0)} ms vs ${(hostile.smallMs * 10).toFixed(0)} ms = ${ratio.toFixed(2)}x (target <= 1.5x) ${ratio <= 1.5 ? 'OK' : 'ABOVE TARGET'}`,
+  )
+}
+
+// ---- tsops only: every reader, writer and rule takes linear time (n vs 10·n, bench/scaling.mjs) -
+if (wanted('linear')) {
+  const { benchScaling } = await import('./scaling.mjs')
+  await benchScaling((name, value, baseline) => {
+    const ratio = value / baseline
+    console.log(`linear: ${name}: ${value.toFixed(1)} ms vs ${baseline.toFixed(1)} ms = ${ratio.toFixed(1)}x (~10x is linear, ~100x quadratic; target <= 20x) ${ratio <= 20 ? 'OK' : 'ABOVE TARGET'}`)
+  })
+}
+
+// ---- the README table ------------------------------------------------------------------------
+console.log('\n| row | tsops | sops 3.13.2 | tsops/sops | target |\n|---|---|---|---|---|')
+for (const r of results) {
+  const f = r.unit === 'bytes' ? (s) => `${(s.median / 1048576).toFixed(0)} MiB` : r.unit === 'calls' ? (s) => `${s.median}` : fmtMs
+  console.log(`| ${r.name} | ${f(r.tsops)} | ${f(r.sops)} | ${r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`} | ${r.target === undefined ? '1 call' : `≤ ${r.target}x`} |`)
+}
 fs.writeFileSync(path.join(root, 'bench/.last.json'), JSON.stringify(results, null, 2))

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Test tools built from the Go module proxy: the real sops (the differential tier's reference)
-# and the real age CLI. They live in a cache outside the repo, one folder per version, and are
-# reused when present. Test-only: tsops never runs them.
+# Test tools: the real sops (the differential tier's reference) and the real age CLI, built from
+# the Go module proxy, and moto's AWS server from PyPI (a second, independent KMS for the tier).
+# They live in a cache outside the repo, one folder per version, and are reused when present.
+# Test-only: tsops never runs them.
 #   TSOPS_TOOLS_DIR  the cache (default: ${XDG_CACHE_HOME:-$HOME/.cache}/tsops-tools)
 set -euo pipefail
 SOPS_VERSION=v3.13.2
 AGE_VERSION=v1.3.1
+MOTO_VERSION=5.2.6
 tools="${TSOPS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tsops-tools}"
 
 # install NAME VERSION MODULE-PATTERN BINARY: go install into $tools/NAME-VERSION unless BINARY is there.
@@ -21,4 +23,14 @@ install() {
 
 install sops "$SOPS_VERSION" github.com/getsops/sops/v3/cmd/sops sops
 install age "$AGE_VERSION" 'filippo.io/age/cmd/...' age-keygen
+
+# moto in a virtualenv of its own, so no system Python package is touched.
+moto="$tools/moto"
+if [ ! -x "$moto/bin/moto_server" ] || [ "$(cat "$moto/.version" 2>/dev/null)" != "$MOTO_VERSION" ]; then
+  command -v python3 >/dev/null || { echo "install-test-tools: python3 is needed for moto" >&2; exit 1; }
+  echo "install-test-tools: installing moto $MOTO_VERSION into $moto" >&2
+  rm -rf "$moto" && python3 -m venv "$moto"
+  "$moto/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  echo "$MOTO_VERSION" > "$moto/.version"
+fi
 echo "$tools"

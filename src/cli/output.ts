@@ -1,6 +1,6 @@
 /** Where a command's result goes: stdout, --output, or the input file itself (-i). */
 import { ConflictingParametersError } from '../core/errors.js'
-import { isStdin, withFileLock, writeFileAtomic, writeStdout } from '../io/files.js'
+import { isStdin, withFileLock, writeFileAtomic, writeStdout, type Bytes } from '../io/files.js'
 import type { Args } from './args.js'
 import type { CliContext } from './context.js'
 import { goQuote } from './sopslog.js'
@@ -14,7 +14,7 @@ export function assertOutputFlags(args: Args, file: string | undefined): void {
   }
 }
 
-export function writeResult(args: Args, file: string | undefined, data: Uint8Array): void {
+export function writeResult(args: Args, file: string | undefined, data: Bytes): void {
   const output = args.string('output')
   if (args.bool('in-place') && file) writeFileAtomic(file, data)
   else if (output !== undefined) writeFileAtomic(output, data)

@@ -180,6 +180,8 @@ export class DuplicateDecryptionKeyTypeError extends TsopsError {
 export interface KeyAttempt {
   type: KeyType
   id: string
+  /** How sops's messages name the key (MasterKey.ToString; the id for most types). */
+  label?: string
   /** Undefined for the key that succeeded. */
   reason?: string
 }

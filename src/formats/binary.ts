@@ -70,6 +70,80 @@ function emitEncryptedBinary(doc: Document, options?: EmitOptions): Uint8Array {
   return out
 }
 
+// ---- streaming: the envelope around a payload that is never held as one value -------------
+
+/** How the `data` value of every encrypted binary file begins; its base64 ciphertext follows. */
+export const ENC_DATA_PREFIX = 'ENC[AES256_GCM,data:'
+
+/** The encrypted envelope split around the base64 payload of `data`: what comes before it and after it. */
+export interface BinaryFrame {
+  head: Buffer
+  tail: Buffer
+}
+
+/**
+ * The exact bytes the JSON store writes around `data`'s ciphertext, for a `data` value
+ * `ENC[AES256_GCM,data:<payload><afterPayload>` (afterPayload = `,iv:…,tag:…,type:str]`), so the
+ * payload can be written in chunks between them: same output as `emit`, never one 90 MB value.
+ */
+export function encryptedBinaryFrame(afterPayload: string, metadata: TreeMap, options?: EmitOptions): BinaryFrame {
+  const value = `${ENC_DATA_PREFIX}${afterPayload}`
+  if (!JSON_SAFE_ENC.test(value)) throw binaryEmitError('the encrypted value needs JSON escapes')
+  const frame = Buffer.from(emitJsonDocument({ branches: [new TreeMap([{ key: DATA_KEY, value }])], metadata }, options))
+  const marker = `"${DATA_KEY}": "${ENC_DATA_PREFIX}`
+  const at = frame.indexOf(marker)
+  if (at < 0) throw binaryEmitError('no data value in the envelope')
+  const slot = at + marker.length
+  return { head: frame.subarray(0, slot), tail: frame.subarray(slot) }
+}
+
+/**
+ * Reads `length` bytes at `position` of the file being decrypted (fewer only at its end), into
+ * `into` when given (a reused block buffer: small steady garbage instead of one buffer per block).
+ */
+export type ReadAt = (position: number, length: number, into?: Buffer) => Buffer
+
+/** Where `data`'s base64 ciphertext lies in an encrypted binary file, and the file without it. */
+export interface BinaryPayload {
+  /** Byte offsets of the payload: [start, end). */
+  start: number
+  end: number
+  /** The file with the payload cut out: the envelope, with `data` = `ENC[AES256_GCM,data:,iv:…]`. */
+  skeleton: Buffer
+}
+
+/** The file as tsops and sops write it: `data` is the first key and its value starts the ENC frame. */
+const PAYLOAD_START = /^[ \t\r\n]*\{[ \t\r\n]*"data"[ \t\r\n]*:[ \t\r\n]*"ENC\[AES256_GCM,data:/
+const NOT_BASE64 = /[^A-Za-z0-9+/=]/
+const SCAN_BLOCK = 64 << 10
+/** The envelope after the payload is a few KiB of metadata; anything much larger is not ours to stream. */
+const MAX_TAIL = 1 << 20
+
+/**
+ * Find the payload without reading the file into memory: the run of base64 after the ENC
+ * prefix of a leading `data` key. Undefined for anything unusual (another layout, padding
+ * inside the run, a length that is not a multiple of 4, a huge envelope): the caller then reads
+ * the file whole, so unusual files behave exactly as before.
+ */
+export function locateBinaryPayload(read: ReadAt, size: number): BinaryPayload | undefined {
+  const head = read(0, Math.min(size, 4096))
+  const start = PAYLOAD_START.exec(head.toString('latin1'))?.[0].length
+  if (start === undefined) return undefined
+  let end = -1
+  let firstPad = -1
+  const buffer = Buffer.allocUnsafe(SCAN_BLOCK)
+  for (let pos = start; pos < size && end < 0; pos += SCAN_BLOCK) {
+    const block = read(pos, Math.min(SCAN_BLOCK, size - pos), buffer).toString('latin1')
+    const stop = block.search(NOT_BASE64)
+    const pad = block.indexOf('=')
+    if (firstPad < 0 && pad >= 0 && (stop < 0 || pad < stop)) firstPad = pos + pad
+    if (stop >= 0) end = pos + stop
+  }
+  if (end < 0 || (end - start) % 4 !== 0 || size - end > MAX_TAIL) return undefined
+  if (firstPad >= 0 && firstPad < end - 2) return undefined
+  return { start, end, skeleton: Buffer.concat([head.subarray(0, start), read(end, size - end)]) }
+}
+
 export const binaryFormat: Format = {
   name: 'binary',
   extensions: [],

@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { NoFileError, ReadError, WriteError } from '../core/errors.js'
-import { describeIoError as describe, readStdin, writeFully, writeStdout } from './stdio.js'
+import { describeIoError as describe, readStdin, writeAll, writeStdout, type Bytes } from './stdio.js'
 import { acquireFileLockSync, resolveWriteTarget, shortHash, takeStaleRecovery } from './lock.js'
 
 export { withFileLock, withFileLockSync, FileLockedError, lockPathFor, type LockOptions } from './lock.js'
@@ -49,7 +49,7 @@ export interface WriteOptions {
  * `mode` is given; existing files keep their mode and, where permitted, their owner. Devices and
  * FIFOs (`--output /dev/stdout`) are written directly: there is nothing to replace.
  */
-export function writeFileAtomic(file: string, data: Uint8Array, options: WriteOptions = {}): void {
+export function writeFileAtomic(file: string, data: Bytes, options: WriteOptions = {}): void {
   const fd = STANDARD_STREAMS.get(path.resolve(file))
   if (fd === 1) return writeStdout(data)
   if (fd === 2) return writeInPlace(file, fd, data)
@@ -144,7 +144,7 @@ function assertWritable(file: string, target: string): void {
   }
 }
 
-function replaceFile(file: string, target: string, data: Uint8Array, newMode: number | undefined): void {
+function replaceFile(file: string, target: string, data: Bytes, newMode: number | undefined): void {
   const dir = path.dirname(target)
   const tmp = tempPathFor(target)
   const existing = statOrUndefined(target)
@@ -153,7 +153,7 @@ function replaceFile(file: string, target: string, data: Uint8Array, newMode: nu
   let fd: number | undefined
   try {
     fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode & 0o777)
-    writeFully(fd, data)
+    writeAll(fd, data)
     if (existing) keepModeAndOwner(fd, existing, mode)
     fs.fsyncSync(fd)
     fs.closeSync(fd)
@@ -181,23 +181,25 @@ function keepModeAndOwner(fd: number, existing: fs.Stats, mode: number): void {
  * rename(2) over the target. A bind-mounted single file (containers) cannot be renamed over
  * (EBUSY); like sops, it is then rewritten in place — the one non-atomic path.
  */
-function renameOver(tmp: string, target: string, data: Uint8Array): void {
+function renameOver(tmp: string, target: string, data: Bytes): void {
   try {
     fs.renameSync(tmp, target)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code !== 'EBUSY' && code !== 'EXDEV') throw err
+    // Chunks cannot be produced twice: the temp file holds them.
+    if (data instanceof Uint8Array) writeInPlace(target, target, data)
+    else fs.copyFileSync(tmp, target)
     fs.rmSync(tmp, { force: true })
-    writeInPlace(target, target, data)
   }
 }
 
 /** Write to `target` (a path, or an open descriptor) directly: truncate, write, fsync if possible. */
-function writeInPlace(file: string, target: string | number, data: Uint8Array): void {
+function writeInPlace(file: string, target: string | number, data: Bytes): void {
   let fd: number | undefined
   try {
     fd = typeof target === 'number' ? target : fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o666)
-    writeFully(fd, data)
+    writeAll(fd, data)
     try {
       fs.fsyncSync(fd)
     } catch {
@@ -240,4 +242,4 @@ function fsyncDir(dir: string): void {
   }
 }
 
-export { writeStderr, writeStdout } from './stdio.js'
+export { writeStderr, writeStdout, type Bytes } from './stdio.js'

@@ -41,6 +41,15 @@ export function readStdin(): Buffer {
   return Buffer.concat(chunks)
 }
 
+/** Output as one buffer, or as chunks produced while it is written (a large binary file's encryption). */
+export type Bytes = Uint8Array | Iterable<Uint8Array>
+
+/** writeFully of one buffer or of every chunk in turn. */
+export function writeAll(fd: number, data: Bytes): void {
+  if (data instanceof Uint8Array) return writeFully(fd, data)
+  for (const chunk of data) writeFully(fd, chunk)
+}
+
 /** Write all of `data` to `fd`, waiting out EAGAIN; errors are thrown as the system gave them. */
 export function writeFully(fd: number, data: Uint8Array): void {
   let off = 0
@@ -60,9 +69,9 @@ export function writeFully(fd: number, data: Uint8Array): void {
 }
 
 /** Write to stdout, all of it (so the exit code follows the output). */
-export function writeStdout(data: Uint8Array | string): void {
+export function writeStdout(data: Bytes | string): void {
   try {
-    writeFully(1, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)
+    writeAll(1, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)
   } catch (err) {
     throw new WriteError(`Could not write to standard output: ${describeIoError(err)}`)
   }

@@ -20,6 +20,8 @@ import {
   timingSafeEqual,
   type KeyObject,
 } from 'node:crypto'
+import { bech32Decode } from './bech32.js'
+import { decodeString, parseAgeFile, readArmor, type AgeHeader, type AgeStream, type Stanza } from './age-format.js'
 
 const INTRO = 'age-encryption.org/v1\n'
 const X25519_INFO = 'age-encryption.org/v1/X25519'
@@ -30,49 +32,6 @@ export interface X25519Identity {
   privateKey: KeyObject
   /** The raw 32-byte public key, part of the HKDF salt. */
   publicKey: Buffer
-}
-
-// ---- bech32 (BIP 173), just enough to read AGE-SECRET-KEY-1… ------------------------------
-
-const CHARSET = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l'
-
-function polymod(values: number[]): number {
-  const GEN = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3]
-  let chk = 1
-  for (const v of values) {
-    const top = chk >>> 25
-    chk = ((chk & 0x1ffffff) << 5) ^ v
-    for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= GEN[i]!
-  }
-  return chk
-}
-
-function bech32Decode(text: string): { hrp: string; data: Buffer } | undefined {
-  const s = text.toLowerCase()
-  const pos = s.lastIndexOf('1')
-  if (pos < 1 || pos + 7 > s.length) return undefined
-  const hrp = s.slice(0, pos)
-  const words: number[] = []
-  for (const c of s.slice(pos + 1)) {
-    const v = CHARSET.indexOf(c)
-    if (v === -1) return undefined
-    words.push(v)
-  }
-  const expanded = [...hrp].map((c) => c.charCodeAt(0) >> 5).concat([0], [...hrp].map((c) => c.charCodeAt(0) & 31))
-  if (polymod([...expanded, ...words]) !== 1) return undefined
-  // 5-bit words -> bytes
-  let acc = 0
-  let bits = 0
-  const out: number[] = []
-  for (const w of words.slice(0, -6)) {
-    acc = (acc << 5) | w
-    bits += 5
-    if (bits >= 8) {
-      bits -= 8
-      out.push((acc >>> bits) & 0xff)
-    }
-  }
-  return { hrp, data: Buffer.from(out) }
 }
 
 // ---- keys ---------------------------------------------------------------------------------
@@ -90,7 +49,7 @@ function jwk(fields: { d?: Buffer; x?: Buffer }): { kty: 'OKP'; crv: 'X25519'; d
 export function parseX25519Identity(identity: string): X25519Identity | undefined {
   if (!identity.startsWith('AGE-SECRET-KEY-1')) return undefined
   const decoded = bech32Decode(identity)
-  if (!decoded || decoded.hrp !== 'age-secret-key-' || decoded.data.length !== 32) return undefined
+  if (!decoded.ok || decoded.hrp !== 'AGE-SECRET-KEY-' || decoded.data.length !== 32) return undefined
   const privateKey = createPrivateKey({ key: jwk({ d: decoded.data }), format: 'jwk' })
   decoded.data.fill(0)
   return { privateKey, publicKey: rawPublicKey(privateKey) }
@@ -104,56 +63,7 @@ function publicKeyObject(raw: Buffer): KeyObject {
   return createPublicKey({ key: jwk({ x: raw }), format: 'jwk' })
 }
 
-// ---- the file format ---------------------------------------------------------------------
-
-interface Stanza {
-  type: string
-  args: string[]
-  body: Buffer
-}
-
-interface Header {
-  stanzas: Stanza[]
-  /** Bytes covered by the MAC: the header up to and including "---". */
-  macInput: Buffer
-  mac: Buffer
-  payloadOffset: number
-}
-
-/** Unpadded standard base64, strictly (age forbids padding and non-canonical encodings). */
-function b64(s: string): Buffer {
-  if (!/^[A-Za-z0-9+/]*$/.test(s)) throw new Error('malformed base64 in age header')
-  return Buffer.from(s, 'base64')
-}
-
-function parseHeader(file: Buffer): Header {
-  if (!file.subarray(0, INTRO.length).equals(Buffer.from(INTRO))) throw new Error('not an age v1 file')
-  const stanzas: Stanza[] = []
-  let pos = INTRO.length
-  const readLine = (): string => {
-    const end = file.indexOf(0x0a, pos)
-    if (end === -1) throw new Error('truncated age header')
-    const line = file.subarray(pos, end).toString('latin1')
-    pos = end + 1
-    return line
-  }
-  for (;;) {
-    const lineStart = pos
-    const line = readLine()
-    if (line.startsWith('--- ')) {
-      return { stanzas, macInput: file.subarray(0, lineStart + 3), mac: b64(line.slice(4)), payloadOffset: pos }
-    }
-    if (!line.startsWith('-> ')) throw new Error('malformed age header')
-    const [type, ...args] = line.slice(3).split(' ')
-    const bodyParts: Buffer[] = []
-    for (;;) {
-      const bodyLine = readLine()
-      bodyParts.push(b64(bodyLine))
-      if (bodyLine.length < 64) break // the last body line is short (possibly empty)
-    }
-    stanzas.push({ type: type!, args, body: Buffer.concat(bodyParts) })
-  }
-}
+// ---- decryption ---------------------------------------------------------------------------
 
 /**
  * HKDF-SHA256 (RFC 5869) for one 32-byte block: extract, then one expand step. Two HMACs,
@@ -172,70 +82,119 @@ function chachaOpen(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer {
   return Buffer.concat([d.update(sealed.subarray(0, sealed.length - TAG)), d.final()])
 }
 
+/** age's X25519Identity.unwrap for one stanza: the file key, undefined (not ours), or age's error. */
 function unwrapFileKey(stanza: Stanza, identity: X25519Identity): Buffer | undefined {
-  if (stanza.type !== 'X25519' || stanza.args.length !== 1 || stanza.body.length !== 32) return undefined
-  const share = b64(stanza.args[0]!)
-  if (share.length !== 32) return undefined
-  const shared = diffieHellman({ privateKey: identity.privateKey, publicKey: publicKeyObject(share) })
-  if (shared.every((b) => b === 0)) return undefined // low-order point
-  const wrapKey = hkdf(shared, Buffer.concat([share, identity.publicKey]), X25519_INFO)
+  if (stanza.type !== 'X25519') return undefined
+  if (stanza.args.length !== 1) throw new AgeError('invalid X25519 recipient block')
+  const share = decodeString(stanza.args[0]!)
+  if (!share.ok) throw new AgeError(`failed to parse X25519 recipient: ${share.error}`)
+  if (share.bytes.length !== 32) throw new AgeError('invalid X25519 recipient block')
+  const shared = diffieHellman({ privateKey: identity.privateKey, publicKey: publicKeyObject(share.bytes) })
+  if (shared.every((b) => b === 0)) throw new AgeError('invalid X25519 recipient: bad input point: low order point')
+  const wrapKey = hkdf(shared, Buffer.concat([share.bytes, identity.publicKey]), X25519_INFO)
+  if (stanza.body.length !== FILE_KEY_SIZE + TAG) throw new AgeError('invalid X25519 recipient block: incorrect file key size')
   try {
     return chachaOpen(wrapKey, Buffer.alloc(12), stanza.body)
   } catch {
     return undefined // not for this identity
   }
 }
+const FILE_KEY_SIZE = 16
 
-function decryptPayload(fileKey: Buffer, payload: Buffer): Buffer {
-  if (payload.length < 16) throw new Error('truncated age payload')
-  const key = hkdf(fileKey, payload.subarray(0, 16), 'payload')
-  const body = payload.subarray(16)
+/** An error age returns, in its words. */
+class AgeError extends Error {}
+
+/** stream.DecryptReader over the whole payload (after the nonce). */
+function decryptPayload(key: Buffer, payload: AgeStream): Buffer {
   const chunks: Buffer[] = []
-  let counter = 0
-  for (let off = 0; ; counter++) {
-    const end = Math.min(off + CHUNK + TAG, body.length)
-    const last = end === body.length
+  let off = 0
+  for (let counter = 0; ; counter++) {
+    const available = payload.data.length - off
+    if (available < CHUNK + TAG && payload.error !== undefined) throw new AgeError(payload.error)
+    if (available === 0) throw new AgeError('unexpected EOF')
+    const last = available <= CHUNK + TAG
+    if (last && counter > 0 && available === TAG) throw new AgeError('last chunk is empty, try age v1.0.0, and please consider reporting this')
+    const sealed = payload.data.subarray(off, off + Math.min(available, CHUNK + TAG))
     const nonce = Buffer.alloc(12)
     nonce.writeUIntBE(counter, 5, 6)
     if (last) nonce[11] = 1
-    chunks.push(chachaOpen(key, nonce, body.subarray(off, end)))
+    chunks.push(openChunk(key, nonce, sealed))
+    off += sealed.length
     if (last) return Buffer.concat(chunks)
-    off = end
   }
 }
 
-export type NativeResult = { status: 'ok'; plaintext: Buffer } | { status: 'no-match' } | { status: 'unsupported' }
+function openChunk(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer {
+  try {
+    return chachaOpen(key, nonce, sealed)
+  } catch {
+    // (age retries a full-length chunk as the final one before giving up: same outcome here.)
+    throw new AgeError('failed to decrypt and authenticate payload chunk, file may be corrupted or tampered with')
+  }
+}
 
 /**
- * Decrypt with X25519 identities. 'unsupported' when the file has stanza types this code does
- * not handle (the caller then uses typage); 'no-match' when no identity opens any stanza.
+ * Outcome of a native decryption, staged as sops reports it: `reader` errors (header, no
+ * matching identity, MAC, nonce) come from age.Decrypt, `copy` errors from reading the payload.
  */
-export function decryptX25519(file: Buffer, identities: readonly X25519Identity[]): NativeResult {
-  const header = parseHeader(file)
+export type NativeResult =
+  | { status: 'ok'; plaintext: Buffer }
+  | { status: 'no-match' }
+  | { status: 'unsupported' }
+  | { status: 'error'; stage: 'reader' | 'copy'; error: string }
+
+/**
+ * Decrypt with X25519 identities, following age.Decrypt. 'unsupported' when the file has stanza
+ * types this code does not handle (the caller then uses typage); 'no-match' when no identity
+ * opens any stanza.
+ */
+export function decryptX25519(input: Buffer | AgeStream, identities: readonly X25519Identity[]): NativeResult {
+  const file = parseAgeFile(input)
+  if (!file.ok) return { status: 'error', stage: 'reader', error: file.error }
+  const { header, payload } = file
   if (header.stanzas.some((s) => s.type !== 'X25519')) return { status: 'unsupported' }
-  for (const stanza of header.stanzas) {
-    for (const identity of identities) {
-      const fileKey = unwrapFileKey(stanza, identity)
-      if (!fileKey) continue
-      const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header.macInput).digest()
-      if (mac.length !== header.mac.length || !timingSafeEqual(mac, header.mac)) throw new Error('bad header MAC')
-      const plaintext = decryptPayload(fileKey, file.subarray(header.payloadOffset))
-      fileKey.fill(0)
-      return { status: 'ok', plaintext }
-    }
+  const reader = (error: string): NativeResult => ({ status: 'error', stage: 'reader', error })
+  let fileKey: Buffer | undefined
+  try {
+    fileKey = findFileKey(header, identities)
+  } catch (e) {
+    if (e instanceof AgeError) return reader(e.message)
+    throw e
   }
-  return { status: 'no-match' }
+  if (!fileKey) return { status: 'no-match' }
+  try {
+    const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header.macInput).digest()
+    if (!timingSafeEqual(mac, header.mac)) return reader('bad header MAC')
+    if (payload.data.length < 16) {
+      const why = payload.error ?? (payload.data.length === 0 ? 'EOF' : 'unexpected EOF')
+      return reader(`failed to read nonce: ${why}`)
+    }
+    const key = hkdf(fileKey, payload.data.subarray(0, 16), 'payload')
+    const body: AgeStream = { data: payload.data.subarray(16), ...(payload.error === undefined ? {} : { error: payload.error }) }
+    try {
+      return { status: 'ok', plaintext: decryptPayload(key, body) }
+    } catch (e) {
+      if (e instanceof AgeError) return { status: 'error', stage: 'copy', error: e.message }
+      throw e
+    }
+  } finally {
+    fileKey.fill(0)
+  }
 }
 
-/** Decode age's ASCII armor (strict about the frame, lenient about surrounding whitespace). */
-export function dearmor(text: string): Buffer {
-  const lines = text.trim().split(/\r?\n/)
-  if (lines[0] !== '-----BEGIN AGE ENCRYPTED FILE-----' || lines[lines.length - 1] !== '-----END AGE ENCRYPTED FILE-----') {
-    throw new Error('invalid armor frame')
+function findFileKey(header: AgeHeader, identities: readonly X25519Identity[]): Buffer | undefined {
+  for (const identity of identities) {
+    for (const stanza of header.stanzas) {
+      const fileKey = unwrapFileKey(stanza, identity)
+      if (fileKey) return fileKey
+    }
   }
-  const body = lines.slice(1, -1).join('')
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new Error('invalid armor base64')
-  return Buffer.from(body, 'base64')
+  return undefined
+}
+
+/** The bytes age's armor reader yields for an `enc` (see readArmor). */
+export function dearmor(text: string): AgeStream {
+  return readArmor(text)
 }
 
 // ---- encryption -------------------------------------------------------------------------
@@ -244,7 +203,7 @@ export function dearmor(text: string): Buffer {
 export function parseX25519Recipient(recipient: string): Buffer | undefined {
   if (!recipient.startsWith('age1')) return undefined
   const decoded = bech32Decode(recipient)
-  return decoded && decoded.hrp === 'age' && decoded.data.length === 32 ? decoded.data : undefined
+  return decoded.ok && decoded.hrp === 'age' && decoded.data.length === 32 ? decoded.data : undefined
 }
 
 function b64NoPad(bytes: Buffer): string {

@@ -18,7 +18,8 @@ import { createHash } from 'node:crypto'
 import os from 'node:os'
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms'
 import { GenericError } from '../core/errors.js'
-import type { KeySpecOptions } from './registry.js'
+import { goBase64Decode, goQuote } from './go-text.js'
+import { kmsLabel, type KeySpecOptions } from './registry.js'
 import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal, withTimeout } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
 
@@ -58,6 +59,7 @@ export function awsKmsKeySource(config: KmsKeyConfig): KeySource {
   return {
     type: 'kms',
     id: key.arn,
+    label: kmsLabel(key.arn, key.role, key.context, key.awsProfile),
     wrap: (part, ctx) => wrap(key, part, ctx),
     unwrap: (entry, ctx) => unwrap(key, entry, ctx),
   }
@@ -78,11 +80,7 @@ export function fromSpec(spec: string, options: KeySpecOptions = {}): KeySource 
     role ||= m[1]!
     arn = arn.slice(0, m.index)
   }
-  if (regionOf(arn) === undefined) {
-    throw new GenericError(`invalid AWS KMS key ARN ${JSON.stringify(arn)}`, {
-      hint: 'Use a key or alias ARN like arn:aws:kms:us-east-1:111122223333:key/<id>, optionally followed by +<role ARN>.',
-    })
-  }
+  // (sops checks the ARN when it first uses the key: see invalidArn)
   return awsKmsKeySource({ arn, role, context: options.context ?? {}, awsProfile: options.awsProfile ?? '' })
 }
 
@@ -93,8 +91,7 @@ export function regionOf(arn: string): string | undefined {
 
 async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
   const region = regionOf(key.arn)
-  if (region === undefined) throw new GenericError(`failed to encrypt sops data key with AWS KMS: invalid key ARN ${JSON.stringify(key.arn)}`)
-  const where = endpointLabel(ctx.env, region)
+  if (region === undefined) throw new GenericError(invalidArn(key.arn), { hint: ARN_HINT })
   let blob: Uint8Array
   try {
     blob = await bounded(key, ctx, 'encrypt', async (signal) => {
@@ -108,7 +105,7 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
     })
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw new GenericError(`failed to encrypt sops data key with AWS KMS: ${describeAwsError(e, where)}`, { hint: hintFor(e) })
+    throw new GenericError(failureText('encrypt', e, key, region, ctx.env), { hint: hintFor(e) })
   }
   const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile, created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') }
   if (Object.keys(key.context).length > 0) fields.context = { ...key.context }
@@ -120,10 +117,10 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
   const fail = (reason: string) => new KeyUnwrapError('kms', key.arn, reason)
   const enc = entry.fields.enc
   if (typeof enc !== 'string' || enc === '') throw fail('no encrypted data key (enc) in the metadata')
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(enc.replace(/\s/g, ''))) throw fail('the encrypted data key (enc) is not valid base64')
+  const blob = goBase64Decode(enc, true, false)
+  if (!blob.ok) throw fail(`error base64-decoding encrypted data key: ${blob.error}`)
   const region = regionOf(key.arn)
-  if (region === undefined) throw fail(`invalid AWS KMS key ARN ${JSON.stringify(key.arn)}`)
-  const where = endpointLabel(ctx.env, region)
+  if (region === undefined) throw fail(invalidArn(key.arn))
   try {
     return await bounded(key, ctx, 'decrypt', async (signal) => {
       const kms = await loadKms()
@@ -131,7 +128,7 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
       const out = await client.send(
         new kms.DecryptCommand({
           KeyId: key.arn,
-          CiphertextBlob: Buffer.from(enc, 'base64'),
+          CiphertextBlob: blob.bytes,
           EncryptionContext: contextOrUndefined(key.context),
         }),
         { abortSignal: signal },
@@ -141,7 +138,7 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
     })
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw fail(`failed to decrypt sops data key with AWS KMS: ${describeAwsError(e, where)}`)
+    throw fail(failureText('decrypt', e, key, region, ctx.env))
   }
 }
 
@@ -265,7 +262,7 @@ class AssumeRoleError extends Error {
     readonly role: string,
     override readonly cause: unknown,
   ) {
-    super(`failed to assume role ${role}`)
+    super(`failed to assume role '${role}'`)
     this.name = 'AssumeRoleError'
   }
 }
@@ -286,9 +283,20 @@ export function endpointFromEnv(env: Env, service: 'KMS' | 'STS'): string | unde
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined
 }
 
-function endpointLabel(env: Env, region: string): string {
-  const endpoint = endpointFromEnv(env, 'KMS')
-  return endpoint !== undefined ? `AWS KMS at ${endpoint}` : `AWS KMS in ${region}`
+function endpointLabel(env: Env, region: string, service: 'KMS' | 'STS' = 'KMS'): string {
+  const endpoint = endpointFromEnv(env, service)
+  return endpoint !== undefined ? `AWS ${service} at ${endpoint}` : `AWS ${service} in ${region}`
+}
+
+/** The URL the Go SDK posts to (sops's messages show it): the override, or the regional endpoint, path "/". */
+function postUrl(env: Env, region: string, service: 'KMS' | 'STS'): string {
+  const base = endpointFromEnv(env, service) ?? `https://${service.toLowerCase()}.${region}.amazonaws.com`
+  try {
+    const u = new URL(base)
+    return `${u.origin}${u.pathname}`
+  } catch {
+    return base
+  }
 }
 
 /**
@@ -316,7 +324,7 @@ interface AwsErrorLike {
   name?: string
   message?: string
   code?: string
-  $metadata?: { attempts?: number; httpStatusCode?: number }
+  $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string }
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED'])
@@ -330,49 +338,104 @@ const CREDENTIAL_ERRORS = new Set([
   'SignatureDoesNotMatch',
 ])
 
-export function describeAwsError(e: unknown, where: string): string {
-  if (e instanceof AssumeRoleError) return `${e.message}: ${describeAwsError(e.cause, 'AWS STS')}`
-  if (e instanceof NetworkTimeoutError) return `${where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
+/** sops's createKMSConfig refuses an ARN its regex does not match. */
+function invalidArn(arn: string): string {
+  return `no valid ARN found in '${arn}'`
+}
+const ARN_HINT = 'Use a key or alias ARN like arn:aws:kms:us-east-1:111122223333:key/<id>, optionally followed by +<role ARN>.'
+
+/**
+ * sops's reason for a failed KMS call: `failed to <op> sops data key with AWS KMS: <SDK error>`,
+ * or, when the role could not be assumed, `failed to assume role '<role>': <SDK error>` alone
+ * (sops returns that one unwrapped).
+ */
+function failureText(op: 'encrypt' | 'decrypt', e: unknown, key: KmsKeyConfig, region: string, env: Env): string {
+  if (e instanceof AssumeRoleError) {
+    return `${e.message}: ${describeAwsError(e.cause, { service: 'STS', operation: 'AssumeRole', url: postUrl(env, region, 'STS'), where: endpointLabel(env, region, 'STS') })}`
+  }
+  const call = { service: 'KMS' as const, operation: op === 'encrypt' ? 'Encrypt' : 'Decrypt', url: postUrl(env, region, 'KMS'), where: endpointLabel(env, region) }
+  return `failed to ${op} sops data key with AWS KMS: ${describeAwsError(e, call)}`
+}
+
+export interface AwsCall {
+  service: 'KMS' | 'STS'
+  operation: string
+  /** The URL the request went to. */
+  url: string
+  /** For tsops's own texts: "AWS KMS at <endpoint>". */
+  where: string
+}
+
+/**
+ * An SDK failure in the Go SDK's words, as sops prints it (`operation error KMS: Decrypt, https
+ * response error StatusCode: 400, RequestID: …, api error AccessDeniedException: …`). Failures
+ * the Go SDK cannot have — tsops's own time limits, a missing credential chain — keep tsops's
+ * texts.
+ */
+export function describeAwsError(e: unknown, call: AwsCall): string {
+  if (e instanceof NetworkTimeoutError) return `${call.where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
   const err = (typeof e === 'object' && e !== null ? e : { message: String(e) }) as AwsErrorLike
   const name = err.name ?? 'Error'
+  const attempts = err.$metadata?.attempts ?? 1
+  const tries = attempts > 1 ? ` after ${attempts} attempts` : ''
+  const operation = `operation error ${call.service}: ${call.operation}, ${attempts >= MAX_ATTEMPTS ? `exceeded maximum number of attempts, ${attempts}, ` : ''}`
+  switch (name) {
+    case 'CredentialsProviderError':
+      return `no AWS credentials found (${name}: ${err.message ?? ''})`
+    case 'TimeoutError':
+      return (err.message ?? '').startsWith('Socket timed out without establishing a connection')
+        ? `could not connect to ${call.where} within ${CONNECT_TIMEOUT_MS / 1000}s${tries}`
+        : `${call.where} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s${tries}`
+    case 'AbortError':
+      return `${call.where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
+  }
+  if (err.code !== undefined && NETWORK_CODES.has(err.code)) {
+    return `${operation}https response error StatusCode: 0, RequestID: , request send failed, Post ${goQuote(call.url)}: ${goDialError(err.code, call.url)}`
+  }
+  const status = err.$metadata?.httpStatusCode
+  if (status === undefined) return err.message ?? name
   // The SDK reports an error without a message (AWS sends none for InvalidCiphertextException) as "UnknownError".
   const message = err.message && err.message !== 'UnknownError' ? err.message : ''
-  const detail = message ? `${name}: ${message}` : name
-  const attempts = err.$metadata?.attempts
-  const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : ''
-  switch (name) {
-    case 'AccessDeniedException':
-    case 'AccessDenied':
-      return `access denied (${detail})`
-    case 'IncorrectKeyException':
-      return `the data key was encrypted with a different KMS key (${detail})`
-    case 'InvalidCiphertextException':
-      return `KMS rejected the ciphertext: it was encrypted with another key or another encryption context, or it is damaged (${detail})`
-    case 'ThrottlingException':
-    case 'Throttling':
-    case 'RequestLimitExceeded':
-      return `AWS throttled the request${tries} (${detail})`
-    case 'NotFoundException':
-      return `key not found (${detail})`
-    case 'CredentialsProviderError':
-      return `no AWS credentials found (${detail})`
-    case 'TimeoutError':
-      return message.startsWith('Socket timed out without establishing a connection')
-        ? `could not connect to ${where} within ${CONNECT_TIMEOUT_MS / 1000}s${tries}`
-        : `${where} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s${tries}`
-    case 'AbortError':
-      return `${where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
-    case 'Unknown':
-    case 'UnknownError': {
-      // Not an AWS answer (a proxy, a wrong endpoint): the status is all there is.
-      const status = err.$metadata?.httpStatusCode
-      return `unexpected answer from ${where}${status ? ` (HTTP ${status})` : ''}`
-    }
-  }
-  if (CREDENTIAL_ERRORS.has(name)) return `AWS rejected the credentials (${detail})`
-  if (err.code !== undefined && NETWORK_CODES.has(err.code)) return `could not reach ${where}${tries} (${err.code})`
-  return detail
+  // Errors the service models print as `Code: message`; the others as smithy's `api error Code: message`.
+  const modeled = call.service === 'KMS' ? KMS_MODELED_ERRORS : STS_MODELED_ERRORS
+  const api = modeled.has(name) ? `${name}: ${message}` : `api error ${name}: ${message}`
+  return `${operation}https response error StatusCode: ${status}, RequestID: ${err.$metadata?.requestId ?? ''}, ${api}`
 }
+
+/** Go's net error for a failed connection to the URL's host (`dial tcp 127.0.0.1:1: connect: connection refused`). */
+function goDialError(code: string, url: string): string {
+  let hostPort = url
+  try {
+    const u = new URL(url)
+    hostPort = `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`
+  } catch {
+    // keep the text as given
+  }
+  const why: Record<string, string> = { ECONNREFUSED: 'connect: connection refused', EHOSTUNREACH: 'connect: no route to host', ENETUNREACH: 'connect: network is unreachable', ETIMEDOUT: 'i/o timeout' }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `dial tcp: lookup ${hostPort.replace(/:\d+$/, '')}: no such host`
+  return `dial tcp ${hostPort}: ${why[code] ?? code}`
+}
+
+/** Exceptions the Go SDK's KMS and STS clients model (types.XxxException): no "api error" prefix. */
+const KMS_MODELED_ERRORS = new Set([
+  'AlreadyExistsException', 'CloudHsmClusterInUseException', 'CloudHsmClusterInvalidConfigurationException', 'CloudHsmClusterNotActiveException',
+  'CloudHsmClusterNotFoundException', 'CloudHsmClusterNotRelatedException', 'ConflictException', 'CustomKeyStoreHasCMKsException',
+  'CustomKeyStoreInvalidStateException', 'CustomKeyStoreNameInUseException', 'CustomKeyStoreNotFoundException', 'DependencyTimeoutException',
+  'DisabledException', 'DryRunOperationException', 'ExpiredImportTokenException', 'IncorrectKeyException', 'IncorrectKeyMaterialException',
+  'IncorrectTrustAnchorException', 'InvalidAliasNameException', 'InvalidArnException', 'InvalidCiphertextException', 'InvalidGrantIdException',
+  'InvalidGrantTokenException', 'InvalidImportTokenException', 'InvalidKeyUsageException', 'InvalidMarkerException', 'KeyUnavailableException',
+  'KMSInternalException', 'KMSInvalidMacException', 'KMSInvalidSignatureException', 'KMSInvalidStateException', 'LimitExceededException',
+  'MalformedPolicyDocumentException', 'NotFoundException', 'TagException', 'UnsupportedOperationException', 'XksKeyAlreadyInUseException',
+  'XksKeyInvalidConfigurationException', 'XksKeyNotFoundException', 'XksProxyIncorrectAuthenticationCredentialException',
+  'XksProxyInvalidConfigurationException', 'XksProxyInvalidResponseException', 'XksProxyUriEndpointInUseException', 'XksProxyUriInUseException',
+  'XksProxyUriUnreachableException', 'XksProxyVpcEndpointServiceInUseException', 'XksProxyVpcEndpointServiceInvalidConfigurationException',
+  'XksProxyVpcEndpointServiceNotFoundException',
+])
+const STS_MODELED_ERRORS = new Set([
+  'ExpiredTokenException', 'ExpiredTradeInTokenException', 'IDPCommunicationErrorException', 'IDPRejectedClaimException',
+  'InvalidAuthorizationMessageException', 'InvalidIdentityTokenException', 'JWTPayloadSizeExceededException', 'MalformedPolicyDocumentException',
+  'OutboundWebIdentityFederationDisabledException', 'PackedPolicyTooLargeException', 'RegionDisabledException', 'SessionDurationEscalationException',
+])
 
 function hintFor(e: unknown): string | undefined {
   const name = (e as AwsErrorLike | undefined)?.name

@@ -31,9 +31,11 @@
  */
 import type { TokenCredential } from '@azure/core-auth'
 import type { PipelinePolicy, PipelineRequest, TlsSettings } from '@azure/core-rest-pipeline'
-import type { CryptographyClient, CryptographyClientOptions, KeyClientOptions } from '@azure/keyvault-keys'
+import type { CryptographyClientOptions, KeyClientOptions, KeyVaultKey } from '@azure/keyvault-keys'
 import type { DefaultAzureCredentialOptions } from '@azure/identity'
+import { STATUS_CODES } from 'node:http'
 import { GenericError } from '../core/errors.js'
+import { goJsonIndent } from './go-text.js'
 import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal, withTimeout } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 
@@ -113,23 +115,26 @@ async function wrap(key: AzureKeyRef, part: Uint8Array, ctx: KeyContext, options
       const sdk = await loadKeys()
       const credential = await credentialFor(ctx, options)
       const clientOptions = await keyVaultClientOptions(key, options)
-      let client: CryptographyClient
       let resolved = key.version
       if (resolved === '') {
         // sops's ensureKeyHasVersion: the metadata must name the version that encrypted.
         const kv = new sdk.KeyClient(vaultBase(key), credential, clientOptions)
-        const latest = await kv.getKey(key.name, { abortSignal: signal })
+        const latest = await kv.getKey(key.name, { abortSignal: signal }).catch((e: unknown) => {
+          throw new KeyVersionError(e)
+        })
         resolved = latest.properties.version ?? ''
         if (resolved === '') throw new Error(`Key Vault returned no version for key ${key.name}`)
-        client = new sdk.CryptographyClient(latest, credential, clientOptions)
-      } else {
-        client = new sdk.CryptographyClient(sdkKeyId(key), credential, clientOptions)
       }
+      const client = new sdk.CryptographyClient(remoteOnly({ ...key, version: resolved }), credential, clientOptions)
       const out = await client.encrypt({ algorithm: ALGORITHM, plaintext: part }, { abortSignal: signal })
       return { version: resolved, result: out.result }
     })
   } catch (e) {
     if (ctx.signal?.aborted) throw e
+    // sops names the step: the key's latest version is fetched before the key is used.
+    if (e instanceof KeyVersionError) {
+      throw new GenericError(`failed to fetch Azure Key to retrieve key version: ${describeAzureError(e.cause, key, 'encrypt')}`, { hint: hintFor(e.cause) })
+    }
     throw new GenericError(`failed to encrypt sops data key with Azure Key Vault key '${displayUrl(key)}': ${describeAzureError(e, key, 'encrypt')}`, {
       hint: hintFor(e),
     })
@@ -147,6 +152,13 @@ async function wrap(key: AzureKeyRef, part: Uint8Array, ctx: KeyContext, options
   }
 }
 
+/** Fetching the key's latest version failed (sops reports that step on its own). */
+class KeyVersionError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('failed to fetch Azure Key to retrieve key version')
+  }
+}
+
 async function unwrap(key: AzureKeyRef, entry: KeyEntry, ctx: KeyContext, options: AzureKvOptions): Promise<Uint8Array> {
   const id = azureKeyId(key)
   const fail = (reason: string) => new KeyUnwrapError('azure_kv', id, reason)
@@ -161,7 +173,7 @@ async function unwrap(key: AzureKeyRef, entry: KeyEntry, ctx: KeyContext, option
   try {
     const plaintext = await bounded(key, ctx, 'decrypt', async (signal) => {
       const sdk = await loadKeys()
-      const client = new sdk.CryptographyClient(sdkKeyId(key), await credentialFor(ctx, options), await keyVaultClientOptions(key, options))
+      const client = new sdk.CryptographyClient(remoteOnly(key), await credentialFor(ctx, options), await keyVaultClientOptions(key, options))
       const out = await client.decrypt({ algorithm: ALGORITHM, ciphertext }, { abortSignal: signal })
       return out.result
     })
@@ -245,10 +257,27 @@ function anySignal(outer: NonNullable<PipelineRequest['abortSignal']>, attempt: 
   return controller.signal
 }
 
+/**
+ * Error answers' raw bodies, by request: the SDK's RestError keeps only the parsed message and
+ * code, and sops prints the body as Key Vault sent it (pretty-printed).
+ */
+const errorBodies = new WeakMap<PipelineRequest, string>()
+const ERROR_BODY_POLICY: { policy: PipelinePolicy; position: 'perRetry' } = {
+  position: 'perRetry',
+  policy: {
+    name: 'tsopsErrorBody',
+    async sendRequest(request, next) {
+      const response = await next(request)
+      if (response.status >= 400 && typeof response.bodyAsText === 'string') errorBodies.set(request, response.bodyAsText)
+      return response
+    },
+  },
+}
+
 async function keyVaultClientOptions(key: AzureKeyRef, options: AzureKvOptions): Promise<KeyClientOptions & CryptographyClientOptions> {
   return {
     retryOptions: retryOptions(),
-    additionalPolicies: [await attemptTimeoutPolicy()],
+    additionalPolicies: [await attemptTimeoutPolicy(), ERROR_BODY_POLICY],
     // See the header comment: a loopback vault can never be *.vault.azure.net.
     disableChallengeResourceVerification: isLoopbackUrl(key.vaultUrl),
     ...(options.tlsOptions ? { tlsOptions: options.tlsOptions } : {}),
@@ -291,6 +320,16 @@ function vaultBase(key: AzureKeyRef): string {
 }
 
 /** The key identifier the SDK takes: `<vault>/keys/<name>[/<version>]` (no version: the latest). */
+/**
+ * The key as a KeyVaultKey without key material: the SDK then sends encrypt and decrypt to Key
+ * Vault straight away, as sops's Go client does (given an id, it would first GET the key and
+ * encrypt locally, with other requests and other failures than sops's).
+ */
+function remoteOnly(key: AzureKeyRef): KeyVaultKey {
+  const id = sdkKeyId(key)
+  return { id, name: key.name, properties: { id, name: key.name, vaultUrl: vaultBase(key), version: key.version } } as KeyVaultKey
+}
+
 function sdkKeyId(key: AzureKeyRef): string {
   return `${vaultBase(key)}/keys/${key.name}${key.version ? `/${key.version}` : ''}`
 }
@@ -336,6 +375,8 @@ export function describeAzureError(e: unknown, key: AzureKeyRef, op: 'encrypt' |
   const message = oneLine(err.message ?? '')
   if (CREDENTIAL_ERRORS.has(name)) return `could not get an Azure access token (${name}: ${message})`
   const status = err.statusCode
+  const response = goResponseError(e)
+  if (response !== undefined) return response
   const detail = status === undefined ? `${err.code ?? name}: ${message}` : `${status}${err.code ? ` ${err.code}` : ''}: ${message}`
   const attempts = `after ${MAX_ATTEMPTS} attempts`
   switch (status) {
@@ -357,6 +398,40 @@ export function describeAzureError(e: unknown, key: AzureKeyRef, op: 'encrypt' |
   if (err.code !== undefined && NETWORK_CODES.has(err.code)) return `could not reach Key Vault at ${vault} ${attempts} (${err.code})`
   if (err.code !== undefined && TLS_CODES.test(err.code)) return `TLS error talking to Key Vault at ${vault} (${err.code}; NODE_EXTRA_CA_CERTS adds a private CA)`
   return message ? `${name}: ${message}` : name
+}
+
+/**
+ * An HTTP error answer in azcore's words (ResponseError.Error(), what sops prints): the request,
+ * the status, the error code and the body, pretty-printed, between separator lines.
+ */
+function goResponseError(e: unknown): string | undefined {
+  const err = e as { statusCode?: number; code?: string; request?: { method?: string; url?: string }; response?: { status?: number; bodyAsText?: string | null; headers?: { get(name: string): string | undefined } } }
+  const status = err.response?.status ?? err.statusCode
+  if (status === undefined || err.response === undefined) return undefined
+  const separator = '-'.repeat(80)
+  let target = 'Request information not available'
+  try {
+    const u = new URL(err.request?.url ?? '')
+    target = `${err.request?.method ?? 'GET'} ${u.protocol}//${u.host}${u.pathname}`
+  } catch {
+    // keep the placeholder
+  }
+  const request = err.request as PipelineRequest | undefined
+  const body = err.response.bodyAsText ?? (request ? errorBodies.get(request) : undefined) ?? ''
+  const code = err.response.headers?.get('x-ms-error-code') ?? errorCodeOf(body) ?? err.code
+  const lines = [target, separator, `RESPONSE ${status}: ${status} ${STATUS_CODES[status] ?? ''}`, code ? `ERROR CODE: ${code}` : 'ERROR CODE UNAVAILABLE', separator]
+  lines.push(body.length > 0 ? (goJsonIndent(body) ?? body) : 'Response contained no body')
+  return `${lines.join('\n')}\n${separator}\n`
+}
+
+/** The `error.code` of a Key Vault error body. */
+function errorCodeOf(body: string): string | undefined {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code
+    return typeof code === 'string' && code !== '' ? code : undefined
+  } catch {
+    return undefined
+  }
 }
 
 function hintFor(e: unknown): string | undefined {

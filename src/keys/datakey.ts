@@ -7,7 +7,8 @@
  * wins (a second key is never asked: it could mean another passphrase prompt or a cloud call).
  */
 import { DataKeyError, GenericError, type GroupResult, type KeyAttempt } from '../core/errors.js'
-import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
+import { goQuote } from './go-text.js'
+import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keyLabelOf, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
 import { combine, split } from './shamir.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 
@@ -56,7 +57,7 @@ async function wrapOne(key: KeySource, part: Uint8Array, ctx: KeyContext): Promi
     return { entry: await key.wrap(part, ctx) }
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    return { error: `failed to encrypt new data key with master key ${JSON.stringify(key.id)}: ${messageOf(e)}` }
+    return { error: `failed to encrypt new data key with master key ${goQuote(key.label ?? key.id)}: ${messageOf(e)}` }
   }
 }
 
@@ -128,23 +129,24 @@ async function unwrapGroup(
   const attempts: KeyAttempt[] = []
   for (const entry of sortByDecryptionOrder(entries, order)) {
     ctx.signal?.throwIfAborted()
-    const id = safeId(entry)
+    const id = safeId(entry, keyIdOf)
+    const label = safeId(entry, keyLabelOf)
     try {
       const source = await resolve(entry)
       const part = await source.unwrap(entry, ctx)
-      attempts.push({ type: entry.type, id })
+      attempts.push({ type: entry.type, id, label })
       return { part, result: { ok: true, attempts } }
     } catch (e) {
       if (ctx.signal?.aborted) throw e
-      attempts.push({ type: entry.type, id, reason: e instanceof KeyUnwrapError ? e.reason : messageOf(e) })
+      attempts.push({ type: entry.type, id, label, reason: e instanceof KeyUnwrapError ? e.reason : messageOf(e) })
     }
   }
   return { result: { ok: false, attempts } }
 }
 
-function safeId(entry: KeyEntry): string {
+function safeId(entry: KeyEntry, name: (entry: KeyEntry) => string): string {
   try {
-    return keyIdOf(entry)
+    return name(entry)
   } catch {
     return `(${entry.type} key)`
   }
@@ -174,39 +176,64 @@ export function formatNoKeyMessage(results: readonly GroupResult[], required: nu
 function formatGroup(result: GroupResult, index: number): string {
   if (result.ok) return `Group ${index}: SUCCESS`
   const keys = result.attempts.map(formatKey).join('\n\n')
-  return `Group ${index}: FAILED\n${indent(keys, '  ')}`
+  return `Group ${index}: FAILED\n${prefixLines(keys, '  ')}`
 }
 
 function formatKey(attempt: KeyAttempt): string {
-  const reason = indent(wordWrap(attempt.reason ?? 'unknown error', 60), '  | ')
-  return `${attempt.id}: FAILED\n${indent(`-${reason.slice(1)}`, '  ')}`
+  const reason = prefixLines(wordWrap(attempt.reason ?? 'unknown error', 60), '  | ')
+  return `${attempt.label ?? attempt.id}: FAILED\n${prefixLines(`-${reason.slice(1)}`, '  ')}`
 }
 
-function indent(text: string, prefix: string): string {
-  return text
-    .split('\n')
-    .map((l) => (l === '' ? l : prefix + l))
-    .join('\n')
+/** goware/prefixer, as sops uses it: every line gets the prefix, empty ones too (not the empty tail after a final newline). */
+function prefixLines(text: string, prefix: string): string {
+  const lines = text.split('\n')
+  const tail = lines.at(-1) === '' && lines.length > 1 ? lines.pop() : undefined
+  return lines.map((l) => prefix + l).join('\n') + (tail === undefined ? '' : '\n')
 }
 
-/** go-wordwrap's WrapString: break at spaces once a line would exceed `width`; long words stay whole. */
+/** unicode.IsSpace, without the no-break space (go-wordwrap keeps words joined by it). */
+const GO_SPACE = /^[\t\n\v\f\r \u0085\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/
+
+/**
+ * mitchellh/go-wordwrap's WrapString: breaks at white space once a line would pass `width`
+ * characters; a word longer than the limit stays whole; existing newlines are kept.
+ */
 export function wordWrap(text: string, width: number): string {
-  return text
-    .split('\n')
-    .map((line) => {
-      const out: string[] = []
-      let current = ''
-      for (const word of line.split(' ')) {
-        if (current === '') current = word
-        else if (current.length + 1 + word.length > width) {
-          out.push(current)
-          current = word
-        } else current += ` ${word}`
+  let out = ''
+  let current = 0
+  let word = ''
+  let space = ''
+  const len = (s: string) => [...s].length
+  for (const ch of text) {
+    if (ch === '\n') {
+      if (word === '') {
+        if (current + len(space) <= width) out += space
+      } else out += space + word
+      out += ch
+      current = 0
+      word = ''
+      space = ''
+    } else if (GO_SPACE.test(ch)) {
+      if (space === '' || word !== '') {
+        current += len(space) + len(word)
+        out += space + word
+        space = ''
+        word = ''
       }
-      out.push(current)
-      return out.join('\n')
-    })
-    .join('\n')
+      space += ch
+    } else {
+      word += ch
+      if (current + len(word) + len(space) > width && len(word) < width) {
+        out += '\n'
+        current = 0
+        space = ''
+      }
+    }
+  }
+  if (word === '') {
+    if (current + len(space) <= width) out += space
+  } else out += space + word
+  return out
 }
 
 function messageOf(e: unknown): string {

@@ -355,6 +355,8 @@ export function describeGcpError(e: unknown, op: Op, env: Env): string {
   // The REST transport reports a failed connection as a fetch error with a system error code
   // (gax retries only gRPC status codes, so that is after one attempt).
   if (typeof err.code === 'string' && NETWORK_CODES.has(err.code)) return `could not reach ${where} (${err.code})`
+  const goText = (env[SOPS_GCP_KMS_CLIENT_TYPE] ?? '').trim().toLowerCase() === 'rest' ? googleApiError(message) : grpcStatusError(err)
+  if (goText !== undefined) return goText
   const code = typeof err.code === 'number' ? err.code : undefined
   const name = code === undefined ? undefined : CODE_NAMES.get(code)
   const detail = name ? `${name}: ${stripCodePrefix(message)}` : message
@@ -380,6 +382,38 @@ export function describeGcpError(e: unknown, op: Op, env: Env): string {
   }
   if (/Could not load the default credentials/i.test(message)) return `no Google credentials found (${message})`
   return detail || 'unknown error'
+}
+
+/** Go's gRPC status names (codes.Code.String()). */
+const GO_CODE_NAMES = [
+  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
+  'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated',
+]
+
+/** A status the service answered over gRPC, as grpc-go prints it (sops's words): `rpc error: code = NotFound desc = …`. */
+function grpcStatusError(err: GaxErrorLike): string | undefined {
+  const name = typeof err.code === 'number' ? GO_CODE_NAMES[err.code] : undefined
+  if (name === undefined || typeof err.details !== 'string') return undefined
+  return `rpc error: code = ${name} desc = ${err.details}`
+}
+
+/**
+ * An error answer over REST, as google-api-go's googleapi.Error prints it (sops's words):
+ * `googleapi: Error 403: …` — gax hands tsops the answer's JSON body as the message.
+ */
+function googleApiError(message: string): string | undefined {
+  let body: { error?: { code?: unknown; message?: unknown; errors?: { reason?: unknown; message?: unknown }[] } }
+  try {
+    body = JSON.parse(message) as typeof body
+  } catch {
+    return undefined
+  }
+  const e = body.error
+  if (typeof e?.code !== 'number') return undefined
+  const text = typeof e.message === 'string' ? e.message : ''
+  const errors = Array.isArray(e.errors) ? e.errors : []
+  if (errors.length === 1 && errors[0]?.message === text) return `googleapi: Error ${e.code}: ${text}, ${String(errors[0]?.reason ?? '')}`
+  return `googleapi: Error ${e.code}: ${text}`.trim()
 }
 
 function hintFor(e: unknown): string | undefined {

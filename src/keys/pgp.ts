@@ -6,7 +6,11 @@
  * trimmed (no trailing newline). gpg honours GNUPGHOME from the environment, which is ctx.env.
  */
 import { spawn } from 'node:child_process'
+import { lstatSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { GenericError } from '../core/errors.js'
+import { goErrnoText, goOpenError } from './go-text.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 
 /** Decryption may wait on a pinentry prompt or a smartcard PIN; bounded so nothing hangs forever. */
@@ -32,35 +36,85 @@ export function fromSpec(spec: string): KeySource {
   return pgpKeySource(spec.trim())
 }
 
+const OPENPGP = 'github.com/ProtonMail/go-crypto/openpgp error'
+
+/**
+ * sops tries its Go OpenPGP library on the legacy keyrings (pubring.gpg / secring.gpg) first and
+ * the gpg binary second, and a failure lists both. tsops always uses gpg; the first half of the
+ * message is what the library says when those files are missing (modern GnuPG homes), so the
+ * text is sops's. Where a legacy secret keyring exists tsops cannot know what the library would
+ * say when decrypting, and only gpg's half is given.
+ */
 async function wrap(fp: string, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
-  // The exact argument list sops uses for its gpg-binary encryption (plus --batch: never prompt).
+  // sops's argument list for its gpg-binary encryption (plus --batch: never prompt).
   const args = ['--batch', '--no-default-recipient', '--yes', '--encrypt', '-a', '-r', fp, '--trusted-key', fp.slice(-16), '--no-encrypt-to']
   const res = await runGpg(args, part, ctx)
   const enc = res.stdout.toString('utf8').trim()
   if (res.code !== 0 || enc === '') {
-    throw new GenericError(`failed to encrypt sops data key with pgp: ${summarizeStderr(res)}`)
+    const why = res.code !== 0 ? res.stderr.trim() : `${ctx.env.SOPS_GPG_EXEC || 'gpg'} wrote no encrypted key`
+    // retrievePubKey's words, whatever went wrong (had a legacy pubring held the key, sops would have used it).
+    const openpgp = `${OPENPGP}: key with fingerprint '${fp}' is not available in keyring`
+    throw new GenericError(`could not encrypt data key with PGP key: ${openpgp}; GnuPG binary error: failed to encrypt sops data key with pgp: ${why}`)
   }
   return { type: 'pgp', fields: { created_at: rfc3339UtcNow(), enc, fp } }
 }
 
 async function unwrap(fp: string, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {
-  const fail = (reason: string) => new KeyUnwrapError('pgp', fp, reason)
+  const fail = (gnupg: string) => {
+    const openpgp = secRingProblem(ctx)
+    const parts = [...(openpgp === undefined ? [] : [`${OPENPGP}: could not load secring: ${openpgp}`]), `GnuPG binary error: ${gnupg}`]
+    return new KeyUnwrapError('pgp', fp, `could not decrypt data key with PGP key: ${parts.join('; ')}`)
+  }
   const enc = entry.fields.enc
-  if (typeof enc !== 'string' || enc === '') throw fail('no encrypted data key (enc) in the metadata')
   let res: GpgResult
   try {
-    res = await runGpg(['--batch', '--quiet', '-d'], Buffer.from(enc, 'utf8'), ctx)
+    // sops runs `gpg -d` and nothing else (its stderr, "encrypted with …" lines included, is the reason).
+    res = await runGpg(['-d'], Buffer.from(typeof enc === 'string' ? enc : '', 'utf8'), ctx)
   } catch (e) {
-    throw fail(`could not decrypt data key with PGP key: ${e instanceof Error ? e.message : String(e)}`)
+    throw fail(e instanceof Error ? e.message : String(e))
   }
   if (res.code !== 0) {
     res.stdout.fill(0) // partial output must not linger
-    throw fail(`could not decrypt data key with PGP key: GnuPG binary error: ${summarizeStderr(res)}`)
+    throw fail(`failed to decrypt sops data key with pgp: ${res.stderr.trim()}`)
   }
-  if (res.stdout.length === 0) throw fail('could not decrypt data key with PGP key: GnuPG binary error: zero bytes returned')
+  if (res.stdout.length === 0) throw fail('failed to decrypt sops data key with pgp: zero bytes returned')
   const key = new Uint8Array(res.stdout)
   res.stdout.fill(0)
   return key
+}
+
+/** sops's gnuPGHome: GNUPGHOME, else the account's home (from the user database, not $HOME) + .gnupg. */
+function gnuPGHome(ctx: KeyContext): string {
+  const dir = ctx.env.GNUPGHOME
+  if (dir) return dir
+  try {
+    return path.join(os.userInfo().homedir, '.gnupg')
+  } catch {
+    return path.join(ctx.env.HOME ?? '', '.gnupg')
+  }
+}
+
+function legacyRing(ctx: KeyContext, name: 'pubring.gpg' | 'secring.gpg'): { file: string; exists: boolean; error?: unknown } {
+  const file = path.join(gnuPGHome(ctx), name)
+  try {
+    lstatSync(file)
+    return { file, exists: true }
+  } catch (error) {
+    return { file, exists: false, error }
+  }
+}
+
+/**
+ * Why sops's getSecRing finds no ring, in Go's words (secring.gpg, else pubring.gpg); undefined
+ * when a legacy ring exists (see wrap).
+ */
+function secRingProblem(ctx: KeyContext): string | undefined {
+  const sec = legacyRing(ctx, 'secring.gpg')
+  if (sec.exists) return undefined
+  if ((sec.error as NodeJS.ErrnoException).code !== 'ENOENT') return `lstat ${sec.file}: ${goErrnoText(sec.error)}`
+  const pub = legacyRing(ctx, 'pubring.gpg')
+  if (pub.exists) return undefined
+  return goOpenError(pub.file, pub.error)
 }
 
 interface GpgResult {
@@ -103,20 +157,6 @@ function runGpg(args: string[], input: Uint8Array, ctx: KeyContext): Promise<Gpg
     child.stdin.on('error', () => {})
     child.stdin.end(input)
   })
-}
-
-/**
- * gpg's stderr reduced to its last one or two meaningful lines (the "decryption failed: No secret
- * key" kind). Key listings such as "encrypted with rsa2048 key, ID …" are context, not the error.
- */
-function summarizeStderr(res: GpgResult): string {
-  const lines = res.stderr
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^(gpg: )?(encrypted with|WARNING: unsafe)/.test(l) && !l.startsWith('"'))
-  const tail = lines.slice(-2).join('; ')
-  const status = res.code === null ? `killed by ${res.signal ?? 'signal'}` : `exit status ${res.code}`
-  return tail === '' ? status : `${tail} (${status})`
 }
 
 function rfc3339UtcNow(): string {

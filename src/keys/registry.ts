@@ -40,8 +40,10 @@ export interface KeyProvider {
   readonly configField: string
   /** Field inside a `key_groups` entry in .sops.yaml. */
   readonly configGroupField: string
-  /** The key's display id from its metadata fields (sops's MasterKey.ToString). */
+  /** The key's id from its metadata fields (what --rm-* and key-group diffs match on). */
   idOf(fields: KeyFields): string
+  /** How sops's messages name the key (MasterKey.ToString) when that is more than the id. */
+  labelOf?(fields: KeyFields): string
   /** Undefined until the source is implemented: files using it still parse, the key just fails. */
   readonly load?: () => Promise<KeySourceModule>
 }
@@ -65,6 +67,7 @@ export const KEY_PROVIDERS: readonly KeyProvider[] = [
     configField: 'kms',
     configGroupField: 'kms',
     idOf: (f) => field(f, 'arn'),
+    labelOf: (f) => kmsLabel(field(f, 'arn'), field(f, 'role'), typeof f.context === 'object' ? f.context : {}, field(f, 'aws_profile')),
     load: () => import('./aws-kms.js'),
   },
   {
@@ -130,6 +133,17 @@ export const KEY_PROVIDERS: readonly KeyProvider[] = [
   },
 ]
 
+/** sops's kms MasterKey.ToString: `arn[+role][|k:v,…(sorted)][|profile]`. */
+export function kmsLabel(arn: string, role: string, context: Readonly<Record<string, string>>, awsProfile: string): string {
+  const arnRole = role !== '' ? `${arn}+${role}` : arn
+  const ctx = Object.keys(context)
+    .sort()
+    .map((k) => `${k}:${context[k]}`)
+    .join(',')
+  if (awsProfile !== '') return `${arnRole}|${ctx}|${awsProfile}`
+  return ctx !== '' ? `${arnRole}|${ctx}` : arnRole
+}
+
 /** Key types in metadata group order (kms, gcp_kms, hckms, azure_kv, hc_vault, pgp, age). */
 export const KEY_TYPES: readonly KeyType[] = KEY_PROVIDERS.map((p) => p.type)
 
@@ -169,6 +183,12 @@ export function splitKeyList(value: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '')
+}
+
+/** How sops's messages name the key of an entry (MasterKey.ToString). */
+export function keyLabelOf(entry: KeyEntry): string {
+  const p = keyProvider(entry.type)
+  return p.labelOf?.(entry.fields) ?? p.idOf(entry.fields)
 }
 
 /** A source for a metadata entry. Types without an implementation yield a source that fails with a reason. */

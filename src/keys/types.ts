@@ -36,6 +36,8 @@ export interface KeySource {
   readonly type: KeyType
   /** What identifies the key to a person: recipient, fingerprint, ARN, URL. Used in messages and --rm-*. */
   readonly id: string
+  /** How sops's messages name the key (MasterKey.ToString) when that is more than the id (KMS: `arn+role|context`). */
+  readonly label?: string
   /** Encrypt a data key or share; returns this key's metadata entry (enc, created_at, …). */
   wrap(part: Uint8Array, ctx: KeyContext): Promise<KeyEntry>
   /**

@@ -2,12 +2,12 @@
  * HashiCorp Vault transit key source (spec §6.6), with plain fetch.
  *
  * URI `https://vault:8200/v1/<engine_path>/keys/<key_name>` → vault_address, engine_path (may
- * contain `/`), key_name. Encrypt POSTs `{"plaintext": base64(dataKey)}` to
+ * contain `/`), key_name. Encrypt PUTs `{"plaintext": base64(dataKey)}` to
  * `<address>/v1/<engine_path>/encrypt/<key_name>` and stores the returned `ciphertext`
- * (`vault:v1:…`) verbatim as `enc`; decrypt POSTs `{"ciphertext": enc}` to …/decrypt/… and
- * base64-decodes `plaintext`.
+ * (`vault:v1:…`) verbatim as `enc`; decrypt PUTs `{"ciphertext": enc}` to …/decrypt/… and
+ * base64-decodes `plaintext`. Failures read as sops's (the Vault Go client's words).
  *
- * Token: VAULT_TOKEN, else `~/.vault-token` (trimmed). VAULT_NAMESPACE → X-Vault-Namespace.
+ * Token: VAULT_TOKEN, else `~/.vault-token` (trimmed), else none. VAULT_NAMESPACE → X-Vault-Namespace.
  * SOPS_HC_VAULT_ALLOWLIST (`all` by default, `none`, or comma-separated URL prefixes) limits the
  * servers the token is sent to: a file's metadata chooses the address, so without it anyone
  * who can write a file could have tsops hand them the token.
@@ -16,6 +16,7 @@ import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { GenericError } from '../core/errors.js'
+import { goBase64Decode, goOpenError, goQuote } from './go-text.js'
 import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
 
@@ -57,37 +58,46 @@ export function keyUri(key: VaultKey): string {
   return `${key.vaultAddress}/v1/${key.enginePath}/keys/${key.keyName}`
 }
 
+const URI_EXAMPLE = 'https://vault.example.com:8200/v1/transit/keys/keyName'
+
 /**
- * sops's NewMasterKeyFromURI: a scheme is required, the path must start with `/v1/` (so
- * `https://host/prefix/v1/…` is rejected) and end with `/keys/<name>`. The address keeps the
- * host and port as written (Go's url keeps `:443`; WHATWG URL would drop it), so the metadata
- * matches what sops writes for the same URI.
+ * sops's NewMasterKeyFromURI, with its messages: a scheme is required; a path with a segment
+ * before `/v<N>/` (a proxy prefix) and a path with fewer than three segments after it are
+ * refused; the key is the last segment and the engine path what lies between `v<N>` and the
+ * segment before the key (sops does not check that one is `keys`). The address keeps the host
+ * and port as written (Go's url keeps `:443`), so the metadata matches what sops writes.
  */
 export function parseVaultUri(uri: string): VaultKey {
-  const hint = { hint: 'Use a URI like https://vault.example.com:8200/v1/transit/keys/keyName' }
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]+)([^?#]*)/.exec(uri)
-  if (!m) throw new GenericError(`invalid Vault transit URI ${JSON.stringify(uri)}: missing scheme or host`, hint)
-  const scheme = m[1]!.toLowerCase()
-  if (scheme !== 'https' && scheme !== 'http') throw new GenericError(`invalid Vault transit URI ${JSON.stringify(uri)}: the scheme must be http or https`, hint)
-  const pathname = m[3]!
-  const malformed = () => new GenericError(`Vault path does not seem to be formatted correctly: ${pathname}`, hint)
-  if (!pathname.startsWith('/v1/')) throw malformed()
-  const parts = pathname.slice('/v1/'.length).replace(/\/+$/, '').split('/')
-  const keyName = parts.pop()
-  const keys = parts.pop()
-  if (keyName === undefined || keyName === '' || keys !== 'keys' || parts.length === 0 || parts.some((p) => p === '')) throw malformed()
-  return { vaultAddress: `${scheme}://${m[2]!}`, enginePath: parts.join('/'), keyName }
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):(?:\/\/([^/?#]*))?([^?#]*)/.exec(uri)
+  if (!m) throw new GenericError(`missing scheme in Vault URL (should be like this: +${URI_EXAMPLE}), got: ${uri}`)
+  const requestUri = m[3] || '/'
+  if (/\/[^/]+\/v\d+\/[^/]+\/[^/]+\/[^/]+/.test(requestUri)) {
+    throw new GenericError(`running Vault with a prefixed URL is not supported! (Format has to be like ${URI_EXAMPLE})`)
+  }
+  if (!/\/v\d+\/[^/]+\/[^/]+\/[^/]+/.test(requestUri)) throw new GenericError(`vault path does not seem to be formatted correctly: (eg. ${URI_EXAMPLE})`)
+  const dirs = requestUri.replace(/^\/+|\/+$/g, '').split('/')
+  const enginePath = path.posix.normalize(dirs.slice(1, -2).join('/')).replace(/\/+$/, '')
+  return { vaultAddress: `${m[1]!.toLowerCase()}://${m[2] ?? ''}`, enginePath, keyName: dirs.at(-1)! }
+}
+
+/** Where sops names the backend in its messages: `<engine>/<op>/<key>`. */
+function backendPath(key: VaultKey, op: 'encrypt' | 'decrypt'): string {
+  return `${key.enginePath}/${op}/${key.keyName}`
 }
 
 async function wrap(key: VaultKey, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
   let ciphertext: string
   try {
     const data = await transit(key, 'encrypt', { plaintext: Buffer.from(part).toString('base64') }, ctx)
-    ciphertext = typeof data.ciphertext === 'string' ? data.ciphertext : ''
-    if (ciphertext === '') throw new VaultError('Vault returned no ciphertext')
+    const c = data?.ciphertext
+    if (data === undefined) throw new VaultError('transit backend is empty')
+    if (c === undefined || c === null) throw new VaultError('no encrypted data')
+    if (typeof c !== 'string') throw new VaultError('encrypted ciphertext cannot be cast to string')
+    ciphertext = c
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw new GenericError(`failed to encrypt sops data key with Vault transit: ${messageOf(e)}`, { hint: hintOf(e) })
+    if (e instanceof UnwrappedVaultError) throw new GenericError(e.message, { hint: e.hint })
+    throw new GenericError(`failed to encrypt sops data key to Vault transit backend '${backendPath(key, 'encrypt')}': ${messageOf(e)}`, { hint: hintOf(e) })
   }
   const fields: KeyFields = {
     created_at: rfc3339UtcNow(),
@@ -103,15 +113,19 @@ async function unwrap(key: VaultKey, entry: KeyEntry, ctx: KeyContext): Promise<
   const id = keyUri(key)
   const fail = (reason: string) => new KeyUnwrapError('hc_vault', id, reason)
   const enc = entry.fields.enc
-  if (typeof enc !== 'string' || enc === '') throw fail('no encrypted data key (enc) in the metadata')
   try {
-    const data = await transit(key, 'decrypt', { ciphertext: enc }, ctx)
-    const plaintext = typeof data.plaintext === 'string' ? data.plaintext : ''
-    if (plaintext === '') throw new VaultError('Vault returned no plaintext')
-    return new Uint8Array(Buffer.from(plaintext, 'base64'))
+    const data = await transit(key, 'decrypt', { ciphertext: typeof enc === 'string' ? enc : '' }, ctx)
+    const p = data?.plaintext
+    if (data === undefined) throw new VaultError('transit backend is empty')
+    if (p === undefined || p === null) throw new VaultError('no decrypted data')
+    if (typeof p !== 'string') throw new VaultError('decrypted plaintext data cannot be cast to string')
+    const decoded = goBase64Decode(p, true, false)
+    if (!decoded.ok) throw new VaultError('cannot decode base64 plaintext into data key bytes')
+    return new Uint8Array(decoded.bytes)
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw fail(`failed to decrypt sops data key with Vault transit: ${messageOf(e)}`)
+    if (e instanceof UnwrappedVaultError) throw fail(e.message)
+    throw fail(`failed to decrypt sops data key from Vault transit backend '${backendPath(key, 'decrypt')}': ${messageOf(e)}`)
   }
 }
 
@@ -129,21 +143,34 @@ class VaultError extends Error {
   }
 }
 
+/** A failure sops reports as is, without "failed to … Vault transit backend …" (client set-up: allow list, token file). */
+class UnwrappedVaultError extends VaultError {}
+
 /** Statuses worth another attempt: Vault sealed/standby/overloaded, rate limited. */
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504])
 
-async function transit(key: VaultKey, op: 'encrypt' | 'decrypt', body: Record<string, string>, ctx: KeyContext): Promise<Record<string, unknown>> {
+/**
+ * One transit call, like the Vault Go client sops uses: PUT, `X-Vault-Token` when there is a
+ * token (without one Vault answers 403, as it does for sops), errors in the client's words.
+ * Returns the answer's `data` (undefined when there is none).
+ */
+async function transit(key: VaultKey, op: 'encrypt' | 'decrypt', body: Record<string, string>, ctx: KeyContext): Promise<Record<string, unknown> | undefined> {
   const url = `${key.vaultAddress}/v1/${key.enginePath}/${op}/${key.keyName}`
-  if (!allowed(keyUri(key), ctx.env)) {
-    throw new VaultError(
-      `${key.vaultAddress} is not allowed by ${ALLOWLIST_ENV}`,
+  const allow = allowList(ctx.env)
+  if (typeof allow === 'string') throw new UnwrappedVaultError(allow)
+  if (!allow(key.vaultAddress)) {
+    throw new UnwrappedVaultError(
+      `Allowlist does not allow ${key.vaultAddress}`,
       `Add the address to ${ALLOWLIST_ENV} (a comma list of URL prefixes, or "all") if you trust it.`,
     )
   }
   const token = await vaultToken(ctx)
-  const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Vault-Token': token, 'X-Vault-Request': 'true' }
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Vault-Request': 'true' }
+  if (token !== '') headers['X-Vault-Token'] = token
   const namespace = ctx.env.VAULT_NAMESPACE
   if (namespace) headers['X-Vault-Namespace'] = namespace
+  const scheme = /^([a-z][a-z0-9+.-]*):/.exec(key.vaultAddress)?.[1]
+  if (scheme !== 'http' && scheme !== 'https') throw new VaultError(`Put ${goQuote(url)}: unsupported protocol scheme ${goQuote(scheme ?? '')}`)
 
   // One deadline for all attempts; each attempt has its own shorter one.
   const overall = timeoutSignal(NETWORK_TIMEOUT_MS, ctx.signal)
@@ -156,7 +183,7 @@ async function transit(key: VaultKey, op: 'encrypt' | 'decrypt', body: Record<st
     let text: string
     try {
       res = await fetch(target, {
-        method: 'POST',
+        method: 'PUT',
         headers,
         body: JSON.stringify(body),
         signal: timeoutSignal(REQUEST_TIMEOUT_MS, overall),
@@ -165,7 +192,7 @@ async function transit(key: VaultKey, op: 'encrypt' | 'decrypt', body: Record<st
       text = await res.text()
     } catch (e) {
       if (ctx.signal?.aborted) throw e
-      last = e
+      last = new VaultError(networkErrorText(e, target, key))
       if (overall.aborted) break
       continue
     }
@@ -175,103 +202,113 @@ async function transit(key: VaultKey, op: 'encrypt' | 'decrypt', body: Record<st
     const location = res.headers.get('location')
     if ((res.status === 307 || res.status === 308) && location && redirects === 0) {
       const next = new URL(location, target).toString()
-      if (!allowed(next, ctx.env)) throw new VaultError(`Vault redirected to ${new URL(next).origin}, which is not allowed by ${ALLOWLIST_ENV}`)
+      if (!allow(new URL(next).origin)) throw new VaultError(`Vault redirected to ${new URL(next).origin}, which is not allowed by ${ALLOWLIST_ENV}`)
       target = next
       redirects++
       attempt--
       continue
     }
-    last = new HttpStatusError(res.status, vaultErrors(text))
+    last = new VaultError(responseErrorText(res, text, target), res.status === 403 ? `Check VAULT_TOKEN (or ~/.vault-token) and that its policy allows update on ${backendPath(key, op)}.` : undefined)
     if (!RETRY_STATUS.has(res.status)) break
   }
-  throw toVaultError(last, key, op)
+  throw last
 }
 
-class HttpStatusError extends Error {
-  constructor(
-    readonly status: number,
-    readonly errors: string,
-  ) {
-    super(`HTTP ${status}${errors ? `: ${errors}` : ''}`)
-  }
+/** The Vault client's ResponseError text. */
+function responseErrorText(res: Response, text: string, url: string): string {
+  const ns = res.headers.get('x-vault-namespace') ?? ''
+  const errors = vaultErrors(text)
+  const head = `Error making API request.\n\n${ns !== '' && ns !== 'root/' ? `Namespace: ${ns}\n` : ''}URL: PUT ${url}\nCode: ${res.status}. `
+  if (errors === undefined) return `${head}Raw Message:\n\n${text}`
+  return `${head}Errors:\n\n${errors.map((e) => `* ${e}`).join('')}`
 }
 
-function toVaultError(e: unknown, key: VaultKey, op: string): VaultError {
-  if (e instanceof HttpStatusError) {
-    const detail = `(HTTP ${e.status}${e.errors ? `: ${e.errors}` : ''})`
-    switch (e.status) {
-      case 403:
-        return new VaultError(`permission denied ${detail}`, `Check VAULT_TOKEN (or ~/.vault-token) and that its policy allows update on ${key.enginePath}/${op}/${key.keyName}.`)
-      case 400:
-        return op === 'decrypt'
-          ? new VaultError(`Vault could not decrypt the data key: it was encrypted with another transit key, or it is damaged ${detail}`)
-          : new VaultError(`Vault rejected the request ${detail}`)
-      case 404:
-        return new VaultError(`no transit engine "${key.enginePath}" or key "${key.keyName}" at ${key.vaultAddress} ${detail}`, 'Check the engine path, the key name and VAULT_NAMESPACE.')
-      default:
-        return new VaultError(`Vault answered ${detail}`)
-    }
-  }
-  const cause = (e as { cause?: { code?: string } } | undefined)?.cause
+/** Go's *url.Error for a request that got no answer: `Put "URL": dial tcp HOST:PORT: connect: connection refused`. */
+function networkErrorText(e: unknown, url: string, key: VaultKey): string {
   const name = (e as { name?: string } | undefined)?.name
-  if (name === 'TimeoutError') return new VaultError(`Vault at ${key.vaultAddress} did not answer in time`)
+  if (name === 'TimeoutError' || name === 'AbortError') return `Vault at ${key.vaultAddress} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
+  const cause = (e as { cause?: { code?: string; message?: string } } | undefined)?.cause
   const code = cause?.code ?? (e as { code?: string } | undefined)?.code
-  return new VaultError(`could not reach Vault at ${key.vaultAddress}${code ? ` (${code})` : e instanceof Error ? ` (${e.message})` : ''}`)
+  const u = new URL(url)
+  const hostPort = `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`
+  const why =
+    code === 'ECONNREFUSED'
+      ? `dial tcp ${hostPort}: connect: connection refused`
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? `dial tcp: lookup ${u.hostname}: no such host`
+        : (cause?.message ?? (e instanceof Error ? e.message : String(e)))
+  return `Put ${goQuote(url)}: ${why}`
 }
 
-/** Vault answers errors as `{"errors": ["…"]}`. */
-function vaultErrors(text: string): string {
+/** Vault answers errors as `{"errors": ["…"]}`; undefined when the body is not JSON (the client then shows it raw). */
+function vaultErrors(text: string): string[] | undefined {
   try {
     const parsed = JSON.parse(text) as { errors?: unknown }
-    if (Array.isArray(parsed.errors)) return parsed.errors.map(String).join('; ').slice(0, 500)
+    return Array.isArray(parsed?.errors) ? parsed.errors.map(String) : []
   } catch {
-    // not JSON: fall through
+    return undefined
   }
-  return ''
 }
 
-function parseData(text: string): Record<string, unknown> {
+function parseData(text: string): Record<string, unknown> | undefined {
+  if (text.trim() === '') return undefined
   try {
     const parsed = JSON.parse(text) as { data?: unknown }
-    if (parsed.data && typeof parsed.data === 'object') return parsed.data as Record<string, unknown>
+    return parsed.data && typeof parsed.data === 'object' ? (parsed.data as Record<string, unknown>) : {}
   } catch {
-    // reported below
+    throw new VaultError('Vault sent an answer that is not JSON')
   }
-  throw new VaultError('Vault sent an answer without a data object')
 }
 
 // ---------------------------------------------------------------------------------------------
 // Token and allow list
 
 /**
- * VAULT_TOKEN, else `~/.vault-token` trimmed (HOME from ctx.env), as the Vault CLI does; with
- * envOnly no file unless env itself gives HOME.
+/**
+ * VAULT_TOKEN, else `~/.vault-token` trimmed (HOME from ctx.env), else none: sops then sends
+ * the request without a token and Vault's 403 says why. With envOnly (the library's
+ * `inheritEnv: false`) no file unless env itself gives HOME.
  */
 async function vaultToken(ctx: KeyContext): Promise<string> {
   const env = ctx.env
   const fromEnv = env.VAULT_TOKEN
   if (fromEnv) return fromEnv
   const home = env.HOME || (ctx.envOnly ? undefined : os.homedir())
-  const file = home === undefined ? undefined : path.join(home, '.vault-token')
+  if (home === undefined) return ''
+  const file = path.join(home, '.vault-token')
   try {
-    const token = file === undefined ? '' : (await readFile(file, 'utf8')).trim()
-    if (token !== '') return token
+    return (await readFile(file, 'utf8')).trim()
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new VaultError(`could not read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return ''
+    throw new UnwrappedVaultError(`cannot get Vault token: ${goOpenError(file, e)}`)
   }
-  throw new VaultError('no Vault token: VAULT_TOKEN is not set and ~/.vault-token does not exist', 'Set VAULT_TOKEN or run `vault login`.')
 }
 
-/** `all` (or unset): every server; `none`: no server; else a comma list of URL prefixes. */
-export function allowed(uri: string, env: Env): boolean {
-  const value = (env[ALLOWLIST_ENV] ?? '').trim()
-  if (value === '' || value === 'all') return true
-  if (value === 'none') return false
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .some((prefix) => uri.startsWith(prefix))
+/**
+ * sops's allow list: `all` (the default, also when unset or empty), `none`, or a comma list of
+ * URL prefixes; an address (with a trailing `/`) must start with one of them (each with a
+ * trailing `/`). A malformed list is sops's error text.
+ */
+function allowList(env: Env): ((address: string) => boolean) | string {
+  const value = env[ALLOWLIST_ENV] || 'all'
+  if (value === 'all') return () => true
+  if (value === 'none') return () => false
+  const prefixes: string[] = []
+  for (const [i, raw] of value.split(',').entries()) {
+    const entry = raw.replace(/^ +| +$/g, '')
+    if (entry === '') return `${ALLOWLIST_ENV}'s entry ${i + 1} is empty`
+    prefixes.push(entry.endsWith('/') ? entry : `${entry}/`)
+  }
+  return (address) => {
+    const a = address.endsWith('/') ? address : `${address}/`
+    return prefixes.some((p) => a.startsWith(p))
+  }
+}
+
+/** Whether the allow list lets the token go to `address` (a malformed list allows nothing). */
+export function allowed(address: string, env: Env): boolean {
+  const allow = allowList(env)
+  return typeof allow !== 'string' && allow(address)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ export function openDocument(doc: Document, metadata: Metadata, dataKey: Uint8Ar
   return { doc, metadata, dataKey, stash }
 }
 
-function decryptStoredMac(cipher: ValueCipher, metadata: Metadata): string {
+export function decryptStoredMac(cipher: ValueCipher, metadata: Metadata): string {
   try {
     const mac = cipher.decrypt(metadata.mac, macAad(metadata))
     return typeof mac === 'string' ? mac : ''

@@ -68,6 +68,13 @@ export function sealDocument(format: Format, doc: Document, dataKey: Uint8Array,
   const cipher = new ValueCipher(dataKey, options.stash)
   const selector = new LeafSelector(options.rules)
   const mac = encryptBranches(doc.branches, cipher, selector)
+  doc.metadata = metadataTree(sealMetadata(cipher, mac, options))
+  void format
+  return doc
+}
+
+/** The metadata of a document whose values are encrypted and whose plaintext MAC is `mac`: a new `lastmodified`, the MAC encrypted under it. */
+export function sealMetadata(cipher: ValueCipher, mac: string, options: SealOptions): Metadata {
   const lastModified = nowRFC3339(options.now)
   let encryptedMac: string
   try {
@@ -75,7 +82,7 @@ export function sealDocument(format: Format, doc: Document, dataKey: Uint8Array,
   } catch (err) {
     throw new EncryptMacError(`Could not encrypt MAC: ${err instanceof TsopsError ? err.message : 'unexpected error'}`)
   }
-  const metadata: Metadata = {
+  return {
     keyGroups: options.keyGroups,
     shamirThreshold: options.shamirThreshold,
     lastModified,
@@ -83,7 +90,4 @@ export function sealDocument(format: Format, doc: Document, dataKey: Uint8Array,
     rules: options.rules,
     version: options.version ?? SOPS_FORMAT_VERSION,
   }
-  doc.metadata = metadataTree(metadata)
-  void format
-  return doc
 }

@@ -37,24 +37,34 @@ describe('native X25519 age decryption', () => {
     const identity = await generateIdentity()
     const native = parseX25519Identity(identity)!
     const file = dearmor(await encryptTo([await identityToRecipient(identity)], randomBytes(32)))
-    const payloadFlip = Buffer.from(file)
+    expect(file.error).toBeUndefined()
+    const payloadFlip = Buffer.from(file.data)
     payloadFlip[payloadFlip.length - 1]! ^= 1
-    expect(() => decryptX25519(payloadFlip, [native])).toThrow()
-    const headerFlip = Buffer.from(file)
+    // age's words, as sops prints them after "failed to copy age decrypted data into bytes.Buffer: ".
+    expect(decryptX25519(payloadFlip, [native])).toEqual({
+      status: 'error',
+      stage: 'copy',
+      error: 'failed to decrypt and authenticate payload chunk, file may be corrupted or tampered with',
+    })
+    const headerFlip = Buffer.from(file.data)
     const macLine = headerFlip.indexOf('--- ')
     headerFlip[macLine - 2]! ^= 1 // inside the stanza body: either no match or a MAC failure
-    let outcome: string
-    try {
-      outcome = decryptX25519(headerFlip, [native]).status
-    } catch {
-      outcome = 'error'
-    }
-    expect(['no-match', 'error']).toContain(outcome)
+    expect(['no-match', 'error']).toContain(decryptX25519(headerFlip, [native]).status)
+    const macFlip = Buffer.from(file.data)
+    macFlip[macLine + 5]! ^= 1 // the MAC itself (one base64 letter)
+    expect(decryptX25519(macFlip, [native])).toMatchObject({ status: 'error', stage: 'reader' })
+  })
+
+  it('reports a damaged header in age\'s words', () => {
+    const notAge = decryptX25519(Buffer.from('hello\n'), [])
+    expect(notAge).toEqual({ status: 'error', stage: 'reader', error: 'failed to read header: parsing age header: unexpected intro: "hello\\n"' })
+    expect(decryptX25519(Buffer.from(''), [])).toMatchObject({ error: 'failed to read header: parsing age header: file is empty' })
+    expect(decryptX25519(Buffer.from('age-encryption.org/v1\n-> X25519\n'), [])).toMatchObject({ error: 'failed to read header: failed to parse header: failed to read line: EOF' })
   })
 
   it('leaves post-quantum identities and other stanza types to typage', () => {
     expect(parseX25519Identity('AGE-SECRET-KEY-PQ-1XYZ')).toBeUndefined()
-    const scrypt = Buffer.from('age-encryption.org/v1\n-> scrypt c2FsdA 10\nAAAA\n--- AAAA\n')
+    const scrypt = Buffer.from(`age-encryption.org/v1\n-> scrypt c2FsdA 10\nAAAA\n--- ${'A'.repeat(43)}\n`)
     expect(decryptX25519(scrypt, []).status).toBe('unsupported')
   })
 })

@@ -8,6 +8,8 @@ import {
   ageKeySource,
   defaultAgeKeyFile,
   fromEntry,
+  formatAgeError,
+  fromSpec,
   generateAgeIdentity,
   keygen,
   parseIdentities,
@@ -88,8 +90,18 @@ describe('age wrap', () => {
     await expect(src('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN')).rejects.toThrow(
       /SSH age recipients \(ssh-ed25519\) are not supported/,
     )
-    await expect(src('age1yubikey1qwerty')).rejects.toThrow(/plugin recipients are not supported/)
-    await expect(src('age1notvalid')).rejects.toThrow(/failed to parse input as age recipient/)
+    await expect(src('age1yubikey1qwerty')).rejects.toThrow('failed to parse input as age key from age plugin: invalid recipient encoding: invalid checksum')
+    // sops's parse errors, in its words (age's bech32 texts).
+    await expect(src('age1notvalid')).rejects.toThrow('failed to parse input as Bech32-encoded age public key: malformed recipient "age1notvalid": invalid character data part: s[1]=111')
+    await expect(src('bogus')).rejects.toThrow('failed to parse input, unknown recipient type: "bogus"')
+  })
+
+  it('fromSpec parses the recipient at once, as sops does before it makes a data key', () => {
+    expect(() => fromSpec('age1notvalid')).toThrow('failed to parse input as Bech32-encoded age public key: malformed recipient "age1notvalid": invalid character data part: s[1]=111')
+    expect(() => fromSpec('bogus')).toThrow('failed to parse input, unknown recipient type: "bogus"')
+    expect(() => fromSpec(`${MOCK_RECIPIENT.slice(0, -1)}q`)).toThrow(`malformed recipient "${MOCK_RECIPIENT.slice(0, -1)}q": invalid checksum`)
+    expect(() => fromSpec('age1qqqqqqqqqqqqqqqq')).toThrow('malformed recipient "age1qqqqqqqqqqqqqqqq": invalid checksum')
+    expect(fromSpec(` ${MOCK_RECIPIENT} `).id).toBe(MOCK_RECIPIENT)
   })
 })
 
@@ -131,7 +143,7 @@ describe('age unwrap: identity sources', () => {
     const { entry } = await wrapped()
     const { env } = await sandbox({ SOPS_AGE_KEY_CMD: `sh -c 'echo ${MOCK_IDENTITY} >&2; exit 3'` })
     const reason = await reasonOf(ageKeySource(recipient).unwrap(entry, { env }))
-    expect(reason).toMatch(/failed to execute SOPS_AGE_KEY_CMD: exit status 3/)
+    expect(reason).toMatch(/Errors while loading age identities: failed to execute command sh -c 'echo \[redacted age identity\] >&2; exit 3': exit status 3\./)
     expect(reason).not.toContain('AGE-SECRET-KEY-1')
   })
 
@@ -171,9 +183,10 @@ describe('age unwrap: failures', () => {
     const { entry } = await wrapped()
     const { env } = await sandbox()
     const reason = await reasonOf(ageKeySource(recipient).unwrap(entry, { env }))
+    const ssh = path.join(env.HOME!, '.ssh')
     expect(reason).toBe(
-      `failed to load age identities. Did not find keys in locations 'SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE', ` +
-        `'SOPS_AGE_KEY_CMD' and '${defaultAgeKeyFile(env)}'`,
+      `failed to load age identities. Did not find keys in locations 'SOPS_AGE_SSH_PRIVATE_KEY_FILE', 'SOPS_AGE_SSH_PRIVATE_KEY_CMD', ` +
+        `'${ssh}/id_ed25519', '${ssh}/id_rsa', 'SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE', 'SOPS_AGE_KEY_CMD', and '${defaultAgeKeyFile(env)}'.`,
     )
   })
 
@@ -193,36 +206,64 @@ describe('age unwrap: failures', () => {
     const { env } = await sandbox({ SOPS_AGE_KEY: MOCK_OTHER_IDENTITY })
     const err = (await ageKeySource(recipient).unwrap(entry, { env }).catch((e: unknown) => e)) as KeyUnwrapError
     expect(err).toBeInstanceOf(KeyUnwrapError)
-    expect(err.reason).toBe('no identity matched any of the recipients')
-    expect(err.message).toBe(`age key ${recipient}: no identity matched any of the recipients`)
+    const ssh = path.join(env.HOME!, '.ssh')
+    const unused = `Did not find keys in locations 'SOPS_AGE_SSH_PRIVATE_KEY_FILE', 'SOPS_AGE_SSH_PRIVATE_KEY_CMD', '${ssh}/id_ed25519', '${ssh}/id_rsa', 'SOPS_AGE_KEY_FILE', and 'SOPS_AGE_KEY_CMD'.`
+    expect(err.reason).toBe(
+      `failed to create reader for decrypting sops data key with age: identity did not match any of the recipients: incorrect identity for recipient block. ${unused}`,
+    )
+    expect(err.message).toBe(`age key ${recipient}: ${err.reason}`)
     expect(err.message).not.toMatch(/AGE-SECRET-KEY/)
+    // Two identities: age's other wording.
+    const two = await sandbox({ SOPS_AGE_KEY: `${MOCK_OTHER_IDENTITY}\n${MOCK_IDENTITY}` })
+    expect(await reasonOf(ageKeySource(recipient).unwrap(entry, { env: two.env }))).toMatch(/^failed to create reader for decrypting sops data key with age: no identity matched any of the recipients\. Did/)
   })
 
   it('a missing SOPS_AGE_KEY_FILE and a malformed key file are reported without their contents', async () => {
     const { entry } = await wrapped()
     const a = await sandbox({ SOPS_AGE_KEY_FILE: '/nonexistent/keys.txt' })
-    expect(await reasonOf(ageKeySource(recipient).unwrap(entry, { env: a.env }))).toMatch(/failed to open age key file \/nonexistent\/keys.txt: ENOENT/)
+    expect(await reasonOf(ageKeySource(recipient).unwrap(entry, { env: a.env }))).toMatch(
+      /^failed to load age identities\. Errors while loading age identities: failed to open SOPS_AGE_KEY_FILE file: open \/nonexistent\/keys.txt: no such file or directory\. Did not find keys/,
+    )
     const b = await sandbox({ SOPS_AGE_KEY: `${identity}\nAGE-SECRET-KEY-1NOTVALIDLEAKME` })
     const reason = await reasonOf(ageKeySource(recipient).unwrap(entry, { env: b.env }))
-    expect(reason).toMatch(/malformed secret key/)
+    expect(reason).toMatch(/failed to parse 'SOPS_AGE_KEY' age identities: malformed secret key: invalid character data part: s\[1\]=111/)
     expect(reason).not.toMatch(/LEAKME|AGE-SECRET-KEY-1/)
     const c = await sandbox({ SOPS_AGE_KEY: 'not-a-key' })
-    expect(await reasonOf(ageKeySource(recipient).unwrap(entry, { env: c.env }))).toBe('failed to parse age identities from SOPS_AGE_KEY: malformed secret key at line 1')
+    expect(await reasonOf(ageKeySource(recipient).unwrap(entry, { env: c.env }))).toMatch(
+      /^failed to load age identities\. Errors while loading age identities: failed to parse 'SOPS_AGE_KEY' age identities: unknown identity type\. Did not find keys in locations/,
+    )
   })
 
   it('a broken armor is a reason, not a crash', async () => {
     const { env } = await sandbox({ SOPS_AGE_KEY: identity })
     const entry: KeyEntry = { type: 'age', fields: { recipient, enc: '-----BEGIN AGE ENCRYPTED FILE-----\nxx\n' } }
-    expect(await reasonOf(ageKeySource(recipient).unwrap(entry, { env }))).toMatch(/failed to read armored age data key/)
+    expect(await reasonOf(ageKeySource(recipient).unwrap(entry, { env }))).toMatch(
+      /^failed to create reader for decrypting sops data key with age: failed to read header: parsing age header: failed to read intro: invalid armor: illegal base64 data at input byte 0\. Did not find/,
+    )
+  })
+})
+
+describe('formatAgeError (sops\'s formatError)', () => {
+  it('joins the load errors with "; " and lists 1, 2 or more locations as sops does', () => {
+    const f = (errors: string[], unused: string[]) => formatAgeError('m', undefined, { errors, unused })
+    expect(f([], [])).toBe('m')
+    expect(f(['e1', 'e2'], [])).toBe('m. Errors while loading age identities: e1; e2')
+    expect(f([], ['A'])).toBe("m. Did not find keys in location 'A'.")
+    expect(f([], ['A', 'B'])).toBe("m. Did not find keys in locations 'A' and 'B'.")
+    expect(f([], ['A', 'B', 'C'])).toBe("m. Did not find keys in locations 'A', 'B', and 'C'.")
+    expect(formatAgeError('m', 'why', { errors: ['e'], unused: ['A'] })).toBe("m: why. Errors while loading age identities: e. Did not find keys in location 'A'.")
   })
 })
 
 describe('parseIdentities', () => {
   it('skips blank lines, comments and (with a warning) plugin identities', () => {
     const warnings: string[] = []
-    const ids = parseIdentities(`\n# c\n  ${MOCK_IDENTITY}  \nAGE-PLUGIN-YUBIKEY-1XYZ\n`, 'test', { warn: (m) => warnings.push(m) })
+    const ids = parseIdentities(`\n# c\n${MOCK_IDENTITY}\r\nAGE-PLUGIN-YUBIKEY-1XYZ\n`, 'test', { warn: (m) => warnings.push(m) })
     expect(ids.map((i) => i.identity)).toEqual([MOCK_IDENTITY])
     expect(warnings).toHaveLength(1)
+    // Like sops, a line is one identity, untrimmed (only SOPS_AGE_KEY splits on white space).
+    expect(() => parseIdentities(`  ${MOCK_IDENTITY}\n`, 'f')).toThrow("failed to parse 'f' age identities: unknown identity type")
+    expect(parseIdentities(`  ${MOCK_IDENTITY}  ${MOCK_OTHER_IDENTITY}\n`, 'f', undefined, true)).toHaveLength(2)
   })
 
   it('refuses passphrase-protected key files clearly', () => {
@@ -280,6 +321,7 @@ describe('shlexSplit', () => {
     expect(shlexSplit(`pass show  'sops/age key' "a \\"b\\" c" d\\ e`)).toEqual(['pass', 'show', 'sops/age key', 'a "b" c', 'd e'])
     expect(shlexSplit(`cmd '' x # comment`)).toEqual(['cmd', '', 'x'])
     expect(shlexSplit('a$HOME')).toEqual(['a$HOME'])
-    expect(() => shlexSplit(`x 'unterminated`)).toThrow(/unclosed/)
+    expect(() => shlexSplit(`x 'unterminated`)).toThrow('EOF found when expecting closing quote') // google/shlex's words
+    expect(() => shlexSplit('x \\')).toThrow('EOF found after escape character')
   })
 })

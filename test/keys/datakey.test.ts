@@ -180,6 +180,15 @@ describe('unwrapDataKey', () => {
     await expect(unwrapDataKey(groups, 0, ctx, undefined, resolverFor(keys.flat()))).rejects.toThrow(/only 1 part\(s\)/)
   })
 
+  it('an empty line inside a reason keeps its "  | " prefix, as sops prints it', async () => {
+    const keys = [new FakeKey('hc_vault', 'http://v/v1/t/keys/k', { failUnwrap: 'failed: Error making API request.\n\nURL: PUT http://v\nCode: 403. Errors:\n\n* permission denied' })]
+    const { groups } = await wrapDataKey(rand(32), [keys], 0, ctx)
+    const err = (await unwrapDataKey(groups, 0, ctx, undefined, resolverFor(keys)).catch((e: unknown) => e)) as Error
+    expect(err.message).toContain(
+      ['    - | failed: Error making API request.', '      | ', '      | URL: PUT http://v', '      | Code: 403. Errors:', '      | ', '      | * permission denied', ''].join('\n'),
+    )
+  })
+
   it('no key works: lists each key tried and why, in sops\'s layout (long reasons wrapped at 60)', async () => {
     const long =
       'could not decrypt data key with PGP key: GnuPG binary error: gpg: decryption failed: No secret key (exit status 2)'
@@ -194,7 +203,7 @@ describe('unwrapDataKey', () => {
         'Group 0: FAILED',
         '  age1xyz: FAILED',
         '    - | no identity matched any of the recipients',
-        '',
+        '  ', // sops's prefixer indents the empty line between keys too
         '  FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4: FAILED',
         '    - | could not decrypt data key with PGP key: GnuPG binary error:',
         '      | gpg: decryption failed: No secret key (exit status 2)',
@@ -236,7 +245,9 @@ describe('with real age keys through the registry', () => {
     const both = { env, ageIdentities: [a.identity, b.identity] }
     expect(hex(await unwrapDataKey(wrapped.groups, wrapped.threshold, both))).toBe(hex(dataKey))
     const one = { env, ageIdentities: [a.identity] }
-    await expect(unwrapDataKey(wrapped.groups, wrapped.threshold, one)).rejects.toThrow(/Group 1: FAILED\n  age1\S+: FAILED\n    - \| no identity matched/)
+    await expect(unwrapDataKey(wrapped.groups, wrapped.threshold, one)).rejects.toThrow(
+      /Group 1: FAILED\n  age1\S+: FAILED\n    - \| failed to create reader for decrypting sops data key with\n      \| age: identity did not match any of the recipients/,
+    )
   })
 })
 

@@ -146,6 +146,42 @@ describe('writeFileAtomic', () => {
     expect(debris(file)).toEqual([])
   })
 
+  it('writes chunks produced while writing (a streamed binary encrypt) like one buffer', () => {
+    const file = fresh('chunks.bin', 'old\n', 0o600)
+    function* chunks(): Generator<Uint8Array> {
+      for (let i = 0; i < 5; i++) yield Buffer.alloc(1000, 65 + i)
+    }
+    writeFileAtomic(file, chunks())
+    expect(fs.readFileSync(file).equals(Buffer.concat([...chunks()].map((c) => Buffer.from(c))))).toBe(true)
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600)
+    expect(debris(file)).toEqual([])
+  })
+
+  it('a chunk producer that fails midway leaves the original intact and no temp file', () => {
+    const file = fresh('chunks-fail.bin', 'original\n')
+    function* failing(): Generator<Uint8Array> {
+      yield Buffer.from('partial')
+      throw new WriteError('the producer failed')
+    }
+    expect(() => writeFileAtomic(file, failing())).toThrow('the producer failed')
+    expect(fs.readFileSync(file, 'utf8')).toBe('original\n')
+    expect(debris(file)).toEqual([])
+  })
+
+  it('a target that cannot be renamed over (EBUSY: a bind-mounted file) gets the chunks from the temp file', () => {
+    const file = fresh('mounted.bin', 'old\n')
+    const spy = vi.spyOn(fs, 'renameSync').mockImplementation(() => {
+      throw Object.assign(new Error('busy'), { code: 'EBUSY', syscall: 'rename' })
+    })
+    try {
+      writeFileAtomic(file, [Buffer.from('new '), Buffer.from('content\n')])
+    } finally {
+      spy.mockRestore()
+    }
+    expect(fs.readFileSync(file, 'utf8')).toBe('new content\n')
+    expect(debris(file)).toEqual([])
+  })
+
   it('removes temp files a killed writer left behind (with its stale lock), and nothing else', () => {
     const file = fresh('litter.yaml', 'x\n')
     writeLock(file, deadPid())

@@ -111,6 +111,8 @@ export interface Twin {
   root: string
   /** The environment both ran with (`$DIR` not yet substituted). */
   env: Record<string, string | undefined>
+  /** Extra variables for one tool only (see TwinOptions.toolEnv). */
+  toolEnv?: TwinOptions['toolEnv']
 }
 
 export interface TwinOptions {
@@ -121,6 +123,12 @@ export interface TwinOptions {
   cwd?: string
   /** Runs before the command in each twin dir (e.g. to encrypt a file with that side's tool). */
   prepare?: (dir: string) => Promise<void> | void
+  /**
+   * Extra variables for one tool only, wherever it runs (cross checks included): for a service
+   * the two tools must reach differently (real sops speaks TLS to GCP KMS, tsops plaintext to a
+   * loopback emulator).
+   */
+  toolEnv?: { real?: Record<string, string | undefined>; ours?: Record<string, string | undefined> }
 }
 
 const roots: string[] = []
@@ -165,13 +173,13 @@ export async function twin(args: readonly string[], options: TwinOptions = {}, r
     writeFiles(dir, options.files ?? {})
     await options.prepare?.(dir)
     const cwd = path.join(dir, options.cwd ?? '')
-    const sideEnv = substituteDir(env, dir)
+    const sideEnv = substituteDir({ ...env, ...options.toolEnv?.[name] }, dir)
     const result = await run(command[0]!, [...command.slice(1), ...args.map((a) => a.replaceAll('$DIR', dir))], { cwd, env: sideEnv, ...(options.input === undefined ? {} : { input: options.input }) })
     return { ...result, dir, files: readFiles(dir) }
   }
   const real = await side('real', [realSops()])
   const ours = await side('ours', [process.execPath, tsopsAsSops()])
-  return { real, ours, root, env }
+  return { real, ours, root, env, ...(options.toolEnv ? { toolEnv: options.toolEnv } : {}) }
 }
 
 /** `$DIR` in an environment value names the side's own directory. */
@@ -311,12 +319,12 @@ export function runSide(which: 'real' | 'ours', args: readonly string[], options
  * (which must be `expected` when given).
  */
 export async function crossDecrypt(t: Twin, file: string, decryptArgs: readonly string[] = [], expected?: Buffer): Promise<void> {
-  const envFor = (s: Side) => substituteDir(t.env, s.dir)
+  const envFor = (s: Side, tool: 'real' | 'ours') => substituteDir({ ...t.env, ...t.toolEnv?.[tool] }, s.dir)
   const ours = path.join(t.ours.dir, file)
   const real = path.join(t.real.dir, file)
-  const sopsReadsSops = await runSide('real', ['decrypt', ...decryptArgs, real], { cwd: t.real.dir, env: envFor(t.real) })
-  const sopsReadsOurs = await runSide('real', ['decrypt', ...decryptArgs, ours], { cwd: t.ours.dir, env: envFor(t.ours) })
-  const oursReadsSops = await runSide('ours', ['decrypt', ...decryptArgs, real], { cwd: t.real.dir, env: envFor(t.real) })
+  const sopsReadsSops = await runSide('real', ['decrypt', ...decryptArgs, real], { cwd: t.real.dir, env: envFor(t.real, 'real') })
+  const sopsReadsOurs = await runSide('real', ['decrypt', ...decryptArgs, ours], { cwd: t.ours.dir, env: envFor(t.ours, 'real') })
+  const oursReadsSops = await runSide('ours', ['decrypt', ...decryptArgs, real], { cwd: t.real.dir, env: envFor(t.real, 'ours') })
   const label = `cross-decrypt ${file} ${decryptArgs.join(' ')}`
   // Where sops cannot decrypt its own file (e.g. +Inf to JSON), tsops must fail the same way.
   if (expected !== undefined) expect(sopsReadsSops.stdout.toString('latin1'), `${label}: sops reads its own file`).toBe(expected.toString('latin1'))

@@ -17,11 +17,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { Literal, TreeMap, stripLiterals } from '../../core/tree.js'
 import { BinaryEmitError, ConflictingParametersError, emitting, GenericError, NoFileError, TsopsError } from '../../core/errors.js'
-import { NOT_BINARY_HINT } from '../../formats/binary.js'
+import { DATA_KEY, NOT_BINARY_HINT } from '../../formats/binary.js'
 import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput, writeFileAtomic, writeStderr, writeStdout } from '../../io/files.js'
 import { isatty } from 'node:tty'
 import { decryptDocument } from '../../pipeline/decrypt.js'
+import { decryptBinaryFile } from '../../pipeline/binary-stream.js'
 import { UNENCRYPTED_COMMENT_WARNING } from '../../core/walk.js'
 import { sopsLogLine } from '../sopslog.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
@@ -49,6 +50,8 @@ export async function decryptCommand(ctx: CliContext, args: Args, file: string |
 
 /** Read, parse and decrypt one file (MAC checked unless --ignore-mac); the data key is zeroed. */
 async function decryptPlaintext(ctx: CliContext, args: Args, file: string | undefined, formats: FormatChoice): Promise<Document> {
+  const streamed = await decryptBinaryStreamed(ctx, args, file, formats)
+  if (streamed) return { branches: [new TreeMap([{ key: DATA_KEY, value: streamed }])], metadata: undefined }
   const bytes = readInput(file)
   const parse = await loadEncryptedParser(formats.input)
   const doc = parse(bytes)
@@ -66,6 +69,17 @@ async function decryptPlaintext(ctx: CliContext, args: Args, file: string | unde
   // Another output format must see plain sops values, not TOML source spellings.
   if (formats.output !== formats.input) doc.branches.forEach(stripLiterals)
   return doc
+}
+
+/** A binary file decrypted to binary output, read in blocks (bounded memory); undefined = the general path. */
+function decryptBinaryStreamed(ctx: CliContext, args: Args, file: string | undefined, formats: FormatChoice): Promise<Uint8Array | undefined> {
+  if (formats.input !== 'binary' || formats.output !== 'binary' || file === undefined || isStdin(file) || args.string('extract') !== undefined) return Promise.resolve(undefined)
+  return decryptBinaryFile(file, {
+    ctx: ctx.keyContext,
+    ignoreMac: args.bool('ignore-mac'),
+    decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
+    rawStrings: true,
+  })
 }
 
 /**

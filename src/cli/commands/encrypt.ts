@@ -3,6 +3,7 @@ import { ConflictingParametersError, emitting, FormatError } from '../../core/er
 import type { Document, Format } from '../../formats/format.js'
 import { assertReadsBack, loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput } from '../../io/files.js'
+import { encryptBinaryChunks } from '../../pipeline/binary-stream.js'
 import { encryptDocument } from '../../pipeline/encrypt.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
@@ -21,6 +22,14 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const settings = await encryptionSettings(ctx, args, formats.name ?? file, { subcommand: args.positionals[0] === 'encrypt', inputFormat: formats.input })
   const input = await loadFormat(formats.input)
   const doc = parsePlain(input, readInput(file))
+  if (formats.input === 'binary' && formats.output === 'binary') {
+    // Written as it is encrypted: a large file never exists whole in a second or third form.
+    const chunks = await encryptBinaryChunks(input, doc, { ...settings, ctx: ctx.keyContext }, emitOptionsFor(ctx, args, 'binary'))
+    if (chunks) {
+      writeResult(args, file, chunks)
+      return 0
+    }
+  }
   await encryptDocument(input, doc, { ...settings, ctx: ctx.keyContext })
   const output = formats.output === formats.input ? input : await loadFormat(formats.output)
   const origin = formats.output === formats.input ? doc.origin : undefined

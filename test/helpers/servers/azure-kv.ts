@@ -25,6 +25,8 @@ import { generateLoopbackCert, type LoopbackCert } from './tls-cert.js'
 
 export const TEST_TENANT = '72f988bf-0000-4000-8000-00000000c0de'
 export const TEST_CLIENT_ID = '0c0ffee0-0000-4000-8000-000000000001'
+const MSI_PATH = '/msi/token'
+const MSI_HEADER = 'tsops-test-identity-header'
 
 export interface AzureRequestLog {
   method: string
@@ -52,6 +54,11 @@ export interface AzureKvServer {
   throttle(n: number, retryAfterSeconds?: number): void
   /** What a user sets to log in as the test service principal (EnvironmentCredential). */
   credentialEnv(): Record<string, string>
+  /**
+   * What an App Service managed identity sets (IDENTITY_ENDPOINT, IDENTITY_HEADER): a login both
+   * the Go SDK (real sops) and @azure/identity accept without talking to login.microsoftonline.com.
+   */
+  managedIdentityEnv(): Record<string, string>
   close(): Promise<void>
 }
 
@@ -62,7 +69,17 @@ interface KeyVersion {
   created: number
 }
 
-export async function startAzureKvServer(): Promise<AzureKvServer> {
+export interface AzureKvServerOptions {
+  /**
+   * The resource the 401 challenge names (and the token scope it asks for). Key Vault's own is
+   * https://vault.azure.net. The Go SDK (real sops) accepts a challenge only when the vault's
+   * host ends with "." + the resource's host (port included): 'suffix' names `https://0.0.1:<port>`,
+   * which `127.0.0.1:<port>` ends with.
+   */
+  resource?: 'vault.azure.net' | 'suffix'
+}
+
+export async function startAzureKvServer(options: AzureKvServerOptions = {}): Promise<AzureKvServer> {
   const cert = generateLoopbackCert()
   const clientSecret = `tsops~test~${crypto.randomBytes(12).toString('hex')}`
   const accessTokens = new Set<string>()
@@ -72,6 +89,7 @@ export async function startAzureKvServer(): Promise<AzureKvServer> {
   let throttled = 0
   let retryAfter = 1
   let url = ''
+  const resource = () => (options.resource === 'suffix' ? `https://0.0.1:${new URL(url).port}` : 'https://vault.azure.net')
 
   const server = https.createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
     const chunks: Buffer[] = []
@@ -85,6 +103,7 @@ export async function startAzureKvServer(): Promise<AzureKvServer> {
         res.end(JSON.stringify(body))
       }
       try {
+        if (pathname === MSI_PATH) return appServiceIdentity(req, send)
         route(req.method ?? 'GET', pathname, Buffer.concat(chunks).toString('utf8'), req.headers.authorization, authorized, send)
       } catch (e) {
         send(500, { error: { code: 'InternalError', message: String(e) } })
@@ -93,6 +112,15 @@ export async function startAzureKvServer(): Promise<AzureKvServer> {
   })
 
   type Send = (status: number, body: unknown, headers?: Record<string, string>) => void
+
+  /** App Service managed identity (IDENTITY_ENDPOINT/IDENTITY_HEADER): a token for the resource asked. */
+  function appServiceIdentity(req: http.IncomingMessage, send: Send): void {
+    if (req.headers['x-identity-header'] !== MSI_HEADER) return send(401, { error: 'invalid X-IDENTITY-HEADER' })
+    const token = `kv-msi-token-${crypto.randomBytes(16).toString('hex')}`
+    accessTokens.add(token)
+    const res = new URL(req.url ?? '/', url).searchParams.get('resource') ?? ''
+    send(200, { access_token: token, expires_on: String(Math.floor(Date.now() / 1000) + 3600), resource: res, token_type: 'Bearer' })
+  }
   const kvError = (send: Send, status: number, code: string, message: string, headers?: Record<string, string>) => send(status, { error: { code, message } }, headers)
 
   function route(method: string, pathname: string, body: string, authorization: string | undefined, authorized: boolean, send: Send): void {
@@ -120,7 +148,7 @@ export async function startAzureKvServer(): Promise<AzureKvServer> {
         if (form.get('client_secret') !== clientSecret) {
           return send(401, { error: 'invalid_client', error_description: `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${TEST_CLIENT_ID}'.` })
         }
-        if (!(form.get('scope') ?? '').split(' ').includes('https://vault.azure.net/.default')) {
+        if (!(form.get('scope') ?? '').split(' ').includes(`${resource()}/.default`)) {
           return send(400, { error: 'invalid_scope', error_description: 'AADSTS70011: The provided value for the input parameter scope is not valid.' })
         }
         const token = `kv-test-token-${crypto.randomBytes(16).toString('hex')}`
@@ -131,7 +159,7 @@ export async function startAzureKvServer(): Promise<AzureKvServer> {
     }
 
     // ---- Key Vault ----
-    const challenge = { 'www-authenticate': `Bearer authorization="${url}/${TEST_TENANT}", resource="https://vault.azure.net"` }
+    const challenge = { 'www-authenticate': `Bearer authorization="${url}/${TEST_TENANT}", resource="${resource()}"` }
     if (!authorized) {
       if (authorization === undefined) return send(401, { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' } }, challenge)
       return kvError(send, 401, 'Unauthorized', 'AKV10032: Invalid issuer. Expected one of ... (token not issued by the test tenant)', challenge)
@@ -188,6 +216,8 @@ export async function startAzureKvServer(): Promise<AzureKvServer> {
     clientSecret,
     log,
     tokensIssued: () => accessTokens.size,
+    managedIdentityEnv: () => ({ IDENTITY_ENDPOINT: `${url}${MSI_PATH}`, IDENTITY_HEADER: MSI_HEADER }),
+
     addKey(name) {
       const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
       const version = crypto.randomBytes(16).toString('hex')
