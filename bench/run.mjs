@@ -136,6 +136,15 @@ if (wanted('regex')) {
   )
 }
 
+// ---- tsops only: every reader, writer and rule takes linear time (n vs 10·n, bench/scaling.mjs) -
+if (wanted('linear')) {
+  const { benchScaling } = await import('./scaling.mjs')
+  await benchScaling((name, value, baseline) => {
+    const ratio = value / baseline
+    console.log(`linear: ${name}: ${value.toFixed(1)} ms vs ${baseline.toFixed(1)} ms = ${ratio.toFixed(1)}x (~10x is linear, ~100x quadratic; target <= 20x) ${ratio <= 20 ? 'OK' : 'ABOVE TARGET'}`)
+  })
+}
+
 // ---- the README table ------------------------------------------------------------------------
 console.log('\n| row | tsops | sops 3.13.2 | tsops/sops | target |\n|---|---|---|---|---|')
 for (const r of results) {

@@ -176,9 +176,9 @@ class ProblemSet {
 
 function checkLeaves(doc: Document, selector: LeafSelector): Problem[] {
   const problems = new ProblemSet()
-  visitLeaves(doc.branches, (leaf, path, stack) => {
+  visitLeaves(doc.branches, (leaf, path, _stack, encrypted) => {
     const isComment = leaf instanceof Comment
-    if (!selector.shouldEncrypt(path, stack, isComment)) return
+    if (!encrypted) return
     const where = displayPath(path)
     if (isComment) {
       if (leaf.text === '') return
@@ -197,7 +197,7 @@ function checkLeaves(doc: Document, selector: LeafSelector): Problem[] {
     }
     const bad = encryptedStructureProblem(leaf, isKnownType)
     if (bad) problems.add({ kind: 'malformed-value', path: where, message: `${where} is not a valid ENC[…] value (${bad})` })
-  })
+  }, selector)
   return problems.list()
 }
 

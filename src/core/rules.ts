@@ -86,6 +86,15 @@ class MemoRe2 {
   }
 }
 
+/** Verdict bits: which rule some key on a path, or some comment in a run, matches. */
+export const NO_MATCH = 0
+const UNENCRYPTED_SUFFIX = 1
+const ENCRYPTED_SUFFIX = 2
+const UNENCRYPTED_REGEX = 4
+const ENCRYPTED_REGEX = 8
+const UNENCRYPTED_COMMENT = 16
+const ENCRYPTED_COMMENT = 32
+
 /** The compiled decision function for one file. */
 export class LeafSelector {
   private readonly unencryptedRegex?: MemoRe2
@@ -151,6 +160,52 @@ export class LeafSelector {
       const last = i === stack.length - 1
       return v.encryptedBeforeLast || (v.lastEncrypted && !(isComment && last))
     })
+  }
+
+  /**
+   * The walk's way to the same decision (walk.ts): the verdicts are folded in one key and one
+   * comment at a time as it descends, so a leaf costs O(1) whatever its depth — shouldEncrypt
+   * looks at the whole path for every leaf.
+   * `verdict` (of the keys above) with `key` folded in: which key rules some key on the path matches.
+   */
+  keyVerdict(verdict: number, key: string): number {
+    const rules = this.effective
+    let v = verdict
+    if (rules.unencryptedSuffix && key.endsWith(rules.unencryptedSuffix)) v |= UNENCRYPTED_SUFFIX
+    if (rules.encryptedSuffix && key.endsWith(rules.encryptedSuffix)) v |= ENCRYPTED_SUFFIX
+    if (this.unencryptedRegex && !(v & UNENCRYPTED_REGEX) && this.unencryptedRegex.test(key)) v |= UNENCRYPTED_REGEX
+    if (this.encryptedRegex && !(v & ENCRYPTED_REGEX) && this.encryptedRegex.test(key)) v |= ENCRYPTED_REGEX
+    return v
+  }
+
+  /** Which comment rules one comment's text matches (the walk tests each comment once). */
+  commentVerdict(text: string): number {
+    let v = NO_MATCH
+    if (this.unencryptedCommentRegex?.test(text)) v |= UNENCRYPTED_COMMENT
+    if (this.encryptedCommentRegex?.test(text)) v |= ENCRYPTED_COMMENT
+    return v
+  }
+
+  /**
+   * For a comment: `withItself` is the verdict of the comment runs including this comment,
+   * `before` without it (a marker comment does not encrypt itself, but an unencrypted marker
+   * leaves itself in clear).
+   */
+  decideComment(keys: number, withItself: number, before: number): boolean {
+    return this.decide(keys, (withItself & UNENCRYPTED_COMMENT) | (before & ENCRYPTED_COMMENT))
+  }
+
+  /** Encrypt a leaf under keys and comments with these verdicts? (sops's rule order: the last set rule wins.) */
+  decide(keys: number, comments: number): boolean {
+    const rules = this.effective
+    let encrypted = true
+    if (rules.unencryptedSuffix && keys & UNENCRYPTED_SUFFIX) encrypted = false
+    if (rules.encryptedSuffix) encrypted = (keys & ENCRYPTED_SUFFIX) !== 0
+    if (this.unencryptedRegex && keys & UNENCRYPTED_REGEX) encrypted = false
+    if (this.encryptedRegex) encrypted = (keys & ENCRYPTED_REGEX) !== 0
+    if (this.unencryptedCommentRegex && comments & UNENCRYPTED_COMMENT) encrypted = false
+    if (this.encryptedCommentRegex) encrypted = (comments & ENCRYPTED_COMMENT) !== 0
+    return encrypted
   }
 
   /** Only for encrypt: an encrypted comment must not look like an unencrypted marker. */

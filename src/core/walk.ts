@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Comment, TreeMap, TreeSeq, typeName, type MapEntry, type Scalar, type SeqItem, type Value } from './tree.js'
 import { ValueCipher, feedMac, isEncryptedValue, type DecryptOptions, type Plaintext } from './cipher.js'
-import { CommentRun, type LeafSelector } from './rules.js'
+import { CommentRun, NO_MATCH, type LeafSelector } from './rules.js'
 import { DecryptValueError, EncryptTreeError, MacMismatchError, TsopsError } from './errors.js'
 
 /** sha256("sops"): prefixes the MAC input when mac_only_encrypted is set. */
@@ -16,8 +16,9 @@ type Leaf = Exclude<Scalar, null> | Comment
 /**
  * Returns the replacement for a leaf. `listElement`: the leaf is an element of a list (where
  * sops stores an encrypted comment as an element, §4.1), not a map value or a comment item.
+ * `encrypted`: the selector's decision for it (true when the walk has no selector).
  */
-type LeafVisitor = (leaf: Leaf, path: readonly string[], stack: readonly CommentRun[], listElement: boolean) => Leaf | string
+type LeafVisitor = (leaf: Leaf, path: readonly string[], stack: readonly CommentRun[], listElement: boolean, encrypted: boolean) => Leaf | string
 
 export function aadFor(path: readonly string[]): string {
   return path.join(':') + ':'
@@ -36,6 +37,38 @@ interface Frame {
   level: CommentRun
   /** Entered through a map key, which is on `path` until the frame is left. */
   keyed: boolean
+  /** The selector's verdict on the keys down to this container (LeafSelector.keyVerdict). */
+  keys: number
+  /** The verdicts of the comment runs of the enclosing containers, as they stood on entering. */
+  inherited: number
+  /** The verdict of `level`, kept with it: each comment is tested once, not once per leaf after it. */
+  run: number
+}
+
+/**
+ * The selector's decisions, folded in as the walk goes (a key when it is entered, a comment
+ * when it is seen), so a leaf costs O(1) whatever its depth or the comments before it.
+ */
+class Decisions {
+  constructor(private readonly selector: LeafSelector | undefined) {}
+
+  keysWith(frame: Frame, key: string): number {
+    return this.selector ? this.selector.keyVerdict(frame.keys, key) : NO_MATCH
+  }
+
+  commentVerdict(text: string): number {
+    return this.selector ? this.selector.commentVerdict(text) : NO_MATCH
+  }
+
+  /** For a value; `keys` includes its own key when it has one. */
+  forValue(frame: Frame, keys: number): boolean {
+    return this.selector ? this.selector.decide(keys, frame.inherited | frame.run) : true
+  }
+
+  /** For a comment already added to its frame's run (`runBefore`: the run's verdict without it). */
+  forComment(frame: Frame, runBefore: number): boolean {
+    return this.selector ? this.selector.decideComment(frame.keys, frame.inherited | frame.run, frame.inherited | runBefore) : true
+  }
 }
 
 /**
@@ -44,16 +77,19 @@ interface Frame {
  * to the leaf) and `stack` (one comment level per enclosing container) are shared arrays: a
  * visitor may read them during its call but must copy anything it keeps.
  */
-function walkTree(root: TreeMap, visit: LeafVisitor): void {
+function walkTree(root: TreeMap, visit: LeafVisitor, decisions: Decisions): void {
   const path: string[] = []
   const stack: CommentRun[] = []
   const frames: Frame[] = []
-  const enter = (node: TreeMap | TreeSeq, keyed: boolean): void => {
+  const enter = (node: TreeMap | TreeSeq, key: string | undefined): void => {
+    const parent = frames[frames.length - 1]
     const level = new CommentRun()
-    frames.push({ node, next: 0, level, keyed })
+    const keys = parent === undefined ? NO_MATCH : key === undefined ? parent.keys : decisions.keysWith(parent, key)
+    const inherited = parent === undefined ? NO_MATCH : parent.inherited | parent.run
+    frames.push({ node, next: 0, level, keyed: key !== undefined, keys, inherited, run: NO_MATCH })
     stack.push(level)
   }
-  enter(root, false)
+  enter(root, undefined)
   while (frames.length > 0) {
     const frame = frames[frames.length - 1]!
     if (frame.next >= frame.node.items.length) {
@@ -62,41 +98,52 @@ function walkTree(root: TreeMap, visit: LeafVisitor): void {
       if (frame.keyed) path.pop()
       // A nested container is a non-comment item of its parent: it ends the parent's comment run.
       const parent = frames[frames.length - 1]
-      if (parent) parent.level.clear()
+      if (parent) endRun(parent)
       continue
     }
     const i = frame.next++
     const item = frame.node.items[i]!
     if (item instanceof Comment) {
-      frame.level.push(item.text)
-      frame.node.items[i] = asComment(visit(item, path, stack, false), item.inline)
+      const runBefore = frame.run
+      addToRun(frame, item.text, decisions)
+      frame.node.items[i] = asComment(visit(item, path, stack, false, decisions.forComment(frame, runBefore)), item.inline)
     } else if (frame.node instanceof TreeMap) {
-      visitEntry(item as MapEntry, frame, path, stack, visit, enter)
+      visitEntry(item as MapEntry, frame, path, stack, visit, enter, decisions)
     } else {
-      visitElement(frame.node, i, frame, path, stack, visit, enter)
+      visitElement(frame.node, i, frame, path, stack, visit, enter, decisions)
     }
   }
 }
 
-type Enter = (node: TreeMap | TreeSeq, keyed: boolean) => void
+type Enter = (node: TreeMap | TreeSeq, key: string | undefined) => void
 
-function visitEntry(entry: MapEntry, frame: Frame, path: string[], stack: CommentRun[], visit: LeafVisitor, enter: Enter): void {
-  path.push(entry.key)
-  const value = entry.value
-  if (value instanceof TreeMap || value instanceof TreeSeq) return enter(value, true)
-  if (value !== null) entry.value = visit(value, path, stack, false) as Value
-  path.pop()
-  frame.level.clear()
+function addToRun(frame: Frame, text: string, decisions: Decisions): void {
+  frame.level.push(text)
+  frame.run |= decisions.commentVerdict(text)
 }
 
-function visitElement(seq: TreeSeq, i: number, frame: Frame, path: string[], stack: CommentRun[], visit: LeafVisitor, enter: Enter): void {
+function endRun(frame: Frame): void {
+  frame.level.clear()
+  frame.run = NO_MATCH
+}
+
+function visitEntry(entry: MapEntry, frame: Frame, path: string[], stack: CommentRun[], visit: LeafVisitor, enter: Enter, decisions: Decisions): void {
+  path.push(entry.key)
+  const value = entry.value
+  if (value instanceof TreeMap || value instanceof TreeSeq) return enter(value, entry.key)
+  if (value !== null) entry.value = visit(value, path, stack, false, decisions.forValue(frame, decisions.keysWith(frame, entry.key))) as Value
+  path.pop()
+  endRun(frame)
+}
+
+function visitElement(seq: TreeSeq, i: number, frame: Frame, path: string[], stack: CommentRun[], visit: LeafVisitor, enter: Enter, decisions: Decisions): void {
   const item = seq.items[i] as Value
-  if (item instanceof TreeMap || item instanceof TreeSeq) return enter(item, false)
+  if (item instanceof TreeMap || item instanceof TreeSeq) return enter(item, undefined)
   // sops#2281: an encrypted comment stored as a list element still counts as a comment.
   const commentLike = isEncryptedCommentElement(item)
-  if (commentLike) frame.level.push(item as string)
-  if (item !== null) seq.items[i] = visit(item, path, stack, true)
-  if (!commentLike) frame.level.clear()
+  if (commentLike) addToRun(frame, item as string, decisions)
+  if (item !== null) seq.items[i] = visit(item, path, stack, true, decisions.forValue(frame, frame.keys))
+  if (!commentLike) endRun(frame)
 }
 
 function asComment(result: Leaf | string, inline: boolean): Comment {
@@ -104,8 +151,9 @@ function asComment(result: Leaf | string, inline: boolean): Comment {
   return new Comment(String(result), inline)
 }
 
-function walkBranches(branches: TreeMap[], visit: LeafVisitor): void {
-  for (const branch of branches) walkTree(branch, visit)
+function walkBranches(branches: TreeMap[], visit: LeafVisitor, selector?: LeafSelector): void {
+  const decisions = new Decisions(selector)
+  for (const branch of branches) walkTree(branch, visit, decisions)
 }
 
 function newMacHash(selector: LeafSelector) {
@@ -119,9 +167,8 @@ function newMacHash(selector: LeafSelector) {
  */
 export function encryptBranches(branches: TreeMap[], cipher: ValueCipher, selector: LeafSelector): string {
   const hash = newMacHash(selector)
-  walkBranches(branches, (leaf, path, stack) => {
+  walkBranches(branches, (leaf, path, _stack, _listElement, encrypted) => {
     const isComment = leaf instanceof Comment
-    const encrypted = selector.shouldEncrypt(path, stack, isComment)
     if (!isComment && (!selector.macOnlyEncrypted || encrypted)) feedMac(hash, leaf)
     if (!encrypted) return leaf
     const ciphertext = cipher.encrypt(leaf, aadFor(path))
@@ -129,7 +176,7 @@ export function encryptBranches(branches: TreeMap[], cipher: ValueCipher, select
       throw new EncryptTreeError('Encrypted comment matches UnencryptedCommentRegex!')
     }
     return isComment ? new Comment(ciphertext, leaf.inline) : ciphertext
-  })
+  }, selector)
   return hash.digest('hex').toUpperCase()
 }
 
@@ -148,9 +195,8 @@ export const UNENCRYPTED_COMMENT_WARNING = 'Found possibly unencrypted comment i
  */
 export function decryptBranches(branches: TreeMap[], cipher: ValueCipher, selector: LeafSelector, options: DecryptWalkOptions = {}): string {
   const hash = newMacHash(selector)
-  walkBranches(branches, (leaf, path, stack, listElement) => {
+  walkBranches(branches, (leaf, path, _stack, listElement, encrypted) => {
     const isComment = leaf instanceof Comment
-    const encrypted = selector.shouldEncrypt(path, stack, isComment)
     const aad = aadFor(path)
     if (isComment) {
       if (!encrypted) return leaf
@@ -175,7 +221,7 @@ export function decryptBranches(branches: TreeMap[], cipher: ValueCipher, select
     }
     if (!selector.macOnlyEncrypted || encrypted) feedMac(hash, value)
     return value
-  })
+  }, selector)
   return hash.digest('hex').toUpperCase()
 }
 
@@ -200,12 +246,15 @@ function decryptLeaf(leaf: Leaf, aad: string, path: readonly string[], cipher: V
 /** The MAC of a plaintext tree, without encrypting anything. */
 export function computeMac(branches: TreeMap[], selector: LeafSelector): string {
   const hash = newMacHash(selector)
-  walkBranches(branches, (leaf, path, stack) => {
-    if (leaf instanceof Comment) return leaf
-    const encrypted = selector.shouldEncrypt(path, stack, false)
-    if (!selector.macOnlyEncrypted || encrypted) feedMac(hash, leaf)
-    return leaf
-  })
+  walkBranches(
+    branches,
+    (leaf, _path, _stack, _listElement, encrypted) => {
+      if (leaf instanceof Comment) return leaf
+      if (!selector.macOnlyEncrypted || encrypted) feedMac(hash, leaf)
+      return leaf
+    },
+    selector,
+  )
   return hash.digest('hex').toUpperCase()
 }
 
@@ -221,13 +270,21 @@ export function verifyMac(stored: string, computed: string): void {
   }
 }
 
-/** Visits every leaf without changing it: for keyless checks. `path`/`stack` are only valid during the call. */
+/**
+ * Visits every leaf without changing it: for keyless checks. `path`/`stack` are only valid during
+ * the call; `encrypted` is `selector`'s decision for the leaf (true without a selector).
+ */
 export function visitLeaves(
   branches: TreeMap[],
-  visit: (leaf: Leaf, path: readonly string[], stack: readonly CommentRun[]) => void,
+  visit: (leaf: Leaf, path: readonly string[], stack: readonly CommentRun[], encrypted: boolean) => void,
+  selector?: LeafSelector,
 ): void {
-  walkBranches(branches, (leaf, path, stack) => {
-    visit(leaf, path, stack)
-    return leaf
-  })
+  walkBranches(
+    branches,
+    (leaf, path, stack, _listElement, encrypted) => {
+      visit(leaf, path, stack, encrypted)
+      return leaf
+    },
+    selector,
+  )
 }

@@ -217,16 +217,22 @@ class IniParser {
     }
   }
 
-  /** A trailing `\` joins the next (trimmed) line, until a line without one or an empty line. */
+  /**
+   * A trailing `\` joins the next (trimmed) line, until a line without one or an empty line.
+   * The parts are joined once: slicing the `\` off a growing string copied it per line.
+   */
   private readContinuationLines(first: string): string {
-    let value = first
+    const parts = [first]
     for (;;) {
       const next = trimSpace(this.reader.readLine())
-      if (next === '') return value
-      value += next
-      if (!value.endsWith('\\')) return value
-      value = value.slice(0, -1)
+      if (next === '') break
+      if (!next.endsWith('\\')) {
+        parts.push(next)
+        break
+      }
+      parts.push(next.slice(0, -1))
     }
+    return parts.join('')
   }
 }
 
@@ -382,7 +388,9 @@ function valueText(value: string): string {
 function writeKeys(section: IniSection): string {
   const keys = [...section.keys.values()].map((k) => ({ key: k, text: keyText(k.name) }))
   // PrettyFormat: `=` aligned one space after the longest key (lengths in bytes, as in Go).
-  const align = Math.max(0, ...keys.map((k) => byteLength(k.text)))
+  // A loop: Math.max(...lengths) overflows the call stack on ~120,000 keys.
+  let align = 0
+  for (const k of keys) align = Math.max(align, byteLength(k.text))
   return keys
     .map(({ key, text }) => writeComment(key.comment, true) + text + ' '.repeat(align - byteLength(text)) + ' = ' + valueText(key.value) + '\n')
     .join('')

@@ -3,7 +3,7 @@
  * lazy loading so a JSON decrypt never loads the YAML or TOML parsers.
  */
 import path from 'node:path'
-import { GenericError } from '../core/errors.js'
+import { EmitError, GenericError, TsopsError } from '../core/errors.js'
 import type { Document, Format, FormatName } from './format.js'
 
 interface FormatEntry {
@@ -72,4 +72,20 @@ export async function loadEncryptedParser(name: FormatName): Promise<(bytes: Uin
   if (e.loadEncryptedParser) return e.loadEncryptedParser()
   const format = await e.load()
   return (bytes) => format.parse(bytes)
+}
+
+/**
+ * Before an encrypted file replaces its plaintext (`encrypt -i`): it must read back as an
+ * encrypted file of its format, so a writer/reader mismatch can never leave the user with a
+ * file neither tool opens and no plaintext. Costs one parse of the output.
+ */
+export async function assertReadsBack(name: FormatName, bytes: Uint8Array): Promise<void> {
+  let metadata: unknown
+  try {
+    metadata = (await loadEncryptedParser(name))(bytes).metadata
+  } catch (err) {
+    const reason = err instanceof TsopsError ? err.message : 'unexpected error'
+    throw new EmitError(`The encrypted ${name} output does not read back (${reason}); the file was not changed`)
+  }
+  if (metadata === undefined) throw new EmitError(`The encrypted ${name} output does not read back (no sops metadata); the file was not changed`)
 }

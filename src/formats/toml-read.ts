@@ -12,7 +12,7 @@
  * A key-value's end-of-line comment follows it in its section's map (Comment.inline = true).
  */
 import type { AST } from 'toml-eslint-parser'
-import { Comment, Literal, TreeMap, TreeSeq, type Value } from '../core/tree.js'
+import { Comment, Literal, TreeMap, TreeSeq, type MapEntry, type Value } from '../core/tree.js'
 import { FormatError } from '../core/errors.js'
 import { literalOf, TomlValueError } from './toml-values.js'
 
@@ -33,6 +33,11 @@ export class TreeBuilder {
   /** Source range of every leaf Literal and Comment created. */
   readonly ranges = new Map<Literal | Comment, Range>()
   private next = 0
+  /**
+   * The entries of every map built, by key: TreeMap.get scans, and a file of n `[tN]` headers
+   * or `a.kN = …` lines looked up n keys in a growing map (quadratic). TOML keys are unique.
+   */
+  private readonly index = new WeakMap<TreeMap, Map<string, MapEntry>>()
 
   constructor(
     private readonly text: string,
@@ -81,8 +86,37 @@ export class TreeBuilder {
   private keyValue(kv: AST.TOMLKeyValue, map: TreeMap): void {
     const names = kv.key.keys.map(keyName)
     let target = map
-    for (const name of names.slice(0, -1)) target = childMap(target, name, kv)
-    target.items.push({ key: names[names.length - 1]!, value: this.value(kv.value) })
+    for (const name of names.slice(0, -1)) target = this.childMap(target, name, kv)
+    this.add(target, { key: names[names.length - 1]!, value: this.value(kv.value) })
+  }
+
+  private add(map: TreeMap, entry: MapEntry): void {
+    map.items.push(entry)
+    let keys = this.index.get(map)
+    if (keys === undefined) this.index.set(map, (keys = new Map()))
+    keys.set(entry.key, entry)
+  }
+
+  private lookup(map: TreeMap, key: string): Value | undefined {
+    return this.index.get(map)?.get(key)?.value
+  }
+
+  private childMap(map: TreeMap, key: string, node: AST.TOMLNode): TreeMap {
+    const existing = this.lookup(map, key)
+    if (existing instanceof TreeMap) return existing
+    if (existing !== undefined) throw structureError(node, `key ${JSON.stringify(key)} is not a table`)
+    const created = new TreeMap()
+    this.add(map, { key, value: created })
+    return created
+  }
+
+  private childSeq(map: TreeMap, key: string, node: AST.TOMLNode): TreeSeq {
+    const existing = this.lookup(map, key)
+    if (existing instanceof TreeSeq) return existing
+    if (existing !== undefined) throw structureError(node, `key ${JSON.stringify(key)} is not an array of tables`)
+    const created = new TreeSeq()
+    this.add(map, { key, value: created })
+    return created
   }
 
   private value(node: AST.TOMLContentNode): Value {
@@ -132,42 +166,27 @@ export class TreeBuilder {
       if (typeof k === 'number') throw structureError(table, 'unexpected array index in table key')
       const index = keys[i + 1]
       if (typeof index !== 'number') {
-        cur = childMap(cur, k, table)
+        cur = this.childMap(cur, k, table)
         continue
       }
-      cur = arrayElement(childSeq(cur, k, table), index, table)
+      cur = arrayElement(this.childSeq(cur, k, table), index, table)
       i++
     }
     return cur
   }
 }
 
-function childMap(map: TreeMap, key: string, node: AST.TOMLNode): TreeMap {
-  const existing = map.get(key)
-  if (existing instanceof TreeMap) return existing
-  if (existing !== undefined) throw structureError(node, `key ${JSON.stringify(key)} is not a table`)
-  const created = new TreeMap()
-  map.items.push({ key, value: created })
-  return created
-}
-
-function childSeq(map: TreeMap, key: string, node: AST.TOMLNode): TreeSeq {
-  const existing = map.get(key)
-  if (existing instanceof TreeSeq) return existing
-  if (existing !== undefined) throw structureError(node, `key ${JSON.stringify(key)} is not an array of tables`)
-  const created = new TreeSeq()
-  map.items.push({ key, value: created })
-  return created
-}
-
+/**
+ * The element `index` of an array of tables (only `[[header]]`s fill it, so it holds no
+ * comments and `items` are its elements; copying them per header was quadratic).
+ */
 function arrayElement(seq: TreeSeq, index: number, node: AST.TOMLNode): TreeMap {
-  const elements = seq.values()
-  if (index === elements.length) {
+  if (index === seq.items.length) {
     const created = new TreeMap()
     seq.items.push(created)
     return created
   }
-  const el = elements[index]
+  const el = seq.items[index]
   if (!(el instanceof TreeMap)) throw structureError(node, 'array element is not a table')
   return el
 }

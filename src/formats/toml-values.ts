@@ -8,7 +8,8 @@
  * `float` and `bool` coincide with sops's tags; for those decodeLiteral only claims texts that
  * parse as TOML of that kind, which decode to the same value either way (see docs/toml.md).
  */
-import { parseTOML, type AST } from 'toml-eslint-parser'
+import type { AST } from 'toml-eslint-parser'
+import { parseTomlAst } from './toml-ast.js'
 import { Literal, Timestamp, type Scalar } from '../core/tree.js'
 import { canonicalTimeText, isInt64 } from '../core/gofmt.js'
 
@@ -109,7 +110,7 @@ function parseValueText(text: string): AST.TOMLValue | undefined {
   let program: AST.TOMLProgram
   try {
     // The line break: toml-eslint-parser 1.0.3 gives a lone `0` at the end of input no range.
-    program = parseTOML(prefix + text + '\n')
+    program = parseTomlAst(prefix + text + '\n')
   } catch {
     return undefined
   }

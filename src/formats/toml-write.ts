@@ -87,7 +87,9 @@ class TomlWriter {
         pending = []
       }
     }
-    groups[groups.length - 1]!.leading.push(...pending)
+    // A loop, not push(...pending): a spread of 120,000 trailing comments overflows the stack.
+    const last = groups[groups.length - 1]!.leading
+    for (const c of pending) last.push(c)
     for (const g of groups) this.section(path, g.map, `[[${headerPath(path)}]]`, g.leading)
   }
 

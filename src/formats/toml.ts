@@ -15,12 +15,14 @@
  *
  * docs/toml.md describes the mapping for users.
  */
-import { parseTOML, ParseError, type AST } from 'toml-eslint-parser'
+import { ParseError, type AST } from 'toml-eslint-parser'
+import { parseTomlAst } from './toml-ast.js'
 import { parse as smolParse, TomlError } from 'smol-toml'
 import { Comment, Literal, TreeMap, TreeSeq, type Value } from '../core/tree.js'
 import { EmitError, FormatError, TsopsError } from '../core/errors.js'
 import type { Document, Format } from './format.js'
 import { TreeBuilder, type Range } from './toml-read.js'
+import { restructure } from './toml-restructure.js'
 import { flattenTree, splice, type Slot } from './toml-splice.js'
 import { decodeTomlLiteral } from './toml-values.js'
 import { writeDocument, writeTable, writeValue } from './toml-write.js'
@@ -67,7 +69,7 @@ function parseProgram(text: string): AST.TOMLProgram {
     smolParse(text, { integersAsBigInt: true })
     // toml-eslint-parser 1.0.3 gives a lone `0` at the very end of the input an empty range;
     // a final line break (outside every range parse keeps) avoids that.
-    program = parseTOML(text.endsWith('\n') ? text : text + '\n')
+    program = parseTomlAst(text.endsWith('\n') ? text : text + '\n')
   } catch (err) {
     if (err instanceof ParseError) throw new FormatError(`Could not parse TOML: ${err.message}`, err.lineNumber, err.column + 1)
     if (err instanceof TomlError) throw new FormatError(`Could not parse TOML: ${firstLine(err.message)}`, err.line, err.column)
@@ -175,9 +177,30 @@ function withEol(lfText: string, eol: string): string {
   return eol === '\n' ? lfText : lfText.replace(/\r?\n/g, eol)
 }
 
+/**
+ * The source with the tree's values spliced in; when keys or elements were added or removed
+ * (`set` of a new key, `unset`), first with those written in (toml-restructure.ts), the result
+ * read again for its ranges. Undefined when the tree cannot be written that way.
+ */
+function spliceInto(root: TreeMap, origin: TomlOrigin): string | undefined {
+  const source = origin.source!
+  const spliced = splice(root, source, origin.shape, origin.slots)
+  if (spliced !== undefined) return spliced
+  const restructured = restructure(root, source)
+  if (restructured === undefined) return undefined
+  let again: Document
+  try {
+    again = parse(new TextEncoder().encode(restructured))
+  } catch {
+    return undefined
+  }
+  const layout = again.origin as TomlOrigin
+  return splice(root, restructured, layout.shape, layout.slots)
+}
+
 function emitBody(root: TreeMap, origin: TomlOrigin | undefined): string {
   if (origin?.source !== undefined) {
-    const spliced = splice(root, origin.source, origin.shape, origin.slots)
+    const spliced = spliceInto(root, origin)
     if (spliced !== undefined) return spliced
   }
   return withEol(writeDocument(root), origin?.source !== undefined ? eolOf(origin.source) : '\n')

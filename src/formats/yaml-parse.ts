@@ -14,6 +14,7 @@ import { FormatError } from '../core/errors.js'
 import { Comment, Timestamp as TimestampValue, TreeMap, TreeSeq, cloneValue, type MapItem, type Scalar, type SeqItem, type Value } from '../core/tree.js'
 import { resolvePlain, type Resolved } from './yaml-resolve.js'
 import { parseSimpleYaml } from './yaml-simple.js'
+import { asYaml12Breaks, decodeYaml11Scalar, needsYaml11Decoding, type ScalarStyle } from './yaml-breaks.js'
 
 export interface ParsedYaml {
   branches: TreeMap[]
@@ -26,7 +27,14 @@ export interface ParsedYaml {
 
 class Source {
   private starts: number[] | undefined
-  constructor(readonly text: string) {}
+  /** What the `yaml` package reads: `original` with yaml.v3's other line breaks as `\n` (yaml-breaks.ts). */
+  readonly text: string
+  /** Whether `text` differs from `original` (a flag: comparing the strings would cost their length). */
+  readonly hasYaml11Breaks: boolean
+  constructor(readonly original: string) {
+    this.text = asYaml12Breaks(original)
+    this.hasYaml11Breaks = this.text !== original
+  }
   /** Line start offsets, computed on first use: files without comments or errors never need them. */
   private get lineStarts(): number[] {
     if (this.starts) return this.starts
@@ -157,7 +165,7 @@ class Builder {
   }
 
   /** Converts a value node; returns the tree value and, for collections, its container. */
-  value(node: YNodeT | null, set: (v: Value) => void): { child: Container | undefined; endLine: number } {
+  value(node: YNodeT | null, parentIndent: number, set: (v: Value) => void): { child: Container | undefined; endLine: number } {
     if (node === null) {
       set(null)
       return { child: undefined, endLine: 0 }
@@ -166,7 +174,7 @@ class Builder {
     if (isMap(node)) return this.map(node, set)
     if (isSeq(node)) return this.seq(node, set)
     if (isScalar(node)) {
-      const v = scalarValue(node, this.src)
+      const v = scalarValue(node, this.src, parentIndent)
       this.built.set(node, v)
       set(v)
       return { child: undefined, endLine: this.lineEnd(node) }
@@ -195,13 +203,14 @@ class Builder {
     this.built.set(node, target)
     set(target)
     const first = node.items[0]
-    const firstOffset = (first?.key as YNodeT | null)?.range?.[0] ?? node.range?.[0] ?? 0
+    // An explicit key's items sit at its `?` (comments at that column belong to this map).
+    const firstOffset = explicitKeyOffset(node) ?? (first?.key as YNodeT | null)?.range?.[0] ?? node.range?.[0] ?? 0
     const c = this.newContainer(node, target, firstOffset)
     for (const pair of node.items as Pair<YNodeT | null, YNodeT | null>[]) {
-      const key = mapKey(pair, this.src)
+      const key = mapKey(pair, this.src, c.col)
       const keyOffset = pair.key?.range?.[0] ?? pair.value?.range?.[0] ?? c.startOffset
       const entry = { key, value: null as Value }
-      const res = this.value(pair.value, (v) => (entry.value = v))
+      const res = this.value(pair.value, c.col, (v) => (entry.value = v))
       const keyLine = this.src.line(keyOffset)
       const e: Entry = { startLine: keyLine, startOffset: keyOffset, endLine: Math.max(keyLine, res.endLine), child: res.child }
       c.entries.push(e)
@@ -222,7 +231,7 @@ class Builder {
     items.forEach((item, i) => {
       const slot: Slot = { key: itemOffset(i), order: 0, item: null }
       // An alias is filled in after finish() has copied the slots into the target: write through.
-      const res = this.value(item, (v) => {
+      const res = this.value(item, c.col, (v) => {
         slot.item = v
         if (slot.index !== undefined) target.items[slot.index] = v
       })
@@ -241,6 +250,13 @@ function lastLine(c: Container): number {
   let end = c.startLine
   for (const e of c.entries) if (e.endLine > end) end = e.endLine
   return end
+}
+
+/** The offset of the `?` before a block mapping's first key, from its CST token, if it has one. */
+function explicitKeyOffset(node: YAMLMap): number | undefined {
+  const tok = node.srcToken
+  if (!tok || tok.type !== 'block-map') return undefined
+  return (tok as CST.BlockMap).items[0]?.start.find((t) => t.type === 'explicit-key-ind')?.offset
 }
 
 /** The offsets of the `-` indicators of a block sequence, from its CST token. */
@@ -264,9 +280,23 @@ function shortTag(tag: string | undefined): string {
   return tag.startsWith(LONG_TAG) ? '!!' + tag.slice(LONG_TAG.length) : tag
 }
 
+/**
+ * The text of a scalar as yaml.v3 reads it: the `yaml` package's value, unless yaml.v3's own
+ * line breaks make it differ (yaml-breaks.ts). `parentIndent`: the column of the enclosing
+ * block collection, which an explicit block scalar indentation indicator counts from.
+ */
+function scalarText(node: YScalar, src: Source | undefined, parentIndent: number): string {
+  const value = String(node.value ?? '')
+  const [start, end] = node.range ?? [0, 0]
+  if (!src || (!src.hasYaml11Breaks && end < src.original.length)) return value
+  const style = (node.type ?? 'PLAIN') as ScalarStyle
+  if (!needsYaml11Decoding(src.original, style, start, end)) return value
+  return decodeYaml11Scalar(src.original, style, start, end, parentIndent)
+}
+
 /** The value yaml.v3 decodes a scalar node to (into interface{}). */
-export function scalarValue(node: YScalar, src: Source | undefined): Scalar {
-  const r = resolveNode(node, src)
+function scalarValue(node: YScalar, src: Source | undefined, parentIndent = -1): Scalar {
+  const r = resolveNode(node, src, parentIndent)
   switch (r.tag) {
     case 'null':
     case 'bool':
@@ -285,8 +315,8 @@ export function scalarValue(node: YScalar, src: Source | undefined): Scalar {
   }
 }
 
-function resolveNode(node: YScalar, src: Source | undefined): Resolved {
-  const value = String(node.value ?? '')
+function resolveNode(node: YScalar, src: Source | undefined, parentIndent: number): Resolved {
+  const value = scalarText(node, src, parentIndent)
   const tag = shortTag(node.tag)
   const quoted = node.type !== undefined && node.type !== 'PLAIN'
   if (tag === '!!str' || (tag === '' && quoted)) return { tag: 'str', value }
@@ -326,12 +356,12 @@ function goTypeName(r: Scalar | Value): string {
   return 'string'
 }
 
-function mapKey(pair: Pair<YNodeT | null, YNodeT | null>, src: Source): string {
+function mapKey(pair: Pair<YNodeT | null, YNodeT | null>, src: Source, parentIndent: number): string {
   const key = pair.key
   const at = key?.range?.[0] ?? pair.value?.range?.[0] ?? 0
   let v: Value
   if (key === null) v = null
-  else if (isScalar(key)) v = scalarValue(key, src)
+  else if (isScalar(key)) v = scalarValue(key, src, parentIndent)
   else if (isMap(key)) v = new TreeMap()
   else if (isSeq(key)) v = new TreeSeq()
   else v = null
@@ -342,14 +372,25 @@ function mapKey(pair: Pair<YNodeT | null, YNodeT | null>, src: Source): string {
 
 // ---- comment placement -----------------------------------------------------------------------
 
-function lastEntry(c: Container, pred: (e: Entry) => boolean): Entry | undefined {
-  for (let i = c.entries.length - 1; i >= 0; i--) if (pred(c.entries[i]!)) return c.entries[i]
-  return undefined
+/**
+ * The last entry starting before `line` (or on it, when `onLine`). Entries are in source order,
+ * so a binary search: a scan back from the end made n comments in a map of n keys quadratic.
+ */
+function lastEntryBefore(c: Container, line: number, onLine: boolean): Entry | undefined {
+  let lo = 0
+  let hi = c.entries.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    const start = c.entries[mid]!.startLine
+    if (start < line || (onLine && start === line)) lo = mid + 1
+    else hi = mid
+  }
+  return lo > 0 ? c.entries[lo - 1] : undefined
 }
 
 /** A comment on a line of its own. */
 function placeLine(b: Builder, c: Container, cm: SourceComment): void {
-  const prev = lastEntry(c, (e) => e.startLine < cm.line)
+  const prev = lastEntryBefore(c, cm.line, false)
   const child = prev?.child
   if (child) {
     const inside = cm.line <= child.endLine
@@ -364,7 +405,7 @@ function placeLine(b: Builder, c: Container, cm: SourceComment): void {
 
 /** A comment at the end of a line that has content. */
 function placeTrailing(b: Builder, c: Container, cm: SourceComment): void {
-  const entry = lastEntry(c, (e) => e.startLine <= cm.line)
+  const entry = lastEntryBefore(c, cm.line, true)
   if (!entry || cm.line > entry.endLine) return placeLine(b, c, cm)
   const child = entry.child
   if (child && !child.flow) {
@@ -426,7 +467,7 @@ const MAX_DUPLICATE_KEY_ERRORS = 100
 function checkDuplicateKeys(node: unknown, src: Source): void {
   if (isMap(node)) {
     const pairs = node.items as Pair<YNodeT | null, YNodeT | null>[]
-    const duplicates = sameKeyGroups(pairs)
+    const duplicates = sameKeyGroups(pairs, src)
     const errors: string[] = []
     let more = 0
     let firstLine: number | undefined
@@ -441,7 +482,7 @@ function checkDuplicateKeys(node: unknown, src: Source): void {
         const bk = pairs[dup.group[k]!]!.key as YScalar
         const lj = src.line(bk.range?.[0] ?? 0) + 1
         firstLine ??= lj
-        errors.push(`line ${lj}: mapping key ${JSON.stringify(String(a.value))} already defined at line ${src.line(a.range?.[0] ?? 0) + 1}`)
+        errors.push(`line ${lj}: mapping key ${JSON.stringify(scalarText(a, src, -1))} already defined at line ${src.line(a.range?.[0] ?? 0) + 1}`)
       }
       checkDuplicateKeys(pi.value, src)
     })
@@ -453,11 +494,11 @@ function checkDuplicateKeys(node: unknown, src: Source): void {
 }
 
 /** For each pair whose scalar key text occurs more than once: the indices with that text and its place among them. */
-function sameKeyGroups(pairs: Pair<YNodeT | null, YNodeT | null>[]): ({ group: number[]; at: number } | undefined)[] {
+function sameKeyGroups(pairs: Pair<YNodeT | null, YNodeT | null>[], src: Source): ({ group: number[]; at: number } | undefined)[] {
   const byText = new Map<string, number[]>()
   pairs.forEach((p, i) => {
     if (!p.key || !isScalar(p.key)) return
-    const text = String(p.key.value)
+    const text = scalarText(p.key, src, -1)
     const group = byText.get(text)
     if (group) group.push(i)
     else byText.set(text, [i])
@@ -543,8 +584,10 @@ export function parseYamlText(text: string, options: { simple?: boolean } = {}):
   const simple = options.simple === false ? undefined : parseSimpleYaml(text)
   if (simple) return extractMetadata([simple])
   const src = new Source(text)
-  // CST tokens only serve comment placement; without any '#' they would be kept for nothing.
-  const parsed = parseAllDocuments(text, { schema: 'failsafe', resolveKnownTags: false, keepSourceTokens: text.includes('#'), uniqueKeys: false, merge: false })
+  // CST tokens serve comment placement and the columns of `-` indicators (which block scalars
+  // decoded by yaml-breaks.ts count from); without them they would be kept for nothing.
+  const keepSourceTokens = text.includes('#') || src.hasYaml11Breaks || !/[\n\r]$/.test(text)
+  const parsed = parseAllDocuments(src.text, { schema: 'failsafe', resolveKnownTags: false, keepSourceTokens, uniqueKeys: false, merge: false })
   const docs = Array.isArray(parsed) ? (parsed as YDocument[]) : []
   for (const d of docs) {
     const err = formatErrorOf(d)

@@ -11,34 +11,35 @@ import { itemIndexOf, type PathPart } from './path.js'
 /** Remove the value at `path` from `root` (mutated). */
 export function unsetValue(root: TreeMap, path: readonly PathPart[]): void {
   if (path.length === 0) throw new GenericError('Invalid unset index format: the path is empty')
-  unsetIn(root, path)
+  unsetIn(root, path, 0)
 }
 
-function unsetIn(node: Value, path: readonly PathPart[]): void {
-  const [head, ...rest] = path as [PathPart, ...PathPart[]]
-  if (node instanceof TreeMap) return unsetInMap(node, head, rest)
-  if (node instanceof TreeSeq) return unsetInList(node, head, rest)
+/** `path[from]` onwards, removed from `node` (an index into the path: linear in its length). */
+function unsetIn(node: Value, path: readonly PathPart[], from: number): void {
+  const head = path[from]!
+  if (node instanceof TreeMap) return unsetInMap(node, head, path, from + 1)
+  if (node instanceof TreeSeq) return unsetInList(node, head, path, from + 1)
   throw new GenericError(`Unsupported type: ${typeName(node)} for item '${head}'`)
 }
 
-function unsetInMap(map: TreeMap, key: PathPart, rest: readonly PathPart[]): void {
+function unsetInMap(map: TreeMap, key: PathPart, path: readonly PathPart[], rest: number): void {
   // sops compares the key with an index too, which never matches: "Key not found: 0".
   const at = map.items.findIndex((i) => isMapEntry(i) && i.key === key)
   if (at === -1) throw new KeyNotFoundError(`Key not found: ${key}`)
-  if (rest.length === 0) {
+  if (rest === path.length) {
     map.items.splice(at, 1)
     return
   }
-  unsetIn((map.items[at] as MapEntry).value, rest)
+  unsetIn((map.items[at] as MapEntry).value, path, rest)
 }
 
-function unsetInList(seq: TreeSeq, index: PathPart, rest: readonly PathPart[]): void {
+function unsetInList(seq: TreeSeq, index: PathPart, path: readonly PathPart[], rest: number): void {
   if (typeof index !== 'number') throw new GenericError(`Unsupported key ${JSON.stringify(index)} for a list: use an integer index`)
   const at = index < 0 ? undefined : itemIndexOf(seq, index)
   if (at === undefined) throw new KeyNotFoundError(`Index ${index} out of bounds`)
-  if (rest.length === 0) {
+  if (rest === path.length) {
     seq.items.splice(at, 1)
     return
   }
-  unsetIn(seq.items[at] as Value, rest)
+  unsetIn(seq.items[at] as Value, path, rest)
 }

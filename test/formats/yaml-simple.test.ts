@@ -43,9 +43,9 @@ const TRICKY = [
   '12:30', 'a: b', 'a:b', 'a:', '- x', '-x', '-', '?x', '? x', ':x', 'x #y', "it's", "'quoted'", 'say "hi"', '"', "'", 'back\\slash',
   'multi\nline', 'trailing\n', 'two\n\nbreaks\n\n', ' lead', 'trail ', ' ', 'ENC[AES256_GCM,data:YWJj,iv:eA==,tag:eQ==,type:str]', 'ünïcödé 🔑',
   '@x', '`x', '%x', '[a]', '{a}', '&a', '*a', '!a', '!!str a', '|', '>', '|-', ',x', 'a,b', 'a]', '<<', '9223372036854775807', '9223372036854775808',
-  '18446744073709551616', 'tab\there', '---', '...', 'a\u2028b', 'x'.repeat(1100),
+  '18446744073709551616', 'tab\there', '---', '...', 'a\u2028b', 'a\u2029', '\u2028', 'x\u0085y', 'a \u2028 b\nc', 'x'.repeat(1100),
 ]
-const KEYS = ['a', 'b', 'key', 'my key', 'sops', 'password_unencrypted', 'snake_case', 'k-1', 'k.1', 'ü', 'CamelCase', '1', 'true', 'null', '<<', 'a:b', '-k', '"q"', ' x', 'x'.repeat(1050)]
+const KEYS = ['a', 'b', 'key', 'my key', 'sops', 'password_unencrypted', 'snake_case', 'k-1', 'k.1', 'ü', 'CamelCase', '1', 'true', 'null', '<<', 'a:b', '-k', '"q"', ' x', 'k\u2028ey', 'k\u2029', '\u0085k', 'x'.repeat(1050)]
 
 const scalarArb: fc.Arbitrary<Value> = fc.oneof(
   { arbitrary: fc.stringMatching(/^[A-Za-z][A-Za-z0-9_./=+-]{0,15}$/), weight: 6 },
@@ -93,7 +93,7 @@ const writtenArb = fc.tuple(tree, fc.constantFrom('tsops-4', 'tsops-2', 'yaml-pk
 const editArb = fc.record({
   at: fc.nat(),
   op: fc.constantFrom('delete', 'insert', 'indent', 'dedent', 'duplicate-line', 'swap-lines'),
-  ch: fc.constantFrom(' ', '  ', ':', ': ', '-', '- ', '\n', '"', "'", '|', '|-', 'x', '[', ']', '\\', '0', '---\n'),
+  ch: fc.constantFrom(' ', '  ', ':', ': ', '-', '- ', '\n', '"', "'", '|', '|-', 'x', '[', ']', '\\', '0', '---\n', '\u2028', '\u2029', '\u0085'),
 })
 
 function applyEdit(text: string, e: { at: number; op: string; ch: string }): string {

@@ -1,7 +1,7 @@
 /** `tsops encrypt FILE` / `tsops -e FILE`. */
 import { ConflictingParametersError, emitting, FormatError } from '../../core/errors.js'
 import type { Document, Format } from '../../formats/format.js'
-import { loadFormat } from '../../formats/registry.js'
+import { assertReadsBack, loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput } from '../../io/files.js'
 import { encryptBinaryChunks } from '../../pipeline/binary-stream.js'
 import { encryptDocument } from '../../pipeline/encrypt.js'
@@ -34,6 +34,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const output = formats.output === formats.input ? input : await loadFormat(formats.output)
   const origin = formats.output === formats.input ? doc.origin : undefined
   const data = emitting('Could not marshal tree: ', () => output.emit({ branches: doc.branches, metadata: doc.metadata, origin }, emitOptionsFor(ctx, args, formats.output)))
+  if (args.bool('in-place')) await assertReadsBack(formats.output, data)
   writeResult(args, file, data)
   return 0
 }
