@@ -20,7 +20,7 @@ export interface CommandHelp {
 }
 
 const KEYSERVICE: FlagName[] = ['enable-local-keyservice', 'keyservice']
-const KEY_TYPES = ['kms', 'gcp-kms', 'hckms', 'azure-kv', 'hc-vault-transit', 'age', 'pgp'] as const
+const KEY_TYPES = ['gcp-kms', 'hckms', 'azure-kv', 'kms', 'hc-vault-transit', 'age', 'pgp'] as const
 const KEYS: FlagName[] = ['kms', 'aws-profile', 'gcp-kms', 'hckms', 'azure-kv', 'hc-vault-transit', 'pgp', 'age']
 const TYPES: FlagName[] = ['input-type', 'output-type']
 const RULES: FlagName[] = ['unencrypted-suffix', 'encrypted-suffix', 'unencrypted-regex', 'encrypted-regex', 'unencrypted-comment-regex', 'encrypted-comment-regex', 'mac-only-encrypted']
