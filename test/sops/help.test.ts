@@ -32,6 +32,12 @@ describe('completion, twin against real sops', () => {
     },
   )
 
+  it('under zsh, subcommands come with the same summaries', async () => {
+    for (const words of [['groups'], ['completion']]) {
+      expectSame(await twin([...words, '--generate-bash-completion'], { env: { _CLI_ZSH_AUTOCOMPLETE_HACK: '1' } }), {}, `zsh ${words.join(' ')}`)
+    }
+  })
+
   it('groups and completion complete their subcommands the same way', async () => {
     for (const words of [['groups'], ['completion'], ['groups', '--'], ['completion', '-'], ['groups', 'add', '--f']]) {
       expectSame(await twin([...words, '--generate-bash-completion']), {}, words.join(' '))

@@ -68,7 +68,7 @@ const SCRIPTS: Record<string, string> = { bash: BASH, zsh: ZSH }
 export async function run(ctx: CliContext, _args: Args, rest: string[]): Promise<number> {
   const program = ctx.persona
   if (rest[0] === GENERATE_FLAG) {
-    writeStdout(suggest(rest.slice(1), ctx.env).join(''))
+    writeStdout(suggest(rest.slice(1), ctx.env, program).join(''))
     return 0
   }
   const [shell] = rest
@@ -106,10 +106,11 @@ function flagSuggestions(last: string, flags: readonly string[], words: readonly
   return out
 }
 
-function commandSuggestions(commands: readonly CommandHelp[], env: Readonly<Record<string, string | undefined>>): string[] {
+/** urfave/cli's printCommandSuggestions; zsh's script asks for `name:summary`. */
+function commandSuggestions(commands: readonly CommandHelp[], env: Readonly<Record<string, string | undefined>>, program: string): string[] {
   const zsh = env._CLI_ZSH_AUTOCOMPLETE_HACK === '1'
   const all = [...commands, ...(commands === COMMANDS ? [] : [HELP_SUBCOMMAND])]
-  return all.flatMap((c) => [c.name, ...(c.aliases ?? [])].map((n) => (zsh ? `${n}:${c.summary}\n` : `${n}\n`)))
+  return all.flatMap((c) => [c.name, ...(c.aliases ?? [])].map((n) => (zsh ? `${n}:${c.summary.replaceAll('PROGRAM', program)}\n` : `${n}\n`)))
 }
 
 /** urfave/cli gives every command with subcommands a `help, h` of its own. */
@@ -128,16 +129,16 @@ function firstPositional(words: readonly string[], start: number): number {
 }
 
 /** What urfave/cli v1 prints for `PROGRAM WORDS… --generate-bash-completion`, one per line. */
-export function suggest(words: readonly string[], env: Readonly<Record<string, string | undefined>>): string[] {
+export function suggest(words: readonly string[], env: Readonly<Record<string, string | undefined>>, program = 'tsops'): string[] {
   const last = words.length > 0 ? words[words.length - 1]! : ''
   const dash = last.startsWith('-')
   const at = firstPositional(words, 0)
   const command = at === -1 ? undefined : COMMANDS.find((c) => c.name === words[at] || c.aliases?.includes(words[at]!))
-  if (!command) return dash ? flagSuggestions(last, GLOBAL_FLAGS, words) : commandSuggestions(COMMANDS, env)
+  if (!command) return dash ? flagSuggestions(last, GLOBAL_FLAGS, words) : commandSuggestions(COMMANDS, env, program)
   if (!command.subcommands) return dash ? [...flagSuggestions(last, GLOBAL_FLAGS, words), ...flagSuggestions(last, command.flags, words)] : []
   // A command with subcommands runs as an application of its own, whose only flag is --help.
   const subAt = firstPositional(words, at + 1)
   const sub = subAt === -1 ? undefined : [...command.subcommands, HELP_SUBCOMMAND].find((c) => c.name === words[subAt] || c.aliases?.includes(words[subAt]!))
-  if (!sub) return dash ? flagSuggestions(last, ['help'], words) : commandSuggestions(command.subcommands, env)
+  if (!sub) return dash ? flagSuggestions(last, ['help'], words) : commandSuggestions(command.subcommands, env, program)
   return dash ? [...flagSuggestions(last, ['help'], words), ...flagSuggestions(last, sub.flags, words)] : []
 }
