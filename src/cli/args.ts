@@ -98,7 +98,8 @@ const FLAG_SPECS = {
   'disable-version-check': { kind: 'bool' },
   'check-for-updates': { kind: 'bool' },
   keyservice: { kind: 'list', env: 'SOPS_KEYSERVICE' },
-  'enable-local-keyservice': { kind: 'string' },
+  // sops's BoolTFlag (on unless =false): it takes no value, so the word after it stays a file name.
+  'enable-local-keyservice': { kind: 'bool' },
 } as const satisfies Record<string, FlagSpec>
 
 export type FlagName = keyof typeof FLAG_SPECS

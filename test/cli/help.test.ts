@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { FLAGS, type FlagName } from '../../src/cli/args.js'
+import { FLAGS, parseArgs, type FlagName } from '../../src/cli/args.js'
 import { COMMANDS, GLOBAL_FLAGS, type CommandHelp } from '../../src/cli/help.js'
 import { suggest } from '../../src/cli/commands/completion.js'
 import { runCli } from '../helpers/cli.js'
@@ -56,6 +56,11 @@ describe('help is generated from the flag table', () => {
       expect(rotate.has(`add-${type}`) && rotate.has(`rm-${type}`), type).toBe(true)
       expect(groupsAdd.flags).toContain(type as FlagName)
     }
+  })
+
+  it('--enable-local-keyservice takes no value, as in sops (its help shows none)', () => {
+    // Before: a string flag, so `decrypt --enable-local-keyservice f.yaml` swallowed the file name.
+    expect(parseArgs(['decrypt', '--enable-local-keyservice', 'f.yaml']).positionals).toEqual(['decrypt', 'f.yaml'])
   })
 
   it('the main module reads only global flags', () => {
