@@ -124,10 +124,12 @@ const withProgram = (text: string, program: string) => text.replaceAll('PROGRAM'
 export function commandHelp(program: string, path: readonly string[], command: CommandHelp): string {
   const full = [program, ...path].join(' ')
   const parts = [`NAME:\n   ${full} - ${withProgram(command.summary, program)}\n`]
-  parts.push(`USAGE:\n   ${full}${command.subcommands ? ' ' : ' [command options] '}${command.args}`.trimEnd() + '\n')
-  if (command.subcommands) parts.push('COMMANDS:\n' + table(command.subcommands.map((s) => [s.name, withProgram(s.summary, program)])))
   const flags: readonly FlagName[] = command.subcommands ? ['help'] : command.flags
-  if (flags.length > 0) parts.push('OPTIONS:\n' + table(flags.map(flagLine)))
+  const options = command.subcommands || flags.length === 0 ? ' ' : ' [command options] '
+  parts.push(`USAGE:\n   ${full}${options}${command.args}`.trimEnd() + '\n')
+  if (command.subcommands) parts.push('COMMANDS:\n' + table(command.subcommands.map((s) => [s.name, withProgram(s.summary, program)])))
+  // urfave/cli's template ends the options with an indented empty line.
+  if (flags.length > 0) parts.push('OPTIONS:\n' + table(flags.map(flagLine)) + '   \n')
   return parts.join('\n')
 }
 

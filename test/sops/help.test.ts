@@ -15,6 +15,16 @@ describe('completion, twin against real sops', () => {
     expectSame(t, {}, args.join(' '))
   })
 
+  // Where tsops has exactly sops's subcommands and flags, its generated help is sops's text too.
+  it.each([['groups'], ['groups', '--help'], ['completion'], ['completion', '--help'], ['completion', 'bash', '--help'], ['completion', 'zsh', '-h']])(
+    '%j prints the same usage',
+    async (...args) => {
+      const t = await twin(args)
+      expect(t.real.stdout.toString()).toContain('NAME:')
+      expectSame(t, {}, args.join(' '))
+    },
+  )
+
   it('an unknown shell: the same "No help topic" and exit code', async () => {
     expectSame(await twin(['completion', 'fish']), {}, 'completion fish')
   })

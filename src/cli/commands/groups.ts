@@ -19,6 +19,7 @@ import { DataKeyUnavailableError } from '../../keys/datakey.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { assertOutputFlags, writeResult } from '../output.js'
+import { commandHelp, findCommand } from '../help.js'
 import { keySourcesFor } from '../settings.js'
 import { emitEncryptedFile, readEncryptedFile } from '../targets.js'
 
@@ -29,7 +30,8 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   // As urfave/cli does for sops: no subcommand prints the usage (exit 0), an unknown one
   // `No help topic for 'x'` (exit 3).
   if (action === undefined) {
-    writeStdout(`${USAGE}\n`)
+    const groups = findCommand(['groups'])
+    writeStdout('unknown' in groups ? `${USAGE}\n` : commandHelp(ctx.persona, groups.path, groups.command))
     return 0
   }
   if (action !== 'add' && action !== 'delete') throw new UnknownHelpTopicError(action, USAGE)
