@@ -6,7 +6,7 @@ import { NoFileError, TsopsError, UnsupportedCommandError } from '../core/errors
 import { Args, parseArgs } from './args.js'
 import { createCliContext, type CliContext } from './context.js'
 import { writeStderr, writeStdout } from '../io/stdio.js'
-import { HELP, SOPS_VERSION_TEXT, VERSION_TEXT } from './help.js'
+import { SOPS_VERSION_TEXT, VERSION_TEXT } from './version.js'
 import { currentPersona, type Persona } from './persona.js'
 import { sopsLogLine } from './sopslog.js'
 
@@ -26,10 +26,24 @@ export class CommandNotBundled extends Error {}
  * sops subcommands tsops has no module for yet. sops never takes these words for a file, so
  * neither does tsops: `tsops publish` must not open an editor on a new file called `publish`.
  */
-const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set(['publish', 'keyservice', 'completion'])
+const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set(['publish', 'keyservice'])
 
 /** sops's `help` and its alias `h`: the usage text on stdout, exit 0. */
 const HELP_WORDS: ReadonlySet<string> = new Set(['help', 'h'])
+
+/** The last word of urfave/cli's completion scripts' call-back (commands/completion.ts). */
+const GENERATE_COMPLETION = '--generate-bash-completion'
+
+/**
+ * The help and completion commands come through the loader like any other, so the start-up
+ * bundle, which has neither, hands such a run over to the complete CLI: the usage text never
+ * weighs on a decrypt's start.
+ */
+async function loadBuiltIn(load: CommandLoader, name: 'help' | 'completion'): Promise<Command> {
+  const command = await load(name)
+  if (!command) throw new TsopsError(`the ${name} command is missing from this build of tsops`)
+  return command
+}
 
 /** A word that can name a command (anything else is a file name or a flag value). */
 export function isCommandWord(name: string): boolean {
@@ -45,6 +59,11 @@ function legacyMode(args: Args): string | undefined {
 }
 
 export async function run(argv: readonly string[], load: CommandLoader): Promise<number> {
+  // Checked before parsing, as urfave/cli does: the words before it may be half-typed flags.
+  if (argv.at(-1) === GENERATE_COMPLETION) {
+    const complete = await loadBuiltIn(load, 'completion')
+    return complete(createCliContext(false), new Args(parseArgs([]), process.env), [GENERATE_COMPLETION, ...argv.slice(0, -1)])
+  }
   const args = new Args(parseArgs(argv), process.env)
   const ctx = createCliContext(args.bool('verbose'))
   if (args.bool('version')) {
@@ -52,9 +71,13 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
     return 0
   }
   const [first, ...rest] = args.positionals
-  if (args.bool('help') || (first !== undefined && HELP_WORDS.has(first)) || (first === undefined && legacyMode(args) === undefined)) {
-    writeStdout(HELP)
-    return first === undefined && !args.bool('help') ? 1 : 0
+  const helpWord = first !== undefined && HELP_WORDS.has(first)
+  if (args.bool('help') || helpWord || (first === undefined && legacyMode(args) === undefined)) {
+    const help = await loadBuiltIn(load, 'help')
+    // `help CMD`, `CMD --help`, `CMD SUB --help`: that command's usage; a file name is no topic.
+    const topic = helpWord ? rest : args.positionals.filter((w) => isCommandWord(w)).slice(0, 2)
+    const code = await help(ctx, args, first === undefined ? [] : topic)
+    return first === undefined && !args.bool('help') ? 1 : code
   }
   // `decrypt --terraform` speaks Terraform's external data source protocol (its own module).
   const name = first === 'decrypt' && args.bool('terraform') ? 'terraform' : first

@@ -288,3 +288,12 @@ export class UnsupportedCommandError extends TsopsError {
     super(`the ${command} command is not supported by tsops yet`, { hint: 'See docs/migrating-from-sops.md for what tsops does not do yet.' })
   }
 }
+
+/** urfave/cli's answer to an unknown subcommand word: `No help topic for 'x'`, exit 3. */
+export class UnknownHelpTopicError extends TsopsError {
+  override readonly code = 'UNKNOWN_SUBCOMMAND'
+  override readonly exitCode = 3
+  constructor(word: string, usage?: string) {
+    super(`No help topic for '${word}'`, { hint: usage })
+  }
+}

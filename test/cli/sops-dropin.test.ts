@@ -85,12 +85,21 @@ describe('sops subcommand names are never files', () => {
     return script
   }
 
-  it.each(['publish', 'keyservice', 'completion'])('%s fails with "not supported" and exit 1, touching nothing', async (word) => {
+  it.each(['publish', 'keyservice'])('%s fails with "not supported" and exit 1, touching nothing', async (word) => {
     const root = project(`word-${word}`, `creation_rules:\n  - age: ${age.recipient}\n`)
     const before = fs.readdirSync(root).sort()
     const r = await runCli([word], { cwd: root, env: env({ EDITOR: editor(root), SOPS_EDITOR: editor(root) }) })
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(`the ${word} command is not supported by tsops yet`)
+    expect(fs.readdirSync(root).sort()).toEqual([...before, 'editor.sh'].sort())
+  })
+
+  it('completion prints its usage and exits 0, touching nothing', async () => {
+    const root = project('word-completion', `creation_rules:\n  - age: ${age.recipient}\n`)
+    const before = fs.readdirSync(root).sort()
+    const r = await runCli(['completion'], { cwd: root, env: env({ EDITOR: editor(root), SOPS_EDITOR: editor(root) }) })
+    expect(r.code).toBe(0)
+    expect(r.stdout.toString()).toContain('NAME:\n   tsops completion - Generate shell completion scripts')
     expect(fs.readdirSync(root).sort()).toEqual([...before, 'editor.sh'].sort())
   })
 

@@ -6,7 +6,7 @@
  * group is appended or removed, the data key is split again (Shamir with >=2 groups) and wrapped
  * for every key. lastmodified and the MAC stay as they are. Output to stdout unless -i/--output.
  */
-import { GenericError, ReadError, TsopsError } from '../../core/errors.js'
+import { GenericError, ReadError, TsopsError, UnknownHelpTopicError } from '../../core/errors.js'
 import { writeStdout } from '../../io/stdio.js'
 import { goQuote } from '../sopslog.js'
 import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
@@ -19,6 +19,7 @@ import { DataKeyUnavailableError } from '../../keys/datakey.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { assertOutputFlags, writeResult } from '../output.js'
+import { commandHelp, findCommand } from '../help.js'
 import { keySourcesFor } from '../settings.js'
 import { emitEncryptedFile, readEncryptedFile } from '../targets.js'
 
@@ -29,7 +30,8 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   // As urfave/cli does for sops: no subcommand prints the usage (exit 0), an unknown one
   // `No help topic for 'x'` (exit 3).
   if (action === undefined) {
-    writeStdout(`${USAGE}\n`)
+    const groups = findCommand(['groups'])
+    writeStdout('unknown' in groups ? `${USAGE}\n` : commandHelp(ctx.persona, groups.path, groups.command))
     return 0
   }
   if (action !== 'add' && action !== 'delete') throw new UnknownHelpTopicError(action, USAGE)
@@ -132,14 +134,5 @@ async function viaSopsLogger<T>(metadata: Metadata, fn: () => Promise<T>): Promi
         ? `Error getting data key: ${metadata.shamirThreshold} successful groups required, got ${err.groups.filter((g) => g.ok).length}`
         : err.message
     throw new GenericError(message, { cause: err, sopsLog: 'fatal', hint: err instanceof DataKeyUnavailableError ? err.message : err.hint })
-  }
-}
-
-/** urfave/cli's answer to an unknown subcommand word: `No help topic for 'x'`, exit 3. */
-class UnknownHelpTopicError extends TsopsError {
-  override readonly code = 'UNKNOWN_SUBCOMMAND'
-  override readonly exitCode = 3
-  constructor(word: string, usage: string) {
-    super(`No help topic for '${word}'`, { hint: usage })
   }
 }
