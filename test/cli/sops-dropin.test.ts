@@ -2,7 +2,6 @@
 // drop-in promise). Each case was a failure before its fix; the differential tier (test/sops)
 // checks the same behaviour against the real sops binary.
 import { afterAll, describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { runCli, type CliResult } from '../helpers/cli.js'
@@ -15,15 +14,7 @@ afterAll(() => sopsBin.cleanup())
 
 /** The CLI started under the name `sops` (bin/sops), as helm-secrets and scripts run it. */
 function runAsSops(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(sopsBin.binDir, 'sops'), ...args], { cwd: options.cwd ?? dir, env: options.env ?? env(), stdio: ['ignore', 'pipe', 'pipe'] })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout.on('data', (c: Buffer) => out.push(c))
-    child.stderr.on('data', (c: Buffer) => err.push(c))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }))
-  })
+  return runCli(args, { command: [process.execPath, path.join(sopsBin.binDir, 'sops')], cwd: options.cwd ?? dir, env: options.env ?? env() })
 }
 
 function project(name: string, config: string): string {
