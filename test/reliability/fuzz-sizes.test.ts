@@ -160,7 +160,9 @@ describe('readers on inputs up to 10 MB', () => {
   it('YAML: keys with comments, long sequences, values broken by U+2028', async () => {
     await fc.assert(
       fc.asyncProperty(cases(records), fc.constantFrom('keys', 'sequence'), async ([size, recs], shape) => {
-        const q = (v: string) => JSON.stringify(v)
+        // U+2028 escaped: a raw one is a line break in YAML (yaml.v3 folds it with the spaces
+        // after it, see yaml-line-breaks.test.ts); here the value must come back as written.
+        const q = (v: string) => JSON.stringify(v).replaceAll('\u2028', '\\u2028')
         const line = (r: Rec, i: number): string => {
           const comment = r.comment ? `# note ${i}\n` : ''
           return shape === 'keys' ? `${comment}${r.key}_${i}: ${q(r.value)}\n` : `${comment.replace('#', '  #')}  - ${q(r.value)}\n`
