@@ -306,6 +306,8 @@ function recordLine(kind: 'ok' | 'mismatch' | 'documented', label: string, detai
   if (log) fs.appendFileSync(log, `${kind}\t${label.replace(/\s+/g, ' ')}\n`)
   const keep = process.env.TSOPS_DIFF_DETAILS
   if (keep && kind === 'mismatch') fs.appendFileSync(keep, `#### ${label}\n${details}\n\n`)
+  // In CI every mismatch's differences reach the log, also one that a retry then passes.
+  if (process.env.CI && kind === 'mismatch') process.stderr.write(`differential mismatch: ${label}\n${details}\n\n`)
 }
 
 /** Run one side's tool (real sops or tsops-as-sops) on its own: for cross checks. */
