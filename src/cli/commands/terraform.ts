@@ -8,7 +8,7 @@
  * (`db.password`, `hosts.0`, numbers and booleans as text).
  */
 import { ConflictingParametersError, GenericError } from '../../core/errors.js'
-import { TreeMap, TreeSeq, type Value } from '../../core/tree.js'
+import { TreeMap, TreeSeq } from '../../core/tree.js'
 import { resolveFormatName } from '../../formats/registry.js'
 import { readInput, writeStdout } from '../../io/files.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
@@ -17,6 +17,7 @@ import { flatJson, flattenTree } from '../../api/flat.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { parseTreePath, type PathPart } from '../treepath.js'
+import { valueAt } from '../../tree/path.js'
 
 interface Request {
   file: string
@@ -78,13 +79,7 @@ function queryError(what: string): GenericError {
 
 /** --extract narrows the result to one map (Terraform needs an object, so a scalar is an error). */
 function extractMap(root: TreeMap, parts: PathPart[]): TreeMap {
-  let node: Value = root
-  for (const part of parts) {
-    const next: Value | undefined =
-      typeof part === 'number' ? (node instanceof TreeSeq ? node.values()[part] : undefined) : node instanceof TreeMap ? node.get(part) : undefined
-    if (next === undefined) throw new GenericError(`error truncating tree: component [${JSON.stringify(part)}] not found`)
-    node = next
-  }
+  const node = valueAt(root, parts)
   if (node instanceof TreeMap) return node
   if (node instanceof TreeSeq) return new TreeMap(node.values().map((value, i) => ({ key: String(i), value })))
   throw new GenericError('--terraform --extract must select a map or a list: Terraform expects an object')
