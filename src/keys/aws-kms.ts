@@ -6,7 +6,9 @@
  * when non-empty), created_at, enc, role (only when non-empty).
  *
  * @aws-sdk/client-kms (and client-sts for `+role`) are imported on first use: loading this
- * file costs nothing, and files without KMS keys never load the SDK.
+ * file costs nothing, and files without KMS keys never load the SDK. With static credentials
+ * tsops calls KMS itself instead (aws-kms-direct.ts; the rule is in aws-kms-route.ts): same
+ * requests, retries, time limits and error texts, without the SDK's start-up cost.
  *
  * Settings come from ctx.env, not process.env: static keys (AWS_ACCESS_KEY_ID,
  * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), AWS_PROFILE and the endpoint overrides
@@ -18,6 +20,8 @@ import { createHash } from 'node:crypto'
 import os from 'node:os'
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms'
 import { GenericError } from '../core/errors.js'
+import { directDecrypt, directEncrypt } from './aws-kms-direct.js'
+import { kmsClientRoute } from './aws-kms-route.js'
 import { goBase64Decode, goQuote } from './go-text.js'
 import { kmsLabel, type KeySpecOptions } from './registry.js'
 import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal, withTimeout } from './timeouts.js'
@@ -95,11 +99,12 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
   let blob: Uint8Array
   try {
     blob = await bounded(key, ctx, 'encrypt', async (signal) => {
-      const kms = await loadKms()
-      const client = await clientFor(key, region, ctx.env)
-      const out = await client.send(new kms.EncryptCommand({ KeyId: key.arn, Plaintext: part, EncryptionContext: contextOrUndefined(key.context) }), {
-        abortSignal: signal,
-      })
+      const input = { KeyId: key.arn, Plaintext: part, EncryptionContext: contextOrUndefined(key.context) }
+      const route = kmsClientRoute(key, region, endpointFromEnv(ctx.env, 'KMS'), ctx.env)
+      const out =
+        route.client === 'direct'
+          ? { CiphertextBlob: await directEncrypt({ ...route, region, signal }, input) }
+          : await (await clientFor(key, region, ctx.env)).send(new (await loadKms()).EncryptCommand(input), { abortSignal: signal })
       if (!out.CiphertextBlob || out.CiphertextBlob.length === 0) throw new Error('KMS returned an empty CiphertextBlob')
       return out.CiphertextBlob
     })
@@ -123,16 +128,12 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
   if (region === undefined) throw fail(invalidArn(key.arn))
   try {
     return await bounded(key, ctx, 'decrypt', async (signal) => {
-      const kms = await loadKms()
-      const client = await clientFor(key, region, ctx.env)
-      const out = await client.send(
-        new kms.DecryptCommand({
-          KeyId: key.arn,
-          CiphertextBlob: blob.bytes,
-          EncryptionContext: contextOrUndefined(key.context),
-        }),
-        { abortSignal: signal },
-      )
+      const input = { KeyId: key.arn, CiphertextBlob: blob.bytes, EncryptionContext: contextOrUndefined(key.context) }
+      const route = kmsClientRoute(key, region, endpointFromEnv(ctx.env, 'KMS'), ctx.env)
+      const out =
+        route.client === 'direct'
+          ? { Plaintext: await directDecrypt({ ...route, region, signal }, input) }
+          : await (await clientFor(key, region, ctx.env)).send(new (await loadKms()).DecryptCommand(input), { abortSignal: signal })
       if (!out.Plaintext || out.Plaintext.length === 0) throw new Error('KMS returned an empty plaintext')
       return out.Plaintext
     })
@@ -383,7 +384,8 @@ export function describeAwsError(e: unknown, call: AwsCall): string {
     case 'CredentialsProviderError':
       return `no AWS credentials found (${name}: ${err.message ?? ''})`
     case 'TimeoutError':
-      return (err.message ?? '').startsWith('Socket timed out without establishing a connection')
+      // The second text is today's @smithy/node-http-handler's (the direct client uses it too).
+      return /^Socket timed out without establishing a connection|did not establish a connection with the server/.test(err.message ?? '')
         ? `could not connect to ${call.where} within ${CONNECT_TIMEOUT_MS / 1000}s${tries}`
         : `${call.where} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s${tries}`
     case 'AbortError':
