@@ -292,6 +292,8 @@ interface Transport {
   agent: http.Agent
 }
 
+const RESET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'])
+
 /** KMS answers are a few hundred bytes; anything this large is not KMS. */
 const MAX_RESPONSE_BYTES = 1 << 20
 
@@ -358,19 +360,26 @@ function sendOnce(transport: Transport, url: URL, path: string, headers: Record<
         })
       },
     )
-    req.on('error', fail)
+    let connected = false
+    // Like the SDK's handler, a reset, broken pipe or OS timeout on a connection that was made
+    // becomes a TimeoutError (a refused connection keeps node's error).
+    req.on('error', (e: AwsError) => fail(connected && e.code !== undefined && RESET_CODES.has(e.code) ? Object.assign(e, { name: 'TimeoutError' }) : e))
     signal.addEventListener('abort', onAbort, { once: true })
     timers.push(
       setTimeout(() => fail(timeoutError(`@smithy/node-http-handler - [ERROR] a request has exceeded the configured ${settings.requestTimeoutMs} ms requestTimeout.`, 'ETIMEDOUT')), settings.requestTimeoutMs),
     )
     req.on('socket', (socket) => {
-      if (!socket.connecting) return // a kept-alive connection
+      connected = !socket.connecting
+      if (connected) return // a kept-alive connection
       const connectTimer = setTimeout(
         () => fail(timeoutError(`@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of ${settings.connectTimeoutMs} ms.`)),
         settings.connectTimeoutMs,
       )
       timers.push(connectTimer)
-      socket.once('connect', () => clearTimeout(connectTimer))
+      socket.once('connect', () => {
+        connected = true
+        clearTimeout(connectTimer)
+      })
     })
     req.end(body)
   })
