@@ -101,6 +101,15 @@ const PARTITION_SUFFIXES: [RegExp, string][] = [
  * region that is no host label): those stay with the SDK and its own messages.
  */
 export function kmsEndpointUrl(region: string, override: string | undefined): URL | undefined {
+  return endpointUrl('kms', region, override)
+}
+
+/** The same for STS; its `*-global` pseudo-regions (a global endpoint, signed for us-east-1) stay with the SDK. */
+export function stsEndpointUrl(region: string, override: string | undefined): URL | undefined {
+  return override === undefined && region.endsWith('-global') ? undefined : endpointUrl('sts', region, override)
+}
+
+function endpointUrl(service: 'kms' | 'sts', region: string, override: string | undefined): URL | undefined {
   if (override !== undefined) {
     let url: URL
     try {
@@ -113,7 +122,7 @@ export function kmsEndpointUrl(region: string, override: string | undefined): UR
   }
   if (!HOST_LABEL.test(region)) return undefined
   const suffix = PARTITION_SUFFIXES.find(([re]) => re.test(region))?.[1] ?? 'amazonaws.com'
-  return new URL(`https://kms.${region}.${suffix}`)
+  return new URL(`https://${service}.${region}.${suffix}`)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,15 +131,23 @@ export function kmsEndpointUrl(region: string, override: string | undefined): UR
 type Json = Record<string, unknown>
 
 /** The fields of an SDK error that aws-kms.ts reads (describeAwsError). */
-interface AwsErrorFields {
+export interface AwsErrorFields {
   $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number; clockSkewCorrected?: boolean }
   code?: string
 }
-type AwsError = Error & AwsErrorFields
+export type AwsError = Error & AwsErrorFields
 
 async function callKms(call: DirectKmsCall, operation: 'Encrypt' | 'Decrypt', input: Json): Promise<Json> {
+  const headers = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${operation}` }
+  return parseJson((await sendAws(call, 'kms', headers, JSON.stringify(input), jsonServiceError)).body)
+}
+
+/**
+ * One AWS request (POST to the endpoint), signed, sent and retried as the SDK does: → the answer
+ * when its status is below 300; else throws `failure(answer)` or the error that ended the last attempt.
+ */
+export async function sendAws(call: DirectKmsCall, service: string, headers: Record<string, string>, body: string, failure: (response: RawResponse, clockSkewCorrected: boolean) => AwsError): Promise<RawResponse> {
   const settings = { ...DEFAULT_TRANSPORT, ...call.transport }
-  const body = JSON.stringify(input)
   // The SDK posts to the endpoint's path with a trailing slash ("/" for a bare host).
   const path = call.endpoint.pathname.endsWith('/') ? call.endpoint.pathname : `${call.endpoint.pathname}/`
   const transport = await transportFor(call.endpoint)
@@ -138,11 +155,11 @@ async function callKms(call: DirectKmsCall, operation: 'Encrypt' | 'Decrypt', in
     let error: AwsError
     try {
       if (call.signal.aborted) throw abortError()
-      const headers = signedHeaders(call, operation, path, body)
-      const response = await sendOnce(transport, call.endpoint, path, headers, body, settings, call.signal)
+      const signed = signedHeaders(call, service, path, headers, body)
+      const response = await sendOnce(transport, call.endpoint, path, signed, body, settings, call.signal)
       const skewCorrected = noteServerClock(response.headers.date)
-      if (response.status < 300) return parseJson(response.body)
-      throw serviceError(response, skewCorrected)
+      if (response.status < 300) return response
+      throw failure(response, skewCorrected)
     } catch (e) {
       error = asAwsError(e)
     }
@@ -155,17 +172,12 @@ async function callKms(call: DirectKmsCall, operation: 'Encrypt' | 'Decrypt', in
   }
 }
 
-function signedHeaders(call: DirectKmsCall, operation: string, path: string, body: string): Record<string, string> {
+function signedHeaders(call: DirectKmsCall, service: string, path: string, headers: Record<string, string>, body: string): Record<string, string> {
   const signed = signRequest(
-    {
-      method: 'POST',
-      // Already percent-encoded as sent: AWS services other than S3 encode the path once more to sign it.
-      path,
-      headers: { host: call.endpoint.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${operation}` },
-      body,
-    },
+    // The path as sent (already percent-encoded): AWS services other than S3 encode it once more to sign it.
+    { method: 'POST', path, headers: { host: call.endpoint.host, ...headers }, body },
     call.credentials,
-    { region: call.region, service: 'kms' },
+    { region: call.region, service },
     new Date(Date.now() + clockOffsetMs),
   )
   return { ...signed.headers, 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'tsops' }
@@ -219,12 +231,17 @@ function parseJson(body: Buffer): Json {
 }
 
 /** As the SDK's AWS JSON protocol reads an error: code from __type, code, or x-amzn-ErrorType; message or Message. */
-function serviceError(response: RawResponse, clockSkewCorrected: boolean): AwsError {
+function jsonServiceError(response: RawResponse, clockSkewCorrected: boolean): AwsError {
   const data = parseJson(response.body)
   const header = response.headers['x-amzn-errortype']
   const raw = data.__type ?? Object.entries(data).find(([k]) => k.toLowerCase() === 'code')?.[1] ?? header
   const name = raw === undefined || raw === null ? 'Unknown' : sanitizeErrorCode(String(raw))
   const message = stringOr(data.message) ?? stringOr(data.Message) ?? 'UnknownError'
+  return awsServiceError(name, message, response, clockSkewCorrected)
+}
+
+/** An error answer as the SDK reports it: the code as the name, the HTTP status and request id in $metadata. */
+export function awsServiceError(name: string, message: string, response: RawResponse, clockSkewCorrected: boolean): AwsError {
   const requestId = response.headers['x-amzn-requestid'] ?? response.headers['x-amzn-request-id'] ?? response.headers['x-amz-request-id']
   return Object.assign(new Error(message), {
     name,
@@ -281,7 +298,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // HTTP: one attempt
 
-interface RawResponse {
+export interface RawResponse {
   status: number
   headers: http.IncomingHttpHeaders
   body: Buffer

@@ -5,12 +5,14 @@
  * settings, i.e. when the credentials are static and known without the SDK. The rule
  * (kmsClientRoute), in order:
  *   1. TSOPS_AWS_KMS_CLIENT=sdk → the SDK (the escape hatch);
- *   2. a key with a role (`+arn:aws:iam::…:role/…`) → the SDK (STS AssumeRole first);
- *   3. AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT set, or endpoint settings in the
- *      shared config file (endpoint_url, use_fips_endpoint, use_dualstack_endpoint, a
+ *   2. AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT (and, for a key with a role,
+ *      AWS_STS_REGIONAL_ENDPOINTS) set, or endpoint settings in the shared config file
+ *      (endpoint_url, use_fips_endpoint, use_dualstack_endpoint, sts_regional_endpoints, a
  *      [services …] section) → the SDK, which resolves those endpoints;
- *   4. an endpoint override that is not a plain http(s) URL, or a region that is no host name
- *      label → the SDK (and its own error);
+ *   3. an endpoint override that is not a plain http(s) URL, or a region that is no host name
+ *      label (or, with a role, a `*-global` STS region) → the SDK (and its own error);
+ *   4. a key with a role (`+arn:aws:iam::…:role/…`) assumes it with STS AssumeRole
+ *      (aws-sts-direct.ts), with the base credentials that the next two rules find;
  *   5. static keys in the environment (AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, with
  *      AWS_SESSION_TOKEN if set) and no --aws-profile → direct, with those keys;
  *   6. a profile (--aws-profile, AWS_PROFILE, else `default`) whose merged entries in the shared
@@ -26,48 +28,75 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { AwsSigningCredentials } from './aws-sigv4.js'
-import { kmsEndpointUrl } from './aws-kms-direct.js'
+import { kmsEndpointUrl, stsEndpointUrl } from './aws-kms-direct.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
-export type KmsClientRoute = { client: 'direct'; endpoint: URL; credentials: AwsSigningCredentials } | { client: 'sdk'; why: string }
+export interface DirectRoute {
+  client: 'direct'
+  /** The KMS endpoint. */
+  endpoint: URL
+  /** Static credentials: KMS's, or STS's when the key assumes a role. */
+  credentials: AwsSigningCredentials
+  /** The key's role, assumed at this STS endpoint with `credentials`. */
+  assumeRole?: { role: string; endpoint: URL }
+}
+
+export type KmsClientRoute = DirectRoute | { client: 'sdk'; why: string }
+
+/** AWS_ENDPOINT_URL_KMS / _STS / AWS_ENDPOINT_URL as aws-kms.ts reads them (endpointFromEnv). */
+export interface EndpointOverrides {
+  kms: string | undefined
+  sts: string | undefined
+}
 
 export interface RouteKey {
   role: string
   awsProfile: string
 }
 
-/** The rule above. `endpointOverride`: AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL as aws-kms.ts reads them. */
-export function kmsClientRoute(key: RouteKey, region: string, endpointOverride: string | undefined, env: Env, processEnv: Env = process.env): KmsClientRoute {
+/** The rule above. */
+export function kmsClientRoute(key: RouteKey, region: string, overrides: EndpointOverrides, env: Env, processEnv: Env = process.env): KmsClientRoute {
   const sdk = (why: string): KmsClientRoute => ({ client: 'sdk', why })
   if (env.TSOPS_AWS_KMS_CLIENT === 'sdk') return sdk('TSOPS_AWS_KMS_CLIENT=sdk')
-  if (key.role !== '') return sdk('the key assumes a role')
-  for (const name of ['AWS_USE_FIPS_ENDPOINT', 'AWS_USE_DUALSTACK_ENDPOINT']) {
+  for (const name of ['AWS_USE_FIPS_ENDPOINT', 'AWS_USE_DUALSTACK_ENDPOINT', ...(key.role !== '' ? ['AWS_STS_REGIONAL_ENDPOINTS'] : [])]) {
     if (env[name] || processEnv[name]) return sdk(`${name} is set`)
   }
   const config = readSharedFile(configFilePath(processEnv))
   if (config !== undefined && ENDPOINT_SETTINGS.test(config)) return sdk('the shared config file has endpoint settings')
-  const endpoint = kmsEndpointUrl(region, endpointOverride)
+  const endpoint = kmsEndpointUrl(region, overrides.kms)
   if (endpoint === undefined) return sdk('the SDK resolves this endpoint')
+  let assumeRole: DirectRoute['assumeRole']
+  if (key.role !== '') {
+    const stsEndpoint = stsEndpointUrl(region, overrides.sts)
+    if (stsEndpoint === undefined) return sdk('the SDK resolves this STS endpoint')
+    assumeRole = { role: key.role, endpoint: stsEndpoint }
+  }
+  const found = staticCredentials(key, env, processEnv, config)
+  if ('why' in found) return sdk(found.why)
+  return { client: 'direct', endpoint, credentials: found.credentials, ...(assumeRole ? { assumeRole } : {}) }
+}
 
+/** Rules 5 and 6: static keys from the environment, or a profile of static keys alone. */
+function staticCredentials(key: RouteKey, env: Env, processEnv: Env, config: string | undefined): { credentials: AwsSigningCredentials } | { why: string } {
   if (key.awsProfile === '' && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
     const sessionToken = env.AWS_SESSION_TOKEN
-    return { client: 'direct', endpoint, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(sessionToken ? { sessionToken } : {}) } }
+    return { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(sessionToken ? { sessionToken } : {}) } }
   }
   // From here the SDK would read the process's environment and files itself.
   const differs = SDK_READS.find((name) => (env[name] ?? '') !== (processEnv[name] ?? ''))
-  if (differs !== undefined) return sdk(`the SDK would read ${differs} from the process environment`)
-  if (processEnv.AWS_ACCESS_KEY_ID && processEnv.AWS_SECRET_ACCESS_KEY) return sdk('a profile and static keys are both set')
+  if (differs !== undefined) return { why: `the SDK would read ${differs} from the process environment` }
+  if (processEnv.AWS_ACCESS_KEY_ID && processEnv.AWS_SECRET_ACCESS_KEY) return { why: 'a profile and static keys are both set' }
   const profileName = key.awsProfile || processEnv.AWS_PROFILE || 'default'
   const credentials = staticProfile(profileName, readSharedFile(credentialsFilePath(processEnv)), config)
-  return credentials ? { client: 'direct', endpoint, credentials } : sdk(`profile ${profileName} is not static keys alone`)
+  return credentials ? { credentials } : { why: `profile ${profileName} is not static keys alone` }
 }
 
 /** Variables the SDK's provider chain reads from process.env that decide which credentials it finds. */
 const SDK_READS = ['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'HOME']
 
 /** Settings in the shared config file that change which KMS endpoint the SDK calls (any profile, to be safe). */
-const ENDPOINT_SETTINGS = /^\s*(endpoint_url|use_fips_endpoint|use_dualstack_endpoint)\s*=|^\s*\[\s*services[\s\]]/m
+const ENDPOINT_SETTINGS = /^\s*(endpoint_url|use_fips_endpoint|use_dualstack_endpoint|sts_regional_endpoints)\s*=|^\s*\[\s*services[\s\]]/m
 
 const STATIC_PROFILE_KEYS = new Set(['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token', 'aws_account_id', 'region', 'output'])
 

@@ -21,7 +21,9 @@ import os from 'node:os'
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms'
 import { GenericError } from '../core/errors.js'
 import { directDecrypt, directEncrypt } from './aws-kms-direct.js'
-import { kmsClientRoute } from './aws-kms-route.js'
+import { kmsClientRoute, type DirectRoute } from './aws-kms-route.js'
+import type { AwsSigningCredentials } from './aws-sigv4.js'
+import { assumeRoleDirect } from './aws-sts-direct.js'
 import { goBase64Decode, goQuote } from './go-text.js'
 import { kmsLabel, type KeySpecOptions } from './registry.js'
 import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal, withTimeout } from './timeouts.js'
@@ -100,10 +102,10 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
   try {
     blob = await bounded(key, ctx, 'encrypt', async (signal) => {
       const input = { KeyId: key.arn, Plaintext: part, EncryptionContext: contextOrUndefined(key.context) }
-      const route = kmsClientRoute(key, region, endpointFromEnv(ctx.env, 'KMS'), ctx.env)
+      const route = kmsClientRoute(key, region, { kms: endpointFromEnv(ctx.env, 'KMS'), sts: endpointFromEnv(ctx.env, 'STS') }, ctx.env)
       const out =
         route.client === 'direct'
-          ? { CiphertextBlob: await directEncrypt({ ...route, region, signal }, input) }
+          ? { CiphertextBlob: await directEncrypt({ endpoint: route.endpoint, region, credentials: await directCredentials(route, region, signal), signal }, input) }
           : await (await clientFor(key, region, ctx.env)).send(new (await loadKms()).EncryptCommand(input), { abortSignal: signal })
       if (!out.CiphertextBlob || out.CiphertextBlob.length === 0) throw new Error('KMS returned an empty CiphertextBlob')
       return out.CiphertextBlob
@@ -129,10 +131,10 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
   try {
     return await bounded(key, ctx, 'decrypt', async (signal) => {
       const input = { KeyId: key.arn, CiphertextBlob: blob.bytes, EncryptionContext: contextOrUndefined(key.context) }
-      const route = kmsClientRoute(key, region, endpointFromEnv(ctx.env, 'KMS'), ctx.env)
+      const route = kmsClientRoute(key, region, { kms: endpointFromEnv(ctx.env, 'KMS'), sts: endpointFromEnv(ctx.env, 'STS') }, ctx.env)
       const out =
         route.client === 'direct'
-          ? { Plaintext: await directDecrypt({ ...route, region, signal }, input) }
+          ? { Plaintext: await directDecrypt({ endpoint: route.endpoint, region, credentials: await directCredentials(route, region, signal), signal }, input) }
           : await (await clientFor(key, region, ctx.env)).send(new (await loadKms()).DecryptCommand(input), { abortSignal: signal })
       if (!out.Plaintext || out.Plaintext.length === 0) throw new Error('KMS returned an empty plaintext')
       return out.Plaintext
@@ -140,6 +142,18 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
   } catch (e) {
     if (ctx.signal?.aborted) throw e
     throw fail(failureText('decrypt', e, key, region, ctx.env))
+  }
+}
+
+/** The direct client's credentials: the route's own, or its role's (a failure reads as on the SDK path). */
+async function directCredentials(route: DirectRoute, region: string, signal: AbortSignal): Promise<AwsSigningCredentials> {
+  if (!route.assumeRole) return route.credentials
+  const { role, endpoint } = route.assumeRole
+  try {
+    return await assumeRoleDirect({ role, sessionName: stsSessionName(), endpoint, region, credentials: route.credentials, signal })
+  } catch (e) {
+    if (signal.aborted) throw e
+    throw new AssumeRoleError(role, e)
   }
 }
 

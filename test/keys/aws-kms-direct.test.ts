@@ -10,7 +10,7 @@ import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { describeAwsError, fromEntry, fromSpec } from '../../src/keys/aws-kms.js'
-import { directEncrypt, kmsEndpointUrl, standardRetryDelayMs, type DirectKmsCall } from '../../src/keys/aws-kms-direct.js'
+import { directEncrypt, kmsEndpointUrl, standardRetryDelayMs, stsEndpointUrl, type DirectKmsCall } from '../../src/keys/aws-kms-direct.js'
 import { kmsClientRoute, parseSharedIni, staticProfile } from '../../src/keys/aws-kms-route.js'
 import { MAX_ATTEMPTS } from '../../src/keys/timeouts.js'
 import type { KeyContext } from '../../src/keys/types.js'
@@ -254,6 +254,63 @@ describe('error texts: the direct client and the SDK say the same', () => {
   }, 30_000)
 })
 
+describe('+role: STS AssumeRole without the SDK', () => {
+  let n = 0
+  /** A role this process has not assumed yet (assumed roles are cached on both paths). */
+  const freshRole = (prefix = 'fresh') => `arn:aws:iam::111122223333:role/${prefix}-${++n}`
+  const wrapWithRole = (role: string, extra: Record<string, string> = {}) =>
+    fromSpec(`${ARN}+${role}`)
+      .wrap(dataKey(), ctxFor(extra))
+      .then(
+        () => undefined,
+        (e: Error) => e.message,
+      )
+
+  it('assumes the role once for parallel wraps and signs KMS calls with its credentials', async () => {
+    const role = freshRole()
+    const ctx = ctxFor()
+    await Promise.all([0, 1, 2].map(() => fromSpec(`${ARN}+${role}`).wrap(dataKey(), ctx)))
+    expect(kms.log.filter((l) => l.service === 'sts').map((l) => [l.operation, l.status, l.region, l.input?.RoleArn])).toEqual([['AssumeRole', 200, 'eu-central-1', role]])
+    const kmsCalls = kms.log.filter((l) => l.service === 'kms')
+    expect(kmsCalls).toHaveLength(3)
+    expect(new Set(kmsCalls.map((l) => l.principal))).toEqual(new Set([expect.stringMatching(new RegExp(`^arn:aws:sts::111122223333:assumed-role/${role.split('/')[1]}/sops@`))]))
+  })
+
+  it('the same error texts as the SDK path: a denied role, modeled and retried STS errors', async () => {
+    const stsFault = (status: number, code: string, message: string): KmsFault => ({
+      status,
+      headers: { 'content-type': 'text/xml', 'x-amzn-RequestId': 'sts-request-id' },
+      body: `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>sts-request-id</RequestId></ErrorResponse>`,
+    })
+    const cases: [KmsFault[], RegExp][] = [
+      [[], /^failed to assume role '.*denied-\d+': operation error STS: AssumeRole, https response error StatusCode: 403, RequestID: [0-9a-f-]{36}, api error AccessDenied: User: .* is not authorized/],
+      [[stsFault(403, 'RegionDisabledException', 'STS is not activated in this region')], /StatusCode: 403, RequestID: sts-request-id, RegionDisabledException: STS is not activated in this region$/],
+      [[0, 1, 2].map(() => stsFault(500, 'InternalFailure', 'oops &amp; more')), /exceeded maximum number of attempts, 3, https response error StatusCode: 500, RequestID: sts-request-id, api error InternalFailure: oops & more$/],
+    ]
+    for (const [faults, expected] of cases) {
+      const texts: (string | undefined)[] = []
+      for (const viaSdk of [false, true]) {
+        kms.state.faults.splice(0, kms.state.faults.length, ...structuredClone(faults))
+        texts.push(await wrapWithRole(freshRole(faults.length === 0 ? 'denied' : 'parity'), viaSdk ? SDK_PATH : {}))
+      }
+      expect(texts[0]).toMatch(expected)
+      const normal = (text: string | undefined) => text?.replace(/(denied|parity)-\d+/g, 'ROLE').replace(/[0-9a-f-]{36}/g, 'ID')
+      expect(normal(texts[0])).toBe(normal(texts[1]))
+    }
+  }, 30_000)
+
+  it("resolves the regional STS endpoint as the SDK's STS rules do; its global pseudo-regions stay with the SDK", async () => {
+    const { STSClient } = await import('@aws-sdk/client-sts')
+    for (const region of ['eu-central-1', 'us-east-1', 'cn-north-1', 'us-gov-west-1', 'us-iso-east-1', 'eusc-de-east-1']) {
+      const client = new STSClient({ region, credentials: TEST_CREDENTIALS })
+      const resolved = client.config.endpointProvider({ Region: region, UseFIPS: false, UseDualStack: false, UseGlobalEndpoint: false })
+      expect(stsEndpointUrl(region, undefined)?.href, region).toBe(resolved.url.href)
+      client.destroy()
+    }
+    expect(stsEndpointUrl('aws-global', undefined)).toBeUndefined()
+  })
+})
+
 describe('which client serves a key (kmsClientRoute)', () => {
   const region = 'eu-central-1'
   const noKey = { role: '', awsProfile: '' }
@@ -266,8 +323,8 @@ describe('which client serves a key (kmsClientRoute)', () => {
     return { HOME: h }
   }
   const route = (key: { role: string; awsProfile: string }, env: Record<string, string | undefined>, processEnv = env, endpoint?: string) => {
-    const r = kmsClientRoute(key, region, endpoint, env, processEnv)
-    return r.client === 'direct' ? { client: 'direct', credentials: r.credentials, endpoint: r.endpoint.href } : r
+    const r = kmsClientRoute(key, region, { kms: endpoint, sts: undefined }, env, processEnv)
+    return r.client === 'direct' ? { client: 'direct', credentials: r.credentials, endpoint: r.endpoint.href, ...(r.assumeRole ? { assumeRole: { role: r.assumeRole.role, endpoint: r.assumeRole.endpoint.href } } : {}) } : r
   }
   const keys = { AWS_ACCESS_KEY_ID: 'AKIAENV', AWS_SECRET_ACCESS_KEY: 'env-secret' }
   const staticCi = '[ci]\naws_access_key_id = AKIAFILE\naws_secret_access_key = file-secret # a comment\n'
@@ -281,9 +338,22 @@ describe('which client serves a key (kmsClientRoute)', () => {
     })
   })
 
-  it('the SDK for a role, FIPS or dual-stack endpoints, endpoint settings in the config file, odd endpoints, or when asked', () => {
+  it('a key with a role: STS AssumeRole at the regional STS endpoint with the static credentials, then KMS', () => {
+    const role = 'arn:aws:iam::1:role/r'
+    expect(route({ role, awsProfile: '' }, { ...home({}), ...keys })).toEqual({
+      client: 'direct',
+      credentials: { accessKeyId: 'AKIAENV', secretAccessKey: 'env-secret' },
+      endpoint: 'https://kms.eu-central-1.amazonaws.com/',
+      assumeRole: { role, endpoint: 'https://sts.eu-central-1.amazonaws.com/' },
+    })
+    expect(route({ role, awsProfile: 'ci' }, home({ credentials: staticCi }))).toMatchObject({ client: 'direct', credentials: { accessKeyId: 'AKIAFILE' }, assumeRole: { role } })
+    expect(route({ role, awsProfile: '' }, { ...home({}), ...keys, AWS_STS_REGIONAL_ENDPOINTS: 'legacy' })).toMatchObject({ client: 'sdk' })
+    expect(route({ role, awsProfile: '' }, { ...home({ config: '[default]\nsts_regional_endpoints = legacy\n' }), ...keys })).toMatchObject({ client: 'sdk' })
+    expect(route({ role, awsProfile: '' }, home({}))).toMatchObject({ client: 'sdk' }) // base credentials from the SDK's chain
+  })
+
+  it('the SDK for FIPS or dual-stack endpoints, endpoint settings in the config file, odd endpoints, or when asked', () => {
     const env = { ...home({}), ...keys }
-    expect(route({ role: 'arn:aws:iam::1:role/r', awsProfile: '' }, env)).toMatchObject({ client: 'sdk', why: 'the key assumes a role' })
     expect(route(noKey, { ...env, AWS_USE_FIPS_ENDPOINT: 'true' })).toMatchObject({ client: 'sdk' })
     expect(route(noKey, env, { ...env, AWS_USE_DUALSTACK_ENDPOINT: 'true' })).toMatchObject({ client: 'sdk' })
     expect(route(noKey, { ...home({ config: '[profile x]\nuse_fips_endpoint = true\n' }), ...keys })).toMatchObject({ client: 'sdk' })
@@ -324,14 +394,14 @@ describe('which client serves a key (kmsClientRoute)', () => {
 
 describe('the CLI bundle does not load the AWS SDK on the direct path', () => {
   const requireLog = path.join(REPO_ROOT, 'bench', 'require-log.cjs')
-  const sdkModulesLoaded = async (extra: Record<string, string>) => {
+  const sdkModulesLoaded = async (extra: Record<string, string>, keySpec = ARN) => {
     const file = path.join(dir, 'cli.yaml')
     fs.writeFileSync(file, 'k: v\n')
     const log = path.join(dir, `require-${crypto.randomUUID()}.log`)
     const env = cleanEnv({ HOME: dir, ...kmsEnv(kms), TSOPS_IMPORT_LOG: log, ...extra })
     for (const k of Object.keys(env)) if (k.startsWith('AWS_') && !(k in kmsEnv(kms))) delete env[k]
     const { CLI } = await import('../helpers/paths.js')
-    const r = await runCli(['encrypt', '--kms', ARN, file], { env, command: [process.execPath, '-r', requireLog, CLI] })
+    const r = await runCli(['encrypt', '--kms', keySpec, file], { env, command: [process.execPath, '-r', requireLog, CLI] })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     return fs.readFileSync(log, 'utf8').split('\n').filter((m) => m.startsWith('@aws-sdk/') || m.startsWith('@smithy/'))
@@ -342,6 +412,14 @@ describe('the CLI bundle does not load the AWS SDK on the direct path', () => {
     expect(await sdkModulesLoaded(SDK_PATH)).toContain('@aws-sdk/client-kms')
     expect(kms.log.map((l) => [l.operation, l.status])).toEqual([
       ['Encrypt', 200],
+      ['Encrypt', 200],
+    ])
+  })
+
+  it('nor with a role (STS AssumeRole first)', async () => {
+    expect(await sdkModulesLoaded({}, `${ARN}+arn:aws:iam::111122223333:role/cli-role`)).toEqual([])
+    expect(kms.log.map((l) => [l.operation, l.status])).toEqual([
+      ['AssumeRole', 200],
       ['Encrypt', 200],
     ])
   })
