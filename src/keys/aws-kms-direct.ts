@@ -17,6 +17,7 @@
  */
 import type http from 'node:http'
 import type { LookupFunction } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
 import { signRequest, type AwsSigningCredentials } from './aws-sigv4.js'
 import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, REQUEST_TIMEOUT_MS } from './timeouts.js'
 
@@ -168,7 +169,7 @@ export async function sendAws(call: DirectKmsCall, service: string, headers: Rec
       error.$metadata = { ...error.$metadata, attempts: attempt }
       throw error
     }
-    await sleep(settings.retryDelayMs(attempt - 1, kind === 'throttling'), call.signal)
+    await delay(settings.retryDelayMs(attempt - 1, kind === 'throttling'), undefined, { signal: call.signal }) // an AbortError when the deadline passes
   }
 }
 
@@ -278,21 +279,6 @@ function base64(bytes: Uint8Array): string {
 
 function fromBase64(v: unknown): Uint8Array {
   return typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'base64')) : new Uint8Array(0)
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError())
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(abortError())
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
 }
 
 // ---------------------------------------------------------------------------------------------

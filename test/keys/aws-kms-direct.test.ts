@@ -148,6 +148,11 @@ describe('the direct client against the loopback KMS', () => {
     const err = (await directEncrypt(directCall({ requestTimeoutMs: 60_000 }, AbortSignal.timeout(100)), encryptInput).catch((e: unknown) => e)) as Error
     expect(err.name).toBe('AbortError')
     expect(kms.log).toHaveLength(1)
+    // …and a wait between attempts.
+    kms.state.throttle = 1
+    const waiting = (await directEncrypt(directCall({ retryDelayMs: () => 60_000 }, AbortSignal.timeout(100)), encryptInput).catch((e: unknown) => e)) as Error
+    expect(waiting.name).toBe('AbortError')
+    expect(kms.log).toHaveLength(2)
   })
 
   it('reuses kept-alive connections across calls, one pool per endpoint', async () => {
