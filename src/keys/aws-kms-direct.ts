@@ -140,14 +140,18 @@ export type AwsError = Error & AwsErrorFields
 
 async function callKms(call: DirectKmsCall, operation: 'Encrypt' | 'Decrypt', input: Json): Promise<Json> {
   const headers = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${operation}` }
-  return parseJson((await sendAws(call, 'kms', headers, JSON.stringify(input), jsonServiceError)).body)
+  return sendAws(call, 'kms', headers, JSON.stringify(input), (response, clockSkewCorrected) => {
+    if (response.status < 300) return parseJson(response.body)
+    throw jsonServiceError(response, clockSkewCorrected)
+  })
 }
 
 /**
- * One AWS request (POST to the endpoint), signed, sent and retried as the SDK does: → the answer
- * when its status is below 300; else throws `failure(answer)` or the error that ended the last attempt.
+ * One AWS request (POST to the endpoint), signed, sent and retried as the SDK does: → what
+ * `read` makes of the answer. `read` throws the service's error for an error answer; anything
+ * else it throws is a deserialization error, reported as the SDK reports one.
  */
-export async function sendAws(call: DirectKmsCall, service: string, headers: Record<string, string>, body: string, failure: (response: RawResponse, clockSkewCorrected: boolean) => AwsError): Promise<RawResponse> {
+export async function sendAws<T>(call: DirectKmsCall, service: string, headers: Record<string, string>, body: string, read: (response: RawResponse, clockSkewCorrected: boolean) => T): Promise<T> {
   const settings = { ...DEFAULT_TRANSPORT, ...call.transport }
   // The SDK posts to the endpoint's path with a trailing slash ("/" for a bare host).
   const path = call.endpoint.pathname.endsWith('/') ? call.endpoint.pathname : `${call.endpoint.pathname}/`
@@ -159,8 +163,11 @@ export async function sendAws(call: DirectKmsCall, service: string, headers: Rec
       const signed = signedHeaders(call, service, path, headers, body)
       const response = await sendOnce(transport, call.endpoint, path, signed, body, settings, call.signal)
       const skewCorrected = noteServerClock(response.headers.date)
-      if (response.status < 300) return response
-      throw failure(response, skewCorrected)
+      try {
+        return read(response, skewCorrected)
+      } catch (e) {
+        throw asDeserializationError(e, response)
+      }
     } catch (e) {
       error = asAwsError(e)
     }
@@ -248,6 +255,19 @@ export function awsServiceError(name: string, message: string, response: RawResp
     name,
     $metadata: { httpStatusCode: response.status, requestId: typeof requestId === 'string' ? requestId : undefined, ...(clockSkewCorrected ? { clockSkewCorrected } : {}) },
   })
+}
+
+/**
+ * An answer that could not be read (not JSON, not XML), as the SDK's deserializer reports it: a
+ * hint appended to the message and $metadata from the answer, so a 5xx is still retried.
+ */
+function asDeserializationError(e: unknown, response: RawResponse): AwsError {
+  const error = asAwsError(e)
+  if (error.$metadata !== undefined) return error // the service's own error
+  error.message += '\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.'
+  const requestId = Object.entries(response.headers).find(([k]) => /^x-[\w-]+-request-?id$/.test(k))?.[1]
+  error.$metadata = { httpStatusCode: response.status, requestId: typeof requestId === 'string' ? requestId : undefined }
+  return error
 }
 
 /** `aws.protocols#Code:http://…` → `Code` (the SDK's sanitizeErrorCode). */

@@ -22,7 +22,10 @@ export interface SigningScope {
 
 export interface RequestToSign {
   method: string
-  /** The path, not percent-encoded: each segment is encoded once here, and must be sent so. */
+  /**
+   * Each segment is URI-encoded here. The test suite passes raw paths; AWS services other than S3
+   * sign the path as sent (already percent-encoded) encoded once more, so pass that one for them.
+   */
   path: string
   query?: ReadonlyArray<readonly [string, string]>
   /** Every header here is signed; `host` is required. Add unsigned ones (user-agent) afterwards. */

@@ -52,8 +52,10 @@ export async function assumeRoleDirect(call: AssumeRoleCall): Promise<AwsSigning
 
 async function assumeRole(call: AssumeRoleCall): Promise<Assumed> {
   const body = new URLSearchParams({ Action: 'AssumeRole', Version: '2011-06-15', RoleArn: call.role, RoleSessionName: call.sessionName }).toString()
-  const response = await sendAws(call, 'sts', { 'content-type': 'application/x-www-form-urlencoded' }, body, queryServiceError)
-  const xml = response.body.toString('utf8')
+  const xml = await sendAws(call, 'sts', { 'content-type': 'application/x-www-form-urlencoded' }, body, (response, clockSkewCorrected) => {
+    if (response.status < 300) return response.body.toString('utf8')
+    throw queryServiceError(response, clockSkewCorrected)
+  })
   const accessKeyId = xmlText(xml, 'AccessKeyId')
   const secretAccessKey = xmlText(xml, 'SecretAccessKey')
   if (!accessKeyId || !secretAccessKey) throw new Error('STS AssumeRole returned no credentials')

@@ -229,6 +229,8 @@ describe('error texts: the direct client and the SDK say the same', () => {
       ],
       [{ status: 404, body: '' }, /StatusCode: 404, RequestID: , api error Unknown: $/],
       [{ status: 200, body: '{"KeyId": "k"}' }, /KMS returned an empty CiphertextBlob$/],
+      [{ status: 200, headers: { 'x-amzn-RequestId': 'r-2' }, body: 'not json' }, /StatusCode: 200, RequestID: r-2, api error SyntaxError: Unexpected token .*\n  Deserialization error: /],
+      [{ status: 400, headers: { 'content-type': 'text/html' }, body: '<html>proxy error</html>' }, /StatusCode: 400, RequestID: , api error SyntaxError: Unexpected token '<'/],
     ]
     for (const [fault, expected] of cases) {
       const { err, requests } = await same([fault])
@@ -253,6 +255,8 @@ describe('error texts: the direct client and the SDK say the same', () => {
       return texts[0]
     })()
     expect(refused).toMatch(/exceeded maximum number of attempts, 3, .*request send failed, Post "http:\/\/127\.0\.0\.1:\d+\/": dial tcp 127\.0\.0\.1:\d+: connect: connection refused$/)
+    const proxy = await same([0, 1, 2].map(() => ({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html>Bad Gateway</html>' })))
+    expect(proxy).toEqual({ err: expect.stringMatching(/exceeded maximum number of attempts, 3, https response error StatusCode: 502, RequestID: , api error SyntaxError: /), requests: 3 })
     const recovered = await same([jsonError(503, { __type: 'ServiceUnavailableException' }), { destroy: true }])
     expect(recovered).toEqual({ err: undefined, requests: 3 })
     expect(sdk.loads).toBe(1) // the SDK path ran: the spy sees it
