@@ -5,10 +5,10 @@
  * settings, i.e. when the credentials are static and known without the SDK. The rule
  * (kmsClientRoute), in order:
  *   1. TSOPS_AWS_KMS_CLIENT=sdk → the SDK (the escape hatch);
- *   2. AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT (and, for a key with a role,
- *      AWS_STS_REGIONAL_ENDPOINTS) set, or endpoint settings in the shared config file
- *      (endpoint_url, use_fips_endpoint, use_dualstack_endpoint, sts_regional_endpoints, a
- *      [services …] section) → the SDK, which resolves those endpoints;
+ *   2. AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT / AWS_RETRY_MODE (and, for a key
+ *      with a role, AWS_STS_REGIONAL_ENDPOINTS) set, or those settings in the shared config file
+ *      (endpoint_url, use_fips_endpoint, use_dualstack_endpoint, sts_regional_endpoints,
+ *      retry_mode, a [services …] section) → the SDK, which implements them;
  *   3. an endpoint override that is not a plain http(s) URL, or a region that is no host name
  *      label (or, with a role, a `*-global` STS region) → the SDK (and its own error);
  *   4. a key with a role (`+arn:aws:iam::…:role/…`) assumes it with STS AssumeRole
@@ -59,7 +59,7 @@ export interface RouteKey {
 export function kmsClientRoute(key: RouteKey, region: string, overrides: EndpointOverrides, env: Env, processEnv: Env = process.env): KmsClientRoute {
   const sdk = (why: string): KmsClientRoute => ({ client: 'sdk', why })
   if (env.TSOPS_AWS_KMS_CLIENT === 'sdk') return sdk('TSOPS_AWS_KMS_CLIENT=sdk')
-  for (const name of ['AWS_USE_FIPS_ENDPOINT', 'AWS_USE_DUALSTACK_ENDPOINT', ...(key.role !== '' ? ['AWS_STS_REGIONAL_ENDPOINTS'] : [])]) {
+  for (const name of ['AWS_USE_FIPS_ENDPOINT', 'AWS_USE_DUALSTACK_ENDPOINT', 'AWS_RETRY_MODE', ...(key.role !== '' ? ['AWS_STS_REGIONAL_ENDPOINTS'] : [])]) {
     if (env[name] || processEnv[name]) return sdk(`${name} is set`)
   }
   const config = readSharedFile(configFilePath(processEnv))
@@ -96,7 +96,7 @@ function staticCredentials(key: RouteKey, env: Env, processEnv: Env, config: str
 const SDK_READS = ['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'HOME']
 
 /** Settings in the shared config file that change which KMS endpoint the SDK calls (any profile, to be safe). */
-const ENDPOINT_SETTINGS = /^\s*(endpoint_url|use_fips_endpoint|use_dualstack_endpoint|sts_regional_endpoints)\s*=|^\s*\[\s*services[\s\]]/m
+const ENDPOINT_SETTINGS = /^\s*(endpoint_url|use_fips_endpoint|use_dualstack_endpoint|sts_regional_endpoints|retry_mode)\s*=|^\s*\[\s*services[\s\]]/m
 
 const STATIC_PROFILE_KEYS = new Set(['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token', 'aws_account_id', 'region', 'output'])
 

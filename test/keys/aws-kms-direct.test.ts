@@ -365,6 +365,7 @@ describe('which client serves a key (kmsClientRoute)', () => {
     const env = { ...home({}), ...keys }
     expect(route(noKey, { ...env, AWS_USE_FIPS_ENDPOINT: 'true' })).toMatchObject({ client: 'sdk' })
     expect(route(noKey, env, { ...env, AWS_USE_DUALSTACK_ENDPOINT: 'true' })).toMatchObject({ client: 'sdk' })
+    expect(route(noKey, { ...env, AWS_RETRY_MODE: 'adaptive' })).toMatchObject({ client: 'sdk' })
     expect(route(noKey, { ...home({ config: '[profile x]\nuse_fips_endpoint = true\n' }), ...keys })).toMatchObject({ client: 'sdk' })
     expect(route(noKey, { ...home({ config: '[default]\nregion = eu-west-1\nservices = local\n[services local]\nkms =\n  endpoint_url = http://x\n' }), ...keys })).toMatchObject({ client: 'sdk' })
     expect(route(noKey, env, env, 'localhost:4566')).toMatchObject({ client: 'sdk' })
