@@ -63,9 +63,9 @@ export async function benchKms({ latencyMs = 20, runs = 41, warmup = 3 } = {}) {
  * The same fan-out through the command lines, side by side with real sops: `encrypt --kms` of
  * a small YAML to 10 keys and to 1, and `decrypt` of the 10-key file, counting the KMS Decrypt
  * calls each decrypt makes (exactly one: the first key that opens the data key is enough).
- * → { ten: { tsops, sops }, one: { tsops, sops }, unwraps: { tsops, sops } } (stats of ms; counts)
+ * → { ten: { tsops, sops }, one: { tsops, sops, tsopsAge? }, unwraps: { tsops, sops } } (stats of ms; counts)
  */
-export async function benchKmsCli({ work, latencyMs = 20, runs = 7 } = {}) {
+export async function benchKmsCli({ work, recipient, latencyMs = 20, runs = 7 } = {}) {
   const fs = await import('node:fs')
   const { alternate, cli, realSops, run } = await import('./sops.mjs')
   const { startKmsServerThread, testKeyArn, TEST_CREDENTIALS } = await import(pathToFileURL(path.join(root, 'test/helpers/servers/aws-kms-server.mjs')).href)
@@ -89,7 +89,9 @@ export async function benchKmsCli({ work, latencyMs = 20, runs = 7 } = {}) {
       run(cmd, [...pre, 'encrypt', '--kms', arns.slice(0, n).join(','), '--output', path.join(work, `kms-${who}-${n}.yaml`), plain], { env })
     }
     const ten = alternate({ tsops: encryptTo('tsops', 10), sops: encryptTo('sops', 10) }, { runs, warmup: 1 })
-    const one = alternate({ tsops: encryptTo('tsops', 1), sops: encryptTo('sops', 1) }, { runs, warmup: 1 })
+    // With a recipient, tsops's same encrypt to an age key: the floor without any KMS call.
+    const toAge = () => run(process.execPath, [cli, 'encrypt', '--age', recipient, '--output', path.join(work, 'kms-tsops-age.yaml'), plain], { env })
+    const one = alternate({ tsops: encryptTo('tsops', 1), sops: encryptTo('sops', 1), ...(recipient ? { tsopsAge: toAge } : {}) }, { runs: 2 * runs + 1, warmup: 1 })
     const unwraps = {}
     for (const who of ['tsops', 'sops']) {
       const [cmd, pre] = tools[who]
