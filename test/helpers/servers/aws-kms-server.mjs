@@ -299,7 +299,7 @@ function stsError(status, code, message) {
  *   state.faults: scripted answers, one per request (whatever it is) until the list is empty:
  *     { status, headers?, body? } answered as given, { destroy: true } closes the connection
  *     without an answer, { silent: true } never answers.
- *   log: one entry per request: { service, operation, accessKeyId, principal, region, status, error?, input? }.
+ *   log: one entry per request: { service, operation, accessKeyId, principal, region, status, error?, input?, userAgent }.
  */
 export async function startKmsServer(options = {}) {
   const kms = createKms({ authorize: options.authorize })
@@ -346,7 +346,7 @@ export async function startKmsServer(options = {}) {
     const isKms = typeof target === 'string' && target.startsWith('TrentService.')
     const form = !isKms && /application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '') ? new URLSearchParams(body.toString('utf8')) : undefined
     const service = isKms ? 'kms' : form ? 'sts' : 'unknown'
-    const entry = { service, operation: isKms ? target.slice('TrentService.'.length) : (form?.get('Action') ?? ''), status: 0 }
+    const entry = { service, operation: isKms ? target.slice('TrentService.'.length) : (form?.get('Action') ?? ''), status: 0, userAgent: req.headers['user-agent'] }
     log.push(entry)
     const reply = (status, payload) => {
       entry.status = status
@@ -396,7 +396,7 @@ export async function startKmsServer(options = {}) {
   })
   /** A scripted answer (see state.faults), before and regardless of the signature check. */
   function answerFault(req, res, fault) {
-    log.push({ service: 'kms', operation: String(req.headers['x-amz-target'] ?? '').replace(/^TrentService\./, ''), status: fault.status ?? 0, error: 'fault' })
+    log.push({ service: 'kms', operation: String(req.headers['x-amz-target'] ?? '').replace(/^TrentService\./, ''), status: fault.status ?? 0, error: 'fault', userAgent: req.headers['user-agent'] })
     if (fault.destroy) return req.socket.destroy()
     if (fault.silent) return undefined
     res.writeHead(fault.status, fault.headers ?? {})

@@ -16,6 +16,8 @@ export interface KmsRequestLog {
   /** Region of the SigV4 credential scope. */
   region?: string
   signingService?: string
+  /** The User-Agent header: `tsops` from the direct client, `aws-sdk-js/…` from the SDK. */
+  userAgent?: string
   input?: { KeyId?: string; EncryptionContext?: Record<string, string>; RoleArn?: string; RoleSessionName?: string }
 }
 
