@@ -10,8 +10,11 @@
 //
 //   node bench/kms.mjs                 # prints the result
 //   import { benchKms } from './kms.mjs'; await benchKms()  → { tenMs, oneMs, ratio, … }
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { median } from './measure.mjs'
+import { cli as cliPath } from './sops.mjs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -66,7 +69,6 @@ export async function benchKms({ latencyMs = 20, runs = 41, warmup = 3 } = {}) {
  * → { ten: { tsops, sops }, one: { tsops, sops, tsopsAge? }, unwraps: { tsops, sops } } (stats of ms; counts)
  */
 export async function benchKmsCli({ work, recipient, latencyMs = 20, runs = 7 } = {}) {
-  const fs = await import('node:fs')
   const { alternate, cli, realSops, run } = await import('./sops.mjs')
   const { startKmsServerThread, testKeyArn, TEST_CREDENTIALS } = await import(pathToFileURL(path.join(root, 'test/helpers/servers/aws-kms-server.mjs')).href)
   const server = await startKmsServerThread({ delayMs: latencyMs })
@@ -92,6 +94,7 @@ export async function benchKmsCli({ work, recipient, latencyMs = 20, runs = 7 } 
     // With a recipient, tsops's same encrypt to an age key: the floor without any KMS call.
     const toAge = () => run(process.execPath, [cli, 'encrypt', '--age', recipient, '--output', path.join(work, 'kms-tsops-age.yaml'), plain], { env })
     const one = alternate({ tsops: encryptTo('tsops', 1), sops: encryptTo('sops', 1), ...(recipient ? { tsopsAge: toAge } : {}) }, { runs: 2 * runs + 1, warmup: 1 })
+    const cpu = recipient ? cpuTimes({ work, env, plain, arn: arns[0], recipient, runs: 2 * runs + 1 }) : undefined
     const unwraps = {}
     for (const who of ['tsops', 'sops']) {
       const [cmd, pre] = tools[who]
@@ -101,10 +104,36 @@ export async function benchKmsCli({ work, recipient, latencyMs = 20, runs = 7 } 
       run(cmd, [...pre, 'decrypt', file], { env })
       unwraps[who] = (await server.count('Decrypt')) - before
     }
-    return { ten, one, unwraps, latencyMs }
+    return { ten, one, unwraps, latencyMs, cpu }
   } finally {
     await server.close()
   }
+}
+
+/**
+ * CPU time (user + system, ms; median) of one tsops `encrypt` of the small file: to one KMS key
+ * with tsops's own KMS client, the same through the AWS SDK (TSOPS_AWS_KMS_CLIENT=sdk), and to
+ * an age key (no KMS call). Load-independent, unlike the wall-clock rows.
+ */
+function cpuTimes({ work, env, plain, arn, recipient, runs }) {
+  const variants = {
+    direct: [['--kms', arn], env],
+    sdk: [['--kms', arn], { ...env, TSOPS_AWS_KMS_CLIENT: 'sdk' }],
+    age: [['--age', recipient], env],
+  }
+  const out = {}
+  for (const [name, [keyArgs, variantEnv]] of Object.entries(variants)) {
+    const log = path.join(work, `cpu-${name}.log`)
+    // Each variant keeps its own code cache, as it would on its own.
+    const runEnv = { ...variantEnv, TSOPS_CPU_LOG: log, XDG_CACHE_HOME: path.join(work, `cache-${name}`) }
+    for (let i = 0; i < runs + 2; i++) {
+      const r = spawnSync(process.execPath, ['-r', path.join(root, 'bench/cpu-log.cjs'), cliPath, 'encrypt', ...keyArgs, '--output', path.join(work, `cpu-${name}.yaml`), plain], { env: runEnv, encoding: 'utf8' })
+      if (r.status !== 0) throw new Error(`tsops encrypt (${name}) failed: ${r.stderr}`)
+    }
+    const us = fs.readFileSync(log, 'utf8').trim().split('\n').map(Number).slice(2) // the first two fill the code cache
+    out[name] = median(us) / 1000
+  }
+  return out
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -113,6 +113,8 @@ if (wanted('kms')) {
   row(`encrypt to 1 KMS key (loopback KMS, ${k.latencyMs} ms per call)`, k.one.tsops, k.one.sops, 1, {
     note: `tsops encrypt to an age key instead (no KMS call, the floor): ${fmtMs(k.one.tsopsAge)} = ${(k.one.tsopsAge.median / k.one.sops.median).toFixed(2)}x sops`,
   })
+  const c = k.cpu
+  console.log(`CPU time of one tsops encrypt (load-independent): to 1 KMS key ${c.direct.toFixed(1)} ms, the same through the AWS SDK ${c.sdk.toFixed(1)} ms, to an age key ${c.age.toFixed(1)} ms`)
   const okUnwraps = k.unwraps.tsops === 1 ? 'OK' : 'NOT ONE'
   console.log(`KMS Decrypt calls to decrypt the 10-key file: tsops ${k.unwraps.tsops}, sops ${k.unwraps.sops} (target: exactly 1) ${okUnwraps}`)
   results.push({ name: 'KMS unwraps per decrypt of a 10-key file', tsops: { median: k.unwraps.tsops }, sops: { median: k.unwraps.sops }, unit: 'calls' })
