@@ -66,7 +66,7 @@ export async function benchKms({ latencyMs = 20, runs = 41, warmup = 3 } = {}) {
  * The same fan-out through the command lines, side by side with real sops: `encrypt --kms` of
  * a small YAML to 10 keys and to 1, and `decrypt` of the 10-key file, counting the KMS Decrypt
  * calls each decrypt makes (exactly one: the first key that opens the data key is enough).
- * → { ten: { tsops, sops }, one: { tsops, sops, tsopsAge? }, unwraps: { tsops, sops } } (stats of ms; counts)
+ * → { ten: { tsops, sops }, one: { tsops, sops, tsopsSdk, tsopsAge? }, unwraps: { tsops, sops }, cpu? } (stats of ms; counts)
  */
 export async function benchKmsCli({ work, recipient, latencyMs = 20, runs = 7 } = {}) {
   const { alternate, cli, realSops, run } = await import('./sops.mjs')
@@ -93,7 +93,9 @@ export async function benchKmsCli({ work, recipient, latencyMs = 20, runs = 7 } 
     const ten = alternate({ tsops: encryptTo('tsops', 10), sops: encryptTo('sops', 10) }, { runs, warmup: 1 })
     // With a recipient, tsops's same encrypt to an age key: the floor without any KMS call.
     const toAge = () => run(process.execPath, [cli, 'encrypt', '--age', recipient, '--output', path.join(work, 'kms-tsops-age.yaml'), plain], { env })
-    const one = alternate({ tsops: encryptTo('tsops', 1), sops: encryptTo('sops', 1), ...(recipient ? { tsopsAge: toAge } : {}) }, { runs: 2 * runs + 1, warmup: 1 })
+    // And the same encrypt through the AWS SDK (the path before tsops had its own KMS client).
+    const viaSdk = () => run(process.execPath, [cli, 'encrypt', '--kms', arns[0], '--output', path.join(work, 'kms-tsops-sdk.yaml'), plain], { env: { ...env, TSOPS_AWS_KMS_CLIENT: 'sdk' } })
+    const one = alternate({ tsops: encryptTo('tsops', 1), sops: encryptTo('sops', 1), tsopsSdk: viaSdk, ...(recipient ? { tsopsAge: toAge } : {}) }, { runs: 2 * runs + 1, warmup: 1 })
     const cpu = recipient ? cpuTimes({ work, env, plain, arn: arns[0], recipient, runs: 2 * runs + 1 }) : undefined
     const unwraps = {}
     for (const who of ['tsops', 'sops']) {
