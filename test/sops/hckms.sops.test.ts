@@ -1,0 +1,145 @@
+// HuaweiCloud KMS through real sops 3.13.2 and tsops-as-sops against the same loopback KMS
+// (test/helpers/servers/hckms.ts), which checks each request's SDK-HMAC-SHA256 signature. One
+// environment points both tools at it: HUAWEICLOUD_SDK_REGION_KMS_TR_WEST_1 (the Go SDK's
+// region override) plus the test AK/SK/project id.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import fs from 'node:fs'
+import path from 'node:path'
+import { closedPortUrl } from '../helpers/servers/aws-kms.js'
+import { regionEnvName, startHckmsServer, type HckmsServer } from '../helpers/servers/hckms.js'
+import { baseEnv, cleanupTwins, crossDecrypt, expectDocumentedDifference, expectSame, realSops, recordDocumented, run, runSide, twin, twinRoot } from './harness.js'
+
+let kms: HckmsServer
+let keyId: string
+/** a.yaml encrypted by real sops to `keyId`. */
+let sopsYaml: Buffer
+const env = (extra: Record<string, string | undefined> = {}) => ({ ...kms.env(), ...extra })
+
+beforeAll(async () => {
+  kms = await startHckmsServer()
+  keyId = kms.keyId(kms.createKey())
+  const dir = twinRoot()
+  fs.writeFileSync(path.join(dir, 'a.yaml'), 'a: 1\nb: [x, y]\n')
+  const r = await run(realSops(), ['encrypt', '--hckms', keyId, 'a.yaml'], { cwd: dir, env: baseEnv(dir, env()) })
+  if (r.code !== 0) throw new Error(`real sops could not encrypt with the loopback HuaweiCloud KMS (exit ${r.code}): ${r.stderr}`)
+  sopsYaml = r.stdout
+  // Real sops's own requests passed the server's signature check.
+  expect(kms.log.map((l) => l.status)).toEqual([200])
+})
+afterAll(async () => {
+  cleanupTwins()
+  await kms?.close()
+})
+
+describe('hckms round trips (both tools, one server)', () => {
+  it('encrypt with --hckms: the same layout, and each side decrypts the other\'s file', async () => {
+    const t = await twin(['encrypt', '--hckms', keyId, '--output', 'e.yaml', 'p.yaml'], { files: { 'p.yaml': 'a: 1\nb: [x, y]\n' }, env: env() })
+    expectSame(t, { encryptedFiles: true }, 'hckms: encrypt')
+    await crossDecrypt(t, 'e.yaml', [], Buffer.from('a: 1\nb:\n    - x\n    - "y"\n'))
+  })
+
+  it('decrypt a file real sops wrote', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': sopsYaml }, env: env() })
+    expectSame(t, {}, 'hckms: decrypt')
+    expect(t.ours.stdout.toString()).toBe('a: 1\nb:\n    - x\n    - "y"\n')
+  })
+
+  it('keys from SOPS_HUAWEICLOUD_KMS_IDS, and from .sops.yaml (flat rule and key_groups)', async () => {
+    const viaEnv = await twin(['encrypt', '--output', 'e.json', 'p.json'], { files: { 'p.json': '{"a": "b"}' }, env: env({ SOPS_HUAWEICLOUD_KMS_IDS: ` ${keyId} ` }) })
+    expectSame(viaEnv, { encryptedFiles: true }, 'hckms: SOPS_HUAWEICLOUD_KMS_IDS')
+    await crossDecrypt(viaEnv, 'e.json')
+    const config = `creation_rules:\n  - path_regex: flat\n    hckms: ["${keyId}"]\n  - path_regex: groups\n    key_groups:\n      - hckms:\n          - key_id: "${keyId}"\n`
+    for (const name of ['flat.yaml', 'groups.yaml']) {
+      const t = await twin(['encrypt', '--output', `e-${name}`, name], { files: { '.sops.yaml': config, [name]: 'x: y\n' }, env: env() })
+      expectSame(t, { encryptedFiles: true }, `hckms: .sops.yaml ${name}`)
+      await crossDecrypt(t, `e-${name}`)
+    }
+  })
+
+  it('rotate --add-hckms: a second key, the same layout, each side decrypts the other\'s file', async () => {
+    const other = kms.keyId(kms.createKey())
+    const t = await twin(['rotate', '--in-place', '--add-hckms', other, 'e.yaml'], { files: { 'e.yaml': sopsYaml }, env: env() })
+    expectSame(t, { encryptedFiles: true }, 'hckms: rotate --add-hckms')
+    await crossDecrypt(t, 'e.yaml')
+  })
+})
+
+describe('hckms failures, in sops\'s words', () => {
+  it.each([
+    ['no colon', 'nocolon'],
+    ['empty region', ':0d0466b0-e727-4d9c-b35d-f84bb474a37f'],
+    ['empty uuid', 'tr-west-1: '],
+    ['a good id and a bad one', `${'tr-west-1:0d0466b0-e727-4d9c-b35d-f84bb474a37f'},bad`],
+  ])('key id: %s', async (label, id) => {
+    const t = await twin(['encrypt', '--hckms', id, 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(t, {}, `hckms: key id ${label}`)
+    expect(t.ours.code).toBe(1)
+  })
+
+  it('a region the SDK does not know (and no override)', async () => {
+    const t = await twin(['encrypt', '--hckms', 'xx-nowhere-1:0d0466b0-e727-4d9c-b35d-f84bb474a37f', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(t, {}, 'hckms: unknown region')
+  })
+
+  it('encrypt with a wrong secret key: the gateway refuses the signature', async () => {
+    const t = await twin(['encrypt', '--hckms', keyId, 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env({ HUAWEICLOUD_SDK_SK: 'not-the-secret' }) })
+    expectSame(t, {}, 'hckms: encrypt, bad signature')
+    expect(t.ours.stderr).toContain('verify aksk signature fail')
+  })
+
+  it('decrypt with a wrong secret key', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': sopsYaml }, env: env({ HUAWEICLOUD_SDK_SK: 'not-the-secret' }) })
+    expectSame(t, {}, 'hckms: decrypt, bad signature')
+    expect(t.ours.code).toBe(128)
+  })
+
+  it('decrypt with an unknown access key', async () => {
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': sopsYaml }, env: env({ HUAWEICLOUD_SDK_AK: 'SOMEONEELSE' }) })
+    expectSame(t, {}, 'hckms: decrypt, unknown AK')
+  })
+
+  it('encrypt to a key the KMS does not have', async () => {
+    const t = await twin(['encrypt', '--hckms', 'tr-west-1:00000000-0000-0000-0000-000000000000', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(t, {}, 'hckms: no such key')
+  })
+
+  it('decrypt a damaged enc', async () => {
+    const damaged = sopsYaml.toString().replace(/(enc: [0-9A-F]+)[0-9A-F]{4}\n/, (_, head: string) => `${head}0000\n`)
+    expect(damaged).not.toBe(sopsYaml.toString())
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': damaged }, env: env() })
+    expectSame(t, {}, 'hckms: damaged enc')
+  })
+
+  it('decrypt when the KMS is unreachable', async () => {
+    const closed = await closedPortUrl()
+    const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': sopsYaml }, env: env({ [regionEnvName('tr-west-1')]: closed }) })
+    expectSame(t, {}, 'hckms: unreachable')
+  })
+
+  it('no project id: tsops asks for one (sops would ask IAM on the internet, so only tsops runs)', async () => {
+    const dir = twinRoot()
+    fs.writeFileSync(path.join(dir, 'p.yaml'), 'a: 1\n')
+    const r = await runSide('ours', ['encrypt', '--in-place', '--hckms', keyId, 'p.yaml'], { cwd: dir, env: baseEnv(path.join(dir, 'home'), env({ HUAWEICLOUD_SDK_PROJECT_ID: undefined })) })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('failed to create HuaweiCloud KMS client: no HuaweiCloud project id: tsops does not look it up in IAM')
+    expect(fs.readFileSync(path.join(dir, 'p.yaml'), 'utf8')).toBe('a: 1\n')
+    recordDocumented('hckms: no project id (sops looks it up in IAM)')
+  })
+
+  it('no credentials at all: the same chain message, less the providers tsops does not have', async () => {
+    const t = await twin(['encrypt', '--hckms', keyId, 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env({ HUAWEICLOUD_SDK_AK: undefined, HUAWEICLOUD_SDK_SK: undefined }) })
+    const head =
+      'Could not generate data key: \\[failed to encrypt new data key with master key "tr-west-1:[0-9a-f-]+": failed to create HuaweiCloud KMS client: failed to get HuaweiCloud credentials: ' +
+      '\\{"ErrorMessage": "unable to get credential in providers:\\n\\{"ErrorMessage": "AK&SK or IdpId&IdTokenFile does not exist"\\}\\nopen \\$ROOT/home/\\.huaweicloud/credentials: no such file or directory\\n'
+    expectDocumentedDifference(
+      t,
+      {
+        // sops goes on to the ECS metadata service and pod identity; what the metadata service
+        // answers depends on the machine.
+        sopsStderr: new RegExp(`^${head}[^]*HC_CONTAINER_CREDENTIALS_FULL_URI must be set when using pod identity credential"\\}\\]\\n$`),
+        tsopsStderr: new RegExp(`^${head}\\(tsops reads no ECS metadata or pod identity credentials\\)"\\}\\]\\n$`),
+      },
+      'hckms: no credentials (metadata and pod identity not read by tsops)',
+    )
+  })
+})
