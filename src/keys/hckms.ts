@@ -28,9 +28,9 @@ import { parse as parseYaml } from 'yaml'
 import { GenericError } from '../core/errors.js'
 import { TreeMap } from '../core/tree.js'
 import { iniFormat } from '../formats/ini.js'
-import { goBase64Decode, goOpenError, goQuote } from './go-text.js'
+import { goBase64Decode, goOpenError, goQuote, goUrlError } from './go-text.js'
 import { signRequest } from './hckms-sign.js'
-import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS, timeoutSignal } from './timeouts.js'
+import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS, backoff, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 
 type Env = KeyContext['env']
@@ -310,7 +310,7 @@ async function call(client: Client, op: 'encrypt-data' | 'decrypt-data', body: R
   const overall = timeoutSignal(NETWORK_TIMEOUT_MS, ctx.signal)
   let last: unknown
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    if (attempt > 1) await sleep(100 * 2 ** (attempt - 2), overall)
+    if (attempt > 1) await backoff(100 * 2 ** (attempt - 2), overall)
     const headers: Record<string, string> = { 'User-Agent': 'tsops', 'Content-Type': 'application/json;charset=UTF-8', 'X-Project-Id': c.projectId }
     if (c.securityToken !== '') headers['X-Security-Token'] = c.securityToken
     Object.assign(headers, signRequest({ method: 'POST', path: requestPath, headers, body: text }, c.ak, c.sk, new Date()))
@@ -381,32 +381,15 @@ function errorFields(m: Record<string, unknown>): { code: string; message: strin
   return undefined
 }
 
-/** Go's *url.Error for a request that got no answer: `Post "URL": dial tcp HOST:PORT: connect: connection refused`. */
+/** No answer: Go's *url.Error (`Post "URL": dial tcp …`), or how long tsops waited. */
 function networkErrorText(e: unknown, url: string, endpoint: string): string {
   const name = (e as { name?: string } | undefined)?.name
   if (name === 'TimeoutError' || name === 'AbortError') return `HuaweiCloud KMS at ${endpoint} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
-  const cause = (e as { cause?: { code?: string; message?: string } } | undefined)?.cause
-  const code = cause?.code ?? (e as { code?: string } | undefined)?.code
-  const u = new URL(url)
-  const hostPort = `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`
-  const why =
-    code === 'ECONNREFUSED'
-      ? `dial tcp ${hostPort}: connect: connection refused`
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-        ? `dial tcp: lookup ${u.hostname}: no such host`
-        : (cause?.message ?? (e instanceof Error ? e.message : String(e)))
-  return `Post ${goQuote(url)}: ${why}`
+  return goUrlError('Post', url, e)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
-  })
-}
 
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
