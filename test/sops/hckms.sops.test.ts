@@ -62,6 +62,27 @@ describe('hckms round trips (both tools, one server)', () => {
     expectSame(t, { encryptedFiles: true }, 'hckms: rotate --add-hckms')
     await crossDecrypt(t, 'e.yaml')
   })
+  it('updatekeys to a .sops.yaml that names another hckms key', async () => {
+    const other = kms.keyId(kms.createKey())
+    const config = `creation_rules:\n  - hckms: ["${other}"]\n`
+    const updated = await twin(['updatekeys', '--yes', 'e.yaml'], { files: { '.sops.yaml': config, 'e.yaml': sopsYaml }, env: env() })
+    expectSame(updated, { encryptedFiles: true }, 'hckms: updatekeys')
+    await crossDecrypt(updated, 'e.yaml')
+    expect(updated.ours.files['e.yaml']!.toString()).toContain(`key_id: ${other}`)
+    expect(updated.ours.files['e.yaml']!.toString()).not.toContain(`key_id: ${keyId}`)
+  })
+
+  it('groups add --hckms: tsops adds the key; sops 3.13.2 ignores the flag and adds an empty group', async () => {
+    const other = kms.keyId(kms.createKey())
+    const t = await twin(['groups', 'add', '--file', 'e.yaml', '--hckms', other], { files: { 'e.yaml': sopsYaml }, env: env() })
+    expectDocumentedDifference(t, { sopsStderr: /^$/, tsopsStderr: /^$/ }, 'hckms: groups add --hckms (sops leaves the new group empty)')
+    expect(t.real.stdout.toString()).not.toContain(other)
+    expect(t.ours.stdout.toString()).toContain(`key_id: ${other}`)
+    // The two groups (threshold 2) need both keys: real sops reads tsops's file.
+    fs.writeFileSync(path.join(t.ours.dir, 'g.yaml'), t.ours.stdout)
+    const r = await run(realSops(), ['decrypt', 'g.yaml'], { cwd: t.ours.dir, env: baseEnv(path.join(t.root, 'home'), env()) })
+    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout.toString() }).toEqual({ code: 0, stderr: '', stdout: 'a: 1\nb:\n    - x\n    - "y"\n' })
+  })
 })
 
 describe('hckms failures, in sops\'s words', () => {
