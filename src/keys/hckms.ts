@@ -197,8 +197,9 @@ function credentialsFromProfile(ctx: KeyContext): Credentials | string {
   try {
     section = iniSection(readFileSync(file), 'basic')
   } catch (e) {
-    if (e instanceof Error && 'code' in e) return goOpenError(file, e)
-    return `${file}: ${messageOf(e)}`
+    if ((e as NodeJS.ErrnoException).syscall !== undefined) return goOpenError(file, e)
+    // Not go-ini's message: it can quote the offending line, which may hold the secret key.
+    return `${file} is not a valid INI file`
   }
   return basicCredentials({
     ak: section.get('ak') ?? '',

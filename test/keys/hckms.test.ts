@@ -206,6 +206,14 @@ describe('credentials and endpoints', () => {
     expect(reason).toContain('{"ErrorMessage": "AK&SK or IdpId&IdTokenFile does not exist"}\n{"ErrorMessage": "AK&SK or IdpId&IdTokenFile does not exist"}\n')
   })
 
+  it('a credentials file that is not INI: named, its lines never quoted (they may hold the secret key)', async () => {
+    const file = path.join(dir, 'hc-credentials-broken')
+    fs.writeFileSync(file, '[basic\nsk = very-secret-value\n')
+    const reason = await failure(fromSpec(kms.keyId(uuid)).wrap(dataKey(), ctxFor({ ...noCreds, HUAWEICLOUD_SDK_CREDENTIALS_FILE: file })))
+    expect(reason).toContain(`\n${file} is not a valid INI file\n`)
+    expect(reason).not.toContain('very-secret-value')
+  })
+
   it('no project id: a clear refusal instead of an IAM look-up', async () => {
     const reason = await failure(fromSpec(kms.keyId(uuid)).wrap(dataKey(), ctxFor({ HUAWEICLOUD_SDK_PROJECT_ID: '' })))
     expect(reason).toBe('failed to create HuaweiCloud KMS client: no HuaweiCloud project id: tsops does not look it up in IAM')
