@@ -189,7 +189,7 @@ export function goJsonIndent(text: string, indent = '  '): string | undefined {
  * Go's *url.Error for an HTTP request that got no answer (fetch failed before a status), as
  * net/http prints it: `Post "URL": dial tcp HOST:PORT: connect: connection refused`.
  */
-export function goUrlError(method: 'Post' | 'Put', url: string, e: unknown): string {
+export function goUrlError(method: 'Get' | 'Post' | 'Put', url: string, e: unknown): string {
   const cause = (e as { cause?: { code?: string; message?: string } } | undefined)?.cause
   const code = cause?.code ?? (e as { code?: string } | undefined)?.code
   const u = new URL(url)

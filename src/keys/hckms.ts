@@ -16,8 +16,10 @@
  *   - credentials: HUAWEICLOUD_SDK_AK + HUAWEICLOUD_SDK_SK (+ HUAWEICLOUD_SDK_SECURITY_TOKEN,
  *     HUAWEICLOUD_SDK_PROJECT_ID), else the `[basic]` section of the credentials file
  *     (HUAWEICLOUD_SDK_CREDENTIALS_FILE, else ~/.huaweicloud/credentials: ak, sk,
- *     security_token, project_id). ECS metadata, pod identity and federated (IdP) credentials are
- *     not read; and the project id must be given (the SDK would ask IAM for it).
+ *     security_token, project_id, iam_endpoint). ECS metadata, pod identity and federated (IdP)
+ *     credentials are not read;
+ *   - project id: when none is given, IAM is asked for the project named like the region
+ *     (HUAWEICLOUD_SDK_IAM_ENDPOINT or iam_endpoint to point at another IAM).
  *
  * Every call is bounded (./timeouts.ts); failures read as sops's (the SDK's error JSON).
  */
@@ -93,10 +95,10 @@ export function parseKeyId(keyId: string): HckmsKey {
 const KEY_ID_HINT = 'Use <region>:<key-uuid>, e.g. tr-west-1:0d0466b0-e727-4d9c-b35d-f84bb474a37f.'
 
 async function wrap(key: HckmsKey, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
-  const client = clientOrThrow(key, ctx, (m, hint) => new GenericError(m, { hint }))
+  const client = await clientOrThrow(key, ctx, (m, hint) => new GenericError(m, { hint }))
   let answer: Record<string, unknown>
   try {
-    answer = await call(client, 'encrypt-data', { key_id: key.keyUuid, plain_text: Buffer.from(part).toString('base64'), encryption_algorithm: 'SYMMETRIC_DEFAULT' }, ctx)
+    answer = await kmsCall(client, 'encrypt-data', { key_id: key.keyUuid, plain_text: Buffer.from(part).toString('base64'), encryption_algorithm: 'SYMMETRIC_DEFAULT' }, ctx)
   } catch (e) {
     if (ctx.signal?.aborted) throw e
     throw new GenericError(`failed to encrypt sops data key with HuaweiCloud KMS: ${messageOf(e)}`, { hint: hintOf(e) })
@@ -108,11 +110,11 @@ async function wrap(key: HckmsKey, part: Uint8Array, ctx: KeyContext): Promise<K
 
 async function unwrap(key: HckmsKey, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {
   const fail = (reason: string) => new KeyUnwrapError('hckms', key.keyId, reason)
-  const client = clientOrThrow(key, ctx, fail)
+  const client = await clientOrThrow(key, ctx, fail)
   const enc = typeof entry.fields.enc === 'string' ? entry.fields.enc : ''
   let answer: Record<string, unknown>
   try {
-    answer = await call(client, 'decrypt-data', { cipher_text: enc, encryption_algorithm: 'SYMMETRIC_DEFAULT', key_id: key.keyUuid }, ctx)
+    answer = await kmsCall(client, 'decrypt-data', { cipher_text: enc, encryption_algorithm: 'SYMMETRIC_DEFAULT', key_id: key.keyUuid }, ctx)
   } catch (e) {
     if (ctx.signal?.aborted) throw e
     throw fail(`failed to decrypt sops data key with HuaweiCloud KMS: ${messageOf(e)}`)
@@ -131,7 +133,10 @@ interface Credentials {
   ak: string
   sk: string
   securityToken: string
+  /** Empty: asked from IAM (KeystoneListProjects by region name), as the SDK does. */
   projectId: string
+  /** `iam_endpoint` of the credentials file, else empty. */
+  iamEndpoint: string
 }
 
 interface Client {
@@ -150,10 +155,14 @@ class HckmsError extends Error {
   }
 }
 
-function clientOrThrow<E extends Error>(key: HckmsKey, ctx: KeyContext, error: (message: string, hint?: string) => E): Client {
+/** Credentials, then the region's endpoint, then the project id: the SDK's order (and so its first error). */
+async function clientOrThrow<E extends Error>(key: HckmsKey, ctx: KeyContext, error: (message: string, hint?: string) => E): Promise<Client> {
   try {
-    return { credentials: credentials(ctx), endpoint: endpointOf(key.region, ctx) }
+    const client = { credentials: credentials(ctx), endpoint: endpointOf(key.region, ctx) }
+    if (client.credentials.projectId === '') client.credentials.projectId = await projectIdFromIam(key.region, client.credentials, ctx)
+    return client
   } catch (e) {
+    if (ctx.signal?.aborted) throw e
     throw error(`failed to create HuaweiCloud KMS client: ${messageOf(e)}`, hintOf(e))
   }
 }
@@ -165,12 +174,7 @@ function credentials(ctx: KeyContext): Credentials {
   const errors: string[] = []
   for (const provider of [credentialsFromEnv, credentialsFromProfile]) {
     const found = provider(ctx)
-    if (typeof found !== 'string') {
-      if (found.projectId === '') {
-        throw new HckmsError('no HuaweiCloud project id: tsops does not look it up in IAM', 'Set HUAWEICLOUD_SDK_PROJECT_ID (or project_id in ~/.huaweicloud/credentials).')
-      }
-      return found
-    }
+    if (typeof found !== 'string') return found
     errors.push(found)
   }
   errors.push('(tsops reads no ECS metadata or pod identity credentials)')
@@ -186,6 +190,7 @@ function credentialsFromEnv(ctx: KeyContext): Credentials | string {
     sk: env.HUAWEICLOUD_SDK_SK ?? '',
     securityToken: env.HUAWEICLOUD_SDK_SECURITY_TOKEN ?? '',
     projectId: env.HUAWEICLOUD_SDK_PROJECT_ID ?? '',
+    iamEndpoint: '',
     federated: Boolean(env.HUAWEICLOUD_SDK_IDP_ID && env.HUAWEICLOUD_SDK_ID_TOKEN_FILE),
   })
 }
@@ -206,6 +211,7 @@ function credentialsFromProfile(ctx: KeyContext): Credentials | string {
     sk: section.get('sk') ?? '',
     securityToken: section.get('security_token') ?? '',
     projectId: section.get('project_id') ?? '',
+    iamEndpoint: section.get('iam_endpoint') ?? '',
     federated: Boolean(section.get('idp_id') && section.get('id_token_file')),
   })
 }
@@ -214,7 +220,7 @@ function credentialsFromProfile(ctx: KeyContext): Credentials | string {
 function basicCredentials(c: Credentials & { federated: boolean }): Credentials | string {
   if (c.federated) return sdkErrorMessage('IdpId&IdTokenFile (federated) credentials are not supported by tsops')
   if (c.ak === '' || c.sk === '') return MISSING_AK_SK
-  return { ak: c.ak, sk: c.sk, securityToken: c.securityToken, projectId: c.projectId }
+  return { ak: c.ak, sk: c.sk, securityToken: c.securityToken, projectId: c.projectId, iamEndpoint: c.iamEndpoint }
 }
 
 /** The values of one section of an INI file (go-ini, as the SDK reads it); empty when absent. */
@@ -298,36 +304,90 @@ const KMS_REGIONS: readonly string[] = [
 /** Statuses worth another attempt: gateway overloaded or throttling. */
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504])
 
+/** The KMS API: POST /v1.0/<project_id>/kms/<op> with the project id in X-Project-Id as well. */
+async function kmsCall(client: Client, op: 'encrypt-data' | 'decrypt-data', body: Record<string, string>, ctx: KeyContext): Promise<Record<string, unknown>> {
+  const { projectId } = client.credentials
+  const request: ApiRequest = {
+    method: 'POST',
+    path: `/v1.0/${encodeURIComponent(projectId)}/kms/${op}`,
+    query: {},
+    headers: { 'Content-Type': 'application/json;charset=UTF-8', 'X-Project-Id': projectId },
+    body: JSON.stringify(body),
+  }
+  return (await send(client.endpoint, request, client.credentials, ctx)).answer
+}
+
 /**
- * One signed KMS call; returns the answer's JSON object. Retried (newly signed) on no answer and
- * on RETRY_STATUS, MAX_ATTEMPTS times within NETWORK_TIMEOUT_MS; an error status reads as the
- * SDK's ServiceResponseError.
+ * The project of `region` from IAM (KeystoneListProjects, `GET /v3/projects?name=<region>`), as the
+ * SDK finds it when none is configured; exactly one must come back. IAM: the credentials file's
+ * iam_endpoint, else HUAWEICLOUD_SDK_IAM_ENDPOINT (https:// put before it unless it has it), else
+ * the SDK's table for the region.
  */
-async function call(client: Client, op: 'encrypt-data' | 'decrypt-data', body: Record<string, string>, ctx: KeyContext): Promise<Record<string, unknown>> {
-  const { credentials: c } = client
-  const requestPath = `/v1.0/${encodeURIComponent(c.projectId)}/kms/${op}`
-  const url = `${client.endpoint.replace(/\/+$/, '')}${requestPath}`
-  const text = JSON.stringify(body)
+async function projectIdFromIam(region: string, c: Credentials, ctx: KeyContext): Promise<string> {
+  const fromEnv = ctx.env.HUAWEICLOUD_SDK_IAM_ENDPOINT
+  const iam = c.iamEndpoint || (fromEnv ? (fromEnv.startsWith('https://') ? fromEnv : `https://${fromEnv}`) : IAM_REGIONS.includes(region) ? `https://iam.${region}.myhuaweicloud.com` : 'https://iam.myhuaweicloud.com')
+  const request: ApiRequest = { method: 'GET', path: '/v3/projects', query: { name: region }, headers: {}, body: '' }
+  let result: Awaited<ReturnType<typeof send>>
+  try {
+    result = await send(iam, request, c, ctx, IAM_TRACE_ID)
+  } catch (e) {
+    throw new HckmsError(`failed to get project id of region '${region}' automatically, ${messageOf(e)}`, hintOf(e) ?? PROJECT_HINT)
+  }
+  const trace = `${IAM_TRACE_ID}=${result.headers.get(IAM_TRACE_ID) ?? ''}`
+  const projects = Array.isArray(result.answer.projects) ? (result.answer.projects as { id?: unknown }[]) : []
+  const ids = projects.map((p) => (typeof p?.id === 'string' ? p.id : ''))
+  if (ids.length === 1 && ids[0] !== '') return ids[0]!
+  if (ids.length > 1) throw new HckmsError(`multiple project ids found: [${ids.join(',')}], ${trace}, please select one`, PROJECT_HINT)
+  throw new HckmsError(`failed to get project id of region '${region}' automatically, ${trace}, confirm that the project exists in your account, or set project id manually`, PROJECT_HINT)
+}
+
+const IAM_TRACE_ID = 'X-IAM-Trace-Id'
+const PROJECT_HINT = 'Set HUAWEICLOUD_SDK_PROJECT_ID (or project_id in ~/.huaweicloud/credentials).'
+
+/** huaweicloud-sdk-go-v3 v0.1.202 core/auth/internal/iam_endpoint.go: iam.<region>.myhuaweicloud.com. */
+const IAM_REGIONS: readonly string[] = [
+  'cn-north-2', 'cn-north-4', 'cn-north-1', 'cn-east-2', 'cn-east-3', 'cn-south-1', 'cn-south-2', 'cn-southwest-2', 'ap-southeast-1',
+  'ap-southeast-2', 'ap-southeast-3', 'af-south-1', 'sa-brazil-1', 'la-south-2', 'na-mexico-1', 'la-north-2', 'cn-north-9', 'eu-west-0',
+  'my-kualalumpur-1', 'ru-moscow-1', 'me-east-1', 'ap-southeast-4', 'ae-ad-1', 'cn-east-4', 'cn-east-5', 'tr-west-1', 'cn-north-12',
+]
+
+interface ApiRequest {
+  method: 'GET' | 'POST'
+  path: string
+  query: Record<string, string>
+  headers: Record<string, string>
+  body: string
+}
+
+/**
+ * One signed call; the answer's JSON object. Retried (newly signed) on no answer and on
+ * RETRY_STATUS, MAX_ATTEMPTS times within NETWORK_TIMEOUT_MS; an error status reads as the SDK's
+ * ServiceResponseError (IAM's with its trace id: `traceHeader`).
+ */
+async function send(base: string, req: ApiRequest, c: Credentials, ctx: KeyContext, traceHeader?: string): Promise<{ answer: Record<string, unknown>; headers: Headers }> {
+  const search = new URLSearchParams(req.query).toString()
+  const url = `${base.replace(/\/+$/, '')}${req.path}${search === '' ? '' : `?${search}`}`
   const overall = timeoutSignal(NETWORK_TIMEOUT_MS, ctx.signal)
   let last: unknown
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     if (attempt > 1) await backoff(100 * 2 ** (attempt - 2), overall)
-    const headers: Record<string, string> = { 'User-Agent': 'tsops', 'Content-Type': 'application/json;charset=UTF-8', 'X-Project-Id': c.projectId }
+    const headers: Record<string, string> = { 'User-Agent': 'tsops', ...req.headers }
     if (c.securityToken !== '') headers['X-Security-Token'] = c.securityToken
-    Object.assign(headers, signRequest({ method: 'POST', path: requestPath, headers, body: text }, c.ak, c.sk, new Date()))
+    Object.assign(headers, signRequest({ ...req, headers }, c.ak, c.sk, new Date()))
     let res: Response
     let answer: string
     try {
-      res = await fetch(url, { method: 'POST', headers, body: text, signal: timeoutSignal(REQUEST_TIMEOUT_MS, overall), redirect: 'manual' })
+      const init: RequestInit = { method: req.method, headers, signal: timeoutSignal(REQUEST_TIMEOUT_MS, overall), redirect: 'manual' }
+      res = await fetch(url, req.method === 'POST' ? { ...init, body: req.body } : init)
       answer = await res.text()
     } catch (e) {
       if (ctx.signal?.aborted) throw e
-      last = new HckmsError(networkErrorText(e, url, client.endpoint))
+      last = new HckmsError(networkErrorText(e, req.method, url, base))
       if (overall.aborted) break
       continue
     }
-    if (res.status < 400) return parseAnswer(answer)
-    last = new HckmsError(serviceResponseError(res, answer), res.status === 401 || res.status === 403 ? CREDENTIALS_HINT : undefined)
+    if (res.status < 400) return { answer: parseAnswer(answer), headers: res.headers }
+    last = new HckmsError(serviceResponseError(res, answer, traceHeader), res.status === 401 || res.status === 403 ? CREDENTIALS_HINT : undefined)
     if (!RETRY_STATUS.has(res.status)) break
   }
   throw last
@@ -340,7 +400,7 @@ function parseAnswer(text: string): Record<string, unknown> {
   } catch {
     // fall through
   }
-  throw new HckmsError('HuaweiCloud KMS sent an answer that is not a JSON object')
+  throw new HckmsError('HuaweiCloud sent an answer that is not a JSON object')
 }
 
 /**
@@ -348,7 +408,7 @@ function parseAnswer(text: string): Record<string, unknown> {
  * the end): error_code/error_msg at the top of the body, else code/message, else the first
  * nested object that has them; the raw body when there is no message.
  */
-export function serviceResponseError(res: Pick<Response, 'status' | 'headers'>, body: string): string {
+export function serviceResponseError(res: Pick<Response, 'status' | 'headers'>, body: string, traceHeader?: string): string {
   let found: { code: string; message: string } = { code: '', message: '' }
   let parsed: unknown
   try {
@@ -357,11 +417,13 @@ export function serviceResponseError(res: Pick<Response, 'status' | 'headers'>, 
     parsed = undefined
   }
   if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) found = errorFields(parsed as Record<string, unknown>) ?? found
+  const trace = traceHeader === undefined ? null : res.headers.get(traceHeader)
+  const message = (found.message === '' ? body : found.message) + (trace ? `, ${traceHeader}=${trace}` : '')
   return `${JSON.stringify({
     status_code: res.status,
     request_id: res.headers.get('x-request-id') ?? '',
     error_code: found.code,
-    error_message: found.message === '' ? body : found.message,
+    error_message: message,
     encoded_authorization_message: '',
     details: null,
   })}\n`
@@ -383,10 +445,10 @@ function errorFields(m: Record<string, unknown>): { code: string; message: strin
 }
 
 /** No answer: Go's *url.Error (`Post "URL": dial tcp …`), or how long tsops waited. */
-function networkErrorText(e: unknown, url: string, endpoint: string): string {
+function networkErrorText(e: unknown, method: 'GET' | 'POST', url: string, base: string): string {
   const name = (e as { name?: string } | undefined)?.name
-  if (name === 'TimeoutError' || name === 'AbortError') return `HuaweiCloud KMS at ${endpoint} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
-  return goUrlError('Post', url, e)
+  if (name === 'TimeoutError' || name === 'AbortError') return `HuaweiCloud at ${base} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
+  return goUrlError(method === 'GET' ? 'Get' : 'Post', url, e)
 }
 
 // ---------------------------------------------------------------------------------------------

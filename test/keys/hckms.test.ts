@@ -214,9 +214,41 @@ describe('credentials and endpoints', () => {
     expect(reason).not.toContain('very-secret-value')
   })
 
-  it('no project id: a clear refusal instead of an IAM look-up', async () => {
-    const reason = await failure(fromSpec(kms.keyId(uuid)).wrap(dataKey(), ctxFor({ HUAWEICLOUD_SDK_PROJECT_ID: '' })))
-    expect(reason).toBe('failed to create HuaweiCloud KMS client: no HuaweiCloud project id: tsops does not look it up in IAM')
+  it('no project id: asked from IAM (GET /v3/projects?name=<region>, signed), as the SDK does', async () => {
+    const iam = { HUAWEICLOUD_SDK_PROJECT_ID: '', HUAWEICLOUD_SDK_IAM_ENDPOINT: kms.url.replace('http://', 'https://') }
+    // The SDK puts https:// before HUAWEICLOUD_SDK_IAM_ENDPOINT unless it has it; this server is http.
+    expect(await failure(fromSpec(kms.keyId(uuid)).wrap(dataKey(), ctxFor({ ...iam, HUAWEICLOUD_SDK_IAM_ENDPOINT: kms.url.slice('http://'.length) })))).toMatch(
+      /^failed to create HuaweiCloud KMS client: failed to get project id of region 'tr-west-1' automatically, Get "https:\/\/127\.0\.0\.1:\d+\/v3\/projects\?name=tr-west-1": /,
+    )
+    kms.log.length = 0
+    // iam_endpoint in the credentials file is taken as it is.
+    const file = path.join(dir, 'hc-credentials-iam')
+    fs.writeFileSync(file, `[basic]\nak = ${HCKMS_AK}\nsk = ${HCKMS_SK}\niam_endpoint = ${kms.url}\n`)
+    const entry = await fromSpec(kms.keyId(uuid)).wrap(dataKey(), ctxFor({ ...iam, HUAWEICLOUD_SDK_AK: '', HUAWEICLOUD_SDK_CREDENTIALS_FILE: file }))
+    expect(kms.log.map((l) => [l.method, l.path, l.status])).toEqual([
+      ['GET', '/v3/projects', 200],
+      ['POST', `/v1.0/${HCKMS_PROJECT_ID}/kms/encrypt-data`, 200],
+    ])
+    expect(kms.log[0]!.signedHeaders).toContain('x-sdk-date')
+    expect(await fromEntry(entry).unwrap(entry, ctxFor())).toHaveLength(32)
+  })
+
+  it('no project id and IAM lists none or several: the SDK\'s reasons, and a hint', async () => {
+    const file = path.join(dir, 'hc-credentials-iam2')
+    fs.writeFileSync(file, `[basic]\nak = ${HCKMS_AK}\nsk = ${HCKMS_SK}\niam_endpoint = ${kms.url}\n`)
+    const ctx = ctxFor({ HUAWEICLOUD_SDK_PROJECT_ID: '', HUAWEICLOUD_SDK_AK: '', HUAWEICLOUD_SDK_CREDENTIALS_FILE: file })
+    try {
+      kms.state.projects.set('tr-west-1', [])
+      expect(await failure(fromSpec(kms.keyId(uuid)).wrap(dataKey(), ctx))).toMatch(
+        /^failed to create HuaweiCloud KMS client: failed to get project id of region 'tr-west-1' automatically, X-IAM-Trace-Id=[0-9a-f]{32}, confirm that the project exists in your account, or set project id manually$/,
+      )
+      kms.state.projects.set('tr-west-1', ['p1', 'p2'])
+      const e = await fromSpec(kms.keyId(uuid)).wrap(dataKey(), ctx).catch((err: unknown) => err as Error & { hint?: string })
+      expect(e.message).toMatch(/^failed to create HuaweiCloud KMS client: multiple project ids found: \[p1,p2\], X-IAM-Trace-Id=[0-9a-f]{32}, please select one$/)
+      expect(e.hint).toContain('HUAWEICLOUD_SDK_PROJECT_ID')
+    } finally {
+      kms.state.projects.set('tr-west-1', [HCKMS_PROJECT_ID])
+    }
   })
 
   it('a security token is sent and signed', async () => {

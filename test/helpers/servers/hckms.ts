@@ -10,10 +10,16 @@
  * (upper-case hex): `key uuid | nonce | ciphertext | tag`. So a cipher text is only decryptable
  * by the server that made it, and a tampered one fails.
  *
+ * It also answers IAM's GET /v3/projects?name=<region> (signed the same way), which the SDK asks
+ * when no project id is configured: over TLS (`{ tls }`) only does real sops reach it, since the
+ * SDK puts `https://` before HUAWEICLOUD_SDK_IAM_ENDPOINT.
+ *
  * Point a client at it with HUAWEICLOUD_SDK_REGION_KMS_<REGION>=<url> (`env(region)`).
  */
 import crypto from 'node:crypto'
 import http from 'node:http'
+import https from 'node:https'
+import type { LoopbackCert } from './tls-cert.js'
 import { DATE_HEADER, canonicalRequest, parseAuthorization, signature } from '../../../src/keys/hckms-sign.js'
 
 export const HCKMS_AK = 'TSOPSTESTACCESSKEY01'
@@ -38,6 +44,8 @@ export interface HckmsServer {
   state: {
     /** The next N requests get 503 from the gateway. */
     unavailable: number
+    /** What IAM lists for a region name (default: the test project for the test region). */
+    projects: Map<string, string[]>
   }
   /** A new key; returns its uuid. */
   createKey(): string
@@ -57,10 +65,10 @@ type Answer = [status: number, body: unknown, errorCode?: string]
 
 const MAX_SKEW_MS = 15 * 60_000
 
-export async function startHckmsServer(): Promise<HckmsServer> {
+export async function startHckmsServer(options: { tls?: LoopbackCert } = {}): Promise<HckmsServer> {
   const keys = new Map<string, Buffer>()
   const log: HckmsRequestLog[] = []
-  const state: HckmsServer['state'] = { unavailable: 0 }
+  const state: HckmsServer['state'] = { unavailable: 0, projects: new Map([[HCKMS_REGION, [HCKMS_PROJECT_ID]]]) }
 
   const gateway = (msg: string, status = 401): Answer => [status, { error_msg: msg, error_code: 'APIGW.0301', request_id: requestId('APIGW.0301') }, 'APIGW.0301']
   const kms = (status: number, code: string, msg: string): Answer => [status, { error: { error_code: code, error_msg: msg } }, code]
@@ -96,6 +104,7 @@ export async function startHckmsServer(): Promise<HckmsServer> {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const denied = authenticate(req, url.pathname, url.searchParams, body, entry)
     if (denied) return denied
+    if (url.pathname === '/v3/projects' && req.method === 'GET') return listProjects(url.searchParams.get('name') ?? '')
     const m = /^\/v1\.0\/([^/]+)\/kms\/(encrypt-data|decrypt-data)$/.exec(url.pathname)
     if (!m || req.method !== 'POST') return [404, { error_msg: 'API not found', error_code: 'APIGW.0101', request_id: requestId('APIGW.0101') }, 'APIGW.0101']
     if (m[1] !== HCKMS_PROJECT_ID || req.headers['x-project-id'] !== HCKMS_PROJECT_ID) return kms(403, 'KMS.0103', 'The project id does not match the credentials.')
@@ -106,6 +115,12 @@ export async function startHckmsServer(): Promise<HckmsServer> {
       return kms(400, 'KMS.0201', 'Invalid request: the body is not JSON.')
     }
     return m[2] === 'encrypt-data' ? encrypt(input) : decrypt(input)
+  }
+
+  /** IAM KeystoneListProjects filtered by name, as the SDK asks it. */
+  function listProjects(name: string): Answer {
+    const projects = (state.projects.get(name) ?? []).map((id) => ({ id, name, domain_id: 'd0', enabled: true, is_domain: false, parent_id: 'd0' }))
+    return [200, { projects, links: { self: '/v3/projects', next: null, previous: null } }]
   }
 
   function encrypt(input: Record<string, unknown>): Answer {
@@ -140,7 +155,7 @@ export async function startHckmsServer(): Promise<HckmsServer> {
     }
   }
 
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
@@ -149,13 +164,14 @@ export async function startHckmsServer(): Promise<HckmsServer> {
       const [status, payload, errorCode] = answer(req, Buffer.concat(chunks).toString('utf8'), entry)
       entry.status = status
       if (errorCode !== undefined) entry.errorCode = errorCode
-      res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', 'X-Request-Id': requestId(errorCode ?? 'ok') })
+      res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', 'X-Request-Id': requestId(errorCode ?? 'ok'), 'X-IAM-Trace-Id': requestId('iam') })
       res.end(JSON.stringify(payload))
     })
-  })
+  }
+  const server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler) : http.createServer(handler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as { port: number }).port
-  const url = `http://127.0.0.1:${port}`
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`
   return {
     url,
     port,
