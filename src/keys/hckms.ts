@@ -35,8 +35,6 @@ import { signRequest } from './hckms-sign.js'
 import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS, backoff, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 
-type Env = KeyContext['env']
-
 export interface HckmsKey {
   /** As given (the metadata's key_id). */
   keyId: string
@@ -54,19 +52,16 @@ export function fromSpec(spec: string): KeySource {
 /** An entry whose key_id sops could not parse fails when used, with sops's parse message. */
 export function fromEntry(entry: KeyEntry): KeySource {
   const keyId = typeof entry.fields.key_id === 'string' ? entry.fields.key_id : ''
-  let key: HckmsKey | GenericError
   try {
-    key = parseKeyId(keyId)
+    return hckmsKeySource(parseKeyId(keyId))
   } catch (e) {
-    key = e as GenericError
-  }
-  if (!(key instanceof GenericError)) return hckmsKeySource(key)
-  const error = key
-  return {
-    type: 'hckms',
-    id: keyId,
-    wrap: () => Promise.reject(error),
-    unwrap: () => Promise.reject(new KeyUnwrapError('hckms', keyId, error.message)),
+    const error = e as GenericError
+    return {
+      type: 'hckms',
+      id: keyId,
+      wrap: () => Promise.reject(error),
+      unwrap: () => Promise.reject(new KeyUnwrapError('hckms', keyId, error.message)),
+    }
   }
 }
 
