@@ -325,6 +325,8 @@ interface AwsErrorLike {
   message?: string
   code?: string
   $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string; extendedRequestId?: string }
+  /** S3's error body's HostId (the x-amz-id-2 header's value when there is one). */
+  HostId?: string
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED'])
@@ -403,7 +405,7 @@ export function describeAwsError(e: unknown, call: AwsCall): string {
   const modeled = call.service === 'KMS' ? KMS_MODELED_ERRORS : call.service === 'STS' ? STS_MODELED_ERRORS : NO_MODELED_ERRORS
   const api = modeled.has(name) ? `${name}: ${message}` : `api error ${name}: ${message}`
   // S3 answers carry a second id, which the Go SDK prints as HostID.
-  const hostId = call.service === 'S3' ? `HostID: ${err.$metadata?.extendedRequestId ?? ''}, ` : ''
+  const hostId = call.service === 'S3' ? `HostID: ${err.$metadata?.extendedRequestId ?? err.HostId ?? ''}, ` : ''
   return `${operation}https response error StatusCode: ${status}, RequestID: ${err.$metadata?.requestId ?? ''}, ${hostId}${api}`
 }
 

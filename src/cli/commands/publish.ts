@@ -13,6 +13,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { GenericError, NoFileError } from '../../core/errors.js'
 import { matchDestinationRule, type SopsConfig } from '../../config/index.js'
+import { readMetadata } from '../../core/metadata.js'
 import { formatGroupDiffs } from '../../keygroups/index.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import { goPathError } from '../../io/go-errors.js'
@@ -114,6 +115,7 @@ async function publishFile(ctx: CliContext, args: Args, job: Job, file: string):
   }
   const name = destinationName(file, ctx.cwd, { ...(job.recursive ? { root: job.root } : {}), omitExtensions: job.omitExtensions || rule.omitExtensions })
   const encrypted = await readEncryptedFile(args, file)
+  readMetadata(encrypted.doc.metadata) // sops loads it: a file without (valid) metadata is refused
   const upload = await prepareUpload(ctx, args, job, destination, rule, encrypted, absolute, name)
   if (job.answers && !(await confirmed(job.answers, absolute, destination.describe(name)))) {
     const message = `Publication of ${absolute} canceled`
