@@ -8,6 +8,7 @@ import { runCli } from '../helpers/cli.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
 import { createGcsBucket, fakeGcsServerPath, gcsObjects, startFakeGcs, type Emulator } from '../helpers/servers/emulators.js'
 import { cliWorkspace } from '../helpers/workspace.js'
+import { decryptObject } from './objects.js'
 
 const binary = fakeGcsServerPath()
 const ws = cliWorkspace('tsops-publish-gcs-')
@@ -32,13 +33,6 @@ describe.runIf(binary !== undefined)('publish to GCS (fake-gcs-server)', () => {
   const publish = (dir: string, args: string[], extra: Record<string, string> = {}) =>
     runCli(['publish', ...args], { cwd: dir, env: ws.env({ STORAGE_EMULATOR_HOST: gcs.hostPort, ...extra }) })
 
-  async function decryptObject(bytes: Buffer, name: string, identity = ws.age.identity) {
-    const file = path.join(fs.mkdtempSync(path.join(ws.dir, 'got-')), name)
-    fs.writeFileSync(file, bytes)
-    const r = await runCli(['decrypt', file], { env: ws.env({ SOPS_AGE_KEY: identity }) })
-    return { code: r.code, text: r.stdout.toString() }
-  }
-
   it('uploads the encrypted file under gcs_prefix, byte for byte, and it decrypts to the original', async () => {
     const { dir, bucket } = await project('destination_rules:\n  - gcs_bucket: BUCKET\n    gcs_prefix: env/prod/\n')
     const file = await ws.encrypted('app.yaml', 'api_key: abc123\nreplicas: 3\n', dir)
@@ -48,7 +42,7 @@ describe.runIf(binary !== undefined)('publish to GCS (fake-gcs-server)', () => {
     const objects = await gcsObjects(gcs, bucket)
     expect([...objects.keys()]).toEqual(['env/prod/app.yaml'])
     expect(objects.get('env/prod/app.yaml')!.equals(fs.readFileSync(file))).toBe(true)
-    expect((await decryptObject(objects.get('env/prod/app.yaml')!, 'app.yaml')).text).toBe('api_key: abc123\nreplicas: 3\n')
+    expect((await decryptObject(ws, objects.get('env/prod/app.yaml')!, 'app.yaml')).text).toBe('api_key: abc123\nreplicas: 3\n')
   })
 
   it('STORAGE_EMULATOR_HOST may be a URL; recreation_rule keys and omit_extensions of the rule apply', async () => {
@@ -61,8 +55,8 @@ describe.runIf(binary !== undefined)('publish to GCS (fake-gcs-server)', () => {
     expect(r.code).toBe(0)
     const objects = await gcsObjects(gcs, bucket)
     expect([...objects.keys()].sort()).toEqual(['one', 'sub/two'])
-    expect((await decryptObject(objects.get('one')!, 'one.ini', other.identity)).text).toBe('[db]\npass = x\n')
-    expect(JSON.parse((await decryptObject(objects.get('sub/two')!, 'two.json', other.identity)).text)).toEqual({ k: 'v' })
+    expect((await decryptObject(ws, objects.get('one')!, 'one.ini', other.identity)).text).toBe('[db]\npass = x\n')
+    expect(JSON.parse((await decryptObject(ws, objects.get('sub/two')!, 'two.json', other.identity)).text)).toEqual({ k: 'v' })
   })
 
   it('a bucket that does not exist fails (exit 1) — sops drops this error and exits 0', async () => {

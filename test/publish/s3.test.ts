@@ -8,6 +8,7 @@ import { runCli } from '../helpers/cli.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
 import { motoServerPath, s3Client, s3Env, startMoto, type Emulator } from '../helpers/servers/emulators.js'
 import { cliWorkspace } from '../helpers/workspace.js'
+import { decryptObject } from './objects.js'
 
 const moto = motoServerPath()
 const ws = cliWorkspace('tsops-publish-s3-')
@@ -38,14 +39,6 @@ describe.runIf(moto !== undefined)('publish to S3 (moto)', () => {
   const publish = (dir: string, args: string[], input?: string, extra: Record<string, string> = {}) =>
     runCli(['publish', ...args], { cwd: dir, env: ws.env({ ...s3Env(server), ...extra }), ...(input === undefined ? {} : { input }) })
 
-  /** Decrypt bytes read back from the bucket, as the file name says. */
-  async function decryptObject(bytes: Buffer, name: string, identity = ws.age.identity): Promise<{ code: number; text: string; stderr: string }> {
-    const file = path.join(fs.mkdtempSync(path.join(ws.dir, 'got-')), name)
-    fs.writeFileSync(file, bytes)
-    const r = await runCli(['decrypt', file], { env: ws.env({ SOPS_AGE_KEY: identity }) })
-    return { code: r.code, text: r.stdout.toString(), stderr: r.stderr }
-  }
-
   it('uploads the encrypted file as it is when the rule has no recreation keys, and it decrypts to the original', async () => {
     const { dir, bucket } = await project('destination_rules:\n  - s3_bucket: BUCKET\n    s3_prefix: team/\n')
     const file = await ws.encrypted('app.yaml', 'db:\n  password: hunter2\nport: 5432\n', dir)
@@ -55,7 +48,7 @@ describe.runIf(moto !== undefined)('publish to S3 (moto)', () => {
     const objects = await s3.objects(bucket)
     expect([...objects.keys()]).toEqual(['team/app.yaml'])
     expect(objects.get('team/app.yaml')!.equals(fs.readFileSync(file))).toBe(true)
-    expect((await decryptObject(objects.get('team/app.yaml')!, 'app.yaml')).text).toBe('db:\n    password: hunter2\nport: 5432\n')
+    expect((await decryptObject(ws, objects.get('team/app.yaml')!, 'app.yaml')).text).toBe('db:\n    password: hunter2\nport: 5432\n')
   })
 
   it("re-encrypts for the recreation_rule's keys: only the new key opens the object, and the key change is shown", async () => {
@@ -69,10 +62,10 @@ describe.runIf(moto !== undefined)('publish to S3 (moto)', () => {
     expect(object.toString()).toContain(other.recipient)
     expect(object.toString()).not.toContain(ws.age.recipient)
     expect(object.toString()).not.toContain('s3cr3t')
-    const opened = await decryptObject(object, 'app.json', other.identity)
+    const opened = await decryptObject(ws, object, 'app.json', other.identity)
     expect(opened.code).toBe(0)
     expect(JSON.parse(opened.text)).toEqual({ token: 's3cr3t', n: 1 })
-    expect((await decryptObject(object, 'app.json')).code).toBe(128) // the file's old key is gone
+    expect((await decryptObject(ws, object, 'app.json')).code).toBe(128) // the file's old key is gone
   })
 
   it('--recursive: the first matching rule per file, names relative to the directory; --omit-extensions drops the extension', async () => {
@@ -87,7 +80,7 @@ describe.runIf(moto !== undefined)('publish to S3 (moto)', () => {
     expect(r.code).toBe(0)
     const objects = await s3.objects(bucket)
     expect([...objects.keys()].sort()).toEqual(['all/a', 'prod/prod/b'])
-    expect((await decryptObject(objects.get('prod/prod/b')!, 'b.env')).text).toBe('B=2\n')
+    expect((await decryptObject(ws, objects.get('prod/prod/b')!, 'b.env')).text).toBe('B=2\n')
   })
 
   it('asks before each upload: n cancels (exit 1, nothing uploaded), y uploads', async () => {
