@@ -44,6 +44,7 @@ const PLAIN: Record<string, string> = {
   'conf/one.json': '{\n\t"token": "abc",\n\t"n": 1\n}\n',
   'conf/sub/two.env': 'USER=admin\nPASS=s3cr3t\n',
   'strings.yaml': 'user: admin\nnested:\n    pass: x\n',
+  'suffix.yaml': 'a: secret\nx_unencrypted: plain\n',
 }
 
 beforeAll(async () => {
@@ -211,6 +212,21 @@ describe('publish: real sops and tsops side by side', () => {
   ])('%s: the same message and exit code', async (label, config, args) => {
     const t = masked(await twin(args, options(config, ['app.yaml', 'conf/one.json'])))
     expectSame(t, {}, `publish error: ${label}`)
+  })
+
+  it('re-encrypting a value under the default _unencrypted suffix: sops encrypts it and its object fails its MAC, tsops keeps it clear (documented)', async () => {
+    const config = `destination_rules:\n  - s3_bucket: bkt\n    s3_prefix: suffix/\n    recreation_rule:\n      age: ${bob.recipient}\n`
+    const t = masked(await twin(['publish', '-y', 'suffix.yaml'], options(config, ['suffix.yaml'])))
+    expect([t.real.code, t.ours.code]).toEqual([0, 0])
+    const { real, ours } = await bucketsAfter('s3', 'bkt')
+    expect(real.get('suffix/suffix.yaml')!.toString()).toMatch(/x_unencrypted: ENC\[/)
+    expect(ours.get('suffix/suffix.yaml')!.toString()).toContain('x_unencrypted: plain')
+    const dir = fs.mkdtempSync(path.join(path.dirname(bob.file), 'mac-'))
+    fs.writeFileSync(path.join(dir, 'suffix.yaml'), real.get('suffix/suffix.yaml')!)
+    const sopsOwn = await runSide('real', ['decrypt', path.join(dir, 'suffix.yaml')], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir, SOPS_AGE_KEY_FILE: bob.file } })
+    expect(sopsOwn.code).toBe(51) // MAC mismatch: sops cannot read what its publish wrote
+    expect(await sopsDecrypts(ours.get('suffix/suffix.yaml')!, 'suffix.yaml', bob)).toBe('a: secret\nx_unencrypted: plain\n')
+    recordDocumented('publish recreation_rule: values under the default _unencrypted suffix')
   })
 
   it('GCS, a bucket that does not exist: sops drops the error and exits 0, tsops fails (documented)', async () => {
