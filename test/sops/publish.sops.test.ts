@@ -13,6 +13,7 @@ import { KV_ROOT_TOKEN, startVaultKvServer, type VaultKvServer } from '../helper
 import {
   createGcsBucket,
   fakeGcsServerPath,
+  freePort,
   gcsObjects,
   motoServerPath,
   s3Client,
@@ -86,7 +87,8 @@ afterAll(async () => {
 function options(config: string, files: string[], extra: Partial<TwinOptions> = {}): TwinOptions {
   const sideEnv = (side: 'real' | 'ours') => ({ ...s3Env(moto[side]), STORAGE_EMULATOR_HOST: gcs[side].hostPort, VAULT_ADDR: kv[side].url })
   return {
-    files: { '.sops.yaml': config, ...Object.fromEntries(files.map((f) => [f, inputs.get(f)!])) },
+    // An empty config: no .sops.yaml at all.
+    files: { ...(config === '' ? {} : { '.sops.yaml': config }), ...Object.fromEntries(files.map((f) => [f, inputs.get(f)!])) },
     env: { SOPS_AGE_KEY_FILE: alice.file, VAULT_TOKEN: KV_ROOT_TOKEN },
     toolEnv: { real: sideEnv('real'), ours: sideEnv('ours') },
     ...extra,
@@ -209,8 +211,13 @@ describe('publish: real sops and tsops side by side', () => {
     ['no file', 'destination_rules:\n  - s3_bucket: bkt\n', ['publish']],
     ['a bucket that does not exist', 'destination_rules:\n  - s3_bucket: no-such-bucket\n', ['publish', '-y', 'app.yaml']],
     ['a file that is not encrypted', 'destination_rules:\n  - s3_bucket: bkt\n', ['publish', '-y', '.sops.yaml']],
-  ])('%s: the same message and exit code', async (label, config, args) => {
-    const t = masked(await twin(args, options(config, ['app.yaml', 'conf/one.json'])))
+    ['no .sops.yaml', '', ['publish', '-y', 'app.yaml']],
+    ['a Vault token that is refused', 'destination_rules:\n  - vault_path: denied\n', ['publish', '-y', 'app.yaml'], { VAULT_TOKEN: 'hvs.wrong' }],
+    // CLOSED_PORT: a port nothing listens on (fetch refuses "bad ports" such as 1 outright).
+    ['a Vault that does not answer', 'destination_rules:\n  - vault_path: down\n    vault_address: http://127.0.0.1:CLOSED_PORT\n', ['publish', '-y', 'app.yaml']],
+  ] as [string, string, string[], Record<string, string>?][])('%s: the same message and exit code', async (label, config, args, env = {}) => {
+    const base = options(config.replace('CLOSED_PORT', String(await freePort())), ['app.yaml', 'conf/one.json'])
+    const t = masked(await twin(args, { ...base, env: { ...base.env, ...env } }))
     expectSame(t, {}, `publish error: ${label}`)
   })
 
