@@ -70,13 +70,17 @@ function isUtf8(head: Uint8Array): boolean {
   }
 }
 
+/** One GoogleAuth for the run: it caches the token between the uploads of a --recursive publish. */
+let auth: Promise<{ getAccessToken(): Promise<string | null | undefined> }> | undefined
+
 async function accessToken(): Promise<string> {
   try {
-    const { GoogleAuth } = await loadAuth()
-    const token = await new GoogleAuth({ scopes: [FULL_CONTROL] }).getAccessToken()
+    auth ??= loadAuth().then(({ GoogleAuth }) => new GoogleAuth({ scopes: [FULL_CONTROL] }))
+    const token = await (await auth).getAccessToken()
     if (!token) throw new Error('no access token')
     return token
   } catch (e) {
+    auth = undefined // a later upload tries again
     throw new GenericError(`could not get Google Cloud credentials for Cloud Storage: ${e instanceof Error ? e.message : String(e)}`, {
       hint: 'Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file.',
     })

@@ -10,7 +10,8 @@
  * imported on first upload; nothing else loads it. Hand-signing a PutObject would need the
  * credential and region chains re-implemented; the SDK already has both.
  */
-import type { PutObjectCommandInput, S3ClientConfig } from '@aws-sdk/client-s3'
+import { createHash } from 'node:crypto'
+import type { PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
 import { GenericError } from '../core/errors.js'
 import { baseCredentials, commonConfig, describeAwsError, endpointFromEnv, hintFor, quietly } from '../keys/aws-kms.js'
 import type { FileDestination, PublishEnv } from './types.js'
@@ -25,15 +26,7 @@ export function s3Destination(bucket: string, prefix: string): FileDestination {
 
 async function putObject(input: PutObjectCommandInput, env: PublishEnv): Promise<void> {
   const s3 = await import('@aws-sdk/client-s3')
-  const config: S3ClientConfig = { ...commonConfig() }
-  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION
-  if (region) config.region = region
-  const base = baseCredentials(env, '')
-  if (base.credentials) config.credentials = base.credentials
-  else if (base.profile) config.profile = base.profile
-  const endpoint = endpointFromEnv(env, 'S3')
-  if (endpoint !== undefined) config.endpoint = endpoint
-  const client = quietly(() => new s3.S3Client(config))
+  const { client, region, endpoint } = await clientFor(env)
   try {
     await client.send(new s3.PutObjectCommand(input))
   } catch (e) {
@@ -41,9 +34,36 @@ async function putObject(input: PutObjectCommandInput, env: PublishEnv): Promise
     throw new GenericError(describeAwsError(e, { service: 'S3', operation: 'PutObject', method: 'Put', url, where: endpoint ? `S3 at ${endpoint}` : 'S3' }), {
       hint: hintFor(e) ?? (region ? undefined : 'No AWS region is set: set AWS_REGION (or a region in your AWS profile).'),
     })
-  } finally {
-    client.destroy()
   }
+}
+
+interface CachedClient {
+  key: string
+  client: S3Client
+  region: string | undefined
+  endpoint: string | undefined
+}
+
+/** One client for the run (a --recursive publish reuses its credentials and connections); a new one if the settings change. */
+let cached: CachedClient | undefined
+
+async function clientFor(env: PublishEnv): Promise<CachedClient> {
+  const s3 = await import('@aws-sdk/client-s3')
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined
+  const base = baseCredentials(env, '')
+  const endpoint = endpointFromEnv(env, 'S3')
+  // The credentials enter the key only as a digest.
+  const secret = base.credentials ? createHash('sha256').update(JSON.stringify(base.credentials)).digest('hex') : ''
+  const key = JSON.stringify([region ?? '', endpoint ?? '', base.profile ?? '', secret])
+  if (cached?.key === key) return cached
+  const config: S3ClientConfig = { ...commonConfig() }
+  if (region) config.region = region
+  if (base.credentials) config.credentials = base.credentials
+  else if (base.profile) config.profile = base.profile
+  if (endpoint !== undefined) config.endpoint = endpoint
+  cached?.client.destroy()
+  cached = { key, client: quietly(() => new s3.S3Client(config)), region, endpoint }
+  return cached
 }
 
 /** The URL the Go SDK names in a connection failure (path-style for an endpoint override). */
