@@ -46,6 +46,7 @@ const PLAIN: Record<string, string> = {
   'conf/sub/two.env': 'USER=admin\nPASS=s3cr3t\n',
   'strings.yaml': 'user: admin\nnested:\n    pass: x\n',
   'suffix.yaml': 'a: secret\nx_unencrypted: plain\n',
+  'db.ini': '[db]\nuser = admin\npass = s3cr3t\n',
 }
 
 beforeAll(async () => {
@@ -151,6 +152,20 @@ describe('publish: real sops and tsops side by side', () => {
     expect(maskRandom(o.toString())).toBe(maskRandom(r.toString()))
     expect(metadataKeys(o, 'app.yaml')).toEqual(metadataKeys(r, 'app.yaml'))
     expect(await sopsDecrypts(o, 'app.yaml', bob)).toBe(await sopsDecrypts(r, 'app.yaml', bob))
+  })
+
+  it.each(['conf/sub/two.env', 'db.ini'])('S3, %s re-encrypted for two key groups: the same changes shown, the same layout, the same values', async (file) => {
+    const config = `destination_rules:\n  - s3_bucket: bkt\n    s3_prefix: groups/\n    recreation_rule:\n      shamir_threshold: 2\n      key_groups:\n        - age: [${alice.recipient}]\n        - age: [${bob.recipient}]\n`
+    const t = masked(await twin(['publish', '-y', file], options(config, [file])))
+    expectSame(t, {}, `publish s3 key groups ${file}`)
+    expect([t.real.code, t.real.stderr]).toEqual([0, ''])
+    const name = `groups/${path.basename(file)}`
+    const { real, ours } = await bucketsAfter('s3', 'bkt')
+    expect(maskRandom(ours.get(name)!.toString())).toBe(maskRandom(real.get(name)!.toString()))
+    // Both groups' shares are needed: one key file with both identities.
+    const both: AgeKey = { ...bob, file: path.join(path.dirname(bob.file), 'both.txt') }
+    fs.writeFileSync(both.file, fs.readFileSync(alice.file, 'utf8') + fs.readFileSync(bob.file, 'utf8'))
+    expect(await sopsDecrypts(ours.get(name)!, file, both)).toBe(await sopsDecrypts(real.get(name)!, file, both))
   })
 
   it('GCS with a recreation_rule and omit_extensions: the same names and layout, the same values', async () => {
