@@ -8,27 +8,20 @@ import { runCli } from '../helpers/cli.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
 import { createGcsBucket, fakeGcsServerPath, gcsObjects, startFakeGcs, type Emulator } from '../helpers/servers/emulators.js'
 import { cliWorkspace } from '../helpers/workspace.js'
-import { decryptObject } from './objects.js'
+import { bucketProject, decryptObject } from './objects.js'
 
 const binary = fakeGcsServerPath()
 const ws = cliWorkspace('tsops-publish-gcs-')
 
 describe.runIf(binary !== undefined)('publish to GCS (fake-gcs-server)', () => {
   let gcs: Emulator
-  let buckets = 0
 
   beforeAll(async () => {
     gcs = await startFakeGcs(binary!)
   }, 60_000)
   afterAll(() => gcs?.stop())
 
-  async function project(config: string): Promise<{ dir: string; bucket: string }> {
-    const bucket = `gcs-bucket-${++buckets}`
-    await createGcsBucket(gcs, bucket)
-    const dir = fs.mkdtempSync(path.join(ws.dir, 'p-'))
-    fs.writeFileSync(path.join(dir, '.sops.yaml'), config.replaceAll('BUCKET', bucket))
-    return { dir, bucket }
-  }
+  const project = (config: string) => bucketProject(ws, config, (name) => createGcsBucket(gcs, name))
 
   const publish = (dir: string, args: string[], extra: Record<string, string> = {}) =>
     runCli(['publish', ...args], { cwd: dir, env: ws.env({ STORAGE_EMULATOR_HOST: gcs.hostPort, ...extra }) })

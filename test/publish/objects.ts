@@ -11,3 +11,14 @@ export async function decryptObject(ws: CliWorkspace, bytes: Buffer, name: strin
   const r = await runCli(['decrypt', file], { env: ws.env({ SOPS_AGE_KEY: identity }) })
   return { code: r.code, text: r.stdout.toString(), stderr: r.stderr }
 }
+
+let projects = 0
+
+/** A project dir with a new bucket (made by `createBucket`) and a .sops.yaml whose `BUCKET` names it. */
+export async function bucketProject(ws: CliWorkspace, config: string, createBucket: (name: string) => Promise<void>): Promise<{ dir: string; bucket: string }> {
+  const bucket = `bucket-${process.pid}-${++projects}`
+  await createBucket(bucket)
+  const dir = fs.mkdtempSync(path.join(ws.dir, 'p-'))
+  fs.writeFileSync(path.join(dir, '.sops.yaml'), config.replaceAll('BUCKET', bucket))
+  return { dir, bucket }
+}

@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
 import { motoServerPath, s3Client, s3Env, startMoto, type Emulator } from '../helpers/servers/emulators.js'
 import { cliWorkspace } from '../helpers/workspace.js'
-import { decryptObject } from './objects.js'
+import { bucketProject, decryptObject } from './objects.js'
 
 const moto = motoServerPath()
 const ws = cliWorkspace('tsops-publish-s3-')
@@ -16,7 +16,6 @@ const ws = cliWorkspace('tsops-publish-s3-')
 describe.runIf(moto !== undefined)('publish to S3 (moto)', () => {
   let server: Emulator
   let s3: Awaited<ReturnType<typeof s3Client>>
-  let bucketCount = 0
 
   beforeAll(async () => {
     server = await startMoto(moto!)
@@ -27,14 +26,7 @@ describe.runIf(moto !== undefined)('publish to S3 (moto)', () => {
     await server?.stop()
   })
 
-  /** A project dir with its own bucket and .sops.yaml (`BUCKET` in the config is replaced). */
-  async function project(config: string): Promise<{ dir: string; bucket: string }> {
-    const bucket = `bkt-${++bucketCount}`
-    await s3.createBucket(bucket)
-    const dir = fs.mkdtempSync(path.join(ws.dir, 'p-'))
-    fs.writeFileSync(path.join(dir, '.sops.yaml'), config.replaceAll('BUCKET', bucket))
-    return { dir, bucket }
-  }
+  const project = (config: string) => bucketProject(ws, config, (name) => s3.createBucket(name))
 
   const publish = (dir: string, args: string[], input?: string, extra: Record<string, string> = {}) =>
     runCli(['publish', ...args], { cwd: dir, env: ws.env({ ...s3Env(server), ...extra }), ...(input === undefined ? {} : { input }) })
