@@ -192,7 +192,7 @@ async function transit(key: VaultKey, op: 'encrypt' | 'decrypt', body: Record<st
       text = await res.text()
     } catch (e) {
       if (ctx.signal?.aborted) throw e
-      last = new VaultError(networkErrorText(e, target, key))
+      last = new VaultError(networkErrorText(e, target, key.vaultAddress))
       if (overall.aborted) break
       continue
     }
@@ -215,19 +215,19 @@ async function transit(key: VaultKey, op: 'encrypt' | 'decrypt', body: Record<st
 }
 
 /** The Vault client's ResponseError text. */
-function responseErrorText(res: Response, text: string, url: string): string {
+export function responseErrorText(res: Response, text: string, url: string, method: 'GET' | 'PUT' = 'PUT'): string {
   const ns = res.headers.get('x-vault-namespace') ?? ''
   const errors = vaultErrors(text)
-  const head = `Error making API request.\n\n${ns !== '' && ns !== 'root/' ? `Namespace: ${ns}\n` : ''}URL: PUT ${url}\nCode: ${res.status}. `
+  const head = `Error making API request.\n\n${ns !== '' && ns !== 'root/' ? `Namespace: ${ns}\n` : ''}URL: ${method} ${url}\nCode: ${res.status}. `
   if (errors === undefined) return `${head}Raw Message:\n\n${text}`
   return `${head}Errors:\n\n${errors.map((e) => `* ${e}`).join('')}`
 }
 
 /** No answer: Go's *url.Error (`Put "URL": dial tcp …`), or how long tsops waited. */
-function networkErrorText(e: unknown, url: string, key: VaultKey): string {
+export function networkErrorText(e: unknown, url: string, vaultAddress: string, method: 'Get' | 'Put' = 'Put'): string {
   const name = (e as { name?: string } | undefined)?.name
-  if (name === 'TimeoutError' || name === 'AbortError') return `Vault at ${key.vaultAddress} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
-  return goUrlError('Put', url, e)
+  if (name === 'TimeoutError' || name === 'AbortError') return `Vault at ${vaultAddress} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
+  return goUrlError(method, url, e)
 }
 
 /** Vault answers errors as `{"errors": ["…"]}`; undefined when the body is not JSON (the client then shows it raw). */
@@ -259,7 +259,7 @@ function parseData(text: string): Record<string, unknown> | undefined {
  * the request without a token and Vault's 403 says why. With envOnly (the library's
  * `inheritEnv: false`) no file unless env itself gives HOME.
  */
-async function vaultToken(ctx: KeyContext): Promise<string> {
+export async function vaultToken(ctx: KeyContext): Promise<string> {
   const env = ctx.env
   const fromEnv = env.VAULT_TOKEN
   if (fromEnv) return fromEnv
