@@ -100,6 +100,9 @@ const FLAG_SPECS = {
   keyservice: { kind: 'list', env: 'SOPS_KEYSERVICE' },
   // sops's BoolTFlag (on unless =false): it takes no value, so the word after it stays a file name.
   'enable-local-keyservice': { kind: 'bool' },
+  // publish
+  recursive: { kind: 'bool' },
+  'omit-extensions': { kind: 'bool' },
 } as const satisfies Record<string, FlagSpec>
 
 export type FlagName = keyof typeof FLAG_SPECS

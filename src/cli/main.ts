@@ -26,7 +26,7 @@ export class CommandNotBundled extends Error {}
  * sops subcommands tsops has no module for yet. sops never takes these words for a file, so
  * neither does tsops: `tsops publish` must not open an editor on a new file called `publish`.
  */
-const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set(['publish', 'keyservice'])
+const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set(['keyservice'])
 
 /** sops's `help` and its alias `h`: the usage text on stdout, exit 0. */
 const HELP_WORDS: ReadonlySet<string> = new Set(['help', 'h'])

@@ -17,9 +17,8 @@
  */
 import type http from 'node:http'
 import type { LookupFunction } from 'node:net'
-import { setTimeout as delay } from 'node:timers/promises'
 import { signRequest, type AwsSigningCredentials } from './aws-sigv4.js'
-import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, REQUEST_TIMEOUT_MS } from './timeouts.js'
+import { backoff, CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, REQUEST_TIMEOUT_MS } from './timeouts.js'
 
 export interface TransportSettings {
   connectTimeoutMs: number
@@ -176,7 +175,8 @@ export async function sendAws<T>(call: DirectKmsCall, service: string, headers: 
       error.$metadata = { ...error.$metadata, attempts: attempt }
       throw error
     }
-    await delay(settings.retryDelayMs(attempt - 1, kind === 'throttling'), undefined, { signal: call.signal }) // an AbortError when the deadline passes
+    await backoff(settings.retryDelayMs(attempt - 1, kind === 'throttling'), call.signal)
+    if (call.signal.aborted) throw Object.assign(abortError(), { $metadata: { attempts: attempt } })
   }
 }
 

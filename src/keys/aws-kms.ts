@@ -210,7 +210,7 @@ async function clientFor(key: KmsKeyConfig, region: string, env: Env): Promise<K
 }
 
 /** Bounded connect/request timeouts and attempts for every AWS client tsops makes. */
-function commonConfig() {
+export function commonConfig() {
   return {
     maxAttempts: MAX_ATTEMPTS,
     // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and keeps waiting.
@@ -218,7 +218,7 @@ function commonConfig() {
   }
 }
 
-interface BaseCredentials {
+export interface BaseCredentials {
   credentials?: AwsCredentials
   profile?: string
 }
@@ -227,7 +227,7 @@ interface BaseCredentials {
  * Like the AWS SDKs' default chain: an explicit profile wins over environment keys; then
  * static keys from the environment; then AWS_PROFILE; else the SDK's own chain.
  */
-function baseCredentials(env: Env, awsProfile: string): BaseCredentials {
+export function baseCredentials(env: Env, awsProfile: string): BaseCredentials {
   if (awsProfile !== '') return { profile: awsProfile }
   const accessKeyId = env.AWS_ACCESS_KEY_ID
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY
@@ -293,7 +293,7 @@ export function stsSessionName(hostname: string = os.hostname()): string {
  * (Recent SDK v3 releases read these from process.env on their own; passing them explicitly makes
  * ctx.env authoritative.)
  */
-export function endpointFromEnv(env: Env, service: 'KMS' | 'STS'): string | undefined {
+export function endpointFromEnv(env: Env, service: 'KMS' | 'STS' | 'S3'): string | undefined {
   if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true') return undefined
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined
 }
@@ -320,7 +320,7 @@ function postUrl(env: Env, region: string, service: 'KMS' | 'STS'): string {
  * add noise to every command's stderr. The SDK reads its opt-out from process.env; it is set for
  * the synchronous constructor call only.
  */
-function quietly<T>(make: () => T): T {
+export function quietly<T>(make: () => T): T {
   const name = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'
   if (process.env[name] !== undefined) return make()
   process.env[name] = 'true'
@@ -339,7 +339,9 @@ interface AwsErrorLike {
   name?: string
   message?: string
   code?: string
-  $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string }
+  $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string; extendedRequestId?: string }
+  /** S3's error body's HostId (the x-amz-id-2 header's value when there is one). */
+  HostId?: string
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED'])
@@ -373,10 +375,12 @@ function failureText(op: 'encrypt' | 'decrypt', e: unknown, key: KmsKeyConfig, r
 }
 
 export interface AwsCall {
-  service: 'KMS' | 'STS'
+  service: 'KMS' | 'STS' | 'S3'
   operation: string
   /** The URL the request went to. */
   url: string
+  /** The request's HTTP method as Go's url.Error names it (default Post). */
+  method?: 'Post' | 'Put'
   /** For tsops's own texts: "AWS KMS at <endpoint>". */
   where: string
 }
@@ -406,16 +410,19 @@ export function describeAwsError(e: unknown, call: AwsCall): string {
       return `${call.where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
   }
   if (err.code !== undefined && NETWORK_CODES.has(err.code)) {
-    return `${operation}https response error StatusCode: 0, RequestID: , request send failed, Post ${goQuote(call.url)}: ${goDialError(err.code, call.url)}`
+    const hostId = call.service === 'S3' ? 'HostID: , ' : ''
+    return `${operation}https response error StatusCode: 0, RequestID: , ${hostId}request send failed, ${call.method ?? 'Post'} ${goQuote(call.url)}: ${goDialError(err.code, call.url)}`
   }
   const status = err.$metadata?.httpStatusCode
   if (status === undefined) return err.message ?? name
   // The SDK reports an error without a message (AWS sends none for InvalidCiphertextException) as "UnknownError".
   const message = err.message && err.message !== 'UnknownError' ? err.message : ''
   // Errors the service models print as `Code: message`; the others as smithy's `api error Code: message`.
-  const modeled = call.service === 'KMS' ? KMS_MODELED_ERRORS : STS_MODELED_ERRORS
+  const modeled = call.service === 'KMS' ? KMS_MODELED_ERRORS : call.service === 'STS' ? STS_MODELED_ERRORS : NO_MODELED_ERRORS
   const api = modeled.has(name) ? `${name}: ${message}` : `api error ${name}: ${message}`
-  return `${operation}https response error StatusCode: ${status}, RequestID: ${err.$metadata?.requestId ?? ''}, ${api}`
+  // S3 answers carry a second id, which the Go SDK prints as HostID.
+  const hostId = call.service === 'S3' ? `HostID: ${err.$metadata?.extendedRequestId ?? err.HostId ?? ''}, ` : ''
+  return `${operation}https response error StatusCode: ${status}, RequestID: ${err.$metadata?.requestId ?? ''}, ${hostId}${api}`
 }
 
 /** Go's net error for a failed connection to the URL's host (`dial tcp 127.0.0.1:1: connect: connection refused`). */
@@ -447,13 +454,15 @@ const KMS_MODELED_ERRORS = new Set([
   'XksProxyUriUnreachableException', 'XksProxyVpcEndpointServiceInUseException', 'XksProxyVpcEndpointServiceInvalidConfigurationException',
   'XksProxyVpcEndpointServiceNotFoundException',
 ])
+/** S3's PutObject models none of the errors an upload meets (NoSuchBucket, AccessDenied…). */
+const NO_MODELED_ERRORS: ReadonlySet<string> = new Set()
 const STS_MODELED_ERRORS = new Set([
   'ExpiredTokenException', 'ExpiredTradeInTokenException', 'IDPCommunicationErrorException', 'IDPRejectedClaimException',
   'InvalidAuthorizationMessageException', 'InvalidIdentityTokenException', 'JWTPayloadSizeExceededException', 'MalformedPolicyDocumentException',
   'OutboundWebIdentityFederationDisabledException', 'PackedPolicyTooLargeException', 'RegionDisabledException', 'SessionDurationEscalationException',
 ])
 
-function hintFor(e: unknown): string | undefined {
+export function hintFor(e: unknown): string | undefined {
   const name = (e as AwsErrorLike | undefined)?.name
   if (name === 'CredentialsProviderError' || (name !== undefined && CREDENTIAL_ERRORS.has(name))) {
     return 'Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --aws-profile, or log in with `aws sso login`.'

@@ -319,7 +319,7 @@ async function loadGax(): Promise<GaxModule> {
   return requireNearKms()('google-gax') as GaxModule
 }
 
-async function loadAuth(): Promise<AuthModule> {
+export async function loadAuth(): Promise<AuthModule> {
   await loadKms()
   const gaxRequire = createRequire(requireNearKms().resolve('google-gax'))
   return gaxRequire('google-auth-library') as AuthModule

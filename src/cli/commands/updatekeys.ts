@@ -10,7 +10,6 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import readline from 'node:readline'
 import { GenericError, NoFileError, TsopsError } from '../../core/errors.js'
 import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
 import { withDefaultRule } from '../../core/rules.js'
@@ -33,6 +32,7 @@ import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { KeyEntry } from '../../keys/types.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
 import { writeFileAtomic } from '../../io/files.js'
+import { StdinLines } from '../../io/lines.js'
 import { goPathError } from '../../io/go-errors.js'
 import { writeStderr, writeStdout } from '../../io/stdio.js'
 import type { Args } from '../args.js'
@@ -155,10 +155,7 @@ function planFor(current: readonly (readonly KeyEntry[])[], wanted: GroupPlan): 
 
 /** `Is this okay? (y/n):` on a terminal, asked again until the answer is y or n (as sops does). */
 class Confirmer {
-  private rl: readline.Interface | undefined
-  private readonly lines: string[] = []
-  private waiting: ((line: string | undefined) => void) | undefined
-  private closed = false
+  private readonly lines = new StdinLines()
 
   async ask(file: string): Promise<boolean> {
     if (!process.stdin.isTTY) {
@@ -168,37 +165,14 @@ class Confirmer {
     }
     for (;;) {
       writeStdout('Is this okay? (y/n):')
-      const answer = await this.nextLine()
+      const answer = await this.lines.next()
       if (answer === undefined) throw new GenericError(`not updating ${file}: no answer (end of input)`)
       if (answer.trim() === 'y') return true
       if (answer.trim() === 'n') return false
     }
   }
 
-  /** One readline for the whole run: several files may each ask. */
-  private nextLine(): Promise<string | undefined> {
-    if (!this.rl) {
-      this.rl = readline.createInterface({ input: process.stdin, terminal: false })
-      this.rl.on('line', (line) => this.deliver(line))
-      this.rl.on('close', () => {
-        this.closed = true
-        this.deliver(undefined)
-      })
-    }
-    const queued = this.lines.shift()
-    if (queued !== undefined) return Promise.resolve(queued)
-    if (this.closed) return Promise.resolve(undefined)
-    return new Promise((resolve) => (this.waiting = resolve))
-  }
-
-  private deliver(line: string | undefined): void {
-    const waiting = this.waiting
-    this.waiting = undefined
-    if (waiting) waiting(line)
-    else if (line !== undefined) this.lines.push(line)
-  }
-
   close(): void {
-    this.rl?.close()
+    this.lines.close()
   }
 }
