@@ -46,6 +46,7 @@ export function ageKeySource(recipient: string): KeySource {
   return {
     type: 'age',
     id,
+    keyFields: { recipient: id },
     wrap: (part) => wrap(id, part),
     unwrap: (entry, ctx) => unwrap(id, entry, ctx),
   }

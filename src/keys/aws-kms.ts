@@ -60,6 +60,7 @@ export function awsKmsKeySource(config: KmsKeyConfig): KeySource {
     type: 'kms',
     id: key.arn,
     label: kmsLabel(key.arn, key.role, key.context, key.awsProfile),
+    keyFields: kmsKeyFields(key),
     wrap: (part, ctx) => wrap(key, part, ctx),
     unwrap: (entry, ctx) => unwrap(key, entry, ctx),
   }
@@ -107,10 +108,15 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
     if (ctx.signal?.aborted) throw e
     throw new GenericError(failureText('encrypt', e, key, region, ctx.env), { hint: hintFor(e) })
   }
-  const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile, created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') }
+  return { type: 'kms', fields: { ...kmsKeyFields(key), created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') } }
+}
+
+/** The fields that name the key in its entry: aws_profile always, context and role only when set. */
+function kmsKeyFields(key: KmsKeyConfig): KeyFields {
+  const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile }
   if (Object.keys(key.context).length > 0) fields.context = { ...key.context }
   if (key.role !== '') fields.role = key.role
-  return { type: 'kms', fields }
+  return fields
 }
 
 async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {

@@ -79,6 +79,7 @@ export function gcpKmsKeySource(resourceId: string): KeySource {
   return {
     type: 'gcp_kms',
     id,
+    keyFields: { resource_id: id },
     wrap: (part, ctx) => wrap(id, part, ctx),
     unwrap: (entry, ctx) => unwrap(id, entry, ctx),
   }

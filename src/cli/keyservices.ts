@@ -1,0 +1,47 @@
+/**
+ * `--keyservice URI` (repeatable, SOPS_KEYSERVICE) and `--enable-local-keyservice`
+ * (SOPS_ENABLE_LOCAL_KEYSERVICE): which key services a command's master keys are used through,
+ * as sops's keyservices(c) builds the list: this process first unless disabled, then each URI in
+ * order. With neither flag nothing changes (this process alone) and no gRPC code is loaded.
+ */
+import { LOCAL_KEY_SERVICE } from '../keys/datakey.js'
+import type { KeyService } from '../keys/types.js'
+import type { Args } from './args.js'
+import type { CliContext } from './context.js'
+import { sopsLogLine } from './sopslog.js'
+
+const ENABLE_LOCAL_ENV = 'SOPS_ENABLE_LOCAL_KEYSERVICE'
+
+/** Sets ctx.keyContext.keyServices when the flags ask for anything but the local service alone. */
+export async function useKeyServices(ctx: CliContext, args: Args): Promise<void> {
+  const uris = args.list('keyservice')
+  const local = localServiceEnabled(args, ctx.env)
+  if (uris.length === 0 && local) return
+  const services: KeyService[] = local ? [LOCAL_KEY_SERVICE] : []
+  if (uris.length > 0) {
+    const { describeAddress, parseKeyServiceUri, RemoteKeyService } = await import('../keyservice/client.js')
+    for (const uri of uris) {
+      const address = parseKeyServiceUri(uri)
+      if (address === undefined) {
+        if (ctx.persona === 'sops') ctx.stderr(sopsLogLine('warning', 'Error parsing URI for keyservice, skipping', { uri }))
+        else ctx.stderr(`tsops: warning: cannot parse key service URI ${JSON.stringify(uri)}, skipping it`)
+        continue
+      }
+      if (ctx.verbose) {
+        const where = describeAddress(address)
+        ctx.stderr(ctx.persona === 'sops' ? sopsLogLine('info', 'Connecting to key service', { address: where }) : `tsops: using key service ${where}`)
+      }
+      services.push(new RemoteKeyService(address))
+    }
+  }
+  ctx.keyContext.keyServices = services
+}
+
+/** sops's BoolTFlag: on unless `--enable-local-keyservice=false` or the env var says false. */
+function localServiceEnabled(args: Args, env: CliContext['env']): boolean {
+  if (args.has('enable-local-keyservice')) return args.bool('enable-local-keyservice')
+  return !GO_FALSE.has(env[ENABLE_LOCAL_ENV] ?? '')
+}
+
+/** strconv.ParseBool's false words. */
+const GO_FALSE: ReadonlySet<string> = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False'])
