@@ -8,7 +8,11 @@ export type Grpc = typeof import('@grpc/grpc-js')
 let grpc: Promise<Grpc> | undefined
 
 export function loadGrpc(): Promise<Grpc> {
-  grpc ??= import('@grpc/grpc-js')
+  grpc ??= import('@grpc/grpc-js').then((g) => {
+    // grpc-js writes its own errors to the console; every failure here is reported by tsops.
+    g.setLogVerbosity(g.logVerbosity.NONE)
+    return g
+  })
   return grpc
 }
 
