@@ -22,6 +22,9 @@ export async function run(ctx: CliContext, args: Args): Promise<number> {
   const network = args.string('network') ?? args.string('net') ?? DEFAULT_NETWORK
   const address = args.string('address') ?? args.string('addr') ?? DEFAULT_ADDRESS
   const log = serverLog(ctx)
+  // Listened for before anything is served: a signal must never find the default action (death
+  // without removing the socket), however early it comes.
+  const stopped = terminationSignal()
   let server
   try {
     server = await startKeyServiceServer({ network, address, ctx: ctx.keyContext, ...(args.bool('prompt') ? { confirm: stdinConfirm() } : {}) })
@@ -32,13 +35,17 @@ export async function run(ctx: CliContext, args: Args): Promise<number> {
   }
   // sops logs the address it was given; tsops names the port really bound (useful with :0).
   log(`Listening on ${network}://${address}`, `key service listening on ${server.url}`)
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'))
-    process.once('SIGTERM', () => resolve('SIGTERM'))
-  })
+  const signal = await stopped
   log(`Caught signal ${GO_SIGNAL_NAMES[signal]}: shutting down.`, `caught ${signal}: shutting down`)
   server.close()
   return 0
+}
+
+/** The first SIGINT or SIGTERM; later ones are absorbed while the server shuts down. */
+function terminationSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => resolve(signal))
+  })
 }
 
 /** Go's os.Signal names, which sops's log line prints. */
