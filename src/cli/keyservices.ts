@@ -27,10 +27,9 @@ export async function useKeyServices(ctx: CliContext, args: Args): Promise<void>
         else ctx.stderr(`tsops: warning: cannot parse key service URI ${JSON.stringify(uri)}, skipping it`)
         continue
       }
-      if (ctx.verbose) {
-        const where = describeAddress(address)
-        ctx.stderr(ctx.persona === 'sops' ? sopsLogLine('info', 'Connecting to key service', { address: where }) : `tsops: using key service ${where}`)
-      }
+      // (sops logs "Connecting to key service" at info level, among info lines of every key
+      // source that tsops does not print, and only for some commands: as `sops`, nothing.)
+      if (ctx.verbose && ctx.persona === 'tsops') ctx.stderr(`tsops: using key service ${describeAddress(address)}`)
       services.push(new RemoteKeyService(address))
     }
   }
