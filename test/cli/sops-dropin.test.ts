@@ -76,7 +76,7 @@ describe('sops subcommand names are never files', () => {
     return script
   }
 
-  it.each(['publish', 'keyservice'])('%s fails with "not supported" and exit 1, touching nothing', async (word) => {
+  it.each(['publish'])('%s fails with "not supported" and exit 1, touching nothing', async (word) => {
     const root = project(`word-${word}`, `creation_rules:\n  - age: ${age.recipient}\n`)
     const before = fs.readdirSync(root).sort()
     const r = await runCli([word], { cwd: root, env: env({ EDITOR: editor(root), SOPS_EDITOR: editor(root) }) })
