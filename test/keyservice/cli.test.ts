@@ -122,6 +122,32 @@ describe('tsops keyservice', () => {
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: `tsops: error: cannot start the key service: listen tcp ${address}: bind: address already in use\n` })
   })
 
+  it('--prompt: each request waits for y or n on the server\'s terminal; n rejects it', async () => {
+    const prompting = await startServiceProcess([process.execPath, CLI, 'keyservice', '--prompt', '--address', '127.0.0.1:0'], keyEnv(), LISTENING)
+    const at = LISTENING.exec(prompting.stderr())![1]!
+    try {
+      const file = await encrypted('prompt.yaml', 'p: 1\n')
+      const decrypt = () => runCli(['decrypt', '--keyservice', at, '--enable-local-keyservice=false', file], { env: noKeyEnv() })
+      const question = `\nReceived decrypt request using Unknown key type. Respond to request? (y/n): `
+      const answer = async (words: string) => {
+        const asked = prompting.stdout().length
+        const pending = decrypt()
+        while (prompting.stdout().length === asked) await new Promise((r) => setTimeout(r, 20))
+        prompting.child.stdin!.write(words)
+        return pending
+      }
+      const rejected = await answer('maybe\nn\n')
+      expect(rejected.code).toBe(128)
+      expect(rejected.stderr.replace(/\n\s*\| /g, ' ')).toContain('- | rpc error: code = PermissionDenied desc = Request rejected by user')
+      const accepted = await answer('y\n')
+      expect({ code: accepted.code, stdout: accepted.stdout.toString() }).toEqual({ code: 0, stdout: 'p: 1\n' })
+      // asked again after an answer that was neither y nor n, as sops does
+      expect(prompting.stdout()).toBe(question.repeat(3))
+    } finally {
+      await prompting.stop()
+    }
+  })
+
   it('SIGTERM: exit 0', async () => {
     const other = await startServiceProcess([process.execPath, CLI, 'keyservice', '--net', 'tcp', '--address', '127.0.0.1:0'], keyEnv(), LISTENING)
     expect(await other.stop('SIGTERM')).toBe(0)
