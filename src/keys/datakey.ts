@@ -5,6 +5,8 @@
  * by every key of group i, threshold defaulting to #groups (and persisted by the caller).
  * Decrypt: per group, keys are tried one at a time in decryption order and the first success
  * wins (a second key is never asked: it could mean another passphrase prompt or a cloud call).
+ * Key services (ctx.keyServices, sops's --keyservice): each key is used through each service in
+ * turn until one succeeds; without any, through this process alone (LOCAL_KEY_SERVICE).
  */
 import { DataKeyError, GenericError, type GroupResult, type KeyAttempt } from '../core/errors.js'
 import { goQuote } from './go-text.js'

@@ -53,7 +53,8 @@ export async function startKeyServiceServer(options: KeyServiceServerOptions): P
     path,
     requestStream: false,
     responseStream: false,
-    requestSerialize: (r: KeyRequest) => Buffer.from(JSON.stringify(r)), // never used: requests only come in
+    // Requests are decoded in answer(), so that a malformed one gets sops's status, not grpc-js's.
+    requestSerialize: (b: Buffer) => b,
     requestDeserialize: (b: Buffer) => b,
     responseSerialize: (r: Uint8Array) => Buffer.from(r.buffer, r.byteOffset, r.byteLength),
     responseDeserialize: (b: Buffer) => b,
