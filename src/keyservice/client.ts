@@ -66,7 +66,10 @@ export class RemoteKeyService implements KeyService {
   }
 
   private async call(path: string, request: Uint8Array, ctx: KeyContext): Promise<Uint8Array> {
-    const { network } = this.address
+    const { network, address } = this.address
+    // grpc-go's checks, in its order: a URI without a host (`localhost:5000` is scheme
+    // `localhost`) has nothing to resolve; a scheme that is no network cannot be dialled.
+    if (network !== 'unix' && address === '') throw new Error(goStatusText(STATUS.UNAVAILABLE, 'dns resolver: missing address'))
     if (!DIALABLE.has(network)) {
       throw new Error(goStatusText(STATUS.UNAVAILABLE, `connection error: desc = "transport: Error while dialing: dial ${network}: unknown network ${network}"`))
     }
@@ -97,8 +100,8 @@ export class RemoteKeyService implements KeyService {
   private goDetails(code: number, details: string): string {
     const errno = /\b(ECONNREFUSED|ENOENT|EACCES|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\b/.exec(details)?.[1]
     if (code !== STATUS.UNAVAILABLE || errno === undefined) return details
-    const { network, address } = this.address
-    return `connection error: desc = "transport: Error while dialing: dial ${network} ${address}: connect: ${ERRNO_TEXT[errno]}"`
+    const { network } = this.address
+    return `connection error: desc = "transport: Error while dialing: dial ${network} ${dialAddress(this.address)}: connect: ${ERRNO_TEXT[errno]}"`
   }
 }
 
@@ -116,8 +119,14 @@ const ERRNO_TEXT: Record<string, string> = {
   ENETUNREACH: 'network is unreachable',
 }
 
-/** grpc-js's name for the address: `unix:/path` for a socket, host:port for TCP. */
+/** What grpc-go dials: the socket's path, or host:port with port 443 when none is given. */
+function dialAddress(a: KeyServiceAddress): string {
+  return a.network === 'unix' || /:\d*$/.test(a.address) ? a.address : `${a.address}:443`
+}
+
+/** grpc-js's name for the address: `unix:/path` for a socket, host:port for TCP (`:5000` is the local host's). */
 function grpcTarget(a: KeyServiceAddress): string {
-  if (a.network === 'unix') return `unix:${a.address}`
-  return a.address.startsWith(':') ? `localhost${a.address}` : a.address
+  const address = dialAddress(a)
+  if (a.network === 'unix') return `unix:${address}`
+  return address.startsWith(':') ? `localhost${address}` : address
 }

@@ -173,6 +173,16 @@ describe('services in order, first success wins (sops.go)', () => {
     )
   })
 
+  it('URIs taken apart as Go\'s url.Parse does; one without a host has nothing to resolve', async () => {
+    expect(parseKeyServiceUri('tcp://127.0.0.1:5000')).toEqual({ network: 'tcp', address: '127.0.0.1:5000', uri: 'tcp://127.0.0.1:5000' })
+    expect(parseKeyServiceUri('unix:///run/ks.sock')).toMatchObject({ network: 'unix', address: '/run/ks.sock' })
+    expect(parseKeyServiceUri('unix:/run/ks.sock')).toMatchObject({ network: 'unix', address: '/run/ks.sock' })
+    expect(parseKeyServiceUri('localhost:5000')).toMatchObject({ network: 'localhost', address: '' })
+    expect(parseKeyServiceUri('1tcp://x')).toBeUndefined() // Go: first path segment in URL cannot contain colon
+    const source = await keySourceFromSpec('age', (await testAgeIdentity()).recipient)
+    await expect(client('localhost:5000').wrap(source, dataKey(), { env: {} })).rejects.toThrow(/^rpc error: code = Unavailable desc = dns resolver: missing address$/)
+  })
+
   it('no service at all (the local one disabled, none given): sops\'s errors', async () => {
     const { recipient } = await testAgeIdentity()
     const source = await keySourceFromSpec('age', recipient)

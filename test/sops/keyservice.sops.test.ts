@@ -163,10 +163,18 @@ describe('without a reachable service', () => {
 
   it('a service nobody listens on: grpc-go\'s connection error, for TCP and a unix socket', async () => {
     const port = await freePort()
-    for (const url of [`tcp://127.0.0.1:${port}`, 'unix:///nonexistent/sops.sock']) {
+    for (const url of [`tcp://127.0.0.1:${port}`, 'unix:///nonexistent/sops.sock', 'unix:/nonexistent/sops.sock']) {
       const t = await twin(['decrypt', '--keyservice', url, '--enable-local-keyservice=false', 'e.yaml'], { files: { 'e.yaml': encrypted.age } })
       expect(t.real.code).toBe(128)
-      expectSame(t, {}, `keyservice: unreachable ${url.split(':')[0]}`)
+      expectSame(t, {}, `keyservice: unreachable ${url}`)
+    }
+  })
+
+  it('URIs sops takes apart oddly: no host (`localhost:5000` is scheme localhost), a scheme that is no network', async () => {
+    for (const url of ['localhost:5000', 'noscheme', `http://127.0.0.1:${await freePort()}`]) {
+      const t = await twin(['decrypt', '--keyservice', url, '--enable-local-keyservice=false', 'e.yaml'], { files: { 'e.yaml': encrypted.age } })
+      expect(t.real.code).toBe(128)
+      expectSame(t, {}, `keyservice: odd URI ${url}`)
     }
   })
 
