@@ -69,6 +69,21 @@ describe('a file whose only key is on the server', () => {
   })
 })
 
+describe('grpc-js is loaded only when a key service is used', () => {
+  it('a plain decrypt never compiles the vendored grpc-js; a decrypt through a service does', async () => {
+    const cache = path.join(dir, 'cache-grpc')
+    const grpcCaches = () => (fs.existsSync(path.join(cache, 'tsops')) ? fs.readdirSync(path.join(cache, 'tsops')).filter((f) => f.startsWith('code-vendor-grpc-js-')) : [])
+    const file = await encrypted('lazy.yaml', 'l: 1\n')
+    const plain = await runCli(['decrypt', file], { env: keyEnv({ XDG_CACHE_HOME: cache }) })
+    expect(plain.stdout.toString()).toBe('l: 1\n')
+    expect(fs.readdirSync(path.join(cache, 'tsops')).length).toBeGreaterThan(0) // the launcher did write its caches
+    expect(grpcCaches()).toEqual([])
+    const through = await runCli(['decrypt', '--keyservice', url, '--enable-local-keyservice=false', file], { env: noKeyEnv({ XDG_CACHE_HOME: cache }) })
+    expect(through.stdout.toString()).toBe('l: 1\n')
+    expect(grpcCaches()).toHaveLength(1)
+  })
+})
+
 describe('no key service at all: sops\'s errors', () => {
   it('decrypt: every key is listed as failed with no reason (exit 128)', async () => {
     const file = await encrypted('none.yaml', 'a: 1\n')
