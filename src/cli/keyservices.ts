@@ -8,7 +8,8 @@ import { LOCAL_KEY_SERVICE } from '../keys/datakey.js'
 import type { KeyService } from '../keys/types.js'
 import type { Args } from './args.js'
 import type { CliContext } from './context.js'
-import { sopsLogLine } from './sopslog.js'
+import { GenericError } from '../core/errors.js'
+import { goQuote, sopsLogLine } from './sopslog.js'
 
 const ENABLE_LOCAL_ENV = 'SOPS_ENABLE_LOCAL_KEYSERVICE'
 
@@ -36,11 +37,22 @@ export async function useKeyServices(ctx: CliContext, args: Args): Promise<void>
   ctx.keyContext.keyServices = services
 }
 
-/** sops's BoolTFlag: on unless `--enable-local-keyservice=false` or the env var says false. */
+/**
+ * sops's BoolTFlag (urfave/cli v1): on unless `--enable-local-keyservice=false`; the env var, when
+ * set, is read with strconv.ParseBool, and set but empty means off. A value ParseBool refuses
+ * stops the run before anything is read, in urfave/cli's words (logged as fatal by sops).
+ */
 function localServiceEnabled(args: Args, env: CliContext['env']): boolean {
   if (args.has('enable-local-keyservice')) return args.bool('enable-local-keyservice')
-  return !GO_FALSE.has(env[ENABLE_LOCAL_ENV] ?? '')
+  const value = env[ENABLE_LOCAL_ENV]
+  if (value === undefined || GO_TRUE.has(value)) return true
+  if (value === '' || GO_FALSE.has(value)) return false
+  throw new GenericError(
+    `could not parse ${value} as bool value for flag enable-local-keyservice: strconv.ParseBool: parsing ${goQuote(value)}: invalid syntax`,
+    { sopsLog: 'fatal' },
+  )
 }
 
-/** strconv.ParseBool's false words. */
+/** strconv.ParseBool's words. */
+const GO_TRUE: ReadonlySet<string> = new Set(['1', 't', 'T', 'true', 'TRUE', 'True'])
 const GO_FALSE: ReadonlySet<string> = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False'])

@@ -97,6 +97,17 @@ describe('no key service at all: sops\'s errors', () => {
     }
   })
 
+  it('SOPS_ENABLE_LOCAL_KEYSERVICE set but empty is off; a word strconv.ParseBool refuses stops the run', async () => {
+    const file = await encrypted('env-words.yaml', 'a: 1\n')
+    expect((await runCli(['decrypt', file], { env: keyEnv({ SOPS_ENABLE_LOCAL_KEYSERVICE: '' }) })).code).toBe(128)
+    expect((await runCli(['decrypt', file], { env: keyEnv({ SOPS_ENABLE_LOCAL_KEYSERVICE: 'T' }) })).code).toBe(0)
+    const r = await runCli(['decrypt', file], { env: keyEnv({ SOPS_ENABLE_LOCAL_KEYSERVICE: 'no' }) })
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 1,
+      stderr: 'tsops: error: could not parse no as bool value for flag enable-local-keyservice: strconv.ParseBool: parsing "no": invalid syntax\n',
+    })
+  })
+
   it('encrypt: "no key services provided" (exit 1)', async () => {
     const file = path.join(dir, 'plain.yaml')
     fs.writeFileSync(file, 'a: 1\n')

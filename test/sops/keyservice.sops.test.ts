@@ -161,6 +161,14 @@ describe('without a reachable service', () => {
     expectSame(enc, {}, 'keyservice: none, encrypt')
   })
 
+  it('SOPS_ENABLE_LOCAL_KEYSERVICE read as urfave/cli reads it: empty is off, "0" is off, "no" stops the run', async () => {
+    for (const value of ['', '0', 'True', 'no']) {
+      const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': encrypted.age }, env: { SOPS_AGE_KEY_FILE: age.file, SOPS_ENABLE_LOCAL_KEYSERVICE: value } })
+      expect(t.real.code, value).toBe(value === 'True' ? 0 : value === 'no' ? 1 : 128)
+      expectSame(t, {}, `keyservice: SOPS_ENABLE_LOCAL_KEYSERVICE=${JSON.stringify(value)}`)
+    }
+  })
+
   it('a service nobody listens on: grpc-go\'s connection error, for TCP and a unix socket', async () => {
     const port = await freePort()
     for (const url of [`tcp://127.0.0.1:${port}`, 'unix:///nonexistent/sops.sock', 'unix:/nonexistent/sops.sock']) {
