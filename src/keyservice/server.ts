@@ -14,7 +14,7 @@ import { decodeKeyRequest, encodeDataResponse, type KeyRequest } from './proto.j
 export type RequestKind = 'encrypt' | 'decrypt'
 
 export interface KeyServiceServerOptions {
-  /** `tcp` or `unix` (sops's --network). */
+  /** `tcp` (or tcp4/tcp6) or `unix` (sops's --network). */
   network: string
   /** host:port, or the socket's path (sops's --address). */
   address: string
@@ -46,7 +46,7 @@ export class ListenError extends Error {}
 
 export async function startKeyServiceServer(options: KeyServiceServerOptions): Promise<RunningKeyService> {
   const { network, address } = options
-  if (network !== 'tcp' && network !== 'unix') throw new ListenError(`listen ${network}: unknown network ${network}`)
+  checkNetwork(network, address)
   const grpc = await loadGrpc()
   const server = new grpc.Server()
   const method = (path: string, kind: RequestKind) => ({
@@ -71,7 +71,7 @@ export async function startKeyServiceServer(options: KeyServiceServerOptions): P
   const port = await bind(grpc, server, network, address)
   let closed = false
   return {
-    url: network === 'unix' ? `unix://${address}` : `tcp://${address.replace(/:\d*$/, `:${port}`)}`,
+    url: network === 'unix' ? `unix://${address}` : `${network}://${address.replace(/:\d*$/, `:${port}`)}`,
     close: () => {
       if (closed) return
       closed = true
@@ -79,6 +79,13 @@ export async function startKeyServiceServer(options: KeyServiceServerOptions): P
       if (network === 'unix') rmSync(address, { force: true })
     },
   }
+}
+
+/** Go's net.Listen refuses what is no stream network, in its words. */
+function checkNetwork(network: string, address: string): void {
+  if (network === 'unix' || /^tcp[46]?$/.test(network)) return
+  if (/^udp[46]?$/.test(network)) throw new ListenError(`listen ${network} ${address}: address ${address}: unexpected address type`)
+  throw new ListenError(`listen ${network}: unknown network ${network}`)
 }
 
 async function bind(grpc: typeof import('@grpc/grpc-js'), server: import('@grpc/grpc-js').Server, network: string, address: string): Promise<number> {

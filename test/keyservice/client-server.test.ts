@@ -232,6 +232,11 @@ describe('the server\'s answers to malformed requests (server.go)', () => {
     await expect(startKeyServiceServer({ network: 'tcp', address: server.url.slice('tcp://'.length), ctx: { env: {} } })).rejects.toThrow(
       `listen tcp ${server.url.slice('tcp://'.length)}: bind: address already in use`,
     )
-    await expect(startKeyServiceServer({ network: 'udp', address: '127.0.0.1:0', ctx: { env: {} } })).rejects.toThrow('listen udp: unknown network udp')
+    await expect(startKeyServiceServer({ network: 'udp', address: '127.0.0.1:0', ctx: { env: {} } })).rejects.toThrow('listen udp 127.0.0.1:0: address 127.0.0.1:0: unexpected address type')
+    await expect(startKeyServiceServer({ network: 'foo', address: '127.0.0.1:0', ctx: { env: {} } })).rejects.toThrow('listen foo: unknown network foo')
+    // tcp4 is TCP, as for Go's net.Listen
+    const tcp4 = await startKeyServiceServer({ network: 'tcp4', address: '127.0.0.1:0', ctx: { env: {} } })
+    servers.push(tcp4)
+    expect(tcp4.url).toMatch(/^tcp4:\/\/127\.0\.0\.1:\d+$/)
   })
 })

@@ -136,6 +136,16 @@ describe('the server process', () => {
   })
 })
 
+describe('the server cannot listen', () => {
+  it('an address in use, or a network that is none: the same log lines and exit code', async () => {
+    for (const args of [['--address', servers.sops.url.slice('tcp://'.length)], ['--network', 'udp', '--address', '127.0.0.1:0'], ['--net', 'carrier-pigeon']]) {
+      const t = await twin(['keyservice', ...args])
+      expect(t.real.code).toBe(1)
+      expectSame(t, {}, `keyservice server: cannot listen ${args.join(' ')}`)
+    }
+  })
+})
+
 describe('over a unix socket', () => {
   it('real sops and tsops as clients of each server on a socket', async () => {
     for (const command of [[realSops()], [process.execPath, path.join(sopsBin.binDir, 'sops')]]) {
