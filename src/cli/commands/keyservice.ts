@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline'
 import { GenericError } from '../../core/errors.js'
 import { writeStdout } from '../../io/stdio.js'
 import { keyTitle } from '../../keyservice/keys.js'
-import { ListenError, startKeyServiceServer, type RequestKind } from '../../keyservice/server.js'
+import { ListenError, startKeyServiceServer, type RequestKind, type RunningKeyService } from '../../keyservice/server.js'
 import type { KeyEntry } from '../../keys/types.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
@@ -25,7 +25,7 @@ export async function run(ctx: CliContext, args: Args): Promise<number> {
   // Listened for before anything is served: a signal must never find the default action (death
   // without removing the socket), however early it comes.
   const stopped = terminationSignal()
-  let server
+  let server: RunningKeyService
   try {
     server = await startKeyServiceServer({ network, address, ctx: ctx.keyContext, ...(args.bool('prompt') ? { confirm: stdinConfirm() } : {}) })
   } catch (e) {
