@@ -55,7 +55,7 @@ export interface DecryptTextOptions extends DecryptOptions {
 async function open(bytes: Uint8Array, format: FormatName, options: DecryptOptions): Promise<Opened> {
   const ctx = keyContextFor(options)
   const opened = await openEncrypted(bytes, format, { ctx, ignoreMac: options.ignoreMac, decryptionOrder: decryptionOrderFor(options, ctx) })
-  opened.dataKey.fill(0)
+  opened.close()
   return opened
 }
 

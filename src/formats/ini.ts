@@ -434,6 +434,7 @@ function hasMetadataKey(doc: Document): boolean {
 
 export const iniFormat: Format = {
   name: 'ini',
+  capabilities: { rawStrings: false, comments: true, multipleDocuments: false, encryptionRules: true, example: 'simple-tree' },
   extensions: ['.ini'],
   parse,
   emit,

@@ -723,6 +723,7 @@ export function emitJsonValue(value: Value, options?: EmitOptions): Uint8Array {
 
 export const jsonFormat: Format = {
   name: 'json',
+  capabilities: { rawStrings: false, comments: false, multipleDocuments: false, encryptionRules: true, example: 'complex-tree' },
   extensions: ['.json'],
   parse: (bytes) => parseJsonDocument(bytes),
   emit: emitJsonDocument,
