@@ -5,11 +5,11 @@
  */
 import { ValueCipher, type IvStash } from '../core/cipher.js'
 import { TsopsError } from '../core/errors.js'
-import { macAad, readMetadata, type Metadata } from '../core/metadata.js'
+import { readMetadata, type Metadata } from '../core/metadata.js'
 import type { Document, Format, FormatName } from '../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { KeyContext } from '../keys/types.js'
-import { recoverDataKey } from '../pipeline/decrypt.js'
+import { decryptStoredMac, recoverDataKey } from '../pipeline/decrypt.js'
 import { open, type OpenedFile } from '../pipeline/open.js'
 
 export interface DriverFormat {
@@ -44,7 +44,7 @@ export function parseSealed(bytes: Uint8Array, f: DriverFormat): Sealed | undefi
 export function keyOpens(metadata: Metadata, dataKey: Uint8Array): boolean {
   if (metadata.mac === '') return false
   try {
-    new ValueCipher(dataKey).decrypt(metadata.mac, macAad(metadata))
+    decryptStoredMac(new ValueCipher(dataKey), metadata)
     return true
   } catch {
     return false
