@@ -8,7 +8,7 @@
  * first use. Nothing is written to disk. Errors are TsopsError subclasses with a stable `code`
  * and sops's `exitCode`.
  */
-import { TreeMap } from './core/tree.js'
+import type { TreeMap } from './core/tree.js'
 import { GenericError } from './core/errors.js'
 import { RULE_FIELDS, type EncryptionRules } from './core/rules.js'
 import { loadFormat, resolveFormatName } from './formats/registry.js'

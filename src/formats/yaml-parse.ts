@@ -8,7 +8,7 @@
  * surrounds it), before the first item that starts after it; an end-of-line comment is placed
  * just before the entry on its line, marked inline when that entry's value is a scalar.
  */
-import { Alias, Lexer, Pair, Scalar as YScalar, YAMLMap, YAMLSeq, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document as YDocument, type Node as YNodeT } from 'yaml'
+import { type Alias, Lexer, type Pair, type Scalar as YScalar, type YAMLMap, type YAMLSeq, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document as YDocument, type Node as YNodeT } from 'yaml'
 import type { CST } from 'yaml'
 import { FormatError } from '../core/errors.js'
 import { Comment, Timestamp as TimestampValue, TreeMap, TreeSeq, cloneValue, type MapItem, type Scalar, type SeqItem, type Value } from '../core/tree.js'

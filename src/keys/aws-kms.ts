@@ -105,7 +105,7 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
     })
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw new GenericError(failureText('encrypt', e, key, region, ctx.env), { hint: hintFor(e) })
+    throw new GenericError(failureText('encrypt', e, region, ctx.env), { hint: hintFor(e) })
   }
   const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile, created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') }
   if (Object.keys(key.context).length > 0) fields.context = { ...key.context }
@@ -138,7 +138,7 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
     })
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw fail(failureText('decrypt', e, key, region, ctx.env))
+    throw fail(failureText('decrypt', e, region, ctx.env))
   }
 }
 
@@ -349,7 +349,7 @@ const ARN_HINT = 'Use a key or alias ARN like arn:aws:kms:us-east-1:111122223333
  * or, when the role could not be assumed, `failed to assume role '<role>': <SDK error>` alone
  * (sops returns that one unwrapped).
  */
-function failureText(op: 'encrypt' | 'decrypt', e: unknown, key: KmsKeyConfig, region: string, env: Env): string {
+function failureText(op: 'encrypt' | 'decrypt', e: unknown, region: string, env: Env): string {
   if (e instanceof AssumeRoleError) {
     return `${e.message}: ${describeAwsError(e.cause, { service: 'STS', operation: 'AssumeRole', url: postUrl(env, region, 'STS'), where: endpointLabel(env, region, 'STS') })}`
   }

@@ -4,7 +4,7 @@
  * metadata attached (spec Appendix B).
  */
 import { randomBytes } from 'node:crypto'
-import { IvStash, ValueCipher, DATA_KEY_SIZE } from '../core/cipher.js'
+import { type IvStash, ValueCipher, DATA_KEY_SIZE } from '../core/cipher.js'
 import { AlreadyEncryptedError, EmptyDocumentError, EncryptMacError, TsopsError } from '../core/errors.js'
 import { metadataTree, SOPS_FORMAT_VERSION, type Metadata } from '../core/metadata.js'
 import { LeafSelector, withDefaultRule, type EncryptionRules } from '../core/rules.js'

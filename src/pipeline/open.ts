@@ -11,7 +11,7 @@
  * Data keys that are not a file's (a fresh key for encrypt or rotate, a key unwrapped only to
  * wrap it again) live inside `withDataKey`, which zeroes them just the same.
  */
-import { IvStash } from '../core/cipher.js'
+import type { IvStash } from '../core/cipher.js'
 import { readMetadata, type Metadata } from '../core/metadata.js'
 import type { Document, Format, FormatName } from '../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
