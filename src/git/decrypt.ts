@@ -10,7 +10,7 @@ import type { Document, Format, FormatName } from '../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { KeyContext } from '../keys/types.js'
 import { decryptStoredMac, recoverDataKey } from '../pipeline/decrypt.js'
-import { open, type OpenedFile } from '../pipeline/open.js'
+import { open, type OpenedFile, type SealedFile } from '../pipeline/open.js'
 
 export interface DriverFormat {
   format: Format
@@ -23,10 +23,7 @@ export async function loadDriverFormat(name: FormatName): Promise<DriverFormat> 
 }
 
 /** A parsed encrypted file with its metadata. */
-export interface Sealed {
-  doc: Document
-  metadata: Metadata
-}
+export type Sealed = SealedFile
 
 /** Parse bytes as an encrypted file; undefined when they are not one (no metadata, or unparseable). */
 export function parseSealed(bytes: Uint8Array, f: DriverFormat): Sealed | undefined {
