@@ -20,7 +20,8 @@ import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms'
 import { GenericError } from '../core/errors.js'
 import { goBase64Decode, goQuote } from './go-text.js'
 import { kmsLabel, type KeySpecOptions } from './registry.js'
-import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal, withTimeout } from './timeouts.js'
+import { boundedCall, type BoundedCall } from './bounded-call.js'
+import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
 
 type KmsModule = typeof import('@aws-sdk/client-kms')
@@ -92,9 +93,9 @@ export function regionOf(arn: string): string | undefined {
 async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
   const region = regionOf(key.arn)
   if (region === undefined) throw new GenericError(invalidArn(key.arn), { hint: ARN_HINT })
-  let blob: Uint8Array
-  try {
-    blob = await bounded(key, ctx, 'encrypt', async (signal) => {
+  const blob = await boundedCall(
+    bounds(key, ctx, 'encrypt'),
+    async (signal) => {
       const kms = await loadKms()
       const client = await clientFor(key, region, ctx.env)
       const out = await client.send(new kms.EncryptCommand({ KeyId: key.arn, Plaintext: part, EncryptionContext: contextOrUndefined(key.context) }), {
@@ -102,11 +103,9 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
       })
       if (!out.CiphertextBlob || out.CiphertextBlob.length === 0) throw new Error('KMS returned an empty CiphertextBlob')
       return out.CiphertextBlob
-    })
-  } catch (e) {
-    if (ctx.signal?.aborted) throw e
-    throw new GenericError(failureText('encrypt', e, key, region, ctx.env), { hint: hintFor(e) })
-  }
+    },
+    (e) => new GenericError(failureText('encrypt', e, region, ctx.env), { hint: hintFor(e) }),
+  )
   const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile, created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') }
   if (Object.keys(key.context).length > 0) fields.context = { ...key.context }
   if (key.role !== '') fields.role = key.role
@@ -121,8 +120,9 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
   if (!blob.ok) throw fail(`error base64-decoding encrypted data key: ${blob.error}`)
   const region = regionOf(key.arn)
   if (region === undefined) throw fail(invalidArn(key.arn))
-  try {
-    return await bounded(key, ctx, 'decrypt', async (signal) => {
+  return boundedCall(
+    bounds(key, ctx, 'decrypt'),
+    async (signal) => {
       const kms = await loadKms()
       const client = await clientFor(key, region, ctx.env)
       const out = await client.send(
@@ -135,20 +135,17 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
       )
       if (!out.Plaintext || out.Plaintext.length === 0) throw new Error('KMS returned an empty plaintext')
       return out.Plaintext
-    })
-  } catch (e) {
-    if (ctx.signal?.aborted) throw e
-    throw fail(failureText('decrypt', e, key, region, ctx.env))
-  }
+    },
+    (e) => fail(failureText('decrypt', e, region, ctx.env)),
+  )
 }
 
 /**
  * One deadline for the whole operation (credentials, AssumeRole, retries): the signal stops
- * the SDK's requests, withTimeout guards the parts that take no signal (credential providers).
+ * the SDK's requests, the deadline guards the parts that take no signal (credential providers).
  */
-function bounded<T>(key: KmsKeyConfig, ctx: KeyContext, op: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const signal = timeoutSignal(NETWORK_TIMEOUT_MS, ctx.signal)
-  return withTimeout(run(signal), NETWORK_TIMEOUT_MS + 1_000, `AWS KMS ${op} with ${key.arn}`)
+function bounds(key: KmsKeyConfig, ctx: KeyContext, op: string): BoundedCall {
+  return { ctx, what: `AWS KMS ${op} with ${key.arn}`, deadlineMs: NETWORK_TIMEOUT_MS + 1_000 }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,7 +348,7 @@ const ARN_HINT = 'Use a key or alias ARN like arn:aws:kms:us-east-1:111122223333
  * or, when the role could not be assumed, `failed to assume role '<role>': <SDK error>` alone
  * (sops returns that one unwrapped).
  */
-function failureText(op: 'encrypt' | 'decrypt', e: unknown, key: KmsKeyConfig, region: string, env: Env): string {
+function failureText(op: 'encrypt' | 'decrypt', e: unknown, region: string, env: Env): string {
   if (e instanceof AssumeRoleError) {
     return `${e.message}: ${describeAwsError(e.cause, { service: 'STS', operation: 'AssumeRole', url: postUrl(env, region, 'STS'), where: endpointLabel(env, region, 'STS') })}`
   }
