@@ -10,7 +10,8 @@ import { goErrnoText, goQuote } from './go-text.js'
 /** A key command may wait on a password manager; still, never hang forever. */
 const KEY_CMD_TIMEOUT_MS = 120_000
 
-export async function keyCommandOutput(cmd: string, recipient: string, ctx: KeyContext): Promise<{ text: string } | { error: string }> {
+/** sops's getOutputFromCmd for SOPS_AGE_KEY_CMD or SOPS_AGE_SSH_PRIVATE_KEY_CMD (`variable`, for messages). */
+export async function keyCommandOutput(cmd: string, recipient: string, ctx: KeyContext, variable = SOPS_AGE_KEY_CMD): Promise<{ text: string } | { error: string }> {
   let argv: string[]
   try {
     argv = shlexSplit(cmd)
@@ -19,7 +20,7 @@ export async function keyCommandOutput(cmd: string, recipient: string, ctx: KeyC
   }
   const [file, ...args] = argv
   // (sops panics on an empty command; tsops reports it.)
-  if (file === undefined) return { error: `failed to execute command ${cmd}: ${SOPS_AGE_KEY_CMD} holds no command` }
+  if (file === undefined) return { error: `failed to execute command ${cmd}: ${variable} holds no command` }
   try {
     return { text: await runKeyCommand(file, args, { ...definedEnv(ctx.env), [SOPS_AGE_RECIPIENT]: recipient }, ctx.signal) }
   } catch (e) {

@@ -32,9 +32,13 @@ export function nonEmpty(v: string | undefined): v is string {
   return v !== undefined && v !== ''
 }
 
-/** Strip anything that looks like an age identity before text can reach a message. */
+/**
+ * Strip anything that looks like an age identity before text can reach a message: the Bech32
+ * form `AGE-SECRET-KEY-[PQ-]1…` or `AGE-PLUGIN-NAME-1…` (a data part after a `1`, so the name of
+ * a plugin binary, `age-plugin-tag`, stays readable).
+ */
 export function redact(text: string): string {
-  return text.replace(/AGE-(SECRET-KEY|PLUGIN)-[A-Z0-9-]+/gi, '[redacted age identity]')
+  return text.replace(/AGE-(?:SECRET-KEY|PLUGIN)-[A-Z0-9+._-]*?1[A-Z0-9]{6,}/gi, '[redacted age identity]')
 }
 
 export function errorText(e: unknown): string {

@@ -8,14 +8,16 @@
  */
 // node:child_process and node:fs/promises are loaded where used: at start-up they (and the
 // streams, net and readline modules they pull in) cost a cold decrypt more than the decryption.
-import type { Decrypter } from 'age-encryption'
+import type { Decrypter, Recipient } from 'age-encryption'
 import { GenericError } from '../core/errors.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 import { armor, decryptX25519, encryptX25519, parseX25519Identity, parseX25519Recipient, type X25519Identity } from './age-x25519.js'
 import { parseAgeFile, readArmor } from './age-format.js'
-import { bech32Decode } from './bech32.js'
 import { goQuote } from './go-text.js'
-import { errorText, loadAge, redact, typedKeyProblem } from './age-common.js'
+import { errorText, loadAge, redact, typedKeyProblem, type AgeModule } from './age-common.js'
+import { parseSshRecipient, wrapToSsh, type SshPublicKey, type StanzaLike } from './age-ssh.js'
+import { pluginRecipientName, pluginWrap } from './age-plugin.js'
+import { readSecret } from './age-terminal.js'
 import { decrypterFor, identitiesFor, type LoadedIdentities, type ParsedIdentity } from './age-identities.js'
 
 // The module's public face stays here: the CLI, the editor and the tests import from age.js.
@@ -39,7 +41,7 @@ export function ageKeySource(recipient: string): KeySource {
   return {
     type: 'age',
     id,
-    wrap: (part) => wrap(id, part),
+    wrap: (part, ctx) => wrap(id, part, ctx),
     unwrap: (entry, ctx) => unwrap(id, entry, ctx),
   }
 }
@@ -65,59 +67,58 @@ export function recipientProblem(recipient: string): string | undefined {
     return problem === undefined ? undefined : `${bech32Key}: malformed recipient ${goQuote(recipient)}: ${problem}`
   }
   if (recipient.startsWith('age1') && recipient.split('1').length > 2) {
-    const problem = pluginRecipientProblem(recipient)
-    return problem === undefined ? undefined : `failed to parse input as age key from age plugin: ${problem}`
+    const plugin = pluginRecipientName(recipient)
+    return 'name' in plugin ? undefined : `failed to parse input as age key from age plugin: ${plugin.error}`
   }
   if (recipient.startsWith('age1')) {
     const problem = typedKeyProblem(recipient, 'age', 32, 'invalid X25519 public key')
     return problem === undefined ? undefined : `${bech32Key}: malformed recipient ${goQuote(recipient)}: ${problem}`
   }
-  if (recipient.startsWith('ssh-')) return undefined // tsops cannot encrypt to it: wrap says so
+  if (recipient.startsWith('ssh-')) {
+    const ssh = parseSshRecipient(recipient)
+    return 'error' in ssh ? `failed to parse input as age-ssh public key: ${ssh.error}` : undefined
+  }
   return `failed to parse input, unknown recipient type: ${goQuote(recipient)}`
 }
 
 
-function pluginRecipientProblem(recipient: string): string | undefined {
-  const decoded = bech32Decode(recipient)
-  if (!decoded.ok) return `invalid recipient encoding: ${decoded.error}`
-  if (!decoded.hrp.startsWith('age1')) return 'not a plugin recipient: <nil>'
-  const name = decoded.hrp.slice('age1'.length)
-  return /^[A-Za-z0-9+\-._]+$/.test(name) ? undefined : `invalid plugin name: ${goQuote(name)}`
-}
-
 /** MLKEM768-X25519: 1184-byte ML-KEM key and a 32-byte X25519 key. */
 const HYBRID_PUBLIC_KEY_SIZE = 1216
 
-async function wrap(recipient: string, part: Uint8Array): Promise<KeyEntry> {
+async function wrap(recipient: string, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
   // X25519 recipients (nearly all) are wrapped with node:crypto; typage handles the rest.
   const x25519 = parseX25519Recipient(recipient)
   if (x25519) return { type: 'age', fields: { recipient, enc: armor(encryptX25519(part, [x25519])) } }
   const problem = recipientProblem(recipient)
   if (problem !== undefined) throw new GenericError(problem)
-  checkRecipientSupported(recipient)
   const age = await loadAge()
   const encrypter = new age.Encrypter()
+  encrypter.addRecipient(recipientFor(recipient, ctx, age))
+  let file: Uint8Array
   try {
-    encrypter.addRecipient(recipient)
-  } catch {
-    throw new GenericError(`failed to parse input as age recipient: ${JSON.stringify(recipient)}`)
+    file = await encrypter.encrypt(part)
+  } catch (e) {
+    throw new GenericError(`failed to create writer for encrypting sops data key with age: failed to wrap key for recipient #0: ${errorText(e)}`)
   }
   // typage's armor is age's: 64-column base64 and a final newline after the END line.
-  const enc = age.armor.encode(await encrypter.encrypt(part))
-  return { type: 'age', fields: { recipient, enc } }
+  return { type: 'age', fields: { recipient, enc: age.armor.encode(file) } }
 }
 
-/** Clear errors for recipient kinds typage 0.3.1 cannot encrypt to (sops can, via agessh/plugins). */
-function checkRecipientSupported(recipient: string): void {
+/**
+ * What typage encrypts to, routed as sops's parseRecipient routes it: `age1pq1…` natively,
+ * any other `age1NAME1…` through the plugin `age-plugin-NAME` (age1tag1… too, as in sops),
+ * `ssh-…` as agessh. `recipient` has already been checked (recipientProblem).
+ */
+function recipientFor(recipient: string, ctx: KeyContext, age: AgeModule): string | Recipient {
+  const stanza = (s: StanzaLike) => new age.Stanza(s.args, s.body)
   if (recipient.startsWith('ssh-')) {
-    throw new GenericError(`SSH age recipients (${recipient.split(' ')[0]}) are not supported by tsops yet; use an age1… recipient`)
+    const ssh = parseSshRecipient(recipient) as SshPublicKey
+    return { wrapFileKey: (fileKey) => [stanza(wrapToSsh(ssh, fileKey))] }
   }
-  // X25519 recipients are bech32 with HRP "age": the only '1' is the separator after "age".
-  // A further '1' means HRP "age1<name>", i.e. a plugin (age1pq1/age1tag1/age1tagpq1 are native).
-  const native = /^age1(pq1|tag1|tagpq1)?[^1]*$/
-  if (recipient.startsWith('age1') && !native.test(recipient)) {
-    throw new GenericError(`age plugin recipients are not supported by tsops: ${JSON.stringify(recipient)}`)
-  }
+  if (recipient.startsWith('age1pq1')) return recipient
+  const plugin = pluginRecipientName(recipient) as { name: string }
+  const pluginCtx = { env: ctx.env, askSecret: readSecret, ...(ctx.signal ? { signal: ctx.signal } : {}) }
+  return { wrapFileKey: async (fileKey) => (await pluginWrap(plugin.name, recipient, fileKey, pluginCtx)).map(stanza) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ export function formatAgeError(message: string, error: string | undefined, loade
 
 /** X25519 identities parsed for node:crypto, or undefined when any identity needs typage. */
 function nativeIdentities(identities: readonly ParsedIdentity[]): X25519Identity[] | undefined {
-  const parsed = identities.map((i) => parseX25519Identity(i.identity))
+  const parsed = identities.map((i) => (typeof i.identity === 'string' ? parseX25519Identity(i.identity) : undefined))
   return parsed.every((p): p is X25519Identity => p !== undefined) ? parsed : undefined
 }
 
