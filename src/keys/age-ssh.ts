@@ -11,7 +11,7 @@
 import { constants, createHash, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto'
 import { b64NoPad, chachaOpen, chachaSeal, hkdf, x25519 } from './age-x25519.js'
 import { decodeString } from './age-format.js'
-import { goQuote } from './go-text.js'
+import { goBase64Decode, goQuote } from './go-text.js'
 
 const ED25519_LABEL = 'age-encryption.org/v1/ssh-ed25519'
 const RSA_LABEL = 'age-encryption.org/v1/ssh-rsa'
@@ -100,8 +100,11 @@ function edwardsToMontgomery(pk: Buffer): Buffer | undefined {
   return Buffer.from(u.toString(16).padStart(64, '0'), 'hex').reverse()
 }
 
-/** ssh.ParsePublicKey for the two types age knows; a Go-worded reason otherwise. */
-export function parseSshPublicWire(wire: Buffer): SshPublicKey | { error: string; type?: string } {
+/** Key types golang.org/x/crypto/ssh parses but agessh does not take. */
+const OTHER_SSH_TYPES = new Set(['ssh-dss', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'sk-ecdsa-sha2-nistp256@openssh.com', 'sk-ssh-ed25519@openssh.com'])
+
+/** ssh.ParsePublicKey for the two types age knows; `other` for a type ssh knows and age does not. */
+export function parseSshPublicWire(wire: Buffer): SshPublicKey | { error: string; other?: string } {
   try {
     const w = new Wire(wire)
     const type = w.text()
@@ -119,20 +122,44 @@ export function parseSshPublicWire(wire: Buffer): SshPublicKey | { error: string
       if ((rsa.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return { error: 'RSA key size is too small' }
       return { type, wire, rsa }
     }
-    return { error: `unknown SSH recipient type: ${goQuote(type)}`, type }
-  } catch {
-    return { error: 'ssh: no key found' }
+    return OTHER_SSH_TYPES.has(type) ? { error: `unknown SSH recipient type: ${goQuote(type)}`, other: type } : { error: `ssh: unknown key algorithm: ${type}` }
+  } catch (e) {
+    if (e instanceof WireError) return { error: 'ssh: short read' }
+    return { error: `ssh: ${e instanceof Error ? e.message : String(e)}` }
   }
 }
 
-/** agessh.ParseRecipient: an authorized_keys line (`ssh-ed25519 AAAA… comment`). */
+/**
+ * agessh.ParseRecipient over ssh.ParseAuthorizedKey: `TYPE BASE64 [comment]`, or with an
+ * options field before the type; Go's errors (`ssh: no key found; last parsing error …`).
+ */
 export function parseSshRecipient(text: string): SshPublicKey | { error: string } {
-  const [, b64] = text.trim().split(/\s+/)
-  const wire = b64 === undefined ? undefined : Buffer.from(b64, 'base64')
-  const parsed = wire && wire.length > 0 ? parseSshPublicWire(wire) : { error: 'ssh: no key found' }
-  if (!('error' in parsed)) return parsed
-  if ('type' in parsed) return { error: parsed.error }
-  return { error: `malformed SSH recipient: ${goQuote(text)}: ${parsed.error}` }
+  const line = text.split(/\r?\n/)[0]!.trim()
+  let lastError: string | undefined
+  let rest = line
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const i = rest.search(/[ \t]/)
+    if (i === -1) break
+    const parsed = authorizedKey(rest.slice(0, i), rest.slice(i))
+    if (!('error' in parsed)) return parsed
+    if (parsed.other !== undefined) return { error: parsed.error }
+    lastError = parsed.error
+    rest = rest.slice(i).trimStart() // the first field may have been options: the type is next
+  }
+  const noKey = lastError === undefined ? 'ssh: no key found' : `ssh: no key found; last parsing error for ignored line: ${lastError}`
+  return { error: `malformed SSH recipient: ${goQuote(text)}: ${noKey}` }
+}
+
+/** ssh's parseAuthorizedKey for one candidate: the key, its parse error, or a type mismatch. */
+function authorizedKey(declared: string, rest: string): SshPublicKey | { error: string; other?: string } {
+  const b64 = rest.trim().split(/[ \t]/)[0]!
+  const decoded = goBase64Decode(b64, true, false)
+  if (!decoded.ok) return { error: decoded.error }
+  const parsed = parseSshPublicWire(decoded.bytes)
+  if ('error' in parsed && parsed.other === undefined) return parsed
+  const type = 'error' in parsed ? parsed.other! : parsed.type
+  if (type !== declared) return { error: `ssh: authorized keys key type mismatch: human-readable type ${goQuote(declared)}, encoded type ${goQuote(type)}` }
+  return parsed
 }
 
 /** The stanza agessh's Wrap writes for `fileKey`. */
