@@ -22,7 +22,7 @@ const MAX_WORK_FACTOR = 22
 export interface EncryptedIdentityOptions {
   /** Asks for the passphrase (the terminal, in sops's words). */
   askPassphrase: (prompt: string) => Promise<string>
-  warn?: (message: string) => void
+  warn?: (message: string, sopsLogger?: 'AGE') => void
 }
 
 /** The identity an encrypted identity file stands for (`contents`: the age file, armor removed). */
@@ -35,7 +35,7 @@ export function encryptedIdentity(contents: Buffer, location: string, options: E
         const fileKey = await identity.unwrapFileKey(stanzas)
         if (fileKey) return fileKey
       }
-      options.warn?.(`encrypted identity '${location}' didn't match file's recipients`)
+      options.warn?.(`encrypted identity '${location}' didn't match file's recipients`, 'AGE')
       return null
     },
   }

@@ -9,7 +9,7 @@ import { createECDH } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { baseEnv, cleanupTwins, crossDecrypt, expectSame, realAge, realSops, run, twin, twinRoot, type Side, type Twin } from './harness.js'
+import { baseEnv, cleanupTwins, crossDecrypt, expectSame, maskPaths, realAge, realSops, run, twin, twinRoot, type Side, type Twin } from './harness.js'
 import { bech32Encode, pluginPath, runTool, sshKeygen } from '../helpers/age-tools.js'
 import { REPO_ROOT } from '../helpers/paths.js'
 
@@ -163,6 +163,23 @@ describe('decrypt a file real sops wrote, with each kind of identity', () => {
 })
 
 describe('failures read the same', () => {
+  it('a passphrase-protected identity file that does not open the file: sops\'s [AGE] warning, then the failure', async () => {
+    const otherKey = path.join(keys, 'other.txt')
+    runTool(realAge('age-keygen'), ['-o', otherKey])
+    const enc = await sopsEncrypted(runTool(realAge('age-keygen'), ['-y', otherKey]).toString().trim())
+    const t = await twin(['decrypt', 'e.yaml'], {
+      files: { 'e.yaml': enc },
+      env: { SOPS_AGE_KEY_FILE: path.join(keys, 'x.age') },
+      // stderr through a pipe (not the terminal), as when it is redirected: logrus's plain format.
+      wrap: (command) => ['python3', PTY, 'Enter passphrase', PASSPHRASE, '--', 'sh', '-c', '"$@" 2>&1 | cat; exit 0', 'sh', ...command],
+    })
+    const screen = (side: Side) => maskPaths(Buffer.from(side.stdout.toString().trim(), 'base64').toString(), side, t.root).replace(/time="[^"]*"/g, 'time="<time>"')
+    expect(screen(t.real)).toContain(`[AGE]\t time="<time>" level=warning msg="encrypted identity 'SOPS_AGE_KEY_FILE' didn't match file's recipients"`)
+    expect(screen(t.ours)).toBe(screen(t.real))
+    expectSame(t, { stdout: false }, 'age kinds: passphrase identity file that does not match')
+  })
+
+
   it('the wrong SSH key', async () => {
     const enc = await sopsEncrypted(ssh.ed25519.publicKey)
     const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': enc }, env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: ssh.other.file } })
