@@ -51,24 +51,18 @@ export async function pluginWrap(name: string, recipient: string, fileKey: Uint8
     conn.send('done', [])
     const stanzas: StanzaLike[] = []
     let labels = false
-    for (;;) {
-      const s = await conn.read()
+    await readUntilDone(conn, (s) => {
       if (s.type === 'recipient-stanza') {
         if (s.args.length < 2) throw new Error('malformed recipient stanza: unexpected argument count')
-        if (!/^[+-]?\d+$/.test(s.args[0]!)) throw new Error('malformed recipient stanza: invalid index')
-        if (Number(s.args[0]) !== 0) throw new Error('malformed recipient stanza: unexpected index')
+        checkIndex(s.args[0]!, 'recipient')
         stanzas.push({ args: s.args.slice(1), body: s.body })
-        conn.send('ok', [])
-      } else if (s.type === 'labels') {
-        if (labels) throw new Error('repeated labels stanza')
-        labels = true
-        conn.send('ok', [])
-      } else if (s.type === 'error') {
-        conn.send('ok', [])
-        throw new Error(s.body.toString('utf8'))
-      } else if (s.type === 'done') break
-      else await conn.interact(s)
-    }
+        return true
+      }
+      if (s.type !== 'labels') return false
+      if (labels) throw new Error('repeated labels stanza')
+      labels = true
+      return true
+    })
     if (stanzas.length === 0) throw new Error('received zero recipient stanzas')
     return stanzas
   })
@@ -85,23 +79,40 @@ async function pluginUnwrap(name: string, identity: string, stanzas: readonly St
     for (const s of stanzas) conn.send('recipient-stanza', ['0', ...s.args], s.body)
     conn.send('done', [])
     let fileKey: Buffer | null = null
-    for (;;) {
-      const s = await conn.read()
-      if (s.type === 'file-key') {
-        if (s.args.length !== 1) throw new Error('malformed file-key stanza: unexpected arguments count')
-        if (!/^[+-]?\d+$/.test(s.args[0]!)) throw new Error('malformed file-key stanza: invalid index')
-        if (Number(s.args[0]) !== 0) throw new Error('malformed file-key stanza: unexpected index')
-        if (fileKey) throw new Error('received duplicated file-key stanza')
-        fileKey = s.body
-        conn.send('ok', [])
-      } else if (s.type === 'error') {
-        conn.send('ok', [])
-        throw new Error(s.body.toString('utf8'))
-      } else if (s.type === 'done') break
-      else await conn.interact(s)
-    }
+    await readUntilDone(conn, (s) => {
+      if (s.type !== 'file-key') return false
+      if (s.args.length !== 1) throw new Error('malformed file-key stanza: unexpected arguments count')
+      checkIndex(s.args[0]!, 'file-key')
+      if (fileKey) throw new Error('received duplicated file-key stanza')
+      fileKey = s.body
+      return true
+    })
     return fileKey
   })
+}
+
+/**
+ * Phase 2 of both protocols: the plugin's stanzas until `done`. `handle` takes the ones the
+ * caller expects (each acknowledged with `ok`); `error` ends the talk with its text; anything
+ * else is a request for the user (ClientUI.handle).
+ */
+async function readUntilDone(conn: Connection, handle: (s: ProtocolStanza) => boolean): Promise<void> {
+  for (;;) {
+    const s = await conn.read()
+    if (s.type === 'done') return
+    if (s.type === 'error') {
+      conn.send('ok', [])
+      throw new Error(s.body.toString('utf8'))
+    }
+    if (handle(s)) conn.send('ok', [])
+    else await conn.interact(s)
+  }
+}
+
+/** We send a single file key, so a stanza's index must be 0 (strconv.Atoi, then the check). */
+function checkIndex(arg: string, what: string): void {
+  if (!/^[+-]?\d+$/.test(arg)) throw new Error(`malformed ${what} stanza: invalid index`)
+  if (Number(arg) !== 0) throw new Error(`malformed ${what} stanza: unexpected index`)
 }
 
 // ---- the connection -------------------------------------------------------------------------
