@@ -5,7 +5,7 @@ import { constants as fsConstants } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { GenericError } from '../core/errors.js'
-import { loadAge } from './age-common.js'
+import { errorText, loadAge } from './age-common.js'
 import { parseIdentities, readIdentityFile, userConfigDir } from './age-identities.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -53,8 +53,15 @@ export async function keygen(
 }
 
 async function firstRecipient(text: string, file: string): Promise<string> {
-  const first = parseIdentities(text, file)[0]
+  let first: ReturnType<typeof parseIdentities>[number] | undefined
+  try {
+    first = parseIdentities(text, file)[0]
+  } catch (e) {
+    throw new GenericError(`age key file ${file}: ${errorText(e)}`)
+  }
   if (!first) throw new GenericError(`age key file ${file} exists but contains no age identity`)
+  // A plugin identity's recipient is the plugin's to tell (age-plugin-NAME), not ours.
+  if (typeof first.identity !== 'string') throw new GenericError(`age key file ${file}: its first identity is a plugin identity, whose recipient tsops cannot derive`)
   const age = await loadAge()
   try {
     return await age.identityToRecipient(first.identity)

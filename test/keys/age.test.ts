@@ -309,6 +309,16 @@ describe('keygen', () => {
     expect(await keygen(env)).toEqual({ path: file, recipient: MOCK_RECIPIENT, created: false })
     expect(await readFile(file, 'utf8')).toBe(text)
   })
+
+  it('an existing file whose first identity is a plugin identity, or malformed, is a clear error', async () => {
+    const { env } = await sandbox()
+    const file = defaultAgeKeyFile(env)
+    await mkdir(path.dirname(file), { recursive: true })
+    await writeFile(file, 'AGE-PLUGIN-BATCHPASS-1JCS0Q9\n')
+    await expect(keygen(env)).rejects.toThrow(`age key file ${file}: its first identity is a plugin identity, whose recipient tsops cannot derive`)
+    await writeFile(file, 'garbage\n')
+    await expect(keygen(env)).rejects.toThrow(`age key file ${file}: failed to parse '${file}' age identities: unknown identity type`)
+  })
 })
 
 describe('shlexSplit', () => {
