@@ -206,7 +206,7 @@ function sshIdentityFromFile(file: string): AgeIdentity | { error: string } {
   const parsed = parseSshPrivateKey(text)
   if ('key' in parsed) return sshIdentity(parsed.key)
   if ('error' in parsed) return { error: `malformed SSH identity in ${goQuote(file)}: ${parsed.error}` }
-  if (parsed.publicKey) return encryptedSshIdentity(parsed.publicKey, file)
+  if (parsed.publicKey) return encryptedSshIdentity(parsed.publicKey, file, text, readSecret)
   // A legacy encrypted PEM key holds no public key: sops reads it from the .pub beside it.
   const pubFile = `${file}.pub`
   let pubText: string
@@ -217,7 +217,7 @@ function sshIdentityFromFile(file: string): AgeIdentity | { error: string } {
   }
   const pub = parseSshRecipient(pubText)
   if ('error' in pub) return { error: `failed to parse ${goQuote(pubFile)}: ssh: no key found` }
-  return encryptedSshIdentity(pub, file)
+  return encryptedSshIdentity(pub, file, text, readSecret)
 }
 
 /** sops's parseSSHIdentityFromPrivateKeyCmdOutput: an encrypted key is refused here. */

@@ -8,7 +8,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { ageKeySource } from '../../src/keys/age.js'
 import { KeyUnwrapError, type KeyContext } from '../../src/keys/types.js'
+import { spawnSync } from 'node:child_process'
 import { ageBin, armorBody, runTool, sshKeygen } from '../helpers/age-tools.js'
+import { cleanEnv, runCli } from '../helpers/cli.js'
+import { CLI, REPO_ROOT } from '../helpers/paths.js'
 
 let dir: string
 let home: string
@@ -97,18 +100,55 @@ describe('where sops finds SSH identities', () => {
     expect(await reason(path.join(dir, 'nope'))).toContain(`Errors while loading age identities: failed to open file: open ${path.join(dir, 'nope')}: no such file or directory`)
   })
 
-  it('a passphrase-protected SSH key is harmless until a file needs it, then says it is unsupported', async () => {
+  it('a passphrase-protected SSH key costs nothing while files are for other keys', async () => {
     const locked = sshKeygen(dir, 'id_locked', ['-t', 'ed25519'], 'secret passphrase')
     const sshHome = path.join(dir, 'lockedhome')
     fs.mkdirSync(path.join(sshHome, '.ssh'), { recursive: true })
     fs.copyFileSync(locked.file, path.join(sshHome, '.ssh', 'id_ed25519'))
-    // A file for another key decrypts with that key; the locked one is never asked.
+    // A file for another key decrypts with that key; the locked one is never asked for.
     const dataKey = randomBytes(32)
     const other = encryptTo(keys.rsa!.publicKey, dataKey)
     const env = { HOME: sshHome, SOPS_AGE_SSH_PRIVATE_KEY_FILE: keys.rsa!.file }
     expect(Buffer.from(await ageKeySource(keys.rsa!.publicKey).unwrap({ type: 'age', fields: { recipient: keys.rsa!.publicKey, enc: other } }, { env }))).toEqual(dataKey)
-    const mine = encryptTo(locked.publicKey, dataKey)
-    const err = (await ageKeySource(locked.publicKey).unwrap({ type: 'age', fields: { recipient: locked.publicKey, enc: mine } }, { env: { HOME: sshHome } }).catch((e: unknown) => e)) as KeyUnwrapError
-    expect(err.reason).toContain('is passphrase-protected, which tsops does not support yet')
+  })
+})
+
+describe('passphrase-protected SSH keys, asked on the terminal (the CLI on a pseudo-terminal)', () => {
+  const PASSPHRASE = 'ssh key passphrase'
+  const PTY = path.join(REPO_ROOT, 'test/helpers/pty-answer.py')
+
+  /** A file encrypted by tsops to `publicKey`, decrypted by the CLI with `file` as the SSH key, `answer` typed at the prompt. */
+  async function decryptOnTerminal(publicKey: string, file: string, answer: string): Promise<{ code: number | null; screen: string }> {
+    const plain = path.join(dir, 'p.yaml')
+    fs.writeFileSync(plain, 'token: s3cr3t\n')
+    const r = await runCli(['encrypt', '--age', publicKey, plain], { env: cleanEnv({ HOME: home }) })
+    const encrypted = path.join(dir, 'p.enc.yaml')
+    fs.writeFileSync(encrypted, r.stdout)
+    const run = spawnSync('python3', [PTY, 'Enter passphrase', answer, '--', process.execPath, CLI, 'decrypt', encrypted], {
+      env: cleanEnv({ HOME: home, SOPS_AGE_SSH_PRIVATE_KEY_FILE: file }) as NodeJS.ProcessEnv,
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    return { code: run.status, screen: Buffer.from(run.stdout.trim(), 'base64').toString('utf8') }
+  }
+
+  it.each([
+    ['ed25519, OpenSSH format (bcrypt KDF, aes256-ctr)', ['-t', 'ed25519']],
+    ['RSA, OpenSSH format', ['-t', 'rsa', '-b', '2048']],
+    ['RSA, legacy encrypted PEM', ['-t', 'rsa', '-b', '2048', '-m', 'PEM']],
+  ])('%s: sops\'s prompt, no echo, then the file decrypts', async (label, args) => {
+    const key = sshKeygen(dir, `locked-${label.replace(/\W+/g, '-')}`, args, PASSPHRASE)
+    const { code, screen } = await decryptOnTerminal(key.publicKey, key.file, PASSPHRASE)
+    expect(code, screen).toBe(0)
+    expect(screen).toContain(`Enter passphrase for "${key.file}": `)
+    expect(screen).toContain('token: s3cr3t')
+    expect(screen).not.toContain(PASSPHRASE)
+  })
+
+  it('a wrong passphrase fails as Go words it', async () => {
+    const key = sshKeygen(dir, 'locked-wrong', ['-t', 'ed25519'], PASSPHRASE)
+    const { code, screen } = await decryptOnTerminal(key.publicKey, key.file, 'not it')
+    expect(code).toBe(128)
+    expect(screen.replace(/\s*\|\s*/g, ' ')).toContain('failed to decrypt SSH key file: x509: decryption password incorrect')
   })
 })

@@ -162,6 +162,32 @@ describe('decrypt a file real sops wrote, with each kind of identity', () => {
   })
 })
 
+describe('passphrase-protected SSH keys, asked on a pseudo-terminal', () => {
+  const SSH_PASSPHRASE = 'ssh key passphrase'
+  const onTerminal = (answer: string) => (command: string[]) => ['python3', PTY, 'Enter passphrase', answer, '--', ...command]
+
+  it.each([
+    ['ed25519, OpenSSH format', ['-t', 'ed25519']],
+    ['RSA, legacy encrypted PEM', ['-t', 'rsa', '-b', '2048', '-m', 'PEM']],
+  ])('%s: the right passphrase, a wrong one, and no terminal', async (label, args) => {
+    const key = sshKeygen(keys, `locked-${label.replace(/\W+/g, '-')}`, args, SSH_PASSPHRASE)
+    const enc = await sopsEncrypted(key.publicKey)
+    const options = { files: { 'e.yaml': enc }, env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: key.file } }
+    const ok = await twin(['decrypt', 'e.yaml'], { ...options, wrap: onTerminal(SSH_PASSPHRASE) })
+    const screen = Buffer.from(ok.real.stdout.toString().trim(), 'base64').toString()
+    expect(screen).toContain(`Enter passphrase for "${key.file}":`)
+    expect(screen).toContain('c: secret value')
+    expect(screen).not.toContain(SSH_PASSPHRASE)
+    expectSame(ok, {}, `age kinds: passphrase-protected SSH key (${label})`)
+    const wrong = await twin(['decrypt', 'e.yaml'], { ...options, wrap: onTerminal('not it') })
+    expect(Buffer.from(wrong.real.stdout.toString().trim(), 'base64').toString()).toContain('x509: decryption')
+    expectSame(wrong, {}, `age kinds: passphrase-protected SSH key, wrong passphrase (${label})`)
+    const none = await twin(['decrypt', 'e.yaml'], { ...options, wrap: (command) => ['setsid', '-w', ...command] })
+    expect(none.real.code).toBe(128)
+    expectSame(none, {}, `age kinds: passphrase-protected SSH key, no terminal (${label})`)
+  })
+})
+
 describe('failures read the same', () => {
   it('a passphrase-protected identity file that does not open the file: sops\'s [AGE] warning, then the failure', async () => {
     const otherKey = path.join(keys, 'other.txt')
