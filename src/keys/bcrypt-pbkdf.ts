@@ -41,28 +41,32 @@ function piWords(): Uint32Array {
 class Blowfish {
   readonly p: Uint32Array
   readonly s: Uint32Array
+  // The four S-boxes as views of `s`: the round function indexes them directly (hot loop).
+  private readonly s0: Uint32Array
+  private readonly s1: Uint32Array
+  private readonly s2: Uint32Array
+  private readonly s3: Uint32Array
 
   constructor() {
     const words = piWords()
     this.p = words.slice(0, P_WORDS)
     this.s = words.slice(P_WORDS)
+    ;[this.s0, this.s1, this.s2, this.s3] = [0, 1, 2, 3].map((i) => this.s.subarray(i * 256, i * 256 + 256)) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array]
   }
 
-  private f(x: number): number {
-    const s = this.s
-    return ((((s[x >>> 24]! + s[256 + ((x >>> 16) & 0xff)]!) >>> 0) ^ s[512 + ((x >>> 8) & 0xff)]!) + s[768 + (x & 0xff)]!) >>> 0
-  }
-
-  /** Blowfish_encipher on the pair in `block` (in place). */
+  /**
+   * Blowfish_encipher on the pair in `block` (in place). F is inlined; the 32-bit sums wrap
+   * through `^` (ToInt32) and the final store into the Uint32Array.
+   */
   encipher(block: Uint32Array, at = 0): void {
-    const p = this.p
-    let l = (block[at]! ^ p[0]!) >>> 0
+    const { p, s0, s1, s2, s3 } = this
+    let l = block[at]! ^ p[0]!
     let r = block[at + 1]!
     for (let i = 1; i <= 16; i += 2) {
-      r = (r ^ this.f(l) ^ p[i]!) >>> 0
-      l = (l ^ this.f(r) ^ p[i + 1]!) >>> 0
+      r ^= (((s0[l >>> 24]! + s1[(l >>> 16) & 0xff]!) ^ s2[(l >>> 8) & 0xff]!) + s3[l & 0xff]!) ^ p[i]!
+      l ^= (((s0[r >>> 24]! + s1[(r >>> 16) & 0xff]!) ^ s2[(r >>> 8) & 0xff]!) + s3[r & 0xff]!) ^ p[i + 1]!
     }
-    block[at] = (r ^ p[17]!) >>> 0
+    block[at] = r ^ p[17]!
     block[at + 1] = l
   }
 
