@@ -185,6 +185,10 @@ describe('passphrase-protected SSH keys, asked on a pseudo-terminal', () => {
     const none = await twin(['decrypt', 'e.yaml'], { ...options, wrap: (command) => ['setsid', '-w', ...command] })
     expect(none.real.code).toBe(128)
     expectSame(none, {}, `age kinds: passphrase-protected SSH key, no terminal (${label})`)
+    // Printed by SOPS_AGE_SSH_PRIVATE_KEY_CMD, an encrypted key is refused outright, as in sops.
+    const cmd = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': enc }, env: { SOPS_AGE_SSH_PRIVATE_KEY_CMD: `cat ${key.file}` } })
+    expect(cmd.real.stderr.replace(/\s*\|\s*/g, ' ')).toContain('is password protected, which is unsupported')
+    expectSame(cmd, {}, `age kinds: passphrase-protected SSH key from SOPS_AGE_SSH_PRIVATE_KEY_CMD (${label})`)
   })
 })
 
