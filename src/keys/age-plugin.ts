@@ -147,7 +147,6 @@ class Connection {
 
   private constructor(
     private readonly child: ChildProcessByStdio<Writable, Readable, null>,
-    private readonly name: string,
     private readonly ctx: PluginContext,
   ) {
     child.stdout.on('data', (chunk: Buffer) => {
@@ -174,7 +173,7 @@ class Connection {
         if (e.code === 'ENOENT') reject(new Error(`${goQuote(name)} plugin not found: exec: ${goQuote(binary)}: executable file not found in $PATH`))
         else reject(e)
       })
-      child.once('spawn', () => resolve(new Connection(child, name, ctx)))
+      child.once('spawn', () => resolve(new Connection(child, ctx)))
     })
   }
 
@@ -200,7 +199,7 @@ class Connection {
         this.buffered = this.buffered.subarray(nl + 1)
         return line
       }
-      if (this.ended) throw new Error(this.buffered.length === 0 ? 'EOF' : 'unexpected EOF')
+      if (this.ended) throw new Error('failed to read line: EOF') // (bufio's ReadBytes: EOF even after a partial line)
       await new Promise<void>((resolve) => (this.waiting = resolve))
     }
   }
@@ -247,9 +246,5 @@ class Connection {
       this.child.once('close', () => resolve())
       this.child.kill('SIGINT')
     })
-  }
-
-  toString(): string {
-    return `age-plugin-${this.name}`
   }
 }
