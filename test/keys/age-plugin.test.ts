@@ -75,3 +75,30 @@ describe('plugin identities (AGE-PLUGIN-NAME-1…)', () => {
     expect(err.reason).toMatch(/^failed to create reader for decrypting sops data key with age: batchpass plugin: incorrect passphrase\./)
   })
 })
+
+describe('the plugin protocol, with a scripted plugin', () => {
+  /** An `age-plugin-NAME` shell script that reads the client's phase 1, then prints `reply`. */
+  function scriptedPlugin(name: string, reply: string): string {
+    const bin = fs.mkdtempSync(path.join(dir, 'bin-'))
+    const file = path.join(bin, `age-plugin-${name}`)
+    fs.writeFileSync(file, `#!/bin/sh\nwhile read -r line; do [ "$line" = "-> done" ] && break; done\nread -r body\nprintf -- '${reply}'\ncat >/dev/null\n`, { mode: 0o755 })
+    return bin
+  }
+
+  it('an error stanza is the plugin\'s message, prefixed with its name', async () => {
+    const bin = scriptedPlugin('scripted', `-> error recipient\\n${Buffer.from('the token is unplugged').toString('base64').replace(/=+$/, '')}\\n`)
+    const recipient = bech32Encode('age1scripted', Buffer.from([1, 2, 3]))
+    await expect(ageKeySource(recipient).wrap(randomBytes(32), { env: { PATH: `${bin}:/usr/bin:/bin` } })).rejects.toThrow(
+      'failed to wrap key for recipient #0: scripted plugin: the token is unplugged',
+    )
+  })
+
+  it('a message is acknowledged (sops does not print it), then the stanzas are used', async () => {
+    const msg = Buffer.from('touch your key').toString('base64').replace(/=+$/, '')
+    const body = Buffer.from('wrapped').toString('base64').replace(/=+$/, '')
+    const bin = scriptedPlugin('chatty', `-> msg\\n${msg}\\n-> recipient-stanza 0 chatty-type arg1\\n${body}\\n-> done\\n\\n`)
+    const recipient = bech32Encode('age1chatty', Buffer.from([4, 5]))
+    const entry = await ageKeySource(recipient).wrap(randomBytes(32), { env: { PATH: `${bin}:/usr/bin:/bin` } })
+    expect(armorBody(entry.fields.enc as string).toString('latin1')).toMatch(/^age-encryption\.org\/v1\n-> chatty-type arg1\nd3JhcHBlZA\n--- /)
+  })
+})
