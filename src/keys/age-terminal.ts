@@ -13,7 +13,16 @@ const ENTER = new Set(['\r', '\n'])
 const ERASE = new Set(['\x7f', '\b'])
 const CLEAR_LINE = '\r\n\x1b[F\x1b[K'
 
-export async function readSecret(prompt: string): Promise<string> {
+/** Prompts wait for each other: key groups unwrap in parallel, and one terminal takes one answer at a time. */
+let queue: Promise<unknown> = Promise.resolve()
+
+export function readSecret(prompt: string): Promise<string> {
+  const answer = queue.then(() => askTerminal(prompt))
+  queue = answer.catch(() => undefined)
+  return answer
+}
+
+async function askTerminal(prompt: string): Promise<string> {
   const tty = await import('node:tty') // loaded only when a prompt is needed
   const fd = openTerminal(tty.isatty(0))
   const input = new tty.ReadStream(fd)

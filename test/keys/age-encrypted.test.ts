@@ -114,3 +114,33 @@ describe('the CLI asks on the terminal', () => {
     expect(r.stderr.replace(/\s*\|\s*/g, ' ')).toContain('failed to decrypt identity file: could not read passphrase: standard input is not a terminal, and /dev/tty is not available: open /dev/tty: no such device or address')
   })
 })
+
+describe('two prompts in one run (two key groups unwrapped at once)', () => {
+  it('are asked one after the other, each answered, neither echoed', async () => {
+    const sshKey = path.join(dir, 'id_locked')
+    runTool('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'ssh secret', '-C', 'locked', '-f', sshKey])
+    const sshPublic = fs.readFileSync(`${sshKey}.pub`, 'utf8').trim()
+    const project = path.join(dir, 'groups')
+    fs.mkdirSync(project)
+    fs.writeFileSync(
+      path.join(project, '.sops.yaml'),
+      `creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: ["${recipient}"]\n      - age: ["${sshPublic}"]\n`,
+    )
+    fs.writeFileSync(path.join(project, 's.yaml'), 'pin: "1234"\n')
+    const enc = await runCli(['encrypt', 's.yaml'], { cwd: project, env: cleanEnv({ HOME: dir }) })
+    expect(enc.stderr).toBe('')
+    fs.writeFileSync(path.join(project, 's.enc.yaml'), enc.stdout)
+    const r = spawnSync(
+      'python3',
+      [PTY, "identity 'SOPS_AGE_KEY_FILE':", PASSPHRASE, `"${sshKey}":`, 'ssh secret', '--', process.execPath, CLI, 'decrypt', 's.enc.yaml'],
+      { cwd: project, env: cleanEnv({ HOME: dir, SOPS_AGE_KEY_FILE: path.join(dir, 'key.age'), SOPS_AGE_SSH_PRIVATE_KEY_FILE: sshKey }) as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 60_000 },
+    )
+    const screen = Buffer.from(r.stdout.trim(), 'base64').toString('utf8')
+    expect(r.status, screen).toBe(0)
+    expect(screen).toContain('pin: "1234"')
+    // Each prompt on its own, the second after the first was answered (the line cleared between).
+    expect(screen).toMatch(/Enter passphrase for (identity 'SOPS_AGE_KEY_FILE'|"[^"]+"): \r?\r\n\x1b\[F\x1b\[KEnter passphrase for (identity 'SOPS_AGE_KEY_FILE'|"[^"]+"): \r?\r\n\x1b\[F\x1b\[K/)
+    expect(screen).not.toContain(PASSPHRASE)
+    expect(screen).not.toContain('ssh secret')
+  })
+})
