@@ -11,7 +11,7 @@ import { goErrnoText, goQuote } from './go-text.js'
 const KEY_CMD_TIMEOUT_MS = 120_000
 
 /** sops's getOutputFromCmd for SOPS_AGE_KEY_CMD or SOPS_AGE_SSH_PRIVATE_KEY_CMD (`variable`, for messages). */
-export async function keyCommandOutput(cmd: string, recipient: string, ctx: KeyContext, variable = SOPS_AGE_KEY_CMD): Promise<{ text: string } | { error: string }> {
+export async function keyCommandOutput(cmd: string, recipient: string, ctx: KeyContext, variable = SOPS_AGE_KEY_CMD): Promise<{ bytes: Buffer } | { error: string }> {
   let argv: string[]
   try {
     argv = shlexSplit(cmd)
@@ -22,20 +22,23 @@ export async function keyCommandOutput(cmd: string, recipient: string, ctx: KeyC
   // (sops panics on an empty command; tsops reports it.)
   if (file === undefined) return { error: `failed to execute command ${cmd}: ${variable} holds no command` }
   try {
-    return { text: await runKeyCommand(file, args, { ...definedEnv(ctx.env), [SOPS_AGE_RECIPIENT]: recipient }, ctx.signal) }
+    return { bytes: await runKeyCommand(file, args, { ...definedEnv(ctx.env), [SOPS_AGE_RECIPIENT]: recipient }, ctx.signal) }
   } catch (e) {
     return { error: `failed to execute command ${cmd}: ${errorText(e)}` }
   }
 }
 
-/** Runs the key command like Go's cmd.Output(); rejects with os/exec's error text. */
-async function runKeyCommand(file: string, args: string[], env: Record<string, string>, signal?: AbortSignal): Promise<string> {
+/**
+ * Runs the key command like Go's cmd.Output(): its output as bytes (it may print an encrypted,
+ * binary identity file); rejects with os/exec's error text.
+ */
+async function runKeyCommand(file: string, args: string[], env: Record<string, string>, signal?: AbortSignal): Promise<Buffer> {
   const { execFile } = await import('node:child_process')
   return new Promise((resolve, reject) => {
     const child = execFile(
       file,
       args,
-      { env, signal, timeout: KEY_CMD_TIMEOUT_MS, maxBuffer: 1 << 20, encoding: 'utf8', windowsHide: true },
+      { env, signal, timeout: KEY_CMD_TIMEOUT_MS, maxBuffer: 1 << 20, encoding: 'buffer', windowsHide: true },
       (err, stdout) => {
         if (!err) return resolve(stdout)
         reject(new Error(execErrorText(file, err)))

@@ -138,7 +138,7 @@ async function loadIdentities(recipient: string, ctx: KeyContext): Promise<Loade
   if (cmd !== undefined) {
     const out = await keyCommandOutput(cmd, recipient, ctx)
     if ('error' in out) errors.push(out.error)
-    else readers.push({ location: SOPS_AGE_KEY_CMD, bytes: Buffer.from(out.text, 'utf8'), multiplePerLine: false })
+    else readers.push({ location: SOPS_AGE_KEY_CMD, bytes: out.bytes, multiplePerLine: false })
   } else unused.push(SOPS_AGE_KEY_CMD)
   const nothingElse = () => readers.length === 0 && identities.length === 0
   const configDir = userConfigDir(env)
@@ -180,7 +180,7 @@ async function loadSshIdentities(recipient: string, ctx: KeyContext): Promise<Lo
   const sshCmd = env[SOPS_AGE_SSH_PRIVATE_KEY_CMD]
   if (sshCmd !== undefined) {
     const out = await keyCommandOutput(sshCmd, recipient, ctx, SOPS_AGE_SSH_PRIVATE_KEY_CMD)
-    add('error' in out ? out : sshIdentityFromCommand(out.text), SOPS_AGE_SSH_PRIVATE_KEY_CMD)
+    add('error' in out ? out : sshIdentityFromCommand(out.bytes.toString('utf8')), SOPS_AGE_SSH_PRIVATE_KEY_CMD)
   } else found.unused.push(SOPS_AGE_SSH_PRIVATE_KEY_CMD)
   const home = userHomeDir(env)
   if ('error' in home) found.errors.push(home.error)

@@ -93,17 +93,18 @@ describe('the CLI asks on the terminal', () => {
   })
 
   it.each([
-    ['armored', 'key.age'],
-    ['binary', 'key.bin.age'],
-  ])('%s identity file: prompt on /dev/tty, the passphrase never echoed, then the file decrypts', (_kind, name) => {
+    ['armored, in SOPS_AGE_KEY_FILE', 'SOPS_AGE_KEY_FILE', () => path.join(dir, 'key.age')],
+    ['binary, in SOPS_AGE_KEY_FILE', 'SOPS_AGE_KEY_FILE', () => path.join(dir, 'key.bin.age')],
+    ['binary, printed by SOPS_AGE_KEY_CMD', 'SOPS_AGE_KEY_CMD', () => `cat ${path.join(dir, 'key.bin.age')}`],
+  ])('%s: prompt on /dev/tty, the passphrase never echoed, then the file decrypts', (_kind, variable, value) => {
     const r = spawnSync('python3', [PTY, 'Enter passphrase', PASSPHRASE, '--', process.execPath, CLI, 'decrypt', encrypted], {
-      env: cleanEnv({ HOME: dir, SOPS_AGE_KEY_FILE: path.join(dir, name) }) as NodeJS.ProcessEnv,
+      env: cleanEnv({ HOME: dir, [variable]: value() }) as NodeJS.ProcessEnv,
       encoding: 'utf8',
       timeout: 60_000,
     })
     const screen = Buffer.from(r.stdout.trim(), 'base64').toString('utf8')
     expect(r.status, screen + r.stderr).toBe(0)
-    expect(screen).toContain("Enter passphrase for identity 'SOPS_AGE_KEY_FILE': ")
+    expect(screen).toContain(`Enter passphrase for identity '${variable}': `)
     expect(screen).toContain('token: s3cr3t-value')
     expect(screen).not.toContain(PASSPHRASE)
   })
