@@ -59,6 +59,9 @@ describe('plugin identities (AGE-PLUGIN-NAME-1…)', () => {
     const enc = runTool(ageBin(), ['-a', '-r', recipient], { input: dataKey }).toString()
     const got = await ageKeySource(recipient).unwrap({ type: 'age', fields: { recipient, enc } }, { env: { HOME: dir, PATH, SOPS_AGE_KEY: pluginIdentity } })
     expect(Buffer.from(got)).toEqual(dataKey)
+    // Handed over explicitly (the library's ageIdentities), it runs the plugin too.
+    const explicit = await ageKeySource(recipient).unwrap({ type: 'age', fields: { recipient, enc } }, { env: { HOME: dir, PATH }, ageIdentities: [pluginIdentity] })
+    expect(Buffer.from(explicit)).toEqual(dataKey)
   })
 
   it('AGE-PLUGIN-BATCHPASS-1 unwraps what `age -j batchpass` encrypted; a wrong passphrase is the plugin\'s error', async () => {
