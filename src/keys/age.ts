@@ -1,6 +1,9 @@
 /**
  * age key source (spec §6.1): `enc` is an ASCII-armored age file, encrypted to one recipient,
- * whose payload is the raw data key (32 bytes) or Shamir share (33 bytes).
+ * whose payload is the raw data key (32 bytes) or Shamir share (33 bytes). Recipients and
+ * identities of every kind sops 3.13 takes: X25519 (node:crypto, age-x25519.ts), post-quantum
+ * (typage), SSH (age-ssh.ts), plugins (age-plugin.ts), passphrase-protected identity files
+ * (age-encrypted.ts); where identities are found: age-identities.ts.
  *
  * `age-encryption` (typage) is imported lazily so commands that never touch age don't load it.
  * Identities are loaded once per KeyContext (WeakMap below): a bulk decrypt of many files reads
@@ -80,7 +83,6 @@ export function recipientProblem(recipient: string): string | undefined {
   }
   return `failed to parse input, unknown recipient type: ${goQuote(recipient)}`
 }
-
 
 /** MLKEM768-X25519: 1184-byte ML-KEM key and a 32-byte X25519 key. */
 const HYBRID_PUBLIC_KEY_SIZE = 1216
