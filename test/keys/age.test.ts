@@ -330,3 +330,14 @@ describe('shlexSplit', () => {
     expect(() => shlexSplit('x \\')).toThrow('EOF found after escape character')
   })
 })
+
+describe('redact', () => {
+  it('hides every identity form, and leaves plugin binary names readable', async () => {
+    const { redact } = await import('../../src/keys/age-common.js')
+    expect(redact(`x ${MOCK_IDENTITY} y`)).toBe('x [redacted age identity] y')
+    expect(redact(MOCK_IDENTITY.toLowerCase())).toBe('[redacted age identity]')
+    expect(redact('AGE-SECRET-KEY-PQ-1QQQQQQQQQQQQQQQQ')).toBe('[redacted age identity]')
+    expect(redact('AGE-PLUGIN-BATCHPASS-1JCS0Q9')).toBe('[redacted age identity]')
+    expect(redact('exec: "age-plugin-tag": executable file not found in $PATH')).toBe('exec: "age-plugin-tag": executable file not found in $PATH')
+  })
+})
