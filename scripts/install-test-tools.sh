@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Test tools: the real sops (the differential tier's reference) and the real age CLI, built from
-# the Go module proxy, and moto's AWS server from PyPI (a second, independent KMS for the tier).
+# the Go module proxy, moto's AWS server from PyPI (a second, independent KMS for the tier, and
+# the S3 that `publish` uploads to) and fake-gcs-server (the GCS that `publish` uploads to).
 # They live in a cache outside the repo, one folder per version, and are reused when present.
 # Test-only: tsops never runs them.
 #   TSOPS_TOOLS_DIR  the cache (default: ${XDG_CACHE_HOME:-$HOME/.cache}/tsops-tools)
@@ -8,6 +9,7 @@ set -euo pipefail
 SOPS_VERSION=v3.13.2
 AGE_VERSION=v1.3.1
 MOTO_VERSION=5.2.6
+FAKE_GCS_VERSION=v1.56.1
 tools="${TSOPS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tsops-tools}"
 
 # install NAME VERSION MODULE-PATTERN BINARY: go install into $tools/NAME-VERSION unless BINARY is there.
@@ -23,6 +25,10 @@ install() {
 
 install sops "$SOPS_VERSION" github.com/getsops/sops/v3/cmd/sops sops
 install age "$AGE_VERSION" 'filippo.io/age/cmd/...' age-keygen
+install fake-gcs-server "$FAKE_GCS_VERSION" github.com/fsouza/fake-gcs-server fake-gcs-server
+# age's extra plugins (age-plugin-tag, -tagpq, -pq): real plugins for the age plugin protocol tests
+# (cmd/... above already brings age-plugin-batchpass).
+install age-extra "$AGE_VERSION" 'filippo.io/age/extra/...' age-plugin-tag
 
 # moto in a virtualenv of its own, so no system Python package is touched.
 moto="$tools/moto"

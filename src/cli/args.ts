@@ -100,6 +100,9 @@ const FLAG_SPECS = {
   keyservice: { kind: 'list', env: 'SOPS_KEYSERVICE' },
   // sops's BoolTFlag (on unless =false): it takes no value, so the word after it stays a file name.
   'enable-local-keyservice': { kind: 'bool' },
+  // publish
+  recursive: { kind: 'bool' },
+  'omit-extensions': { kind: 'bool' },
   // keyservice (the server): sops's --network/--net, --address/--addr, --prompt
   network: { kind: 'string' },
   net: { kind: 'string' },

@@ -56,6 +56,8 @@ export const COMMANDS: readonly CommandHelp[] = [
     flags: ['in-place', 'output', ...TYPES, 'encryption-context', 'aws-profile', ...ADD_RM, 'filename-override', 'ignore-mac', 'decryption-order', 'indent', 'config', ...KEYSERVICE] },
   { name: 'updatekeys', summary: 'update the keys of SOPS files using the config file', args: 'file|dir...',
     flags: ['yes', 'input-type', 'shamir-secret-sharing-threshold', 'decryption-order', 'config', ...KEYSERVICE] },
+  { name: 'publish', summary: 'Publish sops file or directory to a configured destination', args: 'file',
+    flags: ['yes', 'omit-extensions', 'recursive', 'verbose', 'decryption-order', 'config', ...KEYSERVICE] },
   { name: 'groups', summary: 'modify the groups on a SOPS file', args: 'command [command options] [arguments...]', flags: [],
     subcommands: [
       { name: 'add', summary: 'add a new group to a SOPS file', args: '[arguments...]',

@@ -24,10 +24,10 @@ export type CommandLoader = (name: string) => Promise<Command | undefined>
 export class CommandNotBundled extends Error {}
 
 /**
- * sops subcommands tsops has no module for yet. sops never takes these words for a file, so
- * neither does tsops: `tsops publish` must not open an editor on a new file called `publish`.
+ * sops subcommands tsops has no module for yet (none today). sops never takes these words for a
+ * file, so neither does tsops: such a word must not open an editor on a new file of that name.
  */
-const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set(['publish'])
+const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set<string>()
 
 /** sops's `help` and its alias `h`: the usage text on stdout, exit 0. */
 const HELP_WORDS: ReadonlySet<string> = new Set(['help', 'h'])

@@ -20,7 +20,8 @@ import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms'
 import { GenericError } from '../core/errors.js'
 import { goBase64Decode, goQuote } from './go-text.js'
 import { kmsLabel, type KeySpecOptions } from './registry.js'
-import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal, withTimeout } from './timeouts.js'
+import { boundedCall, type BoundedCall } from './bounded-call.js'
+import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
 
 type KmsModule = typeof import('@aws-sdk/client-kms')
@@ -93,9 +94,9 @@ export function regionOf(arn: string): string | undefined {
 async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
   const region = regionOf(key.arn)
   if (region === undefined) throw new GenericError(invalidArn(key.arn), { hint: ARN_HINT })
-  let blob: Uint8Array
-  try {
-    blob = await bounded(key, ctx, 'encrypt', async (signal) => {
+  const blob = await boundedCall(
+    bounds(key, ctx, 'encrypt'),
+    async (signal) => {
       const kms = await loadKms()
       const client = await clientFor(key, region, ctx.env)
       const out = await client.send(new kms.EncryptCommand({ KeyId: key.arn, Plaintext: part, EncryptionContext: contextOrUndefined(key.context) }), {
@@ -103,11 +104,9 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
       })
       if (!out.CiphertextBlob || out.CiphertextBlob.length === 0) throw new Error('KMS returned an empty CiphertextBlob')
       return out.CiphertextBlob
-    })
-  } catch (e) {
-    if (ctx.signal?.aborted) throw e
-    throw new GenericError(failureText('encrypt', e, key, region, ctx.env), { hint: hintFor(e) })
-  }
+    },
+    (e) => new GenericError(failureText('encrypt', e, region, ctx.env), { hint: hintFor(e) }),
+  )
   return { type: 'kms', fields: { ...kmsKeyFields(key), created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') } }
 }
 
@@ -127,8 +126,9 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
   if (!blob.ok) throw fail(`error base64-decoding encrypted data key: ${blob.error}`)
   const region = regionOf(key.arn)
   if (region === undefined) throw fail(invalidArn(key.arn))
-  try {
-    return await bounded(key, ctx, 'decrypt', async (signal) => {
+  return boundedCall(
+    bounds(key, ctx, 'decrypt'),
+    async (signal) => {
       const kms = await loadKms()
       const client = await clientFor(key, region, ctx.env)
       const out = await client.send(
@@ -141,20 +141,17 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
       )
       if (!out.Plaintext || out.Plaintext.length === 0) throw new Error('KMS returned an empty plaintext')
       return out.Plaintext
-    })
-  } catch (e) {
-    if (ctx.signal?.aborted) throw e
-    throw fail(failureText('decrypt', e, key, region, ctx.env))
-  }
+    },
+    (e) => fail(failureText('decrypt', e, region, ctx.env)),
+  )
 }
 
 /**
  * One deadline for the whole operation (credentials, AssumeRole, retries): the signal stops
- * the SDK's requests, withTimeout guards the parts that take no signal (credential providers).
+ * the SDK's requests, the deadline guards the parts that take no signal (credential providers).
  */
-function bounded<T>(key: KmsKeyConfig, ctx: KeyContext, op: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const signal = timeoutSignal(NETWORK_TIMEOUT_MS, ctx.signal)
-  return withTimeout(run(signal), NETWORK_TIMEOUT_MS + 1_000, `AWS KMS ${op} with ${key.arn}`)
+function bounds(key: KmsKeyConfig, ctx: KeyContext, op: string): BoundedCall {
+  return { ctx, what: `AWS KMS ${op} with ${key.arn}`, deadlineMs: NETWORK_TIMEOUT_MS + 1_000 }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,7 +198,7 @@ async function clientFor(key: KmsKeyConfig, region: string, env: Env): Promise<K
 }
 
 /** Bounded connect/request timeouts and attempts for every AWS client tsops makes. */
-function commonConfig() {
+export function commonConfig() {
   return {
     maxAttempts: MAX_ATTEMPTS,
     // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and keeps waiting.
@@ -209,7 +206,7 @@ function commonConfig() {
   }
 }
 
-interface BaseCredentials {
+export interface BaseCredentials {
   credentials?: AwsCredentials
   profile?: string
 }
@@ -218,7 +215,7 @@ interface BaseCredentials {
  * Like the AWS SDKs' default chain: an explicit profile wins over environment keys; then
  * static keys from the environment; then AWS_PROFILE; else the SDK's own chain.
  */
-function baseCredentials(env: Env, awsProfile: string): BaseCredentials {
+export function baseCredentials(env: Env, awsProfile: string): BaseCredentials {
   if (awsProfile !== '') return { profile: awsProfile }
   const accessKeyId = env.AWS_ACCESS_KEY_ID
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY
@@ -284,7 +281,7 @@ export function stsSessionName(hostname: string = os.hostname()): string {
  * (Recent SDK v3 releases read these from process.env on their own; passing them explicitly makes
  * ctx.env authoritative.)
  */
-export function endpointFromEnv(env: Env, service: 'KMS' | 'STS'): string | undefined {
+export function endpointFromEnv(env: Env, service: 'KMS' | 'STS' | 'S3'): string | undefined {
   if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true') return undefined
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined
 }
@@ -311,7 +308,7 @@ function postUrl(env: Env, region: string, service: 'KMS' | 'STS'): string {
  * add noise to every command's stderr. The SDK reads its opt-out from process.env; it is set for
  * the synchronous constructor call only.
  */
-function quietly<T>(make: () => T): T {
+export function quietly<T>(make: () => T): T {
   const name = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'
   if (process.env[name] !== undefined) return make()
   process.env[name] = 'true'
@@ -330,7 +327,9 @@ interface AwsErrorLike {
   name?: string
   message?: string
   code?: string
-  $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string }
+  $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string; extendedRequestId?: string }
+  /** S3's error body's HostId (the x-amz-id-2 header's value when there is one). */
+  HostId?: string
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED'])
@@ -355,7 +354,7 @@ const ARN_HINT = 'Use a key or alias ARN like arn:aws:kms:us-east-1:111122223333
  * or, when the role could not be assumed, `failed to assume role '<role>': <SDK error>` alone
  * (sops returns that one unwrapped).
  */
-function failureText(op: 'encrypt' | 'decrypt', e: unknown, key: KmsKeyConfig, region: string, env: Env): string {
+function failureText(op: 'encrypt' | 'decrypt', e: unknown, region: string, env: Env): string {
   if (e instanceof AssumeRoleError) {
     return `${e.message}: ${describeAwsError(e.cause, { service: 'STS', operation: 'AssumeRole', url: postUrl(env, region, 'STS'), where: endpointLabel(env, region, 'STS') })}`
   }
@@ -364,10 +363,12 @@ function failureText(op: 'encrypt' | 'decrypt', e: unknown, key: KmsKeyConfig, r
 }
 
 export interface AwsCall {
-  service: 'KMS' | 'STS'
+  service: 'KMS' | 'STS' | 'S3'
   operation: string
   /** The URL the request went to. */
   url: string
+  /** The request's HTTP method as Go's url.Error names it (default Post). */
+  method?: 'Post' | 'Put'
   /** For tsops's own texts: "AWS KMS at <endpoint>". */
   where: string
 }
@@ -396,16 +397,19 @@ export function describeAwsError(e: unknown, call: AwsCall): string {
       return `${call.where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
   }
   if (err.code !== undefined && NETWORK_CODES.has(err.code)) {
-    return `${operation}https response error StatusCode: 0, RequestID: , request send failed, Post ${goQuote(call.url)}: ${goDialError(err.code, call.url)}`
+    const hostId = call.service === 'S3' ? 'HostID: , ' : ''
+    return `${operation}https response error StatusCode: 0, RequestID: , ${hostId}request send failed, ${call.method ?? 'Post'} ${goQuote(call.url)}: ${goDialError(err.code, call.url)}`
   }
   const status = err.$metadata?.httpStatusCode
   if (status === undefined) return err.message ?? name
   // The SDK reports an error without a message (AWS sends none for InvalidCiphertextException) as "UnknownError".
   const message = err.message && err.message !== 'UnknownError' ? err.message : ''
   // Errors the service models print as `Code: message`; the others as smithy's `api error Code: message`.
-  const modeled = call.service === 'KMS' ? KMS_MODELED_ERRORS : STS_MODELED_ERRORS
+  const modeled = call.service === 'KMS' ? KMS_MODELED_ERRORS : call.service === 'STS' ? STS_MODELED_ERRORS : NO_MODELED_ERRORS
   const api = modeled.has(name) ? `${name}: ${message}` : `api error ${name}: ${message}`
-  return `${operation}https response error StatusCode: ${status}, RequestID: ${err.$metadata?.requestId ?? ''}, ${api}`
+  // S3 answers carry a second id, which the Go SDK prints as HostID.
+  const hostId = call.service === 'S3' ? `HostID: ${err.$metadata?.extendedRequestId ?? err.HostId ?? ''}, ` : ''
+  return `${operation}https response error StatusCode: ${status}, RequestID: ${err.$metadata?.requestId ?? ''}, ${hostId}${api}`
 }
 
 /** Go's net error for a failed connection to the URL's host (`dial tcp 127.0.0.1:1: connect: connection refused`). */
@@ -437,13 +441,15 @@ const KMS_MODELED_ERRORS = new Set([
   'XksProxyUriUnreachableException', 'XksProxyVpcEndpointServiceInUseException', 'XksProxyVpcEndpointServiceInvalidConfigurationException',
   'XksProxyVpcEndpointServiceNotFoundException',
 ])
+/** S3's PutObject models none of the errors an upload meets (NoSuchBucket, AccessDenied…). */
+const NO_MODELED_ERRORS: ReadonlySet<string> = new Set()
 const STS_MODELED_ERRORS = new Set([
   'ExpiredTokenException', 'ExpiredTradeInTokenException', 'IDPCommunicationErrorException', 'IDPRejectedClaimException',
   'InvalidAuthorizationMessageException', 'InvalidIdentityTokenException', 'JWTPayloadSizeExceededException', 'MalformedPolicyDocumentException',
   'OutboundWebIdentityFederationDisabledException', 'PackedPolicyTooLargeException', 'RegionDisabledException', 'SessionDurationEscalationException',
 ])
 
-function hintFor(e: unknown): string | undefined {
+export function hintFor(e: unknown): string | undefined {
   const name = (e as AwsErrorLike | undefined)?.name
   if (name === 'CredentialsProviderError' || (name !== undefined && CREDENTIAL_ERRORS.has(name))) {
     return 'Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --aws-profile, or log in with `aws sso login`.'

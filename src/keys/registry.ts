@@ -88,6 +88,7 @@ export const KEY_PROVIDERS: readonly KeyProvider[] = [
     configField: 'hckms',
     configGroupField: 'hckms',
     idOf: (f) => field(f, 'key_id'),
+    load: () => import('./hckms.js'),
   },
   {
     type: 'azure_kv',

@@ -22,8 +22,11 @@ export interface KeyContext {
   /** Age identities passed explicitly (library callers), tried in addition to env/file sources. */
   ageIdentities?: readonly string[]
   signal?: AbortSignal
-  /** Non-fatal notices (never containing secrets). */
-  warn?: (message: string) => void
+  /**
+   * Non-fatal notices (never containing secrets). `sopsLogger` marks a warning sops itself logs
+   * (its logger's name, e.g. AGE): under the name `sops` it is printed as sops's log line.
+   */
+  warn?: (message: string, sopsLogger?: 'AGE') => void
   /**
    * Files found through the environment (the default age key file, ~/.vault-token) are located
    * from `env` alone: no fallback to the process's home directory. For library callers that

@@ -26,8 +26,8 @@ const unwrapped = (text: string) => text.replace(/\n\s*\| ?/g, ' ').replace(/- \
 
 let dir: string
 let kms: KmsServer
-let servers: RunningKeyService[] = []
-let clients: RemoteKeyService[] = []
+const servers: RunningKeyService[] = []
+const clients: RemoteKeyService[] = []
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-ks-'))

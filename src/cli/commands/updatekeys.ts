@@ -10,7 +10,6 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import readline from 'node:readline'
 import { GenericError, NoFileError, TsopsError } from '../../core/errors.js'
 import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
 import { withDefaultRule } from '../../core/rules.js'
@@ -32,7 +31,9 @@ import {
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { KeyEntry } from '../../keys/types.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
+import { withDataKey } from '../../pipeline/open.js'
 import { writeFileAtomic } from '../../io/files.js'
+import { StdinLines } from '../../io/lines.js'
 import { goPathError } from '../../io/go-errors.js'
 import { writeStderr, writeStdout } from '../../io/stdio.js'
 import type { Args } from '../args.js'
@@ -121,7 +122,7 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
 
   const plan = planFor(metadata.keyGroups, wanted.map((g) => g.map((source): Member => ({ kind: 'new', source }))))
   const { dataKey } = await recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) })
-  try {
+  await withDataKey(dataKey, async () => {
     if (wanted.some((g) => g.length === 0)) {
       throw new GenericError('error updating one or more master keys: [empty key group provided]', {
         hint: `the creation rule for ${file} has no keys, or an empty key group: the file would be left without master keys`,
@@ -135,9 +136,7 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
     // As sops, which loads a file without rules (binary) with the default suffix and writes it back.
     const updated: Metadata = { ...metadata, rules: withDefaultRule(metadata.rules), keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
     encrypted.doc.metadata = metadataTree(updated)
-  } finally {
-    dataKey.fill(0)
-  }
+  })
   writeFileAtomic(file, await emitEncryptedFile(ctx, args, encrypted))
   return report((name) => `File ${name} synced with new keys`)
 }
@@ -155,10 +154,7 @@ function planFor(current: readonly (readonly KeyEntry[])[], wanted: GroupPlan): 
 
 /** `Is this okay? (y/n):` on a terminal, asked again until the answer is y or n (as sops does). */
 class Confirmer {
-  private rl: readline.Interface | undefined
-  private readonly lines: string[] = []
-  private waiting: ((line: string | undefined) => void) | undefined
-  private closed = false
+  private readonly lines = new StdinLines()
 
   async ask(file: string): Promise<boolean> {
     if (!process.stdin.isTTY) {
@@ -168,37 +164,14 @@ class Confirmer {
     }
     for (;;) {
       writeStdout('Is this okay? (y/n):')
-      const answer = await this.nextLine()
+      const answer = await this.lines.next()
       if (answer === undefined) throw new GenericError(`not updating ${file}: no answer (end of input)`)
       if (answer.trim() === 'y') return true
       if (answer.trim() === 'n') return false
     }
   }
 
-  /** One readline for the whole run: several files may each ask. */
-  private nextLine(): Promise<string | undefined> {
-    if (!this.rl) {
-      this.rl = readline.createInterface({ input: process.stdin, terminal: false })
-      this.rl.on('line', (line) => this.deliver(line))
-      this.rl.on('close', () => {
-        this.closed = true
-        this.deliver(undefined)
-      })
-    }
-    const queued = this.lines.shift()
-    if (queued !== undefined) return Promise.resolve(queued)
-    if (this.closed) return Promise.resolve(undefined)
-    return new Promise((resolve) => (this.waiting = resolve))
-  }
-
-  private deliver(line: string | undefined): void {
-    const waiting = this.waiting
-    this.waiting = undefined
-    if (waiting) waiting(line)
-    else if (line !== undefined) this.lines.push(line)
-  }
-
   close(): void {
-    this.rl?.close()
+    this.lines.close()
   }
 }
