@@ -156,7 +156,7 @@ describe('services in order, first success wins (sops.go)', () => {
     const message = unwrapped(((await unwrapDataKey(wrapped.groups, 0, clientCtx(services)).catch((e: Error) => e)) as Error).message)
     const reasons = message.split(`${recipient}: FAILED\n`)[1]!.split(/\n *\n {4}- /)
     expect(reasons).toHaveLength(3)
-    expect(reasons[0]).toMatch(/^    - failed to load age identities/)
+    expect(reasons[0]).toMatch(/^ {4}- failed to load age identities/)
     expect(reasons[1]).toMatch(/^rpc error: code = Unknown desc = failed to load age identities/)
     expect(reasons[2]).toMatch(
       `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:${unreachable.port}: connect: connection refused"`,
