@@ -9,8 +9,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { LOCAL_KEY_SERVICE, unwrapDataKey, wrapDataKey } from '../../src/keys/datakey.js'
-import { keySourceFromSpec } from '../../src/keys/registry.js'
-import type { KeyContext, KeyEntry, KeyService } from '../../src/keys/types.js'
+import { keySourceFromEntry, keySourceFromSpec } from '../../src/keys/registry.js'
+import type { KeyContext, KeyEntry, KeyService, KeyUnwrapError } from '../../src/keys/types.js'
 import { parseKeyServiceUri, RemoteKeyService } from '../../src/keyservice/client.js'
 import { loadGrpc } from '../../src/keyservice/grpc.js'
 import { startKeyServiceServer, type RunningKeyService } from '../../src/keyservice/server.js'
@@ -221,10 +221,13 @@ describe('the server\'s answers to malformed requests (server.go)', () => {
     expect(await rawCall(server.url, '/KeyService/Encrypt', Buffer.alloc(0))).toEqual({ code: 5, details: 'Must provide a key' })
   })
 
-  it('a key type this build cannot use: Unknown with the reason', async () => {
+  it('a key the server\'s source refuses: Unknown with the source\'s own words', async () => {
     const server = await serve({})
     const body = Buffer.from('0a053a030a0178' + '1201ff', 'hex') // hckms_key { key_id: "x" }
-    expect(await rawCall(server.url, '/KeyService/Decrypt', body)).toEqual({ code: 2, details: 'hckms keys are not supported by this version of tsops' })
+    const answer = await rawCall(server.url, '/KeyService/Decrypt', body)
+    const local = await (await keySourceFromEntry({ type: 'hckms', fields: { key_id: 'x', enc: '\xff' } })).unwrap({ type: 'hckms', fields: { key_id: 'x', enc: '\xff' } }, { env: {} }).catch((e: KeyUnwrapError) => e.reason)
+    expect(answer).toEqual({ code: 2, details: local })
+    expect(answer.details).toMatch(/key ID/)
   })
 
   it('listening on an address in use, or an unknown network: Go\'s net.Listen words', async () => {
