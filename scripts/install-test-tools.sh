@@ -26,6 +26,9 @@ install() {
 install sops "$SOPS_VERSION" github.com/getsops/sops/v3/cmd/sops sops
 install age "$AGE_VERSION" 'filippo.io/age/cmd/...' age-keygen
 install fake-gcs-server "$FAKE_GCS_VERSION" github.com/fsouza/fake-gcs-server fake-gcs-server
+# age's extra plugins (age-plugin-tag, -tagpq, -pq): real plugins for the age plugin protocol tests
+# (cmd/... above already brings age-plugin-batchpass).
+install age-extra "$AGE_VERSION" 'filippo.io/age/extra/...' age-plugin-tag
 
 # moto in a virtualenv of its own, so no system Python package is touched.
 moto="$tools/moto"

@@ -8,7 +8,7 @@
  * first use. Nothing is written to disk. Errors are TsopsError subclasses with a stable `code`
  * and sops's `exitCode`.
  */
-import { TreeMap } from './core/tree.js'
+import type { TreeMap } from './core/tree.js'
 import { GenericError } from './core/errors.js'
 import { RULE_FIELDS, type EncryptionRules } from './core/rules.js'
 import { loadFormat, resolveFormatName } from './formats/registry.js'
@@ -55,7 +55,7 @@ export interface DecryptTextOptions extends DecryptOptions {
 async function open(bytes: Uint8Array, format: FormatName, options: DecryptOptions): Promise<Opened> {
   const ctx = keyContextFor(options)
   const opened = await openEncrypted(bytes, format, { ctx, ignoreMac: options.ignoreMac, decryptionOrder: decryptionOrderFor(options, ctx) })
-  opened.dataKey.fill(0)
+  opened.close()
   return opened
 }
 

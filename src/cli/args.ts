@@ -103,6 +103,12 @@ const FLAG_SPECS = {
   // publish
   recursive: { kind: 'bool' },
   'omit-extensions': { kind: 'bool' },
+  // keyservice (the server): sops's --network/--net, --address/--addr, --prompt
+  network: { kind: 'string' },
+  net: { kind: 'string' },
+  address: { kind: 'string' },
+  addr: { kind: 'string' },
+  prompt: { kind: 'bool' },
 } as const satisfies Record<string, FlagSpec>
 
 export type FlagName = keyof typeof FLAG_SPECS

@@ -79,4 +79,9 @@ export const FLAG_USAGE: Readonly<Record<FlagName, string>> = {
   'enable-local-keyservice': 'use local key service',
   recursive: 'If the source path is a directory, publish all its content recursively',
   'omit-extensions': 'Omit file extensions in destination path when publishing sops file to configured destinations',
+  network: "network to listen on, e.g. 'tcp' or 'unix'",
+  net: "network to listen on, e.g. 'tcp' or 'unix' (short for --network)",
+  address: "address to listen on, e.g. '127.0.0.1:5000' or '/tmp/sops.sock'",
+  addr: "address to listen on, e.g. '127.0.0.1:5000' or '/tmp/sops.sock' (short for --address)",
+  prompt: 'Prompt user to confirm every incoming request',
 }

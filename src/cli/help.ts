@@ -65,6 +65,7 @@ export const COMMANDS: readonly CommandHelp[] = [
       { name: 'delete', summary: 'delete a key group from a SOPS file', args: '[index]',
         flags: ['file', 'in-place', 'shamir-secret-sharing-threshold', 'decryption-order', ...KEYSERVICE] },
     ] },
+  { name: 'keyservice', summary: 'start a SOPS key service server', args: '[arguments...]', flags: ['network', 'net', 'address', 'addr', 'prompt', 'verbose'] },
   { name: 'filestatus', summary: 'check the status of the file, returning encryption status', args: 'file', flags: ['input-type'] },
   { name: 'check', summary: 'keyless check that files which must be encrypted are, completely, with valid metadata (exit 10 when one is not)', args: '[path...]',
     flags: ['json', 'verify-mac', 'since', 'input-type', 'decryption-order', 'config'] },

@@ -9,6 +9,7 @@ import { writeStderr, writeStdout } from '../io/stdio.js'
 import { SOPS_VERSION_TEXT, VERSION_TEXT } from './version.js'
 import { currentPersona, type Persona } from './persona.js'
 import { sopsLogLine } from './sopslog.js'
+import { useKeyServices } from './keyservices.js'
 
 export type Command = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
 
@@ -23,10 +24,10 @@ export type CommandLoader = (name: string) => Promise<Command | undefined>
 export class CommandNotBundled extends Error {}
 
 /**
- * sops subcommands tsops has no module for yet. sops never takes these words for a file, so
- * neither does tsops: `tsops publish` must not open an editor on a new file called `publish`.
+ * sops subcommands tsops has no module for yet (none today). sops never takes these words for a
+ * file, so neither does tsops: such a word must not open an editor on a new file of that name.
  */
-const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set(['keyservice'])
+const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set<string>()
 
 /** sops's `help` and its alias `h`: the usage text on stdout, exit 0. */
 const HELP_WORDS: ReadonlySet<string> = new Set(['help', 'h'])
@@ -81,6 +82,7 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
   }
   // `decrypt --terraform` speaks Terraform's external data source protocol (its own module).
   const name = first === 'decrypt' && args.bool('terraform') ? 'terraform' : first
+  await useKeyServices(ctx, args)
   const command = name === undefined ? undefined : await load(name)
   if (command) return command(ctx, args, rest)
   if (name !== undefined && SOPS_ONLY_COMMANDS.has(name)) throw new UnsupportedCommandError(name)

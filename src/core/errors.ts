@@ -184,6 +184,11 @@ export interface KeyAttempt {
   label?: string
   /** Undefined for the key that succeeded. */
   reason?: string
+  /**
+   * With key services (--keyservice), one reason per service tried, in order, when that is not
+   * exactly one (none at all: every service was disabled); `reason` is then the first, if any.
+   */
+  reasons?: readonly string[]
 }
 
 /** One key group's outcome: whether a key of it recovered its part, and every key tried. */

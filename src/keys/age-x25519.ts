@@ -41,7 +41,7 @@ export interface X25519Identity {
  * import goes through its decoder framework, ~1 ms on a cold start (a third of the age work).
  * Node derives the public half from `d` and ignores `x` for a private JWK.
  */
-function jwk(fields: { d?: Buffer; x?: Buffer }): { kty: 'OKP'; crv: 'X25519'; d?: string; x: string } {
+export function jwk(fields: { d?: Buffer; x?: Buffer }): { kty: 'OKP'; crv: 'X25519'; d?: string; x: string } {
   return { kty: 'OKP', crv: 'X25519', x: fields.x?.toString('base64url') ?? '', ...(fields.d ? { d: fields.d.toString('base64url') } : {}) }
 }
 
@@ -55,12 +55,17 @@ export function parseX25519Identity(identity: string): X25519Identity | undefine
   return { privateKey, publicKey: rawPublicKey(privateKey) }
 }
 
-function rawPublicKey(key: KeyObject): Buffer {
+export function rawPublicKey(key: KeyObject): Buffer {
   return Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url')
 }
 
-function publicKeyObject(raw: Buffer): KeyObject {
+export function publicKeyObject(raw: Buffer): KeyObject {
   return createPublicKey({ key: jwk({ x: raw }), format: 'jwk' })
+}
+
+/** X25519(scalar, point) for raw 32-byte values (the scalar is clamped, as Go's curve25519 does). */
+export function x25519(scalar: Buffer, point: Buffer): Buffer {
+  return diffieHellman({ privateKey: createPrivateKey({ key: jwk({ d: scalar }), format: 'jwk' }), publicKey: publicKeyObject(point) })
 }
 
 // ---- decryption ---------------------------------------------------------------------------
@@ -70,13 +75,13 @@ function publicKeyObject(raw: Buffer): KeyObject {
  * because node's hkdfSync loads and validates enough on first use to cost a cold start ~0.5 ms.
  * An empty salt is HMAC's all-zero key, as the RFC specifies.
  */
-function hkdf(ikm: Buffer, salt: Buffer, info: string): Buffer {
+export function hkdf(ikm: Buffer, salt: Buffer, info: string): Buffer {
   const prk = createHmac('sha256', salt).update(ikm).digest()
   return createHmac('sha256', prk).update(info).update(ONE).digest()
 }
 const ONE = Buffer.from([1])
 
-function chachaOpen(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer {
+export function chachaOpen(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer {
   const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG })
   d.setAuthTag(sealed.subarray(sealed.length - TAG))
   return Buffer.concat([d.update(sealed.subarray(0, sealed.length - TAG)), d.final()])
@@ -206,11 +211,11 @@ export function parseX25519Recipient(recipient: string): Buffer | undefined {
   return decoded.ok && decoded.hrp === 'age' && decoded.data.length === 32 ? decoded.data : undefined
 }
 
-function b64NoPad(bytes: Buffer): string {
+export function b64NoPad(bytes: Buffer): string {
   return bytes.toString('base64').replace(/=+$/, '')
 }
 
-function chachaSeal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
+export function chachaSeal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
   const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG })
   const body = Buffer.concat([c.update(plaintext), c.final()])
   return Buffer.concat([body, c.getAuthTag()])

@@ -26,7 +26,8 @@ import type { AwsSigningCredentials } from './aws-sigv4.js'
 import { assumeRoleDirect } from './aws-sts-direct.js'
 import { goBase64Decode, goQuote } from './go-text.js'
 import { kmsLabel, type KeySpecOptions } from './registry.js'
-import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal, withTimeout } from './timeouts.js'
+import { boundedCall, type BoundedCall } from './bounded-call.js'
+import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
 
 type KmsModule = typeof import('@aws-sdk/client-kms')
@@ -66,6 +67,7 @@ export function awsKmsKeySource(config: KmsKeyConfig): KeySource {
     type: 'kms',
     id: key.arn,
     label: kmsLabel(key.arn, key.role, key.context, key.awsProfile),
+    keyFields: kmsKeyFields(key),
     wrap: (part, ctx) => wrap(key, part, ctx),
     unwrap: (entry, ctx) => unwrap(key, entry, ctx),
   }
@@ -98,9 +100,9 @@ export function regionOf(arn: string): string | undefined {
 async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
   const region = regionOf(key.arn)
   if (region === undefined) throw new GenericError(invalidArn(key.arn), { hint: ARN_HINT })
-  let blob: Uint8Array
-  try {
-    blob = await bounded(key, ctx, 'encrypt', async (signal) => {
+  const blob = await boundedCall(
+    bounds(key, ctx, 'encrypt'),
+    async (signal) => {
       const input = { KeyId: key.arn, Plaintext: part, EncryptionContext: contextOrUndefined(key.context) }
       const route = kmsClientRoute(key, region, { kms: endpointFromEnv(ctx.env, 'KMS'), sts: endpointFromEnv(ctx.env, 'STS') }, ctx.env)
       const out =
@@ -109,15 +111,18 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
           : await (await clientFor(key, region, ctx.env)).send(new (await loadKms()).EncryptCommand(input), { abortSignal: signal })
       if (!out.CiphertextBlob || out.CiphertextBlob.length === 0) throw new Error('KMS returned an empty CiphertextBlob')
       return out.CiphertextBlob
-    })
-  } catch (e) {
-    if (ctx.signal?.aborted) throw e
-    throw new GenericError(failureText('encrypt', e, key, region, ctx.env), { hint: hintFor(e) })
-  }
-  const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile, created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') }
+    },
+    (e) => new GenericError(failureText('encrypt', e, region, ctx.env), { hint: hintFor(e) }),
+  )
+  return { type: 'kms', fields: { ...kmsKeyFields(key), created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') } }
+}
+
+/** The fields that name the key in its entry: aws_profile always, context and role only when set. */
+function kmsKeyFields(key: KmsKeyConfig): KeyFields {
+  const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile }
   if (Object.keys(key.context).length > 0) fields.context = { ...key.context }
   if (key.role !== '') fields.role = key.role
-  return { type: 'kms', fields }
+  return fields
 }
 
 async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {
@@ -128,8 +133,9 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
   if (!blob.ok) throw fail(`error base64-decoding encrypted data key: ${blob.error}`)
   const region = regionOf(key.arn)
   if (region === undefined) throw fail(invalidArn(key.arn))
-  try {
-    return await bounded(key, ctx, 'decrypt', async (signal) => {
+  return boundedCall(
+    bounds(key, ctx, 'decrypt'),
+    async (signal) => {
       const input = { KeyId: key.arn, CiphertextBlob: blob.bytes, EncryptionContext: contextOrUndefined(key.context) }
       const route = kmsClientRoute(key, region, { kms: endpointFromEnv(ctx.env, 'KMS'), sts: endpointFromEnv(ctx.env, 'STS') }, ctx.env)
       const out =
@@ -138,11 +144,9 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
           : await (await clientFor(key, region, ctx.env)).send(new (await loadKms()).DecryptCommand(input), { abortSignal: signal })
       if (!out.Plaintext || out.Plaintext.length === 0) throw new Error('KMS returned an empty plaintext')
       return out.Plaintext
-    })
-  } catch (e) {
-    if (ctx.signal?.aborted) throw e
-    throw fail(failureText('decrypt', e, key, region, ctx.env))
-  }
+    },
+    (e) => fail(failureText('decrypt', e, region, ctx.env)),
+  )
 }
 
 /** The direct client's credentials: the route's own, or its role's (a failure reads as on the SDK path). */
@@ -159,11 +163,10 @@ async function directCredentials(route: DirectRoute, region: string, signal: Abo
 
 /**
  * One deadline for the whole operation (credentials, AssumeRole, retries): the signal stops
- * the SDK's requests, withTimeout guards the parts that take no signal (credential providers).
+ * the SDK's requests, the deadline guards the parts that take no signal (credential providers).
  */
-function bounded<T>(key: KmsKeyConfig, ctx: KeyContext, op: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const signal = timeoutSignal(NETWORK_TIMEOUT_MS, ctx.signal)
-  return withTimeout(run(signal), NETWORK_TIMEOUT_MS + 1_000, `AWS KMS ${op} with ${key.arn}`)
+function bounds(key: KmsKeyConfig, ctx: KeyContext, op: string): BoundedCall {
+  return { ctx, what: `AWS KMS ${op} with ${key.arn}`, deadlineMs: NETWORK_TIMEOUT_MS + 1_000 }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -366,7 +369,7 @@ const ARN_HINT = 'Use a key or alias ARN like arn:aws:kms:us-east-1:111122223333
  * or, when the role could not be assumed, `failed to assume role '<role>': <SDK error>` alone
  * (sops returns that one unwrapped).
  */
-function failureText(op: 'encrypt' | 'decrypt', e: unknown, key: KmsKeyConfig, region: string, env: Env): string {
+function failureText(op: 'encrypt' | 'decrypt', e: unknown, region: string, env: Env): string {
   if (e instanceof AssumeRoleError) {
     return `${e.message}: ${describeAwsError(e.cause, { service: 'STS', operation: 'AssumeRole', url: postUrl(env, region, 'STS'), where: endpointLabel(env, region, 'STS') })}`
   }

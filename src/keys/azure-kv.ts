@@ -94,6 +94,7 @@ export function azureKvKeySource(ref: AzureKeyRef, options: AzureKvOptions = NO_
   return {
     type: 'azure_kv',
     id: azureKeyId(key),
+    keyFields: { name: key.name, vault_url: key.vaultUrl, version: key.version },
     wrap: (part, ctx) => wrap(key, part, ctx, options),
     unwrap: (entry, ctx) => unwrap(key, entry, ctx, options),
   }

@@ -5,12 +5,14 @@
  * by every key of group i, threshold defaulting to #groups (and persisted by the caller).
  * Decrypt: per group, keys are tried one at a time in decryption order and the first success
  * wins (a second key is never asked: it could mean another passphrase prompt or a cloud call).
+ * Key services (ctx.keyServices, sops's --keyservice): each key is used through each service in
+ * turn until one succeeds; without any, through this process alone (LOCAL_KEY_SERVICE).
  */
 import { DataKeyError, GenericError, type GroupResult, type KeyAttempt } from '../core/errors.js'
 import { goQuote } from './go-text.js'
 import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keyLabelOf, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
 import { combine, split } from './shamir.js'
-import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
+import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyService, type KeySource } from './types.js'
 
 export interface WrappedDataKey {
   groups: KeyEntry[][]
@@ -24,7 +26,9 @@ export async function wrapDataKey(
   threshold: number,
   ctx: KeyContext,
 ): Promise<WrappedDataKey> {
-  // sops checks groups before any key is asked; these two messages are what its tests expect.
+  const services = keyServicesOf(ctx)
+  // sops checks services and groups before any key is asked; these messages are sops's.
+  if (services.length === 0) throw generateError(['no key services provided, cannot update master keys'])
   if (groups.length === 0) throw generateError(['no key groups provided'])
   if (groups.some((g) => g.length === 0)) throw generateError(['empty key group provided'])
 
@@ -40,8 +44,8 @@ export async function wrapDataKey(
 
   try {
     // Every key wraps independently, so all of them run at once.
-    const results = await Promise.all(groups.map((group, i) => Promise.all(group.map((key) => wrapOne(key, parts[i]!, ctx)))))
-    const errors = results.flat().flatMap((r) => ('error' in r ? [r.error] : []))
+    const results = await Promise.all(groups.map((group, i) => Promise.all(group.map((key) => wrapOne(key, parts[i]!, services, ctx)))))
+    const errors = results.flat().flatMap((r) => ('errors' in r ? r.errors : []))
     if (errors.length > 0) throw generateError(errors)
     return {
       groups: results.map((g) => g.map((r) => ('entry' in r ? r.entry : unreachable()))),
@@ -52,13 +56,28 @@ export async function wrapDataKey(
   }
 }
 
-async function wrapOne(key: KeySource, part: Uint8Array, ctx: KeyContext): Promise<{ entry: KeyEntry } | { error: string }> {
-  try {
-    return { entry: await key.wrap(part, ctx) }
-  } catch (e) {
-    if (ctx.signal?.aborted) throw e
-    return { error: `failed to encrypt new data key with master key ${goQuote(key.label ?? key.id)}: ${messageOf(e)}` }
+/** The key wraps through each service in turn until one succeeds; every failure is reported when none does. */
+async function wrapOne(key: KeySource, part: Uint8Array, services: readonly KeyService[], ctx: KeyContext): Promise<{ entry: KeyEntry } | { errors: string[] }> {
+  const errors: string[] = []
+  for (const service of services) {
+    try {
+      return { entry: await service.wrap(key, part, ctx) }
+    } catch (e) {
+      if (ctx.signal?.aborted) throw e
+      errors.push(`failed to encrypt new data key with master key ${goQuote(key.label ?? key.id)}: ${messageOf(e)}`)
+    }
   }
+  return { errors }
+}
+
+/** This process's own keys: what sops calls the local key service. */
+export const LOCAL_KEY_SERVICE: KeyService = {
+  wrap: (key, part, ctx) => key.wrap(part, ctx),
+  unwrap: (key, entry, ctx) => key.unwrap(entry, ctx),
+}
+
+function keyServicesOf(ctx: KeyContext): readonly KeyService[] {
+  return ctx.keyServices ?? [LOCAL_KEY_SERVICE]
 }
 
 /** sops prints the Go slice of errors: `[err1 err2]`. */
@@ -131,17 +150,40 @@ async function unwrapGroup(
     ctx.signal?.throwIfAborted()
     const id = safeId(entry, keyIdOf)
     const label = safeId(entry, keyLabelOf)
+    let reasons: string[]
     try {
-      const source = await resolve(entry)
-      const part = await source.unwrap(entry, ctx)
-      attempts.push({ type: entry.type, id, label })
-      return { part, result: { ok: true, attempts } }
+      const outcome = await unwrapThroughServices(await resolve(entry), entry, ctx)
+      if ('part' in outcome) {
+        attempts.push({ type: entry.type, id, label })
+        return { part: outcome.part, result: { ok: true, attempts } }
+      }
+      reasons = outcome.reasons
     } catch (e) {
       if (ctx.signal?.aborted) throw e
-      attempts.push({ type: entry.type, id, label, reason: e instanceof KeyUnwrapError ? e.reason : messageOf(e) })
+      reasons = [reasonOf(e)]
     }
+    const reason = reasons[0]
+    attempts.push({ type: entry.type, id, label, ...(reason === undefined ? {} : { reason }), ...(reasons.length === 1 ? {} : { reasons }) })
   }
   return { result: { ok: false, attempts } }
+}
+
+/** Each service in turn until one recovers the part (sops's decryptKey); otherwise why each failed. */
+async function unwrapThroughServices(source: KeySource, entry: KeyEntry, ctx: KeyContext): Promise<{ part: Uint8Array } | { reasons: string[] }> {
+  const reasons: string[] = []
+  for (const service of keyServicesOf(ctx)) {
+    try {
+      return { part: await service.unwrap(source, entry, ctx) }
+    } catch (e) {
+      if (ctx.signal?.aborted) throw e
+      reasons.push(reasonOf(e))
+    }
+  }
+  return { reasons }
+}
+
+function reasonOf(e: unknown): string {
+  return e instanceof KeyUnwrapError ? e.reason : messageOf(e)
 }
 
 function safeId(entry: KeyEntry, name: (entry: KeyEntry) => string): string {
@@ -179,9 +221,11 @@ function formatGroup(result: GroupResult, index: number): string {
   return `Group ${index}: FAILED\n${prefixLines(keys, '  ')}`
 }
 
+/** sops's decryptKeyError: one `- | ` block per key service that failed (none when no service was asked). */
 function formatKey(attempt: KeyAttempt): string {
-  const reason = prefixLines(wordWrap(attempt.reason ?? 'unknown error', 60), '  | ')
-  return `${attempt.label ?? attempt.id}: FAILED\n${prefixLines(`-${reason.slice(1)}`, '  ')}`
+  const reasons = attempt.reasons ?? [attempt.reason ?? 'unknown error']
+  const blocks = reasons.map((r) => `-${prefixLines(wordWrap(r, 60), '  | ').slice(1)}`).join('\n\n')
+  return `${attempt.label ?? attempt.id}: FAILED\n${blocks === '' ? '' : prefixLines(blocks, '  ')}`
 }
 
 /** goware/prefixer, as sops uses it: every line gets the prefix, empty ones too (not the empty tail after a final newline). */

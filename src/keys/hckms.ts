@@ -59,6 +59,7 @@ export function fromEntry(entry: KeyEntry): KeySource {
     return {
       type: 'hckms',
       id: keyId,
+      keyFields: { key_id: keyId },
       wrap: () => Promise.reject(error),
       unwrap: () => Promise.reject(new KeyUnwrapError('hckms', keyId, error.message)),
     }
@@ -70,6 +71,7 @@ export function hckmsKeySource(key: HckmsKey): KeySource {
   return {
     type: 'hckms',
     id: k.keyId,
+    keyFields: { key_id: k.keyId },
     wrap: (part, ctx) => wrap(k, part, ctx),
     unwrap: (entry, ctx) => unwrap(k, entry, ctx),
   }

@@ -22,6 +22,7 @@ export function pgpKeySource(fingerprint: string): KeySource {
   return {
     type: 'pgp',
     id: fp,
+    keyFields: { fp },
     wrap: (part, ctx) => wrap(fp, part, ctx),
     unwrap: (entry, ctx) => unwrap(fp, entry, ctx),
   }

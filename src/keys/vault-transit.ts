@@ -39,6 +39,7 @@ export function vaultTransitKeySource(key: VaultKey): KeySource {
   return {
     type: 'hc_vault',
     id: keyUri(k),
+    keyFields: { engine_path: k.enginePath, key_name: k.keyName, vault_address: k.vaultAddress },
     wrap: (part, ctx) => wrap(k, part, ctx),
     unwrap: (entry, ctx) => unwrap(k, entry, ctx),
   }

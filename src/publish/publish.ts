@@ -17,8 +17,8 @@ import type { Document, Format } from '../formats/format.js'
 import { diffKeyGroups, keysWillChange, planFromGroups, refsOf, type GroupDiff } from '../keygroups/index.js'
 import { wrapDataKey } from '../keys/datakey.js'
 import type { KeyContext, KeySource } from '../keys/types.js'
-import { decryptDocument } from '../pipeline/decrypt.js'
 import { sealDocument } from '../pipeline/encrypt.js'
+import { open, sealedDocument, withDataKey } from '../pipeline/open.js'
 import { gcsDestination } from './gcs.js'
 import { s3Destination } from './s3.js'
 import type { Destination, PublishEnv } from './types.js'
@@ -71,14 +71,9 @@ export interface OpenOptions {
 
 /** Decrypt `doc` in place (MAC checked); its data key is zeroed. Returns the file's metadata and IVs. */
 async function decryptInPlace(format: Format, doc: Document, options: OpenOptions) {
-  const decrypted = await decryptDocument(doc, {
-    ctx: options.ctx,
-    decryptionOrder: options.decryptionOrder,
-    rawStrings: format.name === 'binary',
-    decodeLiteral: format.decodeLiteral?.bind(format),
-  })
-  decrypted.dataKey.fill(0)
-  return decrypted
+  const opened = await open(sealedDocument(doc), format.name, { ctx: options.ctx, decryptionOrder: options.decryptionOrder })
+  opened.close()
+  return opened
 }
 
 /** The decrypted documents, for a Vault destination. */
@@ -106,9 +101,8 @@ export async function reencryptForRule(format: Format, doc: Document, rule: Crea
   const rules: EncryptionRules = {}
   if (rule.rules.unencryptedSuffix) rules.unencryptedSuffix = rule.rules.unencryptedSuffix
   if (rule.rules.encryptedSuffix) rules.encryptedSuffix = rule.rules.encryptedSuffix
-  const seal = async () => {
-    const dataKey = randomBytes(DATA_KEY_SIZE)
-    try {
+  const seal = () =>
+    withDataKey(randomBytes(DATA_KEY_SIZE), async (dataKey) => {
       const wrapped = await wrapDataKey(dataKey, keys, rule.shamirThreshold, options.ctx)
       return sealDocument(format, doc, dataKey, {
         keyGroups: wrapped.groups,
@@ -117,9 +111,6 @@ export async function reencryptForRule(format: Format, doc: Document, rule: Crea
         stash: decrypted.stash,
         version: SOPS_FORMAT_VERSION,
       })
-    } finally {
-      dataKey.fill(0)
-    }
-  }
+    })
   return { diffs, keysChange: keysWillChange(diffs), seal }
 }

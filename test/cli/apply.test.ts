@@ -5,7 +5,7 @@ import path from 'node:path'
 import { runCli } from '../helpers/cli.js'
 import { cliWorkspace } from '../helpers/workspace.js'
 
-const { dir, age, env, encrypted, decrypted } = cliWorkspace('tsops-apply-')
+const { dir, env, encrypted, decrypted } = cliWorkspace('tsops-apply-')
 
 const FIFTY = Array.from({ length: 50 }, (_, i) => `key${i}: value-${i}\n`).join('')
 const JSON_DOC = '{\n\t"user": "admin",\n\t"password": "hunter2",\n\t"port": 5432\n}\n'

@@ -167,7 +167,7 @@ describe('tsops encrypt / decrypt', () => {
     expect((await runCli(['--version'])).stdout.toString()).toMatch(/^tsops \S+ \(sops 3\.13\.2 compatible\)\n$/)
     const help = await runCli(['--help'])
     expect(help.code).toBe(0)
-    expect(help.stdout.toString()).toMatch(/^   decrypt {2,}decrypt a file/m)
+    expect(help.stdout.toString()).toMatch(/^ {3}decrypt {2,}decrypt a file/m)
   })
 })
 

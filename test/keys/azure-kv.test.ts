@@ -152,12 +152,12 @@ describe('azure_kv key source (real Key Vault SDK and DefaultAzureCredential, lo
       `failed to decrypt sops data key with Azure Key Vault key '${url}': ${azureResponse('POST', `${url}/decrypt`, 403, 'Forbidden', 'Forbidden', `Operation \\"decrypt\\" is not allowed by vault policy. Caller: appid=${TEST_CLIENT_ID};tid=${TEST_TENANT} Vault: test-vault;location=loopback`)}`,
     )
     const wrapErr = await failureOf(source(url).wrap(rand(32), newCtx()))
-    expect(wrapErr.message).toMatch(new RegExp(`^failed to encrypt sops data key with Azure Key Vault key '.*': POST ${escape(url)}/encrypt\n-{80}\nRESPONSE 403: 403 Forbidden\nERROR CODE: Forbidden\n`))
+    expect(wrapErr.message).toMatch(new RegExp(`^failed to encrypt sops data key with Azure Key Vault key '.*': POST ${escapeRegExp(url)}/encrypt\n-{80}\nRESPONSE 403: 403 Forbidden\nERROR CODE: Forbidden\n`))
   })
 
   it('unknown key or version: 404 KeyNotFound', async () => {
     const e = await failureOf(source(server.keyUrl('no-such-key')).wrap(rand(32), newCtx()))
-    expect(e.message).toMatch(/^failed to fetch Azure Key to retrieve key version: GET https:\/\/127\.0\.0\.1:\d+\/keys\/no-such-key\/\n-{80}\nRESPONSE 404: 404 Not Found\nERROR CODE: KeyNotFound\n-{80}\n\{\n  "error": \{\n    "code": "KeyNotFound",\n    "message": "A key with \(name\/id\) no-such-key was not found in this key vault/)
+    expect(e.message).toMatch(/^failed to fetch Azure Key to retrieve key version: GET https:\/\/127\.0\.0\.1:\d+\/keys\/no-such-key\/\n-{80}\nRESPONSE 404: 404 Not Found\nERROR CODE: KeyNotFound\n-{80}\n\{\n {2}"error": \{\n {4}"code": "KeyNotFound",\n {4}"message": "A key with \(name\/id\) no-such-key was not found in this key vault/)
     const entry: KeyEntry = { type: 'azure_kv', fields: { vault_url: server.url, name: 'sops-key', version: 'f'.repeat(32), enc: 'AAAA', created_at: '2025-01-01T00:00:00Z' } }
     expect(await reasonOf(azureKvKeySource({ vaultUrl: server.url, name: 'sops-key', version: 'f'.repeat(32) }, options).unwrap(entry, newCtx()))).toMatch(
       /POST https:\/\/127\.0\.0\.1:\d+\/keys\/sops-key\/f{32}\/decrypt\n-{80}\nRESPONSE 404: 404 Not Found\nERROR CODE: KeyNotFound\n/,
@@ -278,7 +278,7 @@ describe('tsops CLI with an Azure Key Vault key', () => {
       new RegExp(
         // Sorted keys (sops's goToSops), quoted created_at, enc as one plain scalar.
         `sops:\\n    azure_kv:\\n        - created_at: "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ"\\n          enc: [A-Za-z0-9_-]{342}\\n` +
-          `          name: sops-key\\n          vault_url: ${escape(server.url)}\\n          version: ${version}\\n    lastmodified: `,
+          `          name: sops-key\\n          vault_url: ${escapeRegExp(server.url)}\\n          version: ${version}\\n    lastmodified: `,
       ),
     )
     const meta = (parseYaml(text) as { sops: { azure_kv: Record<string, string>[] } }).sops
@@ -321,7 +321,7 @@ describe('tsops CLI with an Azure Key Vault key', () => {
   })
 })
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 }
 

@@ -21,7 +21,7 @@ import {
 } from '../../src/index.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
 import { yamlFormat } from '../../src/formats/yaml.js'
-import { decryptDocument } from '../../src/pipeline/decrypt.js'
+import { open, sealedDocument } from '../../src/pipeline/open.js'
 import { sealDocument } from '../../src/pipeline/encrypt.js'
 import { disposeGeneratedGpgHome, generatedGpgHome } from '../helpers/gpg.js'
 
@@ -62,7 +62,7 @@ async function encryptedFile(name: string, plain = PLAIN): Promise<string> {
 /** What `sops edit` does: same data key, one value changed, new MAC. */
 async function editKeepingDataKey(file: string, key: string, value: string): Promise<void> {
   const doc = yamlFormat.parse(fs.readFileSync(file))
-  const opened = await decryptDocument(doc, { ctx: { env: {}, ageIdentities: [age.identity] } })
+  const opened = await open(sealedDocument(doc), 'yaml', { ctx: { env: {}, ageIdentities: [age.identity] } })
   ;(doc.branches[0]!.get('db') as import('../../src/core/tree.js').TreeMap).set(key, value)
   sealDocument(yamlFormat, doc, opened.dataKey, {
     keyGroups: opened.metadata.keyGroups,
@@ -70,7 +70,7 @@ async function editKeepingDataKey(file: string, key: string, value: string): Pro
     rules: opened.metadata.rules,
     stash: opened.stash,
   })
-  opened.dataKey.fill(0)
+  opened.close()
   fs.writeFileSync(file, yamlFormat.emit(doc))
 }
 

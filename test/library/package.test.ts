@@ -47,12 +47,12 @@ function mustRun(cmd: string, args: string[], cwd: string, extra: Record<string,
 function buildCopy(): string {
   const copy = path.join(tmp, 'tsops')
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { files: string[] }
-  const inputs = new Set(['package.json', 'tsconfig.json', 'src', 'scripts', ...pkg.files.filter((f) => !f.startsWith('dist'))])
+  const inputs = new Set(['package.json', 'tsconfig.json', 'tsconfig.lib.json', 'src', 'scripts', ...pkg.files.filter((f) => !f.startsWith('dist'))])
   for (const name of inputs) fs.cpSync(path.join(REPO_ROOT, name), path.join(copy, name), { recursive: true })
   fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'))
-  // `npm run build` = tsc + bundle. Type errors in files other engineers are still writing must
+  // `npm run build` = tsc (the library: tsconfig.lib.json) + bundle. Type errors in files other engineers are still writing must
   // not hide packaging problems, so tsc's emit is what counts here; `tsc --noEmit` gates types.
-  const tsc = run(path.join(copy, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], copy)
+  const tsc = run(path.join(copy, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.lib.json'], copy)
   if (!fs.existsSync(path.join(copy, 'dist/lib/index.js'))) throw new Error(`tsc produced no dist/lib:\n${tsc.stdout}${tsc.stderr}`)
   mustRun(process.execPath, ['scripts/bundle.mjs'], copy)
   // Like a repo after a test run: a private CLI bundle left in dist/ must not be published.

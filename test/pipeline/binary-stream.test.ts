@@ -13,7 +13,7 @@ import { TreeMap } from '../../src/core/tree.js'
 import { binaryFormat, parseEncryptedBinary } from '../../src/formats/binary.js'
 import { encryptBinaryChunks, decryptBinaryFile } from '../../src/pipeline/binary-stream.js'
 import { encryptDocument } from '../../src/pipeline/encrypt.js'
-import { decryptDocument } from '../../src/pipeline/decrypt.js'
+import { open, sealedDocument } from '../../src/pipeline/open.js'
 import { ageKeySource } from '../../src/keys/age.js'
 import type { KeyContext, KeySource } from '../../src/keys/types.js'
 import { testAgeIdentity } from '../helpers/age.js'
@@ -48,7 +48,7 @@ async function generalEncrypt(plaintext: Buffer): Promise<Buffer> {
 
 async function generalDecrypt(file: Buffer): Promise<Uint8Array> {
   const doc = parseEncryptedBinary(file)
-  await decryptDocument(doc, { ctx, rawStrings: true })
+  await open(sealedDocument(doc), 'binary', { ctx })
   return doc.branches[0]!.entry('data')!.value as Uint8Array
 }
 

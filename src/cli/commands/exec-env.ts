@@ -24,7 +24,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
     format: chooseFormats(args, file).input,
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
   })
-  opened.dataKey.fill(0)
+  opened.close() // only the values are needed
   const secrets = environmentOf(opened.doc.branches[0] ?? new TreeMap())
   const env = { ...(args.bool('pristine') ? {} : ctx.env), ...secrets }
   if (args.bool('background')) {

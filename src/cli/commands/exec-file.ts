@@ -72,7 +72,7 @@ async function decryptToBytes(ctx: CliContext, args: Args, file: string): Promis
     format: formats.input,
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
   })
-  opened.dataKey.fill(0)
+  opened.close() // only the values are needed
   const output = formats.output === formats.input ? opened.format : await loadFormat(formats.output)
   const origin = output === opened.format ? opened.doc.origin : undefined
   return output.emit({ branches: opened.doc.branches, metadata: undefined, origin }, emitOptionsFor(ctx, args, formats.output))

@@ -15,6 +15,7 @@ import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../
 import { assertNoEmptyGroup, planFromGroups, wrapPlan, type GroupPlan, type Member } from '../../keygroups/index.js'
 import { CLI_KEY_ORDER, keyProvider, parseDecryptionOrder } from '../../keys/registry.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
+import { withDataKey } from '../../pipeline/open.js'
 import { DataKeyUnavailableError } from '../../keys/datakey.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
@@ -46,14 +47,12 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const { plan, threshold } = edit(metadata)
   assertNoEmptyGroup(plan)
   const { dataKey } = await viaSopsLogger(metadata, () => recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) }))
-  try {
+  await withDataKey(dataKey, async () => {
     const wrapped = await wrapPlan(dataKey, plan, threshold, ctx.keyContext)
     // As sops, which loads a file without rules (binary) with the default suffix and writes it back.
     const updated: Metadata = { ...metadata, rules: withDefaultRule(metadata.rules), keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
     encrypted.doc.metadata = metadataTree(updated)
-  } finally {
-    dataKey.fill(0)
-  }
+  })
   writeResult(args, file, await emitEncryptedFile(ctx, args, encrypted))
   return 0
 }

@@ -42,7 +42,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
     ignoreMac: args.bool('ignore-mac'),
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
   })
-  opened.dataKey.fill(0)
+  opened.close() // only the values are needed
   const root = opened.doc.branches[0] ?? new TreeMap()
   const subtree = extract === undefined ? root : extractMap(root, parseTreePath(extract))
   writeStdout(Buffer.from(flatJson(flattenTree(subtree)), 'utf8'))

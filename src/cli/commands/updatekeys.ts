@@ -31,6 +31,7 @@ import {
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { KeyEntry } from '../../keys/types.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
+import { withDataKey } from '../../pipeline/open.js'
 import { writeFileAtomic } from '../../io/files.js'
 import { StdinLines } from '../../io/lines.js'
 import { goPathError } from '../../io/go-errors.js'
@@ -121,7 +122,7 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
 
   const plan = planFor(metadata.keyGroups, wanted.map((g) => g.map((source): Member => ({ kind: 'new', source }))))
   const { dataKey } = await recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) })
-  try {
+  await withDataKey(dataKey, async () => {
     if (wanted.some((g) => g.length === 0)) {
       throw new GenericError('error updating one or more master keys: [empty key group provided]', {
         hint: `the creation rule for ${file} has no keys, or an empty key group: the file would be left without master keys`,
@@ -135,9 +136,7 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
     // As sops, which loads a file without rules (binary) with the default suffix and writes it back.
     const updated: Metadata = { ...metadata, rules: withDefaultRule(metadata.rules), keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
     encrypted.doc.metadata = metadataTree(updated)
-  } finally {
-    dataKey.fill(0)
-  }
+  })
   writeFileAtomic(file, await emitEncryptedFile(ctx, args, encrypted))
   return report((name) => `File ${name} synced with new keys`)
 }
