@@ -231,7 +231,7 @@ describe('error texts: the direct client and the SDK say the same', () => {
       ],
       [{ status: 404, body: '' }, /StatusCode: 404, RequestID: , api error Unknown: $/],
       [{ status: 200, body: '{"KeyId": "k"}' }, /KMS returned an empty CiphertextBlob$/],
-      [{ status: 200, headers: { 'x-amzn-RequestId': 'r-2' }, body: 'not json' }, /StatusCode: 200, RequestID: r-2, api error SyntaxError: Unexpected token .*\n  Deserialization error: /],
+      [{ status: 200, headers: { 'x-amzn-RequestId': 'r-2' }, body: 'not json' }, /StatusCode: 200, RequestID: r-2, api error SyntaxError: Unexpected token .*\n {2}Deserialization error: /],
       [{ status: 400, headers: { 'content-type': 'text/html' }, body: '<html>proxy error</html>' }, /StatusCode: 400, RequestID: , api error SyntaxError: Unexpected token '<'/],
     ]
     for (const [fault, expected] of cases) {
