@@ -16,6 +16,7 @@ import {
   InvalidOptionError,
   loadSecrets,
   TsopsError,
+  type DecryptOptions,
   type PlainValue,
 } from '../../src/index.js'
 import { unwrapDataKey } from '../../src/keys/datakey.js'
@@ -215,7 +216,9 @@ describe('options are checked where they enter, with one message shape', () => {
 
   it('undefined means "not given", and every valid option still works', async () => {
     const warnings: string[] = []
-    const values = await decryptFile(file, {
+    // Built apart from the call: as a literal, `output: undefined` matches neither overload's type,
+    // though at run time it must read as "not given" (which is what this test checks).
+    const options: DecryptOptions & { output?: undefined } = {
       ...isolated(),
       format: 'yaml',
       ignoreMac: false,
@@ -225,7 +228,8 @@ describe('options are checked where they enter, with one message shape', () => {
       onWarning: (m) => warnings.push(m),
       signal: new AbortController().signal,
       output: undefined,
-    })
+    }
+    const values = await decryptFile(file, options)
     expect(values).toEqual({ a: 1 })
     expect(await decryptFile(file, { env: process.env, ageIdentities: [age.identity] })).toEqual({ a: 1 })
   })

@@ -95,7 +95,7 @@ describe('streamed binary decrypt', () => {
     expect(result && Buffer.from(result).equals(plaintext)).toBe(true)
     expect(reads).toHaveBeenCalled()
     expect(whole).not.toHaveBeenCalled()
-    expect(Math.max(...reads.mock.calls.map((c) => c[3] as number))).toBeLessThanOrEqual(64 << 10)
+    expect(Math.max(...reads.mock.calls.map((c) => (c as unknown[])[3] as number))).toBeLessThanOrEqual(64 << 10)
   })
 
   it('opens the compact layout too ({"data":"ENC[…"…})', async () => {

@@ -85,7 +85,10 @@ function macCoveredValues(root: Value): string[] {
   const pending: (Value | Comment)[] = [root]
   while (pending.length > 0) {
     const v = pending.pop()!
-    if (v instanceof TreeMap) for (let i = v.items.length - 1; i >= 0; i--) pending.push(v.items[i] instanceof Comment ? v.items[i]! : (v.items[i] as { value: Value }).value)
+    if (v instanceof TreeMap) for (let i = v.items.length - 1; i >= 0; i--) {
+      const item = v.items[i]!
+      pending.push(item instanceof Comment ? item : item.value)
+    }
     else if (v instanceof TreeSeq) for (let i = v.items.length - 1; i >= 0; i--) pending.push(v.items[i]!)
     else if (!(v instanceof Comment) && v !== null && v !== '') out.push(scalarText(v))
   }

@@ -42,7 +42,7 @@ beforeAll(async () => {
   for (const format of FORMATS) {
     const file = path.join(dir, `sample.${EXTENSION[format]}`)
     fs.writeFileSync(file, SAMPLES[format])
-    const r = await runCli(['encrypt', '-i', '--age', owner.recipient, file], { env: owner.identity })
+    const r = await runCli(['encrypt', '-i', '--age', owner.recipient, file], { env: env(owner.identity) })
     expect(r.code).toBe(0)
     encrypted.set(format, fs.readFileSync(file, 'utf8'))
   }
@@ -121,8 +121,9 @@ describe('reportError', () => {
   function report(err: unknown, verbose = false): { code: number; stderr: string } {
     const chunks: string[] = []
     const real = fs.writeSync
-    fs.writeSync = ((fd: number, data: string | Uint8Array, offset = 0, length?: number) => {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data).subarray(offset, offset + (length ?? data.length - offset))
+    fs.writeSync = ((fd: number, data: string | Uint8Array, offset?: number | null, length?: number | null) => {
+      const from = offset ?? 0
+      const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data).subarray(from, from + (length ?? data.length - from))
       if (fd === 2) chunks.push(bytes.toString('utf8'))
       return bytes.length
     }) as typeof fs.writeSync
