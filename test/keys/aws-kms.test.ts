@@ -7,7 +7,6 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { describeAwsError, endpointFromEnv, fromEntry, fromSpec, regionOf, stsSessionName } from '../../src/keys/aws-kms.js'
@@ -19,20 +18,19 @@ import { encrypt, decrypt } from '../../src/index.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { closedPortUrl, kmsEnv, startKmsServer, testKeyArn, TEST_CREDENTIALS, type KmsServer } from '../helpers/servers/aws-kms.js'
 import * as serverImpl from '../helpers/servers/aws-kms-server.mjs'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 let kms: KmsServer
-let dir: string
+const { dir } = tempWorkspace('tsops-kms-')
 const ARN = testKeyArn('0b8a5f7e-tsops-main', 'eu-central-1')
 const OTHER_ARN = testKeyArn('other-key', 'eu-central-1')
 const ROLE = 'arn:aws:iam::111122223333:role/sops-decrypter'
 
 beforeAll(async () => {
   kms = await startKmsServer()
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-kms-'))
 })
 afterAll(async () => {
   await kms.close()
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 afterEach(() => {
   kms.state.throttle = 0

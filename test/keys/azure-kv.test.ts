@@ -9,7 +9,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { azureKvKeySource, credentialOptions, fromEntry, fromSpec, isLoopbackUrl, parseAzureKeyUrl, type AzureKvOptions } from '../../src/keys/azure-kv.js'
@@ -18,6 +17,7 @@ import { KeyUnwrapError, type KeyContext, type KeyEntry } from '../../src/keys/t
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { closedPort, startHangingServer } from '../helpers/servers/gcp-kms.js'
 import { TEST_CLIENT_ID, TEST_TENANT, startAzureKvServer, type AzureKvServer } from '../helpers/servers/azure-kv.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 const rand = (n: number) => new Uint8Array(randomBytes(n))
 
@@ -25,7 +25,7 @@ let server: AzureKvServer
 let version: string
 let otherVersion: string
 let options: AzureKvOptions
-let dir: string
+const { dir } = tempWorkspace('tsops-azkv-')
 const savedEnv = new Map<string, string | undefined>()
 
 function setProcessEnv(vars: Record<string, string | undefined>): void {
@@ -41,7 +41,6 @@ beforeAll(async () => {
   version = server.addKey('sops-key')
   otherVersion = server.addKey('other-key')
   options = { tlsOptions: { ca: server.cert.ca } }
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-azkv-'))
   // Only the service principal of the test tenant: no other credential of the chain may answer.
   setProcessEnv({ ...server.credentialEnv(), AZURE_CLIENT_CERTIFICATE_PATH: undefined, AZURE_USERNAME: undefined, AZURE_FEDERATED_TOKEN_FILE: undefined })
 }, 60_000)
@@ -51,7 +50,6 @@ afterAll(async () => {
     else process.env[k] = v
   }
   await server?.close()
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 beforeEach(() => {
   server.log.length = 0

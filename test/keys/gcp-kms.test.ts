@@ -3,29 +3,27 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { connectionSettings, fromEntry, fromSpec, gcpKmsKeySource } from '../../src/keys/gcp-kms.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry } from '../../src/keys/types.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { closedPort, startGcpKmsServer, testResourceId, type GcpKmsServer } from '../helpers/servers/gcp-kms.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 const rand = (n: number) => new Uint8Array(randomBytes(n))
 const KEY = testResourceId()
 const OTHER_KEY = testResourceId('other-key')
 
 let server: GcpKmsServer
-let dir: string
+const { dir } = tempWorkspace('tsops-gcp-')
 
 beforeAll(async () => {
   server = await startGcpKmsServer()
   server.addKey(OTHER_KEY)
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-gcp-'))
 })
 afterAll(async () => {
   await server?.close()
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 beforeEach(() => {
   server.calls.length = 0

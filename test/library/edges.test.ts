@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import {
   clearSecretsCache,
@@ -22,21 +21,20 @@ import {
 import { unwrapDataKey } from '../../src/keys/datakey.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { REPO_ROOT } from '../helpers/paths.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-lib-edges-')
 let age: { identity: string; recipient: string }
 let file: string
 const isolated = () => ({ inheritEnv: false as const, ageIdentities: [age.identity] })
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-lib-edges-'))
   age = await testAgeIdentity()
   file = path.join(dir, 'secrets.yaml')
   fs.writeFileSync(file, await encrypt('a: 1\n', { format: 'yaml', age: [age.recipient], inheritEnv: false }))
 })
 afterAll(() => {
   clearSecretsCache()
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 
 describe('keys named like Object.prototype members', () => {

@@ -4,7 +4,7 @@
  * processes are recovered; locks are released on errors, exit and termination signals; and real
  * concurrent processes never lose an update under withFileLock.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -13,8 +13,9 @@ import { TsopsError, WriteError } from '../../src/core/errors.js'
 import { FileLockedError, lockPathFor, withFileLock, withFileLockSync, writeFileAtomic } from '../../src/io/files.js'
 import { acquireFileLock, resolveWriteTarget } from '../../src/io/lock.js'
 import { bundleScript } from './support.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-atomic-')
 let n = 0
 const fresh = (name: string, content?: string | Buffer, mode?: number): string => {
   const file = path.join(dir, `${n++}-${name}`)
@@ -24,10 +25,6 @@ const fresh = (name: string, content?: string | Buffer, mode?: number): string =
 }
 const debris = (file: string) => fs.readdirSync(path.dirname(file)).filter((f) => f.includes(path.basename(file)) && f !== path.basename(file))
 
-beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-atomic-'))
-})
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 /** A process that does nothing until killed: a pid that is alive. */
 function sleeper(): ChildProcess {

@@ -4,9 +4,8 @@
  * fails to parse on the very line holding the secret, and runtime errors whose messages quote
  * their input (reportError redacts them).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { reportError } from '../../src/cli/main.js'
 import { DecryptValueError } from '../../src/core/errors.js'
@@ -14,6 +13,7 @@ import { generateAgeIdentity } from '../../src/keys/age.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { EXTENSION, SAMPLES, SECRET, STACK_LINE, type SampleFormat } from './support.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 const FORMATS: SampleFormat[] = ['yaml', 'json', 'dotenv', 'ini', 'binary', 'toml']
 /** Where each sample keeps SECRET, as the error names it. */
@@ -21,7 +21,7 @@ const FORMATS: SampleFormat[] = ['yaml', 'json', 'dotenv', 'ini', 'binary', 'tom
 const SECRET_CIPHER = /((?:password|PASSWORD|"data")["\s]*[:=]\s*"?)(ENC\[AES256_GCM,data:[^\]]+\])/
 const SECRET_PATH: Record<SampleFormat, string> = { yaml: 'db.password', json: 'db.password', dotenv: 'PASSWORD', ini: 'db.password', binary: 'data', toml: 'db.password' }
 
-let dir: string
+const { dir, write } = tempWorkspace('tsops-secrets-')
 let owner: { identity: string; recipient: string }
 let stranger: { identity: string; recipient: string }
 const env = (identity: string) => cleanEnv({ SOPS_AGE_KEY: identity, XDG_CONFIG_HOME: path.join(dir, 'xdg') })
@@ -36,7 +36,6 @@ function expectNoSecret(...texts: (string | Buffer)[]): void {
 }
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-secrets-'))
   owner = await testAgeIdentity()
   stranger = await generateAgeIdentity()
   for (const format of FORMATS) {
@@ -47,13 +46,6 @@ beforeAll(async () => {
     encrypted.set(format, fs.readFileSync(file, 'utf8'))
   }
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-
-function write(name: string, content: string): string {
-  const file = path.join(dir, name)
-  fs.writeFileSync(file, content)
-  return file
-}
 
 describe.concurrent.each(FORMATS)('%s', (format) => {
   it('wrong key: exit 128, every key tried is listed, nothing secret anywhere (also --verbose)', async () => {
