@@ -20,7 +20,7 @@ import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms'
 import { GenericError } from '../core/errors.js'
 import { goBase64Decode, goQuote } from './go-text.js'
 import { kmsLabel, type KeySpecOptions } from './registry.js'
-import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal, withTimeout } from './timeouts.js'
+import { DEFAULT_NETWORK_TIMEOUTS, formatSeconds, networkTimeouts, NetworkTimeoutError, timeoutSignal, withTimeout, type NetworkTimeouts } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
 
 type KmsModule = typeof import('@aws-sdk/client-kms')
@@ -96,7 +96,7 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
   try {
     blob = await bounded(key, ctx, 'encrypt', async (signal) => {
       const kms = await loadKms()
-      const client = await clientFor(key, region, ctx.env)
+      const client = await clientFor(key, region, ctx.env, networkTimeouts(ctx))
       const out = await client.send(new kms.EncryptCommand({ KeyId: key.arn, Plaintext: part, EncryptionContext: contextOrUndefined(key.context) }), {
         abortSignal: signal,
       })
@@ -105,7 +105,7 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
     })
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw new GenericError(failureText('encrypt', e, key, region, ctx.env), { hint: hintFor(e) })
+    throw new GenericError(failureText('encrypt', e, key, region, ctx), { hint: hintFor(e) })
   }
   const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile, created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') }
   if (Object.keys(key.context).length > 0) fields.context = { ...key.context }
@@ -124,7 +124,7 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
   try {
     return await bounded(key, ctx, 'decrypt', async (signal) => {
       const kms = await loadKms()
-      const client = await clientFor(key, region, ctx.env)
+      const client = await clientFor(key, region, ctx.env, networkTimeouts(ctx))
       const out = await client.send(
         new kms.DecryptCommand({
           KeyId: key.arn,
@@ -138,7 +138,7 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
     })
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw fail(failureText('decrypt', e, key, region, ctx.env))
+    throw fail(failureText('decrypt', e, key, region, ctx))
   }
 }
 
@@ -147,8 +147,9 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
  * the SDK's requests, withTimeout guards the parts that take no signal (credential providers).
  */
 function bounded<T>(key: KmsKeyConfig, ctx: KeyContext, op: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const signal = timeoutSignal(NETWORK_TIMEOUT_MS, ctx.signal)
-  return withTimeout(run(signal), NETWORK_TIMEOUT_MS + 1_000, `AWS KMS ${op} with ${key.arn}`)
+  const { overallMs } = networkTimeouts(ctx)
+  const signal = timeoutSignal(overallMs, ctx.signal)
+  return withTimeout(run(signal), overallMs + 1_000, `AWS KMS ${op} with ${key.arn}`)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,22 +166,22 @@ const loadSts = () => (stsModule ??= import('@aws-sdk/client-sts'))
 const MAX_CLIENTS = 16
 const clients = new Map<string, KMSClient>() // insertion order = age
 
-async function clientFor(key: KmsKeyConfig, region: string, env: Env): Promise<KMSClient> {
+async function clientFor(key: KmsKeyConfig, region: string, env: Env, timeouts: NetworkTimeouts): Promise<KMSClient> {
   const kms = await loadKms()
   const base = baseCredentials(env, key.awsProfile)
   const endpoint = endpointFromEnv(env, 'KMS')
   const stsEndpoint = endpointFromEnv(env, 'STS')
   // The credentials enter the key only as a digest.
   const secret = base.credentials ? createHash('sha256').update(JSON.stringify(base.credentials)).digest('hex') : ''
-  const cacheKey = JSON.stringify([region, endpoint ?? '', stsEndpoint ?? '', base.profile ?? '', key.role, secret])
+  const cacheKey = JSON.stringify([region, endpoint ?? '', stsEndpoint ?? '', base.profile ?? '', key.role, secret, timeouts])
   const cached = clients.get(cacheKey)
   if (cached) return cached
 
-  const config: KMSClientConfig = { region, ...commonConfig() }
+  const config: KMSClientConfig = { region, ...commonConfig(timeouts) }
   if (key.role !== '') {
     // A provider, not a value: the SDK memoizes it, shares one call between parallel requests,
     // calls it again near `expiration`, and does not keep a failure.
-    config.credentials = () => assumeRole(key.role, region, base, env)
+    config.credentials = () => assumeRole(key.role, region, base, env, timeouts)
   } else if (base.credentials) config.credentials = base.credentials
   else if (base.profile) config.profile = base.profile
   if (endpoint !== undefined) config.endpoint = endpoint
@@ -195,11 +196,11 @@ async function clientFor(key: KmsKeyConfig, region: string, env: Env): Promise<K
 }
 
 /** Bounded connect/request timeouts and attempts for every AWS client tsops makes. */
-function commonConfig() {
+function commonConfig(timeouts: NetworkTimeouts) {
   return {
-    maxAttempts: MAX_ATTEMPTS,
+    maxAttempts: timeouts.attempts,
     // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and keeps waiting.
-    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
+    requestHandler: { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
   }
 }
 
@@ -226,21 +227,21 @@ function baseCredentials(env: Env, awsProfile: string): BaseCredentials {
 }
 
 /** sops's behaviour for `+role`: STS AssumeRole in the key's region with the base credentials. */
-async function assumeRole(role: string, region: string, base: BaseCredentials, env: Env): Promise<AwsCredentials> {
+async function assumeRole(role: string, region: string, base: BaseCredentials, env: Env, timeouts: NetworkTimeouts): Promise<AwsCredentials> {
   const sts = await loadSts()
   const endpoint = endpointFromEnv(env, 'STS')
   const client = quietly(
     () =>
       new sts.STSClient({
         region,
-        ...commonConfig(),
+        ...commonConfig(timeouts),
         ...(base.credentials ? { credentials: { ...base.credentials } } : base.profile ? { profile: base.profile } : {}),
         ...(endpoint !== undefined ? { endpoint } : {}),
       }),
   )
   try {
     const out = await client.send(new sts.AssumeRoleCommand({ RoleArn: role, RoleSessionName: stsSessionName() }), {
-      abortSignal: timeoutSignal(NETWORK_TIMEOUT_MS),
+      abortSignal: timeoutSignal(timeouts.overallMs),
     })
     const c = out.Credentials
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('STS AssumeRole returned no credentials')
@@ -349,12 +350,14 @@ const ARN_HINT = 'Use a key or alias ARN like arn:aws:kms:us-east-1:111122223333
  * or, when the role could not be assumed, `failed to assume role '<role>': <SDK error>` alone
  * (sops returns that one unwrapped).
  */
-function failureText(op: 'encrypt' | 'decrypt', e: unknown, key: KmsKeyConfig, region: string, env: Env): string {
+function failureText(op: 'encrypt' | 'decrypt', e: unknown, key: KmsKeyConfig, region: string, ctx: KeyContext): string {
+  const { env } = ctx
+  const timeouts = networkTimeouts(ctx)
   if (e instanceof AssumeRoleError) {
-    return `${e.message}: ${describeAwsError(e.cause, { service: 'STS', operation: 'AssumeRole', url: postUrl(env, region, 'STS'), where: endpointLabel(env, region, 'STS') })}`
+    return `${e.message}: ${describeAwsError(e.cause, { service: 'STS', operation: 'AssumeRole', url: postUrl(env, region, 'STS'), where: endpointLabel(env, region, 'STS') }, timeouts)}`
   }
   const call = { service: 'KMS' as const, operation: op === 'encrypt' ? 'Encrypt' : 'Decrypt', url: postUrl(env, region, 'KMS'), where: endpointLabel(env, region) }
-  return `failed to ${op} sops data key with AWS KMS: ${describeAwsError(e, call)}`
+  return `failed to ${op} sops data key with AWS KMS: ${describeAwsError(e, call, timeouts)}`
 }
 
 export interface AwsCall {
@@ -372,22 +375,23 @@ export interface AwsCall {
  * the Go SDK cannot have — tsops's own time limits, a missing credential chain — keep tsops's
  * texts.
  */
-export function describeAwsError(e: unknown, call: AwsCall): string {
-  if (e instanceof NetworkTimeoutError) return `${call.where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
+export function describeAwsError(e: unknown, call: AwsCall, timeouts: NetworkTimeouts = DEFAULT_NETWORK_TIMEOUTS): string {
+  const within = (ms: number) => `within ${formatSeconds(ms)}`
+  if (e instanceof NetworkTimeoutError) return `${call.where} did not answer ${within(timeouts.overallMs)}`
   const err = (typeof e === 'object' && e !== null ? e : { message: String(e) }) as AwsErrorLike
   const name = err.name ?? 'Error'
   const attempts = err.$metadata?.attempts ?? 1
   const tries = attempts > 1 ? ` after ${attempts} attempts` : ''
-  const operation = `operation error ${call.service}: ${call.operation}, ${attempts >= MAX_ATTEMPTS ? `exceeded maximum number of attempts, ${attempts}, ` : ''}`
+  const operation = `operation error ${call.service}: ${call.operation}, ${attempts >= timeouts.attempts ? `exceeded maximum number of attempts, ${attempts}, ` : ''}`
   switch (name) {
     case 'CredentialsProviderError':
       return `no AWS credentials found (${name}: ${err.message ?? ''})`
     case 'TimeoutError':
       return (err.message ?? '').startsWith('Socket timed out without establishing a connection')
-        ? `could not connect to ${call.where} within ${CONNECT_TIMEOUT_MS / 1000}s${tries}`
-        : `${call.where} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s${tries}`
+        ? `could not connect to ${call.where} ${within(timeouts.connectMs)}${tries}`
+        : `${call.where} did not answer ${within(timeouts.requestMs)}${tries}`
     case 'AbortError':
-      return `${call.where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
+      return `${call.where} did not answer ${within(timeouts.overallMs)}`
   }
   if (err.code !== undefined && NETWORK_CODES.has(err.code)) {
     return `${operation}https response error StatusCode: 0, RequestID: , request send failed, Post ${goQuote(call.url)}: ${goDialError(err.code, call.url)}`

@@ -7,6 +7,8 @@
  * library callers inject it and nothing reads process.env deep inside.
  */
 
+import type { NetworkTimeouts } from './timeouts.js'
+
 export type KeyType = 'age' | 'pgp' | 'kms' | 'gcp_kms' | 'azure_kv' | 'hc_vault' | 'hckms'
 
 /** The metadata fields of one master key exactly as sops stores them (enc included). */
@@ -30,6 +32,8 @@ export interface KeyContext {
    * pass inheritEnv: false, whose process environment must count for nothing.
    */
   envOnly?: boolean
+  /** Network bounds for KMS-style key sources (./timeouts.ts); the defaults when absent. Tests inject short ones. */
+  timeouts?: Partial<NetworkTimeouts>
 }
 
 export interface KeySource {

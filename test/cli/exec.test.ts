@@ -93,9 +93,8 @@ describe('tsops exec-file', () => {
   })
 
   it("returns the command's status, and does not hang when the command never opens the FIFO", async () => {
-    const started = Date.now()
+    // A hang fails this test by its timeout; no clock is read here.
     expect((await runCli(['exec-file', file, 'exit 3'], { env: env() })).code).toBe(3)
-    expect(Date.now() - started).toBeLessThan(10_000)
     expect(fs.readdirSync(tmp)).toEqual([])
   })
 

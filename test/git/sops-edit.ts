@@ -8,7 +8,8 @@ import { detectFormat, loadEncryptedParser, loadFormat } from '../../src/formats
 import { decryptDocument } from '../../src/pipeline/decrypt.js'
 import { sealDocument } from '../../src/pipeline/encrypt.js'
 
-export async function editSops(file: string, identity: string, mutate: (root: TreeMap) => void): Promise<void> {
+/** `now`: the new lastmodified (default: the real time). */
+export async function editSops(file: string, identity: string, mutate: (root: TreeMap) => void, now?: Date): Promise<void> {
   const name = detectFormat(file)
   const [parse, format] = await Promise.all([loadEncryptedParser(name), loadFormat(name)])
   const doc = parse(fs.readFileSync(file))
@@ -19,6 +20,7 @@ export async function editSops(file: string, identity: string, mutate: (root: Tr
     shamirThreshold: d.metadata.shamirThreshold,
     rules: d.metadata.rules,
     stash: d.stash,
+    now,
   })
   fs.writeFileSync(file, format.emit(doc))
 }

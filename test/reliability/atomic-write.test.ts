@@ -14,6 +14,7 @@ import { FileLockedError, lockPathFor, withFileLock, withFileLockSync, writeFile
 import { acquireFileLock, resolveWriteTarget } from '../../src/io/lock.js'
 import { bundleScript } from './support.js'
 import { tempWorkspace } from '../helpers/workspace.js'
+import { fakeClock } from '../helpers/clock.js'
 
 const { dir } = tempWorkspace('tsops-atomic-')
 let n = 0
@@ -228,9 +229,11 @@ describe('file lock', () => {
     const holder = sleeper()
     try {
       const lock = writeLock(file, holder.pid!)
-      const start = Date.now()
-      const err = captureError(() => writeFileAtomic(file, Buffer.from('after\n'), { lockTimeoutMs: 300 }))
-      expect(Date.now() - start).toBeGreaterThanOrEqual(290)
+      const clock = fakeClock()
+      const err = captureError(() => writeFileAtomic(file, Buffer.from('after\n'), { lockTimeoutMs: 300, lockClock: clock }))
+      // It polled with a growing back-off and gave up exactly when the 300 ms were spent.
+      expect(clock.sleeps).toEqual([10, 20, 40, 80, 150])
+      expect((err as TsopsError).message).toContain('gave up after waiting 0.3 s')
       expect(err).toBeInstanceOf(FileLockedError)
       expect((err as TsopsError).exitCode).toBe(3)
       expect((err as TsopsError).message).toContain(`pid ${holder.pid}`)
@@ -246,14 +249,20 @@ describe('file lock', () => {
     const file = fresh('released.yaml', 'before\n')
     const holder = sleeper()
     const lock = writeLock(file, holder.pid!)
-    setTimeout(() => fs.rmSync(lock), 250)
-    const start = Date.now()
+    // The holder finishes during the writer's third wait; until then the file is untouched.
+    let whileHeld = ''
+    const clock = fakeClock((sleeps) => {
+      if (sleeps.length !== 3) return
+      whileHeld = fs.readFileSync(file, 'utf8')
+      fs.rmSync(lock)
+    })
     try {
-      await withFileLock(file, () => writeFileAtomic(file, Buffer.from('after\n')), { timeoutMs: 5_000 })
+      await withFileLock(file, () => writeFileAtomic(file, Buffer.from('after\n')), { timeoutMs: 5_000, clock })
     } finally {
       holder.kill()
     }
-    expect(Date.now() - start).toBeGreaterThanOrEqual(240)
+    expect(whileHeld).toBe('before\n')
+    expect(clock.sleeps).toEqual([10, 20, 40])
     expect(fs.readFileSync(file, 'utf8')).toBe('after\n')
   })
 
