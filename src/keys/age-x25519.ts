@@ -82,6 +82,22 @@ function chachaOpen(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer {
   return Buffer.concat([d.update(sealed.subarray(0, sealed.length - TAG)), d.final()])
 }
 
+/**
+ * X25519(private, public), or undefined for a low-order public key (the all-zero secret age
+ * refuses). OpenSSL 3 refuses to derive it and throws ("failed during derivation") rather than
+ * returning zeros, so both are checked. The C2SP CCTV vectors x25519_identity and
+ * x25519_low_order are such shares.
+ */
+function sharedSecret(privateKey: KeyObject, publicKey: Buffer): Buffer | undefined {
+  let shared: Buffer
+  try {
+    shared = diffieHellman({ privateKey, publicKey: publicKeyObject(publicKey) })
+  } catch {
+    return undefined
+  }
+  return shared.every((b) => b === 0) ? undefined : shared
+}
+
 /** age's X25519Identity.unwrap for one stanza: the file key, undefined (not ours), or age's error. */
 function unwrapFileKey(stanza: Stanza, identity: X25519Identity): Buffer | undefined {
   if (stanza.type !== 'X25519') return undefined
@@ -89,8 +105,8 @@ function unwrapFileKey(stanza: Stanza, identity: X25519Identity): Buffer | undef
   const share = decodeString(stanza.args[0]!)
   if (!share.ok) throw new AgeError(`failed to parse X25519 recipient: ${share.error}`)
   if (share.bytes.length !== 32) throw new AgeError('invalid X25519 recipient block')
-  const shared = diffieHellman({ privateKey: identity.privateKey, publicKey: publicKeyObject(share.bytes) })
-  if (shared.every((b) => b === 0)) throw new AgeError('invalid X25519 recipient: bad input point: low order point')
+  const shared = sharedSecret(identity.privateKey, share.bytes)
+  if (!shared) throw new AgeError('invalid X25519 recipient: bad input point: low order point')
   const wrapKey = hkdf(shared, Buffer.concat([share.bytes, identity.publicKey]), X25519_INFO)
   if (stanza.body.length !== FILE_KEY_SIZE + TAG) throw new AgeError('invalid X25519 recipient block: incorrect file key size')
   try {
@@ -219,8 +235,8 @@ function chachaSeal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
 function x25519Stanza(fileKey: Buffer, recipient: Buffer): string {
   const { privateKey, publicKey } = generateKeyPairSync('x25519')
   const share = rawPublicKey(publicKey)
-  const shared = diffieHellman({ privateKey, publicKey: publicKeyObject(recipient) })
-  if (shared.every((b) => b === 0)) throw new Error('invalid X25519 recipient (low-order point)')
+  const shared = sharedSecret(privateKey, recipient)
+  if (!shared) throw new Error('invalid X25519 recipient (low-order point)')
   const wrapKey = hkdf(shared, Buffer.concat([share, recipient]), X25519_INFO)
   // A 32-byte body is 43 base64 characters: one line, shorter than 64 as the format requires.
   return `-> X25519 ${b64NoPad(share)}\n${b64NoPad(chachaSeal(wrapKey, Buffer.alloc(12), fileKey))}\n`

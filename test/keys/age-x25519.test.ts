@@ -62,6 +62,16 @@ describe('native X25519 age decryption', () => {
     expect(decryptX25519(Buffer.from('age-encryption.org/v1\n-> X25519\n'), [])).toMatchObject({ error: 'failed to read header: failed to parse header: failed to read line: EOF' })
   })
 
+  // C2SP CCTV's x25519_identity and x25519_low_order (all of them run in test/interop/age-cctv.test.ts):
+  // OpenSSL refuses to derive the all-zero secret and threw out of decryptX25519.
+  it('refuses a low-order X25519 share as age does, without throwing', () => {
+    const identity = parseX25519Identity('AGE-SECRET-KEY-1EGTZVFFV20835NWYV6270LXYVK2VKNX2MMDKWYKLMGR48UAWX40Q2P2LM0')!
+    for (const share of ['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'X5yVvKNQjCSx0LFVnIPvWwREXMRYHI6G2CJO3dCfEdc']) {
+      const file = Buffer.from(`age-encryption.org/v1\n-> X25519 ${share}\nW3E/OCRme9TiTY97JoK31Z71arNur77WIIdB90XnN3M\n--- Pne3IPMDvBj7wRbPMcNViffpVZAx814tgMxp8AwyMhs\n${'x'.repeat(40)}`)
+      expect(decryptX25519(file, [identity])).toEqual({ status: 'error', stage: 'reader', error: 'invalid X25519 recipient: bad input point: low order point' })
+    }
+  })
+
   it('leaves post-quantum identities and other stanza types to typage', () => {
     expect(parseX25519Identity('AGE-SECRET-KEY-PQ-1XYZ')).toBeUndefined()
     const scrypt = Buffer.from(`age-encryption.org/v1\n-> scrypt c2FsdA 10\nAAAA\n--- ${'A'.repeat(43)}\n`)
