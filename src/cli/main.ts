@@ -41,7 +41,7 @@ const GENERATE_COMPLETION = '--generate-bash-completion'
  */
 async function loadBuiltIn(load: CommandLoader, name: 'help' | 'completion'): Promise<Command> {
   const command = await load(name)
-  if (!command) throw new TsopsError(`the ${name} command is missing from this build of tsops`)
+  if (!command) throw new TsopsError(`the ${name} command is missing from this build of tsops`, { code: 'COMMAND_NOT_BUNDLED' })
   return command
 }
 
@@ -93,7 +93,7 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
     ctx.warn('More than one command (--encrypt, --decrypt, --rotate, --set) has been specified. Only the changes made by the last one will be visible. Note that this behavior is deprecated and will cause an error eventually.')
   }
   const legacy = await load(mode)
-  if (!legacy) throw new TsopsError(`the ${mode} mode is not available in this version of tsops`)
+  if (!legacy) throw new TsopsError(`the ${mode} mode is not available in this version of tsops`, { code: 'UNSUPPORTED_MODE' })
   return legacy(ctx, args, args.positionals)
 }
 

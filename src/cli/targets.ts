@@ -84,7 +84,7 @@ function walk(dir: string): string[] {
   try {
     entries = fs.readdirSync(path.resolve(dir), { withFileTypes: true })
   } catch (err) {
-    throw new GenericError(`cannot read directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    throw new GenericError(`cannot read directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { code: 'DIRECTORY_UNREADABLE' })
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   return entries.flatMap((e) => {
@@ -168,7 +168,7 @@ export async function runTargets(
       else ctx.stderr(`failed ${target.file}: ${describeError(err)}`)
     }
   }
-  if (failed > 0) throw new GenericError(verbs.summary?.(failed, targets.files.length) ?? `failed ${verbs.gerund} ${failed} of ${targets.files.length} file(s)`)
+  if (failed > 0) throw new GenericError(verbs.summary?.(failed, targets.files.length) ?? `failed ${verbs.gerund} ${failed} of ${targets.files.length} file(s)`, { code: 'SOME_FILES_FAILED' })
   return 0
 }
 

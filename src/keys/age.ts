@@ -60,7 +60,7 @@ export function fromEntry(entry: KeyEntry): KeySource {
 export function fromSpec(spec: string): KeySource {
   const recipient = spec.trim()
   const problem = recipientProblem(recipient)
-  if (problem !== undefined) throw new GenericError(problem)
+  if (problem !== undefined) throw new GenericError(problem, { code: 'BAD_KEY' })
   return ageKeySource(recipient)
 }
 
@@ -107,14 +107,14 @@ async function wrap(recipient: string, part: Uint8Array): Promise<KeyEntry> {
   const x25519 = parseX25519Recipient(recipient)
   if (x25519) return { type: 'age', fields: { recipient, enc: armor(encryptX25519(part, [x25519])) } }
   const problem = recipientProblem(recipient)
-  if (problem !== undefined) throw new GenericError(problem)
+  if (problem !== undefined) throw new GenericError(problem, { code: 'BAD_KEY' })
   checkRecipientSupported(recipient)
   const age = await loadAge()
   const encrypter = new age.Encrypter()
   try {
     encrypter.addRecipient(recipient)
   } catch {
-    throw new GenericError(`failed to parse input as age recipient: ${JSON.stringify(recipient)}`)
+    throw new GenericError(`failed to parse input as age recipient: ${JSON.stringify(recipient)}`, { code: 'BAD_KEY' })
   }
   // typage's armor is age's: 64-column base64 and a final newline after the END line.
   const enc = age.armor.encode(await encrypter.encrypt(part))
@@ -124,13 +124,13 @@ async function wrap(recipient: string, part: Uint8Array): Promise<KeyEntry> {
 /** Clear errors for recipient kinds typage 0.3.1 cannot encrypt to (sops can, via agessh/plugins). */
 function checkRecipientSupported(recipient: string): void {
   if (recipient.startsWith('ssh-')) {
-    throw new GenericError(`SSH age recipients (${recipient.split(' ')[0]}) are not supported by tsops yet; use an age1… recipient`)
+    throw new GenericError(`SSH age recipients (${recipient.split(' ')[0]}) are not supported by tsops yet; use an age1… recipient`, { code: 'UNSUPPORTED_KEY_TYPE' })
   }
   // X25519 recipients are bech32 with HRP "age": the only '1' is the separator after "age".
   // A further '1' means HRP "age1<name>", i.e. a plugin (age1pq1/age1tag1/age1tagpq1 are native).
   const native = /^age1(pq1|tag1|tagpq1)?[^1]*$/
   if (recipient.startsWith('age1') && !native.test(recipient)) {
-    throw new GenericError(`age plugin recipients are not supported by tsops: ${JSON.stringify(recipient)}`)
+    throw new GenericError(`age plugin recipients are not supported by tsops: ${JSON.stringify(recipient)}`, { code: 'UNSUPPORTED_KEY_TYPE' })
   }
 }
 
@@ -541,12 +541,12 @@ export async function keygen(
 
 async function firstRecipient(text: string, file: string): Promise<string> {
   const first = parseIdentities(text, file)[0]
-  if (!first) throw new GenericError(`age key file ${file} exists but contains no age identity`)
+  if (!first) throw new GenericError(`age key file ${file} exists but contains no age identity`, { code: 'BAD_IDENTITY_FILE' })
   const age = await loadAge()
   try {
     return await age.identityToRecipient(first.identity)
   } catch {
-    throw new GenericError(`age key file ${file}: malformed secret key`)
+    throw new GenericError(`age key file ${file}: malformed secret key`, { code: 'BAD_IDENTITY_FILE' })
   }
 }
 

@@ -91,7 +91,7 @@ export function regionOf(arn: string): string | undefined {
 
 async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
   const region = regionOf(key.arn)
-  if (region === undefined) throw new GenericError(invalidArn(key.arn), { hint: ARN_HINT })
+  if (region === undefined) throw new GenericError(invalidArn(key.arn), { code: 'BAD_KEY', hint: ARN_HINT })
   let blob: Uint8Array
   try {
     blob = await bounded(key, ctx, 'encrypt', async (signal) => {
@@ -105,7 +105,7 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
     })
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw new GenericError(failureText('encrypt', e, key, region, ctx), { hint: hintFor(e) })
+    throw new GenericError(failureText('encrypt', e, key, region, ctx), { code: 'KEY_WRAP_FAILED', hint: hintFor(e) })
   }
   const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile, created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') }
   if (Object.keys(key.context).length > 0) fields.context = { ...key.context }

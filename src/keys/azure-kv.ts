@@ -72,7 +72,7 @@ export function parseAzureKeyUrl(url: string): AzureKeyRef {
   const trimmed = url.trim()
   const m = KEY_URL_RE.exec(trimmed)
   if (!m) {
-    throw new GenericError(`could not parse ${JSON.stringify(trimmed)} into a valid Azure Key Vault MasterKey`, {
+    throw new GenericError(`could not parse ${JSON.stringify(trimmed)} into a valid Azure Key Vault MasterKey`, { code: 'BAD_KEY',
       hint: 'Use https://<vault>.vault.azure.net/keys/<name>[/<version>].',
     })
   }
@@ -133,13 +133,13 @@ async function wrap(key: AzureKeyRef, part: Uint8Array, ctx: KeyContext, options
     if (ctx.signal?.aborted) throw e
     // sops names the step: the key's latest version is fetched before the key is used.
     if (e instanceof KeyVersionError) {
-      throw new GenericError(`failed to fetch Azure Key to retrieve key version: ${describeAzureError(e.cause, key, 'encrypt', networkTimeouts(ctx))}`, { hint: hintFor(e.cause) })
+      throw new GenericError(`failed to fetch Azure Key to retrieve key version: ${describeAzureError(e.cause, key, 'encrypt', networkTimeouts(ctx))}`, { code: 'KEY_WRAP_FAILED', hint: hintFor(e.cause) })
     }
-    throw new GenericError(`failed to encrypt sops data key with Azure Key Vault key '${displayUrl(key)}': ${describeAzureError(e, key, 'encrypt', networkTimeouts(ctx))}`, {
+    throw new GenericError(`failed to encrypt sops data key with Azure Key Vault key '${displayUrl(key)}': ${describeAzureError(e, key, 'encrypt', networkTimeouts(ctx))}`, { code: 'KEY_WRAP_FAILED',
       hint: hintFor(e),
     })
   }
-  if (done.result.length === 0) throw new GenericError(`failed to encrypt sops data key with Azure Key Vault key '${displayUrl(key)}': Key Vault returned an empty result`)
+  if (done.result.length === 0) throw new GenericError(`failed to encrypt sops data key with Azure Key Vault key '${displayUrl(key)}': Key Vault returned an empty result`, { code: 'KEY_WRAP_FAILED' })
   return {
     type: 'azure_kv',
     fields: {

@@ -63,7 +63,7 @@ async function wrapOne(key: KeySource, part: Uint8Array, ctx: KeyContext): Promi
 
 /** sops prints the Go slice of errors: `[err1 err2]`. */
 function generateError(errors: string[]): GenericError {
-  return new GenericError(`Could not generate data key: [${errors.join(' ')}]`)
+  return new GenericError(`Could not generate data key: [${errors.join(' ')}]`, { code: 'KEY_WRAP_FAILED' })
 }
 
 function unreachable(): never {
