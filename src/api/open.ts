@@ -7,6 +7,7 @@ import { NoFileError, ReadError } from '../core/errors.js'
 import { readMetadata, type Metadata } from '../core/metadata.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { Document, FormatName } from '../formats/format.js'
+import { parseShowingWhere } from '../formats/excerpt.js'
 import { openDocument, recoverDataKey } from '../pipeline/decrypt.js'
 import type { KeyContext } from '../keys/types.js'
 
@@ -33,7 +34,7 @@ export interface Opened {
 
 export async function openEncrypted(bytes: Uint8Array, format: FormatName, options: OpenOptions): Promise<Opened> {
   const parse = await loadEncryptedParser(format)
-  const doc = parse(bytes)
+  const doc = parseShowingWhere(bytes, () => parse(bytes))
   const fmt = await loadFormat(format)
   const metadata = readMetadata(doc.metadata)
   const known = options.knownDataKey?.(metadata)

@@ -2,7 +2,7 @@
  * The tsops command line: argv -> command. The only module that calls process.exit.
  * Both styles work: `tsops decrypt f.yaml` and sops's legacy `tsops -d f.yaml`.
  */
-import { NoFileError, TsopsError, UnsupportedCommandError } from '../core/errors.js'
+import { FormatError, NoFileError, TsopsError, UnsupportedCommandError } from '../core/errors.js'
 import { Args, parseArgs } from './args.js'
 import { createCliContext, type CliContext } from './context.js'
 import { writeStderr, writeStdout } from '../io/stdio.js'
@@ -116,6 +116,7 @@ export function reportError(err: unknown, verbose: boolean, persona: Persona = c
       }
       writeStderr(`${prefix}${printable(String(err.message))}\n`)
       if (err.hint && persona === 'tsops') writeStderr(`tsops: hint: ${printable(String(err.hint))}\n`)
+      if (err instanceof FormatError && err.excerpt && persona === 'tsops') writeStderr(indented(err.excerpt))
       return validExitCode(err.exitCode)
     }
     writeStderr(`${prefix}unexpected failure: ${printable(describeUnexpected(err))}\n`)
@@ -124,6 +125,14 @@ export function reportError(err: unknown, verbose: boolean, persona: Persona = c
     writeStderr('tsops: error: unexpected failure\n')
   }
   return 1
+}
+
+/** A FormatError's excerpt under its hint: each line indented, control characters escaped. */
+function indented(excerpt: string): string {
+  return excerpt
+    .split('\n')
+    .map((line) => `    ${printable(line)}\n`)
+    .join('')
 }
 
 function validExitCode(code: unknown): number {

@@ -10,6 +10,7 @@ import { ConfigError, GenericError, MetadataNotFoundError, TsopsError, emitting 
 import { matchCreationRule } from '../config/index.js'
 import { detectFormat, loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { Document, Format } from '../formats/format.js'
+import { parseShowingWhere } from '../formats/excerpt.js'
 import { readFileAsSops } from '../io/go-errors.js'
 import type { Args } from './args.js'
 import type { CliContext } from './context.js'
@@ -193,7 +194,7 @@ export async function readEncryptedFile(args: Args, file: string): Promise<Encry
   const formats = chooseFormats(args, file)
   const bytes = readFileAsSops(file)
   const parse = await loadEncryptedParser(formats.input)
-  const doc = parse(bytes)
+  const doc = parseShowingWhere(bytes, () => parse(bytes))
   return { doc, formats, input: await loadFormat(formats.input) }
 }
 

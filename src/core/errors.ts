@@ -162,6 +162,11 @@ export class ReadError extends TsopsError {
  */
 export class FormatError extends ReadError {
   override readonly code = 'PARSE'
+  /**
+   * The failing line, masked, with a caret under the column (formats/excerpt.ts): set by the
+   * code that holds the input; the `tsops` persona prints it after the hint.
+   */
+  excerpt?: string
   constructor(
     message: string,
     public readonly line?: number,

@@ -14,6 +14,7 @@ import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { EXTENSION, SAMPLES, SECRET, STACK_LINE, type SampleFormat } from './support.js'
 import { tempWorkspace } from '../helpers/workspace.js'
+import { makeSopsBin } from '../integrations/sops-bin.js'
 
 const FORMATS: SampleFormat[] = ['yaml', 'json', 'dotenv', 'ini', 'binary', 'toml']
 /** Where each sample keeps SECRET, as the error names it. */
@@ -96,7 +97,7 @@ describe.concurrent.each(FORMATS)('%s', (format) => {
 describe.concurrent('a parse error on the line holding the secret does not echo it', () => {
   it.each([
     ['yaml explicit tag', 'bad.yaml', `password: !!int ${SECRET}\n`, /cannot decode !!str value as a !!int\ntsops: hint: at line 1, column 17/],
-    ['yaml syntax', 'bad2.yaml', `password: "${SECRET}\n`, /Error unmarshaling input YAML: .*\ntsops: hint: at line \d+, column \d+/],
+    ['yaml syntax', 'bad2.yaml', `password: "${SECRET}`, /Error unmarshaling input YAML: .*\ntsops: hint: at line \d+, column \d+/],
     ['json', 'bad.json', `{"password": ${SECRET}}`, /invalid character 'h' looking for beginning of value\ntsops: hint: at line 1, column 14/],
     ['dotenv', 'bad.env', `USER=admin\n${SECRET}\n`, /invalid dotenv input line: missing '='\ntsops: hint: at line 2/],
     ['ini', 'bad.ini', `[db]\n${SECRET}\n`, /key-value delimiter not found\ntsops: hint: at line 2/],
@@ -105,7 +106,23 @@ describe.concurrent('a parse error on the line holding the secret does not echo 
     const r = await runCli(['encrypt', '--age', owner.recipient, write(name, content)], { env: env(owner.identity) })
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(message)
+    // The line, masked (no letter or digit survives), and a caret under the column when there is one.
+    const excerpt = /\ntsops: hint: at line [^\n]*\n {4}([^A-Za-z0-9\n]+)\n(?: {4}([ \t]*)\^\n)?$/.exec(r.stderr)
+    expect(excerpt, r.stderr).not.toBeNull()
+    if (message.source.includes('column')) expect(excerpt![2]).toBeDefined()
     expectNoSecret(r.stdout, r.stderr)
+  })
+
+  it('run as sops, stderr is sops\'s message alone: no hint, no excerpt', async () => {
+    const file = write('bad-sops.json', `{"password": ${SECRET}}`)
+    const bin = makeSopsBin()
+    try {
+      const r = await runCli(['encrypt', '--age', owner.recipient, file], { env: env(owner.identity), command: [path.join(bin.binDir, 'sops')] })
+      expect(r.code).toBe(2)
+      expect(r.stderr).toBe("Error unmarshalling file: Could not unmarshal input data: invalid character 'h' looking for beginning of value\n")
+    } finally {
+      bin.cleanup()
+    }
   })
 })
 
