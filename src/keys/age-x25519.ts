@@ -222,6 +222,9 @@ export function parseX25519Recipient(recipient: string): Buffer | undefined {
   return decoded.ok && decoded.hrp === 'age' && decoded.data.length === 32 ? decoded.data : undefined
 }
 
+/** sops's words for a failed age.Encrypt (age keysource), in front of age's own error. */
+const WRITER_FAILED = 'failed to create writer for encrypting sops data key with age'
+
 function b64NoPad(bytes: Buffer): string {
   return bytes.toString('base64').replace(/=+$/, '')
 }
@@ -232,11 +235,12 @@ function chachaSeal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
   return Buffer.concat([body, c.getAuthTag()])
 }
 
-function x25519Stanza(fileKey: Buffer, recipient: Buffer): string {
+/** `index`: the recipient's position, which age's error names. */
+function x25519Stanza(fileKey: Buffer, recipient: Buffer, index: number): string {
   const { privateKey, publicKey } = generateKeyPairSync('x25519')
   const share = rawPublicKey(publicKey)
   const shared = sharedSecret(privateKey, recipient)
-  if (!shared) throw new Error('invalid X25519 recipient (low-order point)')
+  if (!shared) throw new Error(`${WRITER_FAILED}: failed to wrap key for recipient #${index}: crypto/ecdh: bad X25519 remote ECDH input: low order point`)
   const wrapKey = hkdf(shared, Buffer.concat([share, recipient]), X25519_INFO)
   // A 32-byte body is 43 base64 characters: one line, shorter than 64 as the format requires.
   return `-> X25519 ${b64NoPad(share)}\n${b64NoPad(chachaSeal(wrapKey, Buffer.alloc(12), fileKey))}\n`
@@ -261,7 +265,7 @@ function encryptPayload(fileKey: Buffer, plaintext: Buffer): Buffer {
 export function encryptX25519(plaintext: Uint8Array, recipients: readonly Buffer[]): Buffer {
   const fileKey = randomBytes(16)
   try {
-    const header = INTRO + recipients.map((r) => x25519Stanza(fileKey, r)).join('') + '---'
+    const header = INTRO + recipients.map((r, i) => x25519Stanza(fileKey, r, i)).join('') + '---'
     const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header).digest()
     return Buffer.concat([Buffer.from(`${header} ${b64NoPad(mac)}\n`), encryptPayload(fileKey, Buffer.from(plaintext))])
   } finally {
