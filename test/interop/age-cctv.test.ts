@@ -10,21 +10,25 @@
  *   - tsops: the age key source's unwrap (native first, typage for what native hands on:
  *     grease stanzas, post-quantum hybrid identities), the way a sops file's `enc` is opened;
  *   - header: age-format.ts's parser accepts the header of every vector that is not a header
- *     or armor failure, scrypt ones included (tsops never decrypts with a passphrase).
+ *     or armor failure, scrypt ones included (tsops never decrypts with a passphrase);
+ *   - words: where the native code fails, its error is the real age v1.3.1's on the same file
+ *     (sops prints it in its "Group 0: FAILED" block).
  *
  * The vectors come from the Go module c2sp.org/CCTV/age, which scripts/install-test-tools.sh
  * downloads into the tools cache; this tier (like the real sops it also needs) requires it.
  */
 import { describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { fromEntry } from '../../src/keys/age.js'
 import { parseAgeFile, readArmor } from '../../src/keys/age-format.js'
 import { armor, decryptX25519, parseX25519Identity, type NativeResult } from '../../src/keys/age-x25519.js'
 import { KeyUnwrapError, type KeyContext } from '../../src/keys/types.js'
+import { tempWorkspace } from '../helpers/workspace.js'
+import { realAge, toolsDir } from '../sops/harness.js'
 
 /** Pinned in scripts/install-test-tools.sh. */
 const CCTV_AGE_VERSION = 'v0.0.0-20251208015420-e9274a7bdbfd'
@@ -44,12 +48,7 @@ interface Vector {
 }
 
 function vectorsDir(): string {
-  const candidates = [
-    process.env.TSOPS_CCTV_AGE_DIR,
-    ...[process.env.TSOPS_TOOLS_DIR, process.env.XDG_CACHE_HOME && path.join(process.env.XDG_CACHE_HOME, 'tsops-tools'), path.join(os.homedir(), '.cache', 'tsops-tools')]
-      .filter((d): d is string => Boolean(d))
-      .map((d) => path.join(d, `cctv-age-${CCTV_AGE_VERSION}`, 'testdata')),
-  ].filter((d): d is string => Boolean(d))
+  const candidates = [process.env.TSOPS_CCTV_AGE_DIR, path.join(toolsDir(), `cctv-age-${CCTV_AGE_VERSION}`, 'testdata')].filter((d): d is string => Boolean(d))
   const found = candidates.find((d) => fs.existsSync(path.join(d, 'x25519')))
   if (!found) throw new Error(`the age test vectors (c2sp.org/CCTV/age ${CCTV_AGE_VERSION}) are missing: run scripts/install-test-tools.sh (looked in ${candidates.join(', ')})`)
   return found
@@ -157,6 +156,23 @@ describe(`C2SP CCTV age vectors (${CCTV_AGE_VERSION})`, () => {
     it.each(pastHeader.map((v) => [v.name, v] as const))('%s', (_name, v) => {
       const parsed = parseAgeFile(v.armored ? readArmor(v.file) : v.file)
       expect(parsed.ok ? 'parsed' : parsed.error).toBe('parsed')
+    })
+  })
+
+  describe('error words (the real age v1.3.1 CLI on the same file)', () => {
+    const { write } = tempWorkspace('tsops-cctv-')
+    // Not armored (the CLI detects armor itself; sops always reads through the armor reader, as
+    // the native pass does), and not header_crlf, which the CLI refuses before parsing
+    // ("invalid header intro": its PowerShell check).
+    const failing = VECTORS.filter((v) => x25519Only(v) && !v.armored && v.name !== 'header_crlf' && v.expect !== 'success' && v.expect !== 'no match')
+    it.each(failing.map((v) => [v.name, v] as const))('%s', (_name, v) => {
+      const result = decryptX25519(v.file, v.identities.map((i) => parseX25519Identity(i)!))
+      expect(result.status).toBe('error')
+      const keys = write(`${v.name}.key`, `${v.identities.join('\n')}\n`)
+      const age = spawnSync(realAge(), ['-d', '-i', keys, write(`${v.name}.age`, v.file)], { encoding: 'utf8' })
+      const words = age.stderr.split('\n').find((l) => l.startsWith('age: error: '))
+      // age prints a note of ours on a line of its own.
+      expect(`age: error: ${result.status === 'error' ? result.error.split('\n')[0] : ''}`).toBe(words)
     })
   })
 })
