@@ -141,7 +141,7 @@ export async function encrypt(input: string | Uint8Array | Record<string, unknow
     ...(options.pgp ?? []).map((id) => ({ type: 'pgp' as const, id })),
     ...(options.keys ?? []),
   ]
-  if (specs.length === 0) throw new GenericError('no keys provided: pass age, pgp or keys')
+  if (specs.length === 0) throw new GenericError('no keys provided: pass age, pgp or keys', { code: 'NO_KEYS' })
   const sources: KeySource[] = await Promise.all(specs.map((s) => keySourceFromSpec(s.type, s.id)))
   await encryptDocument(format, doc, { keyGroups: [sources], shamirThreshold: options.shamirThreshold, rules: rulesOf(options), ctx: keyContextFor(options) })
   return Buffer.from(format.emit(doc)).toString('utf8')

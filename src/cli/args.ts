@@ -126,7 +126,7 @@ export interface ParsedArgs {
 
 /** Go's flag package's words (one dash, whatever was typed), which sops hands to its logger. */
 function usageError(message: string): GenericError {
-  return new GenericError(message, { hint: "Run 'tsops --help' for usage.", sopsLog: 'fatal' })
+  return new GenericError(message, { code: 'BAD_FLAG', hint: "Run 'tsops --help' for usage.", sopsLog: 'fatal' })
 }
 
 function setFlag(parsed: Required<ParsedArgs>, name: string, value: string | boolean): void {

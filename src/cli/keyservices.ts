@@ -49,7 +49,7 @@ function localServiceEnabled(args: Args, env: CliContext['env']): boolean {
   if (value === '' || GO_FALSE.has(value)) return false
   throw new GenericError(
     `could not parse ${value} as bool value for flag enable-local-keyservice: strconv.ParseBool: parsing ${goQuote(value)}: invalid syntax`,
-    { sopsLog: 'fatal' },
+    { code: 'BAD_ENVIRONMENT', sopsLog: 'fatal' },
   )
 }
 

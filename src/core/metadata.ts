@@ -59,7 +59,7 @@ function readKeyFields(map: TreeMap, where: string): KeyFields {
     } else {
       const s = weakString(value)
       if (s !== undefined) fields[name] = s
-      else if (value !== null) throw new GenericError(`invalid metadata: ${where}.${key} must be a string`)
+      else if (value !== null) throw new GenericError(`invalid metadata: ${where}.${key} must be a string`, { code: 'INVALID_METADATA' })
     }
   }
   return fields
@@ -68,9 +68,9 @@ function readKeyFields(map: TreeMap, where: string): KeyFields {
 function readKeyList(container: TreeMap, type: KeyType, where: string): KeyEntry[] {
   const list = field(container, type)
   if (list === undefined || list === null) return []
-  if (!(list instanceof TreeSeq)) throw new GenericError(`invalid metadata: ${where}${type} must be a list`)
+  if (!(list instanceof TreeSeq)) throw new GenericError(`invalid metadata: ${where}${type} must be a list`, { code: 'INVALID_METADATA' })
   return list.values().map((item, i) => {
-    if (!(item instanceof TreeMap)) throw new GenericError(`invalid metadata: ${where}${type}[${i}] must be a mapping`)
+    if (!(item instanceof TreeMap)) throw new GenericError(`invalid metadata: ${where}${type}[${i}] must be a mapping`, { code: 'INVALID_METADATA' })
     const fields = readKeyFields(item, `${where}${type}[${i}]`)
     if (type !== 'age') requireTime(fields.created_at, `${where}${type}[${i}].created_at`)
     return { type, fields }
@@ -85,7 +85,7 @@ function requireTime(v: unknown, name: string): string {
   const s = typeof v === 'string' ? v : ''
   const canonical = canonicalSecondsTime(s)
   if (canonical === undefined) {
-    throw new GenericError(`parsing time ${JSON.stringify(s)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(s)} as "2006"`, { hint: `in the metadata field ${name}` })
+    throw new GenericError(`parsing time ${JSON.stringify(s)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(s)} as "2006"`, { code: 'INVALID_METADATA', hint: `in the metadata field ${name}` })
   }
   return canonical
 }
@@ -102,18 +102,18 @@ function readKeyGroups(meta: TreeMap): KeyEntry[][] {
   const groups = field(meta, 'key_groups')
   if (groups instanceof TreeSeq) {
     const parsed = groups.values().map((g, i) => {
-      if (!(g instanceof TreeMap)) throw new GenericError(`invalid metadata: key_groups[${i}] must be a mapping`)
+      if (!(g instanceof TreeMap)) throw new GenericError(`invalid metadata: key_groups[${i}] must be a mapping`, { code: 'INVALID_METADATA' })
       return readGroup(g, `key_groups[${i}].`)
     })
     if (parsed.length > 0) return parsed
   }
-  throw new GenericError('No keys found in file', { hint: 'The sops metadata lists no master key; the file cannot be decrypted.' })
+  throw new GenericError('No keys found in file', { code: 'NO_KEYS_IN_FILE', hint: 'The sops metadata lists no master key; the file cannot be decrypted.' })
 }
 
 function readInt(v: Value | undefined, name: string): number {
   const s = weakString(v)
   if (s === undefined || s === '') return 0
-  if (!/^[+-]?\d+$/.test(s)) throw new GenericError(`invalid metadata: ${name} must be an integer`)
+  if (!/^[+-]?\d+$/.test(s)) throw new GenericError(`invalid metadata: ${name} must be an integer`, { code: 'INVALID_METADATA' })
   return Number(s)
 }
 
@@ -126,9 +126,9 @@ function readBool(v: Value | undefined): boolean {
 export function readMetadata(tree: TreeMap | undefined): Metadata {
   if (tree === undefined) throw new MetadataNotFoundError()
   const version = weakString(field(tree, 'version')) ?? ''
-  if (version === '') throw new GenericError('Version string empty', { hint: 'the metadata has no version' })
+  if (version === '') throw new GenericError('Version string empty', { code: 'INVALID_METADATA', hint: 'the metadata has no version' })
   if (!isValidSopsVersion(version)) {
-    throw new GenericError(`invalid metadata: version ${JSON.stringify(version)} is not a valid semantic version`)
+    throw new GenericError(`invalid metadata: version ${JSON.stringify(version)} is not a valid semantic version`, { code: 'INVALID_METADATA' })
   }
   const rules: EncryptionRules = {}
   for (const [name, key] of RULE_FIELDS) {
@@ -174,7 +174,7 @@ function keyListsTree(group: KeyEntry[], alwaysPresent: KeyType[]): [string, Val
   const byType = new Map<string, TreeMap[]>()
   for (const t of alwaysPresent) byType.set(t, [])
   for (const entry of group) {
-    if (!KEY_TYPES.has(entry.type)) throw new GenericError(`unknown key type ${entry.type}`)
+    if (!KEY_TYPES.has(entry.type)) throw new GenericError(`unknown key type ${entry.type}`, { code: 'UNKNOWN_KEY_TYPE' })
     const list = byType.get(entry.type) ?? []
     list.push(keyEntryTree(entry))
     byType.set(entry.type, list)

@@ -58,10 +58,10 @@ export function parseJsonDocument(bytes: Uint8Array, options: ParseJsonOptions =
 function extractMetadata(root: TreeMap, strict: boolean): TreeMap | undefined {
   const entries = root.entries().filter((e) => e.key === SOPS_KEY)
   if (entries.length === 0) return undefined
-  if (strict && entries.length > 1) throw new GenericError(`Found duplicate ${SOPS_KEY} entry`)
+  if (strict && entries.length > 1) throw new GenericError(`Found duplicate ${SOPS_KEY} entry`, { code: 'INVALID_METADATA' })
   const first = entries[0]!
   if (!(first.value instanceof TreeMap)) {
-    if (strict) throw new GenericError(`Found ${SOPS_KEY} entry that is not a mapping`)
+    if (strict) throw new GenericError(`Found ${SOPS_KEY} entry that is not a mapping`, { code: 'INVALID_METADATA' })
     return undefined
   }
   if (entries.length > 1) return undefined

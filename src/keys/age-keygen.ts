@@ -57,16 +57,16 @@ async function firstRecipient(text: string, file: string): Promise<string> {
   try {
     first = parseIdentities(text, file)[0]
   } catch (e) {
-    throw new GenericError(`age key file ${file}: ${errorText(e)}`)
+    throw new GenericError(`age key file ${file}: ${errorText(e)}`, { code: 'BAD_IDENTITY_FILE' })
   }
-  if (!first) throw new GenericError(`age key file ${file} exists but contains no age identity`)
+  if (!first) throw new GenericError(`age key file ${file} exists but contains no age identity`, { code: 'BAD_IDENTITY_FILE' })
   // A plugin identity's recipient is the plugin's to tell (age-plugin-NAME), not ours.
-  if (typeof first.identity !== 'string') throw new GenericError(`age key file ${file}: its first identity is a plugin identity, whose recipient tsops cannot derive`)
+  if (typeof first.identity !== 'string') throw new GenericError(`age key file ${file}: its first identity is a plugin identity, whose recipient tsops cannot derive`, { code: 'BAD_IDENTITY_FILE' })
   const age = await loadAge()
   try {
     return await age.identityToRecipient(first.identity)
   } catch {
-    throw new GenericError(`age key file ${file}: malformed secret key`)
+    throw new GenericError(`age key file ${file}: malformed secret key`, { code: 'BAD_IDENTITY_FILE' })
   }
 }
 

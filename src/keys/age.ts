@@ -59,7 +59,7 @@ export function fromEntry(entry: KeyEntry): KeySource {
 export function fromSpec(spec: string): KeySource {
   const recipient = spec.trim()
   const problem = recipientProblem(recipient)
-  if (problem !== undefined) throw new GenericError(problem)
+  if (problem !== undefined) throw new GenericError(problem, { code: 'BAD_KEY' })
   return ageKeySource(recipient)
 }
 
@@ -93,7 +93,7 @@ async function wrap(recipient: string, part: Uint8Array, ctx: KeyContext): Promi
   const x25519 = parseX25519Recipient(recipient)
   if (x25519) return { type: 'age', fields: { recipient, enc: armor(encryptX25519(part, [x25519])) } }
   const problem = recipientProblem(recipient)
-  if (problem !== undefined) throw new GenericError(problem)
+  if (problem !== undefined) throw new GenericError(problem, { code: 'BAD_KEY' })
   const age = await loadAge()
   const encrypter = new age.Encrypter()
   encrypter.addRecipient(recipientFor(recipient, ctx, age))
@@ -101,7 +101,7 @@ async function wrap(recipient: string, part: Uint8Array, ctx: KeyContext): Promi
   try {
     file = await encrypter.encrypt(part)
   } catch (e) {
-    throw new GenericError(`failed to create writer for encrypting sops data key with age: failed to wrap key for recipient #0: ${errorText(e)}`)
+    throw new GenericError(`failed to create writer for encrypting sops data key with age: failed to wrap key for recipient #0: ${errorText(e)}`, { code: 'KEY_WRAP_FAILED' })
   }
   // typage's armor is age's: 64-column base64 and a final newline after the END line.
   return { type: 'age', fields: { recipient, enc: age.armor.encode(file) } }

@@ -27,7 +27,7 @@ import { assumeRoleDirect } from './aws-sts-direct.js'
 import { goBase64Decode, goQuote } from './go-text.js'
 import { kmsLabel, type KeySpecOptions } from './registry.js'
 import { boundedCall, type BoundedCall } from './bounded-call.js'
-import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal } from './timeouts.js'
+import { DEFAULT_NETWORK_TIMEOUTS, formatSeconds, networkTimeouts, NetworkTimeoutError, timeoutSignal, type NetworkTimeouts } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
 
 type KmsModule = typeof import('@aws-sdk/client-kms')
@@ -99,7 +99,7 @@ export function regionOf(arn: string): string | undefined {
 
 async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
   const region = regionOf(key.arn)
-  if (region === undefined) throw new GenericError(invalidArn(key.arn), { hint: ARN_HINT })
+  if (region === undefined) throw new GenericError(invalidArn(key.arn), { code: 'BAD_KEY', hint: ARN_HINT })
   const blob = await boundedCall(
     bounds(key, ctx, 'encrypt'),
     async (signal) => {
@@ -107,12 +107,12 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
       const route = kmsClientRoute(key, region, { kms: endpointFromEnv(ctx.env, 'KMS'), sts: endpointFromEnv(ctx.env, 'STS') }, ctx.env)
       const out =
         route.client === 'direct'
-          ? { CiphertextBlob: await directEncrypt({ endpoint: route.endpoint, region, credentials: await directCredentials(route, region, signal), signal }, input) }
-          : await (await clientFor(key, region, ctx.env)).send(new (await loadKms()).EncryptCommand(input), { abortSignal: signal })
+          ? { CiphertextBlob: await directEncrypt({ endpoint: route.endpoint, region, credentials: await directCredentials(route, region, signal, ctx), signal, transport: directTransport(ctx) }, input) }
+          : await (await clientFor(key, region, ctx.env, networkTimeouts(ctx))).send(new (await loadKms()).EncryptCommand(input), { abortSignal: signal })
       if (!out.CiphertextBlob || out.CiphertextBlob.length === 0) throw new Error('KMS returned an empty CiphertextBlob')
       return out.CiphertextBlob
     },
-    (e) => new GenericError(failureText('encrypt', e, region, ctx.env), { hint: hintFor(e) }),
+    (e) => new GenericError(failureText('encrypt', e, region, ctx), { code: 'KEY_WRAP_FAILED', hint: hintFor(e) }),
   )
   return { type: 'kms', fields: { ...kmsKeyFields(key), created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') } }
 }
@@ -140,21 +140,21 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
       const route = kmsClientRoute(key, region, { kms: endpointFromEnv(ctx.env, 'KMS'), sts: endpointFromEnv(ctx.env, 'STS') }, ctx.env)
       const out =
         route.client === 'direct'
-          ? { Plaintext: await directDecrypt({ endpoint: route.endpoint, region, credentials: await directCredentials(route, region, signal), signal }, input) }
-          : await (await clientFor(key, region, ctx.env)).send(new (await loadKms()).DecryptCommand(input), { abortSignal: signal })
+          ? { Plaintext: await directDecrypt({ endpoint: route.endpoint, region, credentials: await directCredentials(route, region, signal, ctx), signal, transport: directTransport(ctx) }, input) }
+          : await (await clientFor(key, region, ctx.env, networkTimeouts(ctx))).send(new (await loadKms()).DecryptCommand(input), { abortSignal: signal })
       if (!out.Plaintext || out.Plaintext.length === 0) throw new Error('KMS returned an empty plaintext')
       return out.Plaintext
     },
-    (e) => fail(failureText('decrypt', e, region, ctx.env)),
+    (e) => fail(failureText('decrypt', e, region, ctx)),
   )
 }
 
 /** The direct client's credentials: the route's own, or its role's (a failure reads as on the SDK path). */
-async function directCredentials(route: DirectRoute, region: string, signal: AbortSignal): Promise<AwsSigningCredentials> {
+async function directCredentials(route: DirectRoute, region: string, signal: AbortSignal, ctx: KeyContext): Promise<AwsSigningCredentials> {
   if (!route.assumeRole) return route.credentials
   const { role, endpoint } = route.assumeRole
   try {
-    return await assumeRoleDirect({ role, sessionName: stsSessionName(), endpoint, region, credentials: route.credentials, signal })
+    return await assumeRoleDirect({ role, sessionName: stsSessionName(), endpoint, region, credentials: route.credentials, signal, transport: directTransport(ctx) })
   } catch (e) {
     if (signal.aborted) throw e
     throw new AssumeRoleError(role, e)
@@ -166,7 +166,14 @@ async function directCredentials(route: DirectRoute, region: string, signal: Abo
  * the SDK's requests, the deadline guards the parts that take no signal (credential providers).
  */
 function bounds(key: KmsKeyConfig, ctx: KeyContext, op: string): BoundedCall {
-  return { ctx, what: `AWS KMS ${op} with ${key.arn}`, deadlineMs: NETWORK_TIMEOUT_MS + 1_000 }
+  const { overallMs } = networkTimeouts(ctx)
+  return { ctx, what: `AWS KMS ${op} with ${key.arn}`, signalMs: overallMs, deadlineMs: overallMs + 1_000 }
+}
+
+/** The direct client's per-attempt bounds: the context's (tests inject short ones), else the defaults. */
+function directTransport(ctx: KeyContext): { connectTimeoutMs: number; requestTimeoutMs: number; maxAttempts: number } {
+  const t = networkTimeouts(ctx)
+  return { connectTimeoutMs: t.connectMs, requestTimeoutMs: t.requestMs, maxAttempts: t.attempts }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,22 +190,22 @@ const loadSts = () => (stsModule ??= import('@aws-sdk/client-sts'))
 const MAX_CLIENTS = 16
 const clients = new Map<string, KMSClient>() // insertion order = age
 
-async function clientFor(key: KmsKeyConfig, region: string, env: Env): Promise<KMSClient> {
+async function clientFor(key: KmsKeyConfig, region: string, env: Env, timeouts: NetworkTimeouts): Promise<KMSClient> {
   const kms = await loadKms()
   const base = baseCredentials(env, key.awsProfile)
   const endpoint = endpointFromEnv(env, 'KMS')
   const stsEndpoint = endpointFromEnv(env, 'STS')
   // The credentials enter the key only as a digest.
   const secret = base.credentials ? createHash('sha256').update(JSON.stringify(base.credentials)).digest('hex') : ''
-  const cacheKey = JSON.stringify([region, endpoint ?? '', stsEndpoint ?? '', base.profile ?? '', key.role, secret])
+  const cacheKey = JSON.stringify([region, endpoint ?? '', stsEndpoint ?? '', base.profile ?? '', key.role, secret, timeouts])
   const cached = clients.get(cacheKey)
   if (cached) return cached
 
-  const config: KMSClientConfig = { region, ...commonConfig() }
+  const config: KMSClientConfig = { region, ...commonConfig(timeouts) }
   if (key.role !== '') {
     // A provider, not a value: the SDK memoizes it, shares one call between parallel requests,
     // calls it again near `expiration`, and does not keep a failure.
-    config.credentials = () => assumeRole(key.role, region, base, env)
+    config.credentials = () => assumeRole(key.role, region, base, env, timeouts)
   } else if (base.credentials) config.credentials = base.credentials
   else if (base.profile) config.profile = base.profile
   if (endpoint !== undefined) config.endpoint = endpoint
@@ -213,11 +220,11 @@ async function clientFor(key: KmsKeyConfig, region: string, env: Env): Promise<K
 }
 
 /** Bounded connect/request timeouts and attempts for every AWS client tsops makes. */
-export function commonConfig() {
+export function commonConfig(timeouts: NetworkTimeouts = DEFAULT_NETWORK_TIMEOUTS) {
   return {
-    maxAttempts: MAX_ATTEMPTS,
+    maxAttempts: timeouts.attempts,
     // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and keeps waiting.
-    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
+    requestHandler: { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
   }
 }
 
@@ -244,21 +251,21 @@ export function baseCredentials(env: Env, awsProfile: string): BaseCredentials {
 }
 
 /** sops's behaviour for `+role`: STS AssumeRole in the key's region with the base credentials. */
-async function assumeRole(role: string, region: string, base: BaseCredentials, env: Env): Promise<AwsCredentials> {
+async function assumeRole(role: string, region: string, base: BaseCredentials, env: Env, timeouts: NetworkTimeouts): Promise<AwsCredentials> {
   const sts = await loadSts()
   const endpoint = endpointFromEnv(env, 'STS')
   const client = quietly(
     () =>
       new sts.STSClient({
         region,
-        ...commonConfig(),
+        ...commonConfig(timeouts),
         ...(base.credentials ? { credentials: { ...base.credentials } } : base.profile ? { profile: base.profile } : {}),
         ...(endpoint !== undefined ? { endpoint } : {}),
       }),
   )
   try {
     const out = await client.send(new sts.AssumeRoleCommand({ RoleArn: role, RoleSessionName: stsSessionName() }), {
-      abortSignal: timeoutSignal(NETWORK_TIMEOUT_MS),
+      abortSignal: timeoutSignal(timeouts.overallMs),
     })
     const c = out.Credentials
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('STS AssumeRole returned no credentials')
@@ -369,12 +376,14 @@ const ARN_HINT = 'Use a key or alias ARN like arn:aws:kms:us-east-1:111122223333
  * or, when the role could not be assumed, `failed to assume role '<role>': <SDK error>` alone
  * (sops returns that one unwrapped).
  */
-function failureText(op: 'encrypt' | 'decrypt', e: unknown, region: string, env: Env): string {
+function failureText(op: 'encrypt' | 'decrypt', e: unknown, region: string, ctx: KeyContext): string {
+  const { env } = ctx
+  const timeouts = networkTimeouts(ctx)
   if (e instanceof AssumeRoleError) {
-    return `${e.message}: ${describeAwsError(e.cause, { service: 'STS', operation: 'AssumeRole', url: postUrl(env, region, 'STS'), where: endpointLabel(env, region, 'STS') })}`
+    return `${e.message}: ${describeAwsError(e.cause, { service: 'STS', operation: 'AssumeRole', url: postUrl(env, region, 'STS'), where: endpointLabel(env, region, 'STS') }, timeouts)}`
   }
   const call = { service: 'KMS' as const, operation: op === 'encrypt' ? 'Encrypt' : 'Decrypt', url: postUrl(env, region, 'KMS'), where: endpointLabel(env, region) }
-  return `failed to ${op} sops data key with AWS KMS: ${describeAwsError(e, call)}`
+  return `failed to ${op} sops data key with AWS KMS: ${describeAwsError(e, call, timeouts)}`
 }
 
 export interface AwsCall {
@@ -394,23 +403,24 @@ export interface AwsCall {
  * the Go SDK cannot have — tsops's own time limits, a missing credential chain — keep tsops's
  * texts.
  */
-export function describeAwsError(e: unknown, call: AwsCall): string {
-  if (e instanceof NetworkTimeoutError) return `${call.where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
+export function describeAwsError(e: unknown, call: AwsCall, timeouts: NetworkTimeouts = DEFAULT_NETWORK_TIMEOUTS): string {
+  const within = (ms: number) => `within ${formatSeconds(ms)}`
+  if (e instanceof NetworkTimeoutError) return `${call.where} did not answer ${within(timeouts.overallMs)}`
   const err = (typeof e === 'object' && e !== null ? e : { message: String(e) }) as AwsErrorLike
   const name = err.name ?? 'Error'
   const attempts = err.$metadata?.attempts ?? 1
   const tries = attempts > 1 ? ` after ${attempts} attempts` : ''
-  const operation = `operation error ${call.service}: ${call.operation}, ${attempts >= MAX_ATTEMPTS ? `exceeded maximum number of attempts, ${attempts}, ` : ''}`
+  const operation = `operation error ${call.service}: ${call.operation}, ${attempts >= timeouts.attempts ? `exceeded maximum number of attempts, ${attempts}, ` : ''}`
   switch (name) {
     case 'CredentialsProviderError':
       return `no AWS credentials found (${name}: ${err.message ?? ''})`
     case 'TimeoutError':
       // The second text is today's @smithy/node-http-handler's (the direct client uses it too).
       return /^Socket timed out without establishing a connection|did not establish a connection with the server/.test(err.message ?? '')
-        ? `could not connect to ${call.where} within ${CONNECT_TIMEOUT_MS / 1000}s${tries}`
-        : `${call.where} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s${tries}`
+        ? `could not connect to ${call.where} ${within(timeouts.connectMs)}${tries}`
+        : `${call.where} did not answer ${within(timeouts.requestMs)}${tries}`
     case 'AbortError':
-      return `${call.where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
+      return `${call.where} did not answer ${within(timeouts.overallMs)}`
   }
   if (err.code !== undefined && NETWORK_CODES.has(err.code)) {
     const hostId = call.service === 'S3' ? 'HostID: , ' : ''

@@ -15,6 +15,8 @@ export interface BoundedCall {
    * deadline lets an SDK that honours the signal report its own error first.
    */
   deadlineMs: number
+  /** When the signal given to `run` aborts (default NETWORK_TIMEOUT_MS; tests inject shorter bounds). */
+  signalMs?: number
 }
 
 /**
@@ -23,7 +25,7 @@ export interface BoundedCall {
  */
 export async function boundedCall<T>(call: BoundedCall, run: (signal: AbortSignal) => Promise<T>, failure: (e: unknown) => Error): Promise<T> {
   try {
-    return await withTimeout(run(timeoutSignal(NETWORK_TIMEOUT_MS, call.ctx.signal)), call.deadlineMs, call.what)
+    return await withTimeout(run(timeoutSignal(call.signalMs ?? NETWORK_TIMEOUT_MS, call.ctx.signal)), call.deadlineMs, call.what)
   } catch (e) {
     if (call.ctx.signal?.aborted) throw e
     throw failure(e)

@@ -82,7 +82,7 @@ function keyServicesOf(ctx: KeyContext): readonly KeyService[] {
 
 /** sops prints the Go slice of errors: `[err1 err2]`. */
 function generateError(errors: string[]): GenericError {
-  return new GenericError(`Could not generate data key: [${errors.join(' ')}]`)
+  return new GenericError(`Could not generate data key: [${errors.join(' ')}]`, { code: 'KEY_WRAP_FAILED' })
 }
 
 function unreachable(): never {
@@ -96,8 +96,8 @@ export type { GroupResult, KeyAttempt } from '../core/errors.js'
 
 /** The DataKeyError of a failed unwrap: the message lists what `groups` holds as data. */
 export class DataKeyUnavailableError extends DataKeyError {
-  constructor(message: string, groups: readonly GroupResult[], required: number) {
-    super(message, { groups, required })
+  constructor(message: string, groups: readonly GroupResult[], required: number, hint?: string) {
+    super(message, { groups, required }, hint === undefined ? {} : { hint })
   }
 }
 
@@ -123,13 +123,13 @@ export async function unwrapDataKey(
 
   if (groups.length === 1) {
     const part = parts[0]
-    if (part === undefined) throw noKeyError(results, 0)
+    if (part === undefined) throw await noKeyError(results, 0, ctx)
     return part
   }
   // A hand-edited threshold of 0 still needs 2 parts: Combine cannot work with fewer.
   const required = Math.max(threshold, 2)
   try {
-    if (parts.length < required) throw noKeyError(results, required)
+    if (parts.length < required) throw await noKeyError(results, required, ctx)
     return combine(parts)
   } catch (e) {
     if (e instanceof DataKeyError) throw e
@@ -197,8 +197,11 @@ function safeId(entry: KeyEntry, name: (entry: KeyEntry) => string): string {
 // ---------------------------------------------------------------------------------------------
 // The "could not decrypt" message, shaped like sops's getDataKeyError.UserError (colourless)
 
-function noKeyError(results: readonly GroupResult[], required: number): DataKeyUnavailableError {
-  return new DataKeyUnavailableError(formatNoKeyMessage(results, required), results, required)
+async function noKeyError(results: readonly GroupResult[], required: number, ctx: KeyContext): Promise<DataKeyUnavailableError> {
+  const ageFailed = results.some((g) => g.attempts.some((a) => a.type === 'age' && a.reason !== undefined))
+  // Loaded only here: the hint needs the age module's locations, a failure path's cost.
+  const hint = ageFailed ? (await import('./age-hint.js')).ageIdentityHint(results, ctx.env) : undefined
+  return new DataKeyUnavailableError(formatNoKeyMessage(results, required), results, required, hint)
 }
 
 export function formatNoKeyMessage(results: readonly GroupResult[], required: number): string {

@@ -100,7 +100,7 @@ export function isValidResourceId(id: string): boolean {
 }
 
 async function wrap(resourceId: string, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
-  if (!isValidResourceId(resourceId)) throw new GenericError(invalidIdMessage(resourceId), { hint: RESOURCE_ID_HINT })
+  if (!isValidResourceId(resourceId)) throw new GenericError(invalidIdMessage(resourceId), { code: 'BAD_KEY', hint: RESOURCE_ID_HINT })
   const ciphertext = await boundedCall(
     bounds(resourceId, ctx, 'encrypt'),
     () =>
@@ -108,9 +108,9 @@ async function wrap(resourceId: string, part: Uint8Array, ctx: KeyContext): Prom
         const [res] = await client.encrypt({ name: resourceId, plaintext: part }, options)
         return bytesOf(res.ciphertext)
       }),
-    (e) => new GenericError(`failed to encrypt sops data key with GCP KMS key: ${describeGcpError(e, 'encrypt', ctx.env)}`, { hint: hintFor(e) }),
+    (e) => new GenericError(`failed to encrypt sops data key with GCP KMS key: ${describeGcpError(e, 'encrypt', ctx.env)}`, { code: 'KEY_WRAP_FAILED', hint: hintFor(e) }),
   )
-  if (ciphertext.length === 0) throw new GenericError('failed to encrypt sops data key with GCP KMS key: KMS returned an empty ciphertext')
+  if (ciphertext.length === 0) throw new GenericError('failed to encrypt sops data key with GCP KMS key: KMS returned an empty ciphertext', { code: 'KEY_WRAP_FAILED' })
   return {
     type: 'gcp_kms',
     // Standard base64 of the raw ciphertext: sops kept the encoding of its old REST-based client.
@@ -208,7 +208,7 @@ interface ConnectionSettings {
 export function connectionSettings(env: Env): ConnectionSettings {
   const type = (env[SOPS_GCP_KMS_CLIENT_TYPE] ?? '').trim().toLowerCase()
   if (type !== '' && type !== 'grpc' && type !== 'rest') {
-    throw new GenericError(`invalid ${SOPS_GCP_KMS_CLIENT_TYPE} ${JSON.stringify(type)}: use grpc or rest`)
+    throw new GenericError(`invalid ${SOPS_GCP_KMS_CLIENT_TYPE} ${JSON.stringify(type)}: use grpc or rest`, { code: 'BAD_ENVIRONMENT' })
   }
   const universeDomain = env[SOPS_GCP_KMS_UNIVERSE_DOMAIN]?.trim() || undefined
   const endpoint = env[SOPS_GCP_KMS_ENDPOINT]?.trim()
@@ -226,9 +226,9 @@ export function connectionSettings(env: Env): ConnectionSettings {
 function parseHostPort(endpoint: string): { host: string; port: number } {
   const bare = endpoint.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '')
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(bare)
-  if (!m) throw new GenericError(`invalid ${SOPS_GCP_KMS_ENDPOINT} ${JSON.stringify(endpoint)}: use host:port`)
+  if (!m) throw new GenericError(`invalid ${SOPS_GCP_KMS_ENDPOINT} ${JSON.stringify(endpoint)}: use host:port`, { code: 'BAD_ENVIRONMENT' })
   const port = m[2] === undefined ? 443 : Number(m[2])
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new GenericError(`invalid port in ${SOPS_GCP_KMS_ENDPOINT} ${JSON.stringify(endpoint)}`)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new GenericError(`invalid port in ${SOPS_GCP_KMS_ENDPOINT} ${JSON.stringify(endpoint)}`, { code: 'BAD_ENVIRONMENT' })
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port }
 }
 
@@ -249,9 +249,9 @@ function credentialsFrom(env: Env): Credentials {
       json = JSON.parse(text)
     } catch {
       // Never echo the value: it may be a private key with one character missing.
-      throw new GenericError(`${GOOGLE_CREDENTIALS} is neither an existing file nor JSON credentials`)
+      throw new GenericError(`${GOOGLE_CREDENTIALS} is neither an existing file nor JSON credentials`, { code: 'BAD_CREDENTIALS' })
     }
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new GenericError(`${GOOGLE_CREDENTIALS} does not hold a JSON credentials object`)
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new GenericError(`${GOOGLE_CREDENTIALS} does not hold a JSON credentials object`, { code: 'BAD_CREDENTIALS' })
     return { kind: 'json', json: json as Record<string, unknown> }
   }
   const token = env[GOOGLE_OAUTH_ACCESS_TOKEN]?.trim()
@@ -263,7 +263,7 @@ function readCredentialsFile(file: string): string {
   try {
     return readFileSync(file, 'utf8')
   } catch (e) {
-    throw new GenericError(`cannot read ${GOOGLE_CREDENTIALS} file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
+    throw new GenericError(`cannot read ${GOOGLE_CREDENTIALS} file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { code: 'BAD_CREDENTIALS' })
   }
 }
 

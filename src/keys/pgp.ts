@@ -55,7 +55,7 @@ async function wrap(fp: string, part: Uint8Array, ctx: KeyContext): Promise<KeyE
     const why = res.code !== 0 ? res.stderr.trim() : `${ctx.env.SOPS_GPG_EXEC || 'gpg'} wrote no encrypted key`
     // retrievePubKey's words, whatever went wrong (had a legacy pubring held the key, sops would have used it).
     const openpgp = `${OPENPGP}: key with fingerprint '${fp}' is not available in keyring`
-    throw new GenericError(`could not encrypt data key with PGP key: ${openpgp}; GnuPG binary error: failed to encrypt sops data key with pgp: ${why}`)
+    throw new GenericError(`could not encrypt data key with PGP key: ${openpgp}; GnuPG binary error: failed to encrypt sops data key with pgp: ${why}`, { code: 'KEY_WRAP_FAILED' })
   }
   return { type: 'pgp', fields: { created_at: rfc3339UtcNow(), enc, fp } }
 }

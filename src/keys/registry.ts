@@ -165,7 +165,7 @@ export function isKeyType(value: string): value is KeyType {
 
 export function keyProvider(type: KeyType): KeyProvider {
   const p = KEY_PROVIDERS.find((x) => x.type === type)
-  if (!p) throw new GenericError(`unknown key type ${type}`)
+  if (!p) throw new GenericError(`unknown key type ${type}`, { code: 'UNKNOWN_KEY_TYPE' })
   return p
 }
 
@@ -202,7 +202,7 @@ export async function keySourceFromEntry(entry: KeyEntry): Promise<KeySource> {
 /** A source for one id from the CLI, env or config. Unimplemented types are an error here (encrypting). */
 export async function keySourceFromSpec(type: KeyType, spec: string, options?: KeySpecOptions): Promise<KeySource> {
   const p = keyProvider(type)
-  if (!p.load) throw new GenericError(`${type} keys are not supported by this version of tsops`)
+  if (!p.load) throw new GenericError(`${type} keys are not supported by this version of tsops`, { code: 'UNSUPPORTED_KEY_TYPE' })
   return (await p.load()).fromSpec(spec, options)
 }
 
@@ -216,7 +216,7 @@ function unsupportedSource(type: KeyType, id: string): KeySource {
   return {
     type,
     id,
-    wrap: () => Promise.reject(new GenericError(reason)),
+    wrap: () => Promise.reject(new GenericError(reason, { code: 'UNSUPPORTED_KEY_TYPE' })),
     unwrap: () => Promise.reject(new KeyUnwrapError(type, id, reason)),
   }
 }

@@ -7,6 +7,8 @@
  * library callers inject it and nothing reads process.env deep inside.
  */
 
+import type { NetworkTimeouts } from './timeouts.js'
+
 export type KeyType = 'age' | 'pgp' | 'kms' | 'gcp_kms' | 'azure_kv' | 'hc_vault' | 'hckms'
 
 /** The metadata fields of one master key exactly as sops stores them (enc included). */
@@ -38,6 +40,8 @@ export interface KeyContext {
    * `--keyservice` list, the local service first unless disabled). Undefined: this process alone.
    */
   keyServices?: readonly KeyService[]
+  /** Network bounds for KMS-style key sources (./timeouts.ts); the defaults when absent. Tests inject short ones. */
+  timeouts?: Partial<NetworkTimeouts>
 }
 
 export interface KeySource {

@@ -70,12 +70,12 @@ const URI_EXAMPLE = 'https://vault.example.com:8200/v1/transit/keys/keyName'
  */
 export function parseVaultUri(uri: string): VaultKey {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):(?:\/\/([^/?#]*))?([^?#]*)/.exec(uri)
-  if (!m) throw new GenericError(`missing scheme in Vault URL (should be like this: +${URI_EXAMPLE}), got: ${uri}`)
+  if (!m) throw new GenericError(`missing scheme in Vault URL (should be like this: +${URI_EXAMPLE}), got: ${uri}`, { code: 'BAD_KEY' })
   const requestUri = m[3] || '/'
   if (/\/[^/]+\/v\d+\/[^/]+\/[^/]+\/[^/]+/.test(requestUri)) {
-    throw new GenericError(`running Vault with a prefixed URL is not supported! (Format has to be like ${URI_EXAMPLE})`)
+    throw new GenericError(`running Vault with a prefixed URL is not supported! (Format has to be like ${URI_EXAMPLE})`, { code: 'BAD_KEY' })
   }
-  if (!/\/v\d+\/[^/]+\/[^/]+\/[^/]+/.test(requestUri)) throw new GenericError(`vault path does not seem to be formatted correctly: (eg. ${URI_EXAMPLE})`)
+  if (!/\/v\d+\/[^/]+\/[^/]+\/[^/]+/.test(requestUri)) throw new GenericError(`vault path does not seem to be formatted correctly: (eg. ${URI_EXAMPLE})`, { code: 'BAD_KEY' })
   const dirs = requestUri.replace(/^\/+|\/+$/g, '').split('/')
   const enginePath = path.posix.normalize(dirs.slice(1, -2).join('/')).replace(/\/+$/, '')
   return { vaultAddress: `${m[1]!.toLowerCase()}://${m[2] ?? ''}`, enginePath, keyName: dirs.at(-1)! }
@@ -97,8 +97,8 @@ async function wrap(key: VaultKey, part: Uint8Array, ctx: KeyContext): Promise<K
     ciphertext = c
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    if (e instanceof UnwrappedVaultError) throw new GenericError(e.message, { hint: e.hint })
-    throw new GenericError(`failed to encrypt sops data key to Vault transit backend '${backendPath(key, 'encrypt')}': ${messageOf(e)}`, { hint: hintOf(e) })
+    if (e instanceof UnwrappedVaultError) throw new GenericError(e.message, { code: 'KEY_WRAP_FAILED', hint: e.hint })
+    throw new GenericError(`failed to encrypt sops data key to Vault transit backend '${backendPath(key, 'encrypt')}': ${messageOf(e)}`, { code: 'KEY_WRAP_FAILED', hint: hintOf(e) })
   }
   const fields: KeyFields = {
     created_at: rfc3339UtcNow(),

@@ -48,9 +48,9 @@ async function uploadObject(bucket: string, object: string, bytes: Uint8Array, e
     text = await res.text()
   } catch (e) {
     const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name
-    throw new GenericError(`could not upload to ${where}: ${base} did not answer (${cause})`)
+    throw new GenericError(`could not upload to ${where}: ${base} did not answer (${cause})`, { code: 'PUBLISH_FAILED' })
   }
-  if (!res.ok) throw new GenericError(`could not upload to ${where}: ${googleApiError(res.status, text)}`, { hint: hintFor(res.status) })
+  if (!res.ok) throw new GenericError(`could not upload to ${where}: ${googleApiError(res.status, text)}`, { code: 'PUBLISH_FAILED', hint: hintFor(res.status) })
 }
 
 /** What Go's storage writer sends for sops's text files (http.DetectContentType of them). */
@@ -82,6 +82,7 @@ async function accessToken(): Promise<string> {
   } catch (e) {
     auth = undefined // a later upload tries again
     throw new GenericError(`could not get Google Cloud credentials for Cloud Storage: ${e instanceof Error ? e.message : String(e)}`, {
+      code: 'BAD_CREDENTIALS',
       hint: 'Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file.',
     })
   }

@@ -32,6 +32,7 @@ async function putObject(input: PutObjectCommandInput, env: PublishEnv): Promise
   } catch (e) {
     const url = objectUrl(endpoint, region ?? '', input)
     throw new GenericError(describeAwsError(e, { service: 'S3', operation: 'PutObject', method: 'Put', url, where: endpoint ? `S3 at ${endpoint}` : 'S3' }), {
+      code: 'PUBLISH_FAILED',
       hint: hintFor(e) ?? (region ? undefined : 'No AWS region is set: set AWS_REGION (or a region in your AWS profile).'),
     })
   }

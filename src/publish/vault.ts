@@ -84,7 +84,7 @@ async function requestHeaders(io: PublishIo): Promise<Record<string, string>> {
   try {
     token = await vaultToken(io.ctx)
   } catch (e) {
-    throw new GenericError(e instanceof Error ? e.message : String(e))
+    throw new GenericError(e instanceof Error ? e.message : String(e), { code: 'PUBLISH_FAILED' })
   }
   if (token !== '') headers['X-Vault-Token'] = token
   const namespace = io.ctx.env.VAULT_NAMESPACE
@@ -111,11 +111,12 @@ async function request(method: 'GET' | 'PUT', url: string, headers: Record<strin
     res = await fetch(url, { method, headers, signal: timeoutSignal(REQUEST_TIMEOUT_MS * 2), redirect: 'error', ...(body ? { body } : {}) })
     text = await res.text()
   } catch (e) {
-    throw new GenericError(networkErrorText(e, url, address, method === 'GET' ? 'Get' : 'Put'))
+    throw new GenericError(networkErrorText(e, url, address, method === 'GET' ? 'Get' : 'Put'), { code: 'PUBLISH_FAILED' })
   }
   if (method === 'GET' && res.status === 404) return undefined
   if (!res.ok) {
     throw new GenericError(responseErrorText(res, text, url, method), {
+      code: 'PUBLISH_FAILED',
       hint: res.status === 403 ? 'Check VAULT_TOKEN (or ~/.vault-token) and that its policy allows create and update on this path.' : undefined,
     })
   }

@@ -8,7 +8,8 @@ import { detectFormat } from '../../src/formats/registry.js'
 import { open } from '../../src/pipeline/open.js'
 import { sealDocument } from '../../src/pipeline/encrypt.js'
 
-export async function editSops(file: string, identity: string, mutate: (root: TreeMap) => void): Promise<void> {
+/** `now`: the new lastmodified (default: the real time). */
+export async function editSops(file: string, identity: string, mutate: (root: TreeMap) => void, now?: Date): Promise<void> {
   const name = detectFormat(file)
   const d = await open(fs.readFileSync(file), name, { ctx: { env: {}, ageIdentities: [identity] } })
   const { doc, format } = d
@@ -18,6 +19,7 @@ export async function editSops(file: string, identity: string, mutate: (root: Tr
     shamirThreshold: d.metadata.shamirThreshold,
     rules: d.metadata.rules,
     stash: d.stash,
+    now,
   })
   d.close()
   fs.writeFileSync(file, format.emit(doc))

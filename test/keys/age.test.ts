@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { identityToRecipient } from 'age-encryption'
 import {
@@ -16,6 +15,7 @@ import {
   shlexSplit,
 } from '../../src/keys/age.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry } from '../../src/keys/types.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 // Vectors from sops's age/keysource_test.go (public test keys).
 const MOCK_RECIPIENT = 'age1lzd99uklcjnc0e7d860axevet2cz99ce9pq6tzuzd05l5nr28ams36nvun'
@@ -31,15 +31,13 @@ EylloI7MNGbadPGb
 
 const randomBytes = (n: number) => new Uint8Array(nodeRandomBytes(n))
 
-let tmp: string
+const { dir: tmp } = tempWorkspace('tsops-age-')
 let identity: string
 let recipient: string
 
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'tsops-age-'))
   ;({ identity, recipient } = await generateAgeIdentity())
 })
-afterAll(() => rm(tmp, { recursive: true, force: true }))
 
 let n = 0
 /** A fresh sandbox: HOME and XDG_CONFIG_HOME point into tmp so the developer's own keys never count. */

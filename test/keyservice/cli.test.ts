@@ -87,7 +87,11 @@ describe('grpc-js is loaded only when a key service is used', () => {
 describe('no key service at all: sops\'s errors', () => {
   it('decrypt: every key is listed as failed with no reason (exit 128)', async () => {
     const file = await encrypted('none.yaml', 'a: 1\n')
-    for (const how of [{ args: ['--enable-local-keyservice=false'], env: {} }, { args: [], env: { SOPS_ENABLE_LOCAL_KEYSERVICE: 'false' } }]) {
+    const ways: { args: string[]; env: Record<string, string> }[] = [
+      { args: ['--enable-local-keyservice=false'], env: {} },
+      { args: [], env: { SOPS_ENABLE_LOCAL_KEYSERVICE: 'false' } },
+    ]
+    for (const how of ways) {
       const r = await runCli(['decrypt', ...how.args, file], { env: keyEnv(how.env), command: [process.execPath, path.join(sopsBin.binDir, 'sops')] })
       expect(r.code).toBe(128)
       expect(r.stderr).toBe(

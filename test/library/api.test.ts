@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import {
   clearSecretsCache,
@@ -24,8 +23,9 @@ import { yamlFormat } from '../../src/formats/yaml.js'
 import { open, sealedDocument } from '../../src/pipeline/open.js'
 import { sealDocument } from '../../src/pipeline/encrypt.js'
 import { disposeGeneratedGpgHome, generatedGpgHome } from '../helpers/gpg.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-lib-')
 let age: { identity: string; recipient: string }
 let counter: string
 let keyCmd: string
@@ -33,7 +33,6 @@ let keyCmd: string
 const PLAIN = 'db:\n    password: s3cr3t\n    port: 5432\n    ratio: 1.5\nbig: 9007199254740993\ndebug: true\nwhen: 2024-01-02T03:04:05Z\nhosts:\n    - a\n    - b\n'
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-lib-'))
   age = await generateAgeIdentity()
   counter = path.join(dir, 'unwraps.log')
   keyCmd = path.join(dir, 'key-cmd.sh')
@@ -43,7 +42,6 @@ beforeAll(async () => {
 afterAll(async () => {
   clearSecretsCache()
   await disposeGeneratedGpgHome()
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 beforeEach(() => fs.rmSync(counter, { force: true }))
 

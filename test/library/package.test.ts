@@ -10,17 +10,17 @@
  *  - examples/ci-verify-secrets.mjs runs against the installed package.
  * Nothing is written into the repo. npm install takes ~15–60 s (the registry must be reachable).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { REPO_ROOT } from '../helpers/paths.js'
 import { cleanEnv } from '../helpers/cli.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 import { encrypt } from '../../src/index.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
 
-let tmp: string
+const { dir: tmp } = tempWorkspace('tsops-pack-')
 let app: string
 let packedFiles: string[]
 let age: { identity: string; recipient: string }
@@ -64,7 +64,6 @@ function buildCopy(): string {
 const PLAIN = 'db:\n    password: s3cr3t\n    port: 5432\n    ratio: 0.5\ndebug: true\nhosts:\n    - a\n    - b\n'
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-pack-'))
   age = await generateAgeIdentity()
   const copy = buildCopy()
   const packed = JSON.parse(mustRun('npm', ['pack', '--json', '--pack-destination', tmp], copy)) as { filename: string; files: { path: string }[] }[]
@@ -76,9 +75,6 @@ beforeAll(async () => {
   secrets = path.join(app, 'secrets.enc.yaml')
   fs.writeFileSync(secrets, await encrypt(PLAIN, { format: 'yaml', age: [age.recipient], inheritEnv: false }))
 }, 300_000)
-afterAll(() => {
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true })
-})
 
 describe('the npm package', () => {
   it('ships the library with types, the CLI bundle and bin/sops, and no sources or tests', () => {

@@ -113,7 +113,7 @@ function emitExtract(format: Format, root: TreeMap, path: PathPart[], options: E
   if (value instanceof TreeMap) return dumpingFile(() => format.emit({ branches: [value], metadata: undefined }, options))
   if (typeof value === 'string') return Buffer.from(value, 'utf8')
   if (value instanceof Uint8Array) return value
-  if (!format.emitValue) throw new GenericError(`--extract of a single value is not supported for ${format.name} output`)
+  if (!format.emitValue) throw new GenericError(`--extract of a single value is not supported for ${format.name} output`, { code: 'UNSUPPORTED_EXTRACT' })
   const emitValue = format.emitValue.bind(format)
   return emitting('Error dumping tree: ', () => emitValue(value, options))
 }

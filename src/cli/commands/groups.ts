@@ -65,10 +65,10 @@ function thresholdFor(args: Args, metadata: Metadata): number {
 }
 
 async function addGroup(args: Args, positionals: string[]): Promise<GroupEdit> {
-  if (positionals.length > 0) throw new GenericError('groups add: no positional arguments allowed', { hint: USAGE })
+  if (positionals.length > 0) throw new GenericError('groups add: no positional arguments allowed', { code: 'USAGE', hint: USAGE })
   const specs = groupKeySpecs(args)
   if (specs.length === 0) {
-    throw new GenericError('groups add: the new group has no keys', { hint: 'Give its keys with --age, --pgp, --kms, --gcp-kms, --azure-kv, --hc-vault-transit or --hckms.' })
+    throw new GenericError('groups add: the new group has no keys', { code: 'EMPTY_KEY_GROUP', hint: 'Give its keys with --age, --pgp, --kms, --gcp-kms, --azure-kv, --hc-vault-transit or --hckms.' })
   }
   const [sources] = await keySourcesFor([specs])
   const group = (sources ?? []).map((source): Member => ({ kind: 'new', source }))
@@ -89,19 +89,19 @@ function groupKeySpecs(args: Args): KeySpec[] {
 }
 
 function deleteGroup(args: Args, positionals: string[]): GroupEdit {
-  if (positionals.length !== 1) throw new GenericError('error: exactly one positional argument (index) required', { hint: USAGE })
+  if (positionals.length !== 1) throw new GenericError('error: exactly one positional argument (index) required', { code: 'USAGE', hint: USAGE })
   const text = positionals[0]!
   const index = parseGroupIndex(text)
   return (metadata) => {
     const count = metadata.keyGroups.length
-    if (index >= count) throw new GenericError(`groups delete: the file has ${count} key group(s) (0 to ${count - 1}); there is no group ${index}`)
-    if (count === 1) throw new GenericError('groups delete: cannot delete the only key group: the file would have no master key')
+    if (index >= count) throw new GenericError(`groups delete: the file has ${count} key group(s) (0 to ${count - 1}); there is no group ${index}`, { code: 'NO_SUCH_KEY_GROUP' })
+    if (count === 1) throw new GenericError('groups delete: cannot delete the only key group: the file would have no master key', { code: 'NO_MASTER_KEY_LEFT' })
     const plan = planFromGroups(metadata.keyGroups.filter((_, i) => i !== index))
     const threshold = thresholdFor(args, metadata)
     if (plan.length < threshold) {
       throw new GenericError(
         `removing this key group will make the Shamir threshold impossible to satisfy: Shamir threshold is ${threshold}, but we only have ${plan.length} key groups`,
-        { hint: `Lower the threshold in the same command with --shamir-secret-sharing-threshold ${plan.length}.`, sopsLog: 'fatal' },
+        { code: 'THRESHOLD_UNREACHABLE', hint: `Lower the threshold in the same command with --shamir-secret-sharing-threshold ${plan.length}.`, sopsLog: 'fatal' },
       )
     }
     return { plan, threshold }
@@ -111,7 +111,7 @@ function deleteGroup(args: Args, positionals: string[]): GroupEdit {
 /** sops's strconv.ParseUint(index, 10, 32), its failure in Go's words through the logger. */
 function parseGroupIndex(text: string): number {
   const fail = (why: string) =>
-    new GenericError(`failed to parse [index] argument: strconv.ParseUint: parsing ${goQuote(text)}: ${why}`, { hint: 'The index is a number from 0.', sopsLog: 'fatal' })
+    new GenericError(`failed to parse [index] argument: strconv.ParseUint: parsing ${goQuote(text)}: ${why}`, { code: 'USAGE', hint: 'The index is a number from 0.', sopsLog: 'fatal' })
   if (!/^\d+$/.test(text)) throw fail('invalid syntax')
   const index = Number(text)
   if (index > 0xffffffff) throw fail('value out of range')
@@ -132,6 +132,6 @@ async function viaSopsLogger<T>(metadata: Metadata, fn: () => Promise<T>): Promi
       err instanceof DataKeyUnavailableError
         ? `Error getting data key: ${metadata.shamirThreshold} successful groups required, got ${err.groups.filter((g) => g.ok).length}`
         : err.message
-    throw new GenericError(message, { cause: err, sopsLog: 'fatal', hint: err instanceof DataKeyUnavailableError ? err.message : err.hint })
+    throw new GenericError(message, { code: err.code, cause: err, sopsLog: 'fatal', hint: err instanceof DataKeyUnavailableError ? err.message : err.hint })
   }
 }

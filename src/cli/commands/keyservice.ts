@@ -31,7 +31,7 @@ export async function run(ctx: CliContext, args: Args): Promise<number> {
   } catch (e) {
     if (!(e instanceof ListenError)) throw e
     if (ctx.persona === 'sops') ctx.stderr(sopsLogLine('error', `Error running keyservice: ${e.message}`))
-    throw new GenericError(ctx.persona === 'sops' ? e.message : `cannot start the key service: ${e.message}`, { sopsLog: 'fatal' })
+    throw new GenericError(ctx.persona === 'sops' ? e.message : `cannot start the key service: ${e.message}`, { code: 'KEY_SERVICE', sopsLog: 'fatal' })
   }
   // sops logs the address it was given; tsops names the port really bound (useful with :0).
   log(`Listening on ${network}://${address}`, `key service listening on ${server.url}`)

@@ -51,7 +51,7 @@ interface Job {
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   const loaded = projectConfig(ctx, args)
   if (!loaded) {
-    throw new GenericError('config file not found', { hint: 'publish takes its destinations from the destination_rules of .sops.yaml: run it where .sops.yaml is found, or pass --config.' })
+    throw new GenericError('config file not found', { code: 'CONFIG_NOT_FOUND', hint: 'publish takes its destinations from the destination_rules of .sops.yaml: run it where .sops.yaml is found, or pass --config.' })
   }
   const root = rest[0]
   if (root === undefined) throw new NoFileError('Error: no file specified', { hint: USAGE })
@@ -60,11 +60,11 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   try {
     isDirectory = fs.statSync(path.resolve(ctx.cwd, root)).isDirectory()
   } catch (err) {
-    throw new GenericError(goPathError('stat', root, err))
+    throw new GenericError(goPathError('stat', root, err), { code: 'FILE_NOT_FOUND' })
   }
   const recursive = args.bool('recursive')
   if (isDirectory && !recursive) {
-    throw new GenericError("can't operate on a directory without --recursive flag.", { sopsLog: 'fatal', hint: `To publish every file under ${root}, add --recursive.` })
+    throw new GenericError("can't operate on a directory without --recursive flag.", { code: 'USAGE', sopsLog: 'fatal', hint: `To publish every file under ${root}, add --recursive.` })
   }
   const job: Job = {
     config: loaded.config,
@@ -91,7 +91,7 @@ function* walk(cwd: string, file: string): Generator<string> {
   try {
     stat = fs.lstatSync(path.resolve(cwd, file))
   } catch (err) {
-    throw new GenericError(goPathError('lstat', file, err))
+    throw new GenericError(goPathError('lstat', file, err), { code: 'FILE_NOT_FOUND' })
   }
   if (!stat.isDirectory()) {
     yield file
@@ -101,7 +101,7 @@ function* walk(cwd: string, file: string): Generator<string> {
   try {
     names = fs.readdirSync(path.resolve(cwd, file)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
   } catch (err) {
-    throw new GenericError(goPathError('open', file, err))
+    throw new GenericError(goPathError('open', file, err), { code: 'FILE_NOT_FOUND' })
   }
   for (const name of names) yield* walk(cwd, path.join(file, name))
 }
@@ -111,7 +111,7 @@ async function publishFile(ctx: CliContext, args: Args, job: Job, file: string):
   const rule = matchDestinationRule(job.config, file)
   const destination = destinationFor(rule, ctx.env)
   if (!destination) {
-    throw new GenericError('no destination configured for this file', { hint: `The destination rule matching ${file} names no s3_bucket, gcs_bucket or vault_path.` })
+    throw new GenericError('no destination configured for this file', { code: 'NO_CREATION_RULE', hint: `The destination rule matching ${file} names no s3_bucket, gcs_bucket or vault_path.` })
   }
   const name = destinationName(file, ctx.cwd, { ...(job.recursive ? { root: job.root } : {}), omitExtensions: job.omitExtensions || rule.omitExtensions })
   const encrypted = await readEncryptedFile(args, file)
@@ -119,7 +119,7 @@ async function publishFile(ctx: CliContext, args: Args, job: Job, file: string):
   const upload = await prepareUpload(ctx, args, job, destination, rule, encrypted, absolute, name)
   if (job.answers && !(await confirmed(job.answers, absolute, destination.describe(name)))) {
     const message = `Publication of ${absolute} canceled`
-    if (!job.recursive) throw new GenericError(message)
+    if (!job.recursive) throw new GenericError(message, { code: 'CONFIRMATION_NEEDED' })
     writeStdout(`${message}\n`)
     return
   }
@@ -154,7 +154,7 @@ async function prepareUpload(
     try {
       bytes = fs.readFileSync(absolute)
     } catch (err) {
-      throw new GenericError(`could not read file: ${goPathError('open', absolute, err)}`)
+      throw new GenericError(`could not read file: ${goPathError('open', absolute, err)}`, { code: 'FILE_NOT_FOUND' })
     }
   }
   return () => destination.upload(bytes, name, ctx.env)
@@ -169,10 +169,10 @@ async function confirmed(answers: StdinLines, absolute: string, where: string): 
     writeStdout(`uploading ${absolute} to ${where} ? (y/n): `)
     const line = await answers.next()
     const hint = 'publish asks before each upload: answer y or n, or pass --yes to publish without asking.'
-    if (line === undefined) throw new GenericError('EOF', { hint })
+    if (line === undefined) throw new GenericError('EOF', { code: 'CONFIRMATION_NEEDED', hint })
     const words = line.split(/[ \t\r]+/).filter((w) => w !== '')
-    if (words.length === 0) throw new GenericError('unexpected newline', { hint })
-    if (words.length > 1) throw new GenericError('expected newline', { hint })
+    if (words.length === 0) throw new GenericError('unexpected newline', { code: 'CONFIRMATION_NEEDED', hint })
+    if (words.length > 1) throw new GenericError('expected newline', { code: 'CONFIRMATION_NEEDED', hint })
     if (words[0] === 'y') return true
     if (words[0] === 'n') return false
   }

@@ -89,7 +89,7 @@ function assertKeysLeft(plan: Parameters<typeof assertNoEmptyGroup>[0]): void {
     assertNoEmptyGroup(plan)
   } catch (err) {
     if (!(err instanceof GenericError)) throw err
-    throw new GenericError('Could not generate data key: [empty key group provided]', { hint: err.hint ? `${err.message}. ${err.hint}` : err.message })
+    throw new GenericError('Could not generate data key: [empty key group provided]', { code: 'EMPTY_KEY_GROUP', hint: err.hint ? `${err.message}. ${err.hint}` : err.message })
   }
 }
 

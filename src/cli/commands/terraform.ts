@@ -72,7 +72,7 @@ export function parseQuery(input: Uint8Array): Request {
 }
 
 function queryError(what: string): GenericError {
-  return new GenericError(`decrypt --terraform: ${what}`, {
+  return new GenericError(`decrypt --terraform: ${what}`, { code: 'TERRAFORM_QUERY',
     hint: `Give the file as an argument, or pass a query such as ${QUERY_EXAMPLE} (Terraform: query = { file = "…" }).`,
   })
 }
@@ -82,5 +82,5 @@ function extractMap(root: TreeMap, parts: PathPart[]): TreeMap {
   const node = valueAt(root, parts)
   if (node instanceof TreeMap) return node
   if (node instanceof TreeSeq) return new TreeMap(node.values().map((value, i) => ({ key: String(i), value })))
-  throw new GenericError('--terraform --extract must select a map or a list: Terraform expects an object')
+  throw new GenericError('--terraform --extract must select a map or a list: Terraform expects an object', { code: 'TERRAFORM_NOT_OBJECT' })
 }

@@ -46,7 +46,7 @@ import { goLogLine, sopsLogLine } from '../sopslog.js'
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   if (rest.length === 0) throw new NoFileError('Error: no file specified', { hint: 'Usage: tsops updatekeys [-y] FILE|DIR…' })
   if (!projectConfig(ctx, args)) {
-    throw new GenericError('config file not found', {
+    throw new GenericError('config file not found', { code: 'CONFIG_NOT_FOUND',
       hint: 'updatekeys takes the keys from the .sops.yaml creation rules: run it inside the repository that holds .sops.yaml, or pass --config.',
     })
   }
@@ -89,7 +89,7 @@ function assertExists(ctx: CliContext, file: string): void {
   try {
     fs.statSync(absolute)
   } catch (err) {
-    throw new GenericError(goPathError('stat', absolute, err))
+    throw new GenericError(goPathError('stat', absolute, err), { code: 'FILE_NOT_FOUND' })
   }
 }
 
@@ -101,7 +101,7 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
   const encrypted = await readEncryptedFile(args, file)
   const metadata = readMetadata(encrypted.doc.metadata)
   const rule = creationRuleFor(ctx, args, file)
-  if (!rule) throw new GenericError(`The config file ${projectConfig(ctx, args)?.shown ?? ''} does not contain any creation rule`)
+  if (!rule) throw new GenericError(`The config file ${projectConfig(ctx, args)?.shown ?? ''} does not contain any creation rule`, { code: 'NO_CREATION_RULE' })
 
   // A rule without keys is one empty group to sops: it shows the keys going, then cannot wrap.
   const wanted = await keySourcesFor(rule.keyGroups.length === 0 ? [[]] : rule.keyGroups)
@@ -124,7 +124,7 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
   const { dataKey } = await recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) })
   await withDataKey(dataKey, async () => {
     if (wanted.some((g) => g.length === 0)) {
-      throw new GenericError('error updating one or more master keys: [empty key group provided]', {
+      throw new GenericError('error updating one or more master keys: [empty key group provided]', { code: 'EMPTY_KEY_GROUP',
         hint: `the creation rule for ${file} has no keys, or an empty key group: the file would be left without master keys`,
       })
     }
@@ -158,14 +158,14 @@ class Confirmer {
 
   async ask(file: string): Promise<boolean> {
     if (!process.stdin.isTTY) {
-      throw new GenericError(`not updating ${file}: the changes need confirmation, and standard input is not a terminal`, {
+      throw new GenericError(`not updating ${file}: the changes need confirmation, and standard input is not a terminal`, { code: 'CONFIRMATION_NEEDED',
         hint: 'Review the changes above and run again with -y (--yes) to apply them without asking.',
       })
     }
     for (;;) {
       writeStdout('Is this okay? (y/n):')
       const answer = await this.lines.next()
-      if (answer === undefined) throw new GenericError(`not updating ${file}: no answer (end of input)`)
+      if (answer === undefined) throw new GenericError(`not updating ${file}: no answer (end of input)`, { code: 'CONFIRMATION_NEEDED' })
       if (answer.trim() === 'y') return true
       if (answer.trim() === 'n') return false
     }
