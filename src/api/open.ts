@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { NoFileError, ReadError } from '../core/errors.js'
-import { readMetadata, type Metadata } from '../core/metadata.js'
+import { readMetadata, type Metadata } from '../keys/metadata.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { Document, FormatName } from '../formats/format.js'
 import { openDocument, recoverDataKey } from '../pipeline/decrypt.js'

@@ -5,7 +5,7 @@
  */
 import { IvStash, ValueCipher } from '../core/cipher.js'
 import { MacMismatchError, TsopsError } from '../core/errors.js'
-import { macAad, readMetadata, type Metadata } from '../core/metadata.js'
+import { macAad, readMetadata, type Metadata } from '../keys/metadata.js'
 import { LeafSelector } from '../core/rules.js'
 import { decryptBranches, verifyMac } from '../core/walk.js'
 import type { Document, Format, FormatName } from '../formats/format.js'

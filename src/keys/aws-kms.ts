@@ -19,9 +19,9 @@ import os from 'node:os'
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms'
 import { GenericError } from '../core/errors.js'
 import { goBase64Decode, goQuote } from './go-text.js'
-import { kmsLabel, type KeySpecOptions } from './registry.js'
+import { kmsLabel, splitRole } from './sources/kms.js'
 import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal, withTimeout } from './timeouts.js'
-import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
+import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource, type KeySpecOptions } from './types.js'
 
 type KmsModule = typeof import('@aws-sdk/client-kms')
 type StsModule = typeof import('@aws-sdk/client-sts')
@@ -48,9 +48,6 @@ export interface KmsKeyConfig {
 /** sops's kms.arnRegex: the region is the first group. */
 const ARN_RE = /^arn:aws[\w-]*:kms:(.+):[0-9]+:(key|alias)\/.+$/
 
-/** A role appended to the key ARN with `+` (sops looks for `+arn:aws:iam::`; other partitions too). */
-const ROLE_SUFFIX = /\+(arn:aws[\w-]*:iam::.*)$/
-
 // ---------------------------------------------------------------------------------------------
 // The key source
 
@@ -72,14 +69,9 @@ export function fromEntry(entry: KeyEntry): KeySource {
 
 /** `arn[+role_arn]` from a flag, env var, config file or library call; role/context/profile as options. */
 export function fromSpec(spec: string, options: KeySpecOptions = {}): KeySource {
-  // sops strips every space from KMS ARNs (NewMasterKeyFromArn).
-  let arn = spec.replace(/ /g, '')
-  let role = options.role ?? ''
-  const m = ROLE_SUFFIX.exec(arn)
-  if (m && m.index > 0) {
-    role ||= m[1]!
-    arn = arn.slice(0, m.index)
-  }
+  // sops strips every space from KMS ARNs (NewMasterKeyFromArn); a `+role` suffix is the role unless one is given.
+  const { arn, role: suffixRole } = splitRole(spec)
+  const role = options.role || suffixRole
   // (sops checks the ARN when it first uses the key: see invalidArn)
   return awsKmsKeySource({ arn, role, context: options.context ?? {}, awsProfile: options.awsProfile ?? '' })
 }
@@ -107,7 +99,7 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
     if (ctx.signal?.aborted) throw e
     throw new GenericError(failureText('encrypt', e, key, region, ctx.env), { hint: hintFor(e) })
   }
-  const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile, created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') }
+  const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile, enc: Buffer.from(blob).toString('base64') }
   if (Object.keys(key.context).length > 0) fields.context = { ...key.context }
   if (key.role !== '') fields.role = key.role
   return { type: 'kms', fields }
@@ -458,8 +450,4 @@ function map(v: KeyFields[string] | undefined): Record<string, string> {
 
 function contextOrUndefined(context: Record<string, string>): Record<string, string> | undefined {
   return Object.keys(context).length > 0 ? context : undefined
-}
-
-function rfc3339UtcNow(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
 }

@@ -8,7 +8,8 @@
  */
 import { DataKeyError, GenericError, type GroupResult, type KeyAttempt } from '../core/errors.js'
 import { goQuote } from './go-text.js'
-import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keyLabelOf, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
+import { nowRFC3339 } from '../core/gofmt.js'
+import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keyLabelOf, keyProvider, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
 import { combine, split } from './shamir.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 
@@ -39,8 +40,9 @@ export async function wrapDataKey(
   }
 
   try {
-    // Every key wraps independently, so all of them run at once.
-    const results = await Promise.all(groups.map((group, i) => Promise.all(group.map((key) => wrapOne(key, parts[i]!, ctx)))))
+    // Every key wraps independently, so all of them run at once; all new entries share one creation time.
+    const createdAt = nowRFC3339(ctx.now?.())
+    const results = await Promise.all(groups.map((group, i) => Promise.all(group.map((key) => wrapOne(key, parts[i]!, ctx, createdAt)))))
     const errors = results.flat().flatMap((r) => ('error' in r ? [r.error] : []))
     if (errors.length > 0) throw generateError(errors)
     return {
@@ -52,13 +54,18 @@ export async function wrapDataKey(
   }
 }
 
-async function wrapOne(key: KeySource, part: Uint8Array, ctx: KeyContext): Promise<{ entry: KeyEntry } | { error: string }> {
+async function wrapOne(key: KeySource, part: Uint8Array, ctx: KeyContext, createdAt: string): Promise<{ entry: KeyEntry } | { error: string }> {
   try {
-    return { entry: await key.wrap(part, ctx) }
+    return { entry: withCreatedAt(await key.wrap(part, ctx), createdAt) }
   } catch (e) {
     if (ctx.signal?.aborted) throw e
     return { error: `failed to encrypt new data key with master key ${goQuote(key.label ?? key.id)}: ${messageOf(e)}` }
   }
+}
+
+/** The entry stamped with its creation time (time.Now().UTC() in sops's key constructors), for the types that store one. */
+function withCreatedAt(entry: KeyEntry, createdAt: string): KeyEntry {
+  return keyProvider(entry.type).createdAt ? { ...entry, fields: { ...entry.fields, created_at: createdAt } } : entry
 }
 
 /** sops prints the Go slice of errors: `[err1 err2]`. */

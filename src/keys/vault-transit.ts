@@ -100,7 +100,6 @@ async function wrap(key: VaultKey, part: Uint8Array, ctx: KeyContext): Promise<K
     throw new GenericError(`failed to encrypt sops data key to Vault transit backend '${backendPath(key, 'encrypt')}': ${messageOf(e)}`, { hint: hintOf(e) })
   }
   const fields: KeyFields = {
-    created_at: rfc3339UtcNow(),
     enc: ciphertext,
     engine_path: key.enginePath,
     key_name: key.keyName,
@@ -331,8 +330,4 @@ function hintOf(e: unknown): string | undefined {
 
 function str(v: KeyFields[string] | undefined): string {
   return typeof v === 'string' ? v : ''
-}
-
-function rfc3339UtcNow(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
 }

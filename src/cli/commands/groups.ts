@@ -9,18 +9,18 @@
 import { GenericError, ReadError, TsopsError, UnknownHelpTopicError } from '../../core/errors.js'
 import { writeStdout } from '../../io/stdio.js'
 import { goQuote } from '../sopslog.js'
-import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
+import { metadataTree, readMetadata, type Metadata } from '../../keys/metadata.js'
 import { withDefaultRule } from '../../core/rules.js'
-import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../config/index.js'
+import type { KeySpec } from '../../config/index.js'
 import { assertNoEmptyGroup, planFromGroups, wrapPlan, type GroupPlan, type Member } from '../../keygroups/index.js'
-import { CLI_KEY_ORDER, keyProvider, parseDecryptionOrder } from '../../keys/registry.js'
+import { keySpecsFromFlags, parseDecryptionOrder } from '../../keys/registry.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
 import { DataKeyUnavailableError } from '../../keys/datakey.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { assertOutputFlags, writeResult } from '../output.js'
 import { commandHelp, findCommand } from '../help.js'
-import { keySourcesFor } from '../settings.js'
+import { keySourcesFor, keySpecOptions } from '../settings.js'
 import { emitEncryptedFile, readEncryptedFile } from '../targets.js'
 
 const USAGE = 'Usage: tsops groups add --file FILE [--age R] [--pgp FP] … [-i]\n       tsops groups delete --file FILE [-i] INDEX'
@@ -81,12 +81,7 @@ async function addGroup(args: Args, positionals: string[]): Promise<GroupEdit> {
  * no environment variables (SOPS_AGE_RECIPIENTS must not slip into a group).
  */
 function groupKeySpecs(args: Args): KeySpec[] {
-  const context = args.string('encryption-context')
-  const kms = { awsProfile: args.string('aws-profile'), context: context ? parseEncryptionContext(context) : undefined }
-  return CLI_KEY_ORDER.flatMap((type) => {
-    const flag = keyProvider(type).cliFlag
-    return args.has(flag) ? args.list(flag).flatMap((v) => keySpecsFromString(type, v, kms)) : []
-  })
+  return keySpecsFromFlags((flag) => (args.has(flag) ? args.list(flag) : []), keySpecOptions(args))
 }
 
 function deleteGroup(args: Args, positionals: string[]): GroupEdit {

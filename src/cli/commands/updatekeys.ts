@@ -12,7 +12,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import { GenericError, NoFileError, TsopsError } from '../../core/errors.js'
-import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
+import { metadataTree, readMetadata, type Metadata } from '../../keys/metadata.js'
 import { withDefaultRule } from '../../core/rules.js'
 import {
   diffKeyGroups,
