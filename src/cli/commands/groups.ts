@@ -13,7 +13,7 @@ import { metadataTree, readMetadata, type Metadata } from '../../keys/metadata.j
 import { withDefaultRule } from '../../core/rules.js'
 import type { KeySpec } from '../../config/index.js'
 import { assertNoEmptyGroup, planFromGroups, wrapPlan, type GroupPlan, type Member } from '../../keygroups/index.js'
-import { keySpecsFromFlags, parseDecryptionOrder } from '../../keys/registry.js'
+import { keySourcesIn, keySpecsFromFlags, parseDecryptionOrder } from '../../keys/registry.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
 import { DataKeyUnavailableError } from '../../keys/datakey.js'
 import type { Args } from '../args.js'
@@ -69,11 +69,17 @@ async function addGroup(args: Args, positionals: string[]): Promise<GroupEdit> {
   if (positionals.length > 0) throw new GenericError('groups add: no positional arguments allowed', { hint: USAGE })
   const specs = groupKeySpecs(args)
   if (specs.length === 0) {
-    throw new GenericError('groups add: the new group has no keys', { hint: 'Give its keys with --age, --pgp, --kms, --gcp-kms, --azure-kv, --hc-vault-transit or --hckms.' })
+    throw new GenericError('groups add: the new group has no keys', { hint: `Give its keys with ${keyFlagList()}.` })
   }
   const [sources] = await keySourcesFor([specs])
   const group = (sources ?? []).map((source): Member => ({ kind: 'new', source }))
   return (metadata) => ({ plan: [...planFromGroups(metadata.keyGroups), group], threshold: thresholdFor(args, metadata) })
+}
+
+/** `--age, --pgp, … or --hckms`: every key source's flag, in sops's config order (age first). */
+function keyFlagList(): string {
+  const flags = keySourcesIn('config').map(({ flag }) => `--${flag.name}`)
+  return `${flags.slice(0, -1).join(', ')} or ${flags.at(-1)}`
 }
 
 /**
