@@ -34,6 +34,14 @@ export { kmsLabel } from './sources/kms.js'
  */
 export const KEY_SOURCES = [kms, gcpKms, hckms, azureKv, hcVault, pgp, age] as const
 
+/**
+ * The descriptors by name. Each descriptor file also adds its type id to core's KeyType;
+ * exporting them keeps those files in the library's .d.ts (keys/types.ts names this module), so
+ * KeyType is the full union for library users too.
+ */
+export { age, azureKv, gcpKms, hckms, hcVault, kms, pgp }
+export type KnownKeySources = typeof KEY_SOURCES
+
 /** The long name of a key flag (`age`, `gcp-kms`, …), and of its --add-/--rm- forms. */
 export type KeySourceFlagName = (typeof KEY_SOURCES)[number]['flag']['name']
 export type KeyFlagName = KeySourceFlagName | `add-${KeySourceFlagName}` | `rm-${KeySourceFlagName}`

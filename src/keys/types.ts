@@ -9,6 +9,8 @@
 
 export type { KeyEntry, KeyFields, KeyType } from '../core/key-entry.js'
 import type { KeyEntry, KeyType } from '../core/key-entry.js'
+/** Type-only (nothing is loaded): brings the descriptors, which extend KeyType, into every program that names KeyType. */
+export type { KnownKeySources } from './registry.js'
 
 /** What a key spec carries besides its id (KMS only today; other sources ignore it). */
 export interface KeySpecOptions {
