@@ -114,10 +114,10 @@ describe('layering', () => {
     expect(found).toEqual([])
   })
 
-  it('no implementation the registry loads imports the registry back (no cycle)', () => {
+  it('no implementation the registry loads imports the registry back at run time (no cycle)', () => {
     const dir = path.join(SRC, 'keys/sources')
     const loaded = fs.readdirSync(dir).flatMap((f) => [...fs.readFileSync(path.join(dir, f), 'utf8').matchAll(/import\('\.\.\/([^']+)\.js'\)/g)].map((m) => m[1]!))
     expect(loaded.length).toBeGreaterThan(4)
-    for (const impl of loaded) expect(fs.readFileSync(path.join(SRC, 'keys', `${impl}.ts`), 'utf8'), `${impl}.ts`).not.toMatch(/from '\.\/registry\.js'/)
+    for (const impl of loaded) expect(fs.readFileSync(path.join(SRC, 'keys', `${impl}.ts`), 'utf8'), `${impl}.ts`).not.toMatch(/^import (?!type )[^;]*from '\.\/registry\.js'/m)
   })
 })
