@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
+import * as registryModule from '../../src/keys/registry.js'
 import { KEY_SOURCES } from '../../src/keys/registry.js'
 import { REPO_ROOT } from '../helpers/paths.js'
 
@@ -87,6 +88,9 @@ describe('the key registry is the only place that names key types', () => {
     for (const field of ['type', 'metadataField'] as const) expect(new Set(KEY_SOURCES.map((d) => d[field])).size).toBe(KEY_SOURCES.length)
     expect(new Set(KEY_SOURCES.map((d) => d.flag.name)).size).toBe(KEY_SOURCES.length)
     expect(new Set(KEY_SOURCES.map((d) => d.flag.env)).size).toBe(KEY_SOURCES.length)
+    // Exported by name too: that keeps each descriptor (which extends KeyType) in the library's .d.ts.
+    const exported = Object.values(registryModule)
+    for (const d of KEY_SOURCES) expect(exported.includes(d), d.type).toBe(true)
     const registry = fs.readFileSync(path.join(SRC, 'keys/registry.ts'), 'utf8')
     for (const f of files) expect(registry, f).toContain(`from './sources/${f.replace(/\.ts$/, '.js')}'`)
   })
