@@ -7,10 +7,11 @@
  * follows it in its map; earlier ones are written inline (`a = { … }`, `a = [{ … }]`).
  * Comments of a map are written before its first sub-table header, so they read back into the
  * same map (their AAD is that map's path). Comments inside inline tables are dropped (TOML 1.0
- * allows no newline there) and null values are skipped (TOML has no null; nulls are never
- * encrypted nor hashed).
+ * allows no newline there). A null value is refused (TOML has no null, and leaving it out would
+ * lose a key or shift a list's indices without a word).
  * The metadata is read back with sorted keys, so there scalars simply come first.
  */
+import { EmitError } from '../core/errors.js'
 import { Comment, TreeMap, TreeSeq, type MapEntry, type MapItem, type Value } from '../core/tree.js'
 import { keyText, multilineBasicString, scalarText } from './toml-values.js'
 
@@ -98,7 +99,6 @@ class TomlWriter {
   }
 
   private entry(e: MapEntry): void {
-    if (e.value === null) return
     this.lines.push(`${keyText(e.key)} = ${this.value(e.value, 'body', '')}`)
   }
 
@@ -110,14 +110,13 @@ class TomlWriter {
     if (v instanceof TreeMap) return this.inlineTable(v)
     if (v instanceof TreeSeq) return this.array(v, ctx, indent)
     if (ctx === 'body' && typeof v === 'string' && v.includes('\n')) return multilineBasicString(v)
-    // Only null has no spelling, and callers skip nulls.
+    // Only null has no spelling, and refuseNulls ran before any writing.
     return scalarText(v, ctx !== 'inline-table') ?? '""'
   }
 
   private inlineTable(map: TreeMap): string {
     const parts = map
       .entries()
-      .filter((e) => e.value !== null)
       .map((e) => `${keyText(e.key)} = ${this.value(e.value, 'inline-table', '')}`)
     return parts.length === 0 ? '{}' : `{ ${parts.join(', ')} }`
   }
@@ -126,12 +125,10 @@ class TomlWriter {
     const hasComments = seq.items.some((i) => i instanceof Comment)
     const inner: Context = ctx === 'inline-table' ? 'inline-table' : 'array'
     if (!hasComments || ctx === 'inline-table') {
-      return '[' + seq.values().filter((v) => v !== null).map((v) => this.value(v, inner, indent)).join(', ') + ']'
+      return '[' + seq.values().map((v) => this.value(v, inner, indent)).join(', ') + ']'
     }
     const step = indent + '  '
-    const lines = seq.items
-      .filter((i) => i !== null)
-      .map((i) => (i instanceof Comment ? i.text.split(/\r?\n/).map((l) => `${step}#${l}`).join('\n') : `${step}${this.value(i, inner, step)},`))
+    const lines = seq.items.map((i) => (i instanceof Comment ? i.text.split(/\r?\n/).map((l) => `${step}#${l}`).join('\n') : `${step}${this.value(i, inner, step)},`))
     return `[\n${lines.join('\n')}\n${indent}]`
   }
 }
@@ -140,8 +137,32 @@ function finish(lines: readonly string[]): string {
   return lines.length === 0 ? '' : lines.join('\n') + '\n'
 }
 
+/**
+ * A null (from YAML or JSON) has no TOML spelling: refuse the whole write, naming the first one's
+ * path (keys and indices only, never a value). Iterative, so a deep tree cannot overflow the stack.
+ */
+function refuseNulls(root: Value, rootPath: string): void {
+  const stack: { value: Value; path: string }[] = [{ value: root, path: rootPath }]
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { value, path } = top
+    if (value === null) {
+      throw new EmitError(`TOML has no null value: cannot write the null at ${path === '' ? 'the top level' : path}`, {
+        hint: 'Give it a value or remove it, or choose an output type that has null (--output-type yaml or json).',
+      })
+    }
+    if (value instanceof TreeMap) {
+      const entries = value.entries()
+      for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]!.value, path: path === '' ? keyText(entries[i]!.key) : `${path}.${keyText(entries[i]!.key)}` })
+    } else if (value instanceof TreeSeq) {
+      const values = value.values()
+      for (let i = values.length - 1; i >= 0; i--) stack.push({ value: values[i]!, path: `${path}[${i}]` })
+    }
+  }
+}
+
 /** A whole document (LF line breaks). */
 export function writeDocument(root: TreeMap, options: WriteOptions = {}): string {
+  refuseNulls(root, '')
   const w = new TomlWriter(options.reorder ?? false)
   w.section([], root, undefined)
   return finish(w.lines)
@@ -149,6 +170,7 @@ export function writeDocument(root: TreeMap, options: WriteOptions = {}): string
 
 /** One table with its header, e.g. `[sops]` and its `[[sops.age]]` sub-tables (LF line breaks). */
 export function writeTable(path: string[], map: TreeMap, options: WriteOptions = {}): string {
+  refuseNulls(map, headerPath(path))
   const w = new TomlWriter(options.reorder ?? false)
   w.section(path, map, `[${headerPath(path)}]`)
   return finish(w.lines)
@@ -157,5 +179,6 @@ export function writeTable(path: string[], map: TreeMap, options: WriteOptions =
 
 /** One value in TOML spelling (`--extract` of a list or a non-string scalar). */
 export function writeValue(v: Value): string {
+  refuseNulls(v, '')
   return new TomlWriter(false).inlineValue(v)
 }

@@ -184,3 +184,21 @@ export function goJsonIndent(text: string, indent = '  '): string | undefined {
   }
   return out + trailing
 }
+
+/**
+ * Go's *url.Error for an HTTP request that got no answer (fetch failed before a status), as
+ * net/http prints it: `Post "URL": dial tcp HOST:PORT: connect: connection refused`.
+ */
+export function goUrlError(method: 'Get' | 'Post' | 'Put', url: string, e: unknown): string {
+  const cause = (e as { cause?: { code?: string; message?: string } } | undefined)?.cause
+  const code = cause?.code ?? (e as { code?: string } | undefined)?.code
+  const u = new URL(url)
+  const hostPort = `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`
+  const why =
+    code === 'ECONNREFUSED'
+      ? `dial tcp ${hostPort}: connect: connection refused`
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? `dial tcp: lookup ${u.hostname}: no such host`
+        : (cause?.message ?? (e instanceof Error ? e.message : String(e)))
+  return `${method} ${goQuote(url)}: ${why}`
+}

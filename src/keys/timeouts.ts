@@ -53,3 +53,11 @@ export function timeoutSignal(ms: number, outer?: AbortSignal): AbortSignal {
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`
 }
+
+/** Wait `ms` between attempts; resolves at once when `signal` aborts (the caller then stops). */
+export function backoff(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
+  })
+}

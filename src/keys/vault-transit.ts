@@ -16,8 +16,8 @@ import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { GenericError } from '../core/errors.js'
-import { goBase64Decode, goOpenError, goQuote } from './go-text.js'
-import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS, timeoutSignal } from './timeouts.js'
+import { goBase64Decode, goOpenError, goQuote, goUrlError } from './go-text.js'
+import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS, backoff, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
 
 type Env = KeyContext['env']
@@ -177,7 +177,7 @@ async function transit(key: VaultKey, op: 'encrypt' | 'decrypt', body: Record<st
   let redirects = 0
   let last: unknown
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    if (attempt > 1) await sleep(100 * 2 ** (attempt - 2), overall)
+    if (attempt > 1) await backoff(100 * 2 ** (attempt - 2), overall)
     let res: Response
     let text: string
     try {
@@ -222,21 +222,11 @@ function responseErrorText(res: Response, text: string, url: string): string {
   return `${head}Errors:\n\n${errors.map((e) => `* ${e}`).join('')}`
 }
 
-/** Go's *url.Error for a request that got no answer: `Put "URL": dial tcp HOST:PORT: connect: connection refused`. */
+/** No answer: Go's *url.Error (`Put "URL": dial tcp …`), or how long tsops waited. */
 function networkErrorText(e: unknown, url: string, key: VaultKey): string {
   const name = (e as { name?: string } | undefined)?.name
   if (name === 'TimeoutError' || name === 'AbortError') return `Vault at ${key.vaultAddress} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
-  const cause = (e as { cause?: { code?: string; message?: string } } | undefined)?.cause
-  const code = cause?.code ?? (e as { code?: string } | undefined)?.code
-  const u = new URL(url)
-  const hostPort = `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`
-  const why =
-    code === 'ECONNREFUSED'
-      ? `dial tcp ${hostPort}: connect: connection refused`
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-        ? `dial tcp: lookup ${u.hostname}: no such host`
-        : (cause?.message ?? (e instanceof Error ? e.message : String(e)))
-  return `Put ${goQuote(url)}: ${why}`
+  return goUrlError('Put', url, e)
 }
 
 /** Vault answers errors as `{"errors": ["…"]}`; undefined when the body is not JSON (the client then shows it raw). */
@@ -312,13 +302,6 @@ export function allowed(address: string, env: Env): boolean {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
-  })
-}
 
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e)

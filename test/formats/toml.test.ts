@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { parse as smolParse } from 'smol-toml'
 import { Comment, Literal, Timestamp, TreeMap, TreeSeq, type Value } from '../../src/core/tree.js'
 import { ValueCipher, isEncryptedValue } from '../../src/core/cipher.js'
-import { DecryptValueError, FormatError, TsopsError } from '../../src/core/errors.js'
+import { DecryptValueError, EmitError, FormatError, TsopsError } from '../../src/core/errors.js'
 import { readMetadata } from '../../src/keys/metadata.js'
 import { visitLeaves } from '../../src/core/walk.js'
 import { tomlFormat } from '../../src/formats/toml.js'
@@ -330,7 +330,6 @@ describe('emit', () => {
       { key: 'port', value: 8080n },
       { key: 'ratio', value: 2 },
       { key: 'when', value: new Timestamp('2024-01-01T00:00:00Z') },
-      { key: 'nothing', value: null },
       { key: 'text', value: 'two\nlines "q"' },
       new Comment(' a comment'),
       { key: 'db', value: new TreeMap([{ key: 'user', value: 'u' }, new Comment(' in db'), { key: 'opts', value: new TreeMap([{ key: 'ssl', value: true }]) }]) },
@@ -366,7 +365,18 @@ describe('emit', () => {
     )
     const back = smolParse(out) as Record<string, unknown>
     expect(back.text).toBe('two\nlines "q"')
-    expect(back.nothing).toBeUndefined()
+  })
+
+  test('a null (from YAML or JSON) is refused with its path, never dropped: a key would vanish or a list shift', () => {
+    const nested = new TreeMap([
+      { key: 'b', value: new TreeMap([{ key: 'd', value: 1n }]) },
+      { key: 'e', value: new TreeSeq([1n, null, 2n]) },
+    ])
+    const write = () => emit({ branches: [nested], metadata: undefined, origin: { yaml: true } })
+    expect(write).toThrow(EmitError)
+    expect(write).toThrow('TOML has no null value: cannot write the null at e[1]')
+    const top = new TreeMap([{ key: 'a b', value: new TreeMap([{ key: 'c', value: null }]) }])
+    expect(() => emit({ branches: [top], metadata: undefined, origin: { yaml: true } })).toThrow('cannot write the null at "a b".c')
   })
 
   test('the [sops] table: scalars, then arrays of tables, enc as a multi-line string; reads back equal', () => {

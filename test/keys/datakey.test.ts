@@ -221,10 +221,10 @@ describe('unwrapDataKey', () => {
     )
   })
 
-  it('unimplemented key types fail with a reason instead of crashing (real registry)', async () => {
-    // HuaweiCloud KMS is the one type without an implementation.
+  it('a cloud key that cannot be used fails with a reason instead of crashing (real registry)', async () => {
+    // HuaweiCloud KMS with no credentials (envOnly and no HOME: no credentials file either).
     const groups: KeyEntry[][] = [[{ type: 'hckms', fields: { key_id: 'region:uuid', enc: 'AAAA', created_at: '2024-01-01T00:00:00Z' } }]]
-    await expect(unwrapDataKey(groups, 0, ctx)).rejects.toThrow(/region:uuid: FAILED\n    - \| hckms keys are not supported/)
+    await expect(unwrapDataKey(groups, 0, { ...ctx, envOnly: true })).rejects.toThrow(/region:uuid: FAILED\n    - \| failed to create HuaweiCloud KMS client/)
   })
 
   it('no groups at all is exit 128 too', async () => {

@@ -53,12 +53,13 @@ describe('key registry', () => {
     await expect(keySourcesFromList('age', 'age1a')).rejects.toThrow(`failed to parse input as Bech32-encoded age public key: malformed recipient "age1a": separator '1' at invalid position: pos=3, len=5`)
   })
 
-  it('unimplemented types: metadata still loads (the key fails with a reason), encrypting to one is an error', async () => {
-    // HuaweiCloud KMS is the one type without an implementation.
+  it('hckms (the last type added) loads through its one registry line: entries and specs, bad ids in sops\'s words', async () => {
     const src = await keySourceFromEntry({ type: 'hckms', fields: { key_id: 'region:uuid', enc: 'x' } })
     expect(src.id).toBe('region:uuid')
-    await expect(src.unwrap({ type: 'hckms', fields: {} }, { env: {} })).rejects.toBeInstanceOf(KeyUnwrapError)
-    await expect(keySourceFromSpec('hckms', 'region:uuid')).rejects.toThrow(/not supported/)
+    // A metadata entry without a key_id still loads; the key fails with a reason.
+    await expect((await keySourceFromEntry({ type: 'hckms', fields: {} })).unwrap({ type: 'hckms', fields: {} }, { env: {} })).rejects.toBeInstanceOf(KeyUnwrapError)
+    expect((await keySourceFromSpec('hckms', 'region:uuid')).id).toBe('region:uuid')
+    await expect(keySourceFromSpec('hckms', 'region')).rejects.toThrow(`invalid key ID format: expected 'region:key-uuid', got "region"`)
   })
 
   it('splitKeyList trims and drops empty items', () => {

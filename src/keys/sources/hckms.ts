@@ -1,4 +1,4 @@
-/** HuaweiCloud KMS: the descriptor (names, ids, .sops.yaml entries). No implementation yet: files using it still load. */
+/** HuaweiCloud KMS: the descriptor (names, ids, .sops.yaml entries); the implementation is ../hckms.ts. */
 import type { FieldPath } from '../../core/field-path.js'
 import { defineKeySource, requiredField, stringField, trimSpaces, type ConfigReader } from '../descriptor.js'
 import type { KeySpec } from '../types.js'
@@ -29,4 +29,5 @@ export const hckms = defineKeySource({
   config: { field: 'hckms', typedSlice: true, groupField: 'hckms', groupEntry },
   idOf: (f) => stringField(f, 'key_id'),
   normalizeId: trimSpaces,
+  load: () => import('../hckms.js'),
 })
