@@ -147,6 +147,15 @@ describe('key flags come from the key registry', () => {
     for (const d of KEY_SOURCES) for (const line of expected(d)) expect(text, `${words.join(' ')}: ${d.type}`).toContain(line)
   })
 
+  it('no key flag or short name collides with another flag (the parser would silently take one for the other)', () => {
+    const shorts = Object.values(FLAGS).flatMap((spec) => (spec.short ? [spec.short] : []))
+    expect(shorts.length - new Set(shorts).size).toBe(0)
+    const keyFlags = KEY_SOURCES.flatMap(({ flag }) => [flag.name, `add-${flag.name}`, `rm-${flag.name}`])
+    expect(new Set(keyFlags).size).toBe(keyFlags.length)
+    // Each key flag is the key source's: same kind and env var as the registry says.
+    for (const { flag } of KEY_SOURCES) expect(FLAGS[flag.name], flag.name).toEqual({ kind: 'list', env: flag.env, ...(flag.short ? { short: flag.short } : {}) })
+  })
+
   it('the parser takes each of them, the short names and the env vars', () => {
     for (const { flag } of KEY_SOURCES) {
       const argv = [`--${flag.name}`, 'a', `--add-${flag.name}`, 'b', `--rm-${flag.name}`, 'c', ...(flag.short ? [`-${flag.short}`, 'd'] : [])]
