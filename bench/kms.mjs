@@ -10,8 +10,11 @@
 //
 //   node bench/kms.mjs                 # prints the result
 //   import { benchKms } from './kms.mjs'; await benchKms()  → { tenMs, oneMs, ratio, … }
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { median } from './measure.mjs'
+import { cli as cliPath } from './sops.mjs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -63,10 +66,9 @@ export async function benchKms({ latencyMs = 20, runs = 41, warmup = 3 } = {}) {
  * The same fan-out through the command lines, side by side with real sops: `encrypt --kms` of
  * a small YAML to 10 keys and to 1, and `decrypt` of the 10-key file, counting the KMS Decrypt
  * calls each decrypt makes (exactly one: the first key that opens the data key is enough).
- * → { ten: { tsops, sops }, one: { tsops, sops }, unwraps: { tsops, sops } } (stats of ms; counts)
+ * → { ten: { tsops, sops }, one: { tsops, sops, tsopsSdk, tsopsAge? }, unwraps: { tsops, sops }, cpu? } (stats of ms; counts)
  */
-export async function benchKmsCli({ work, latencyMs = 20, runs = 7 } = {}) {
-  const fs = await import('node:fs')
+export async function benchKmsCli({ work, recipient, latencyMs = 20, runs = 7 } = {}) {
   const { alternate, cli, realSops, run } = await import('./sops.mjs')
   const { startKmsServerThread, testKeyArn, TEST_CREDENTIALS } = await import(pathToFileURL(path.join(root, 'test/helpers/servers/aws-kms-server.mjs')).href)
   const server = await startKmsServerThread({ delayMs: latencyMs })
@@ -89,7 +91,12 @@ export async function benchKmsCli({ work, latencyMs = 20, runs = 7 } = {}) {
       run(cmd, [...pre, 'encrypt', '--kms', arns.slice(0, n).join(','), '--output', path.join(work, `kms-${who}-${n}.yaml`), plain], { env })
     }
     const ten = alternate({ tsops: encryptTo('tsops', 10), sops: encryptTo('sops', 10) }, { runs, warmup: 1 })
-    const one = alternate({ tsops: encryptTo('tsops', 1), sops: encryptTo('sops', 1) }, { runs, warmup: 1 })
+    // With a recipient, tsops's same encrypt to an age key: the floor without any KMS call.
+    const toAge = () => run(process.execPath, [cli, 'encrypt', '--age', recipient, '--output', path.join(work, 'kms-tsops-age.yaml'), plain], { env })
+    // And the same encrypt through the AWS SDK (the path before tsops had its own KMS client).
+    const viaSdk = () => run(process.execPath, [cli, 'encrypt', '--kms', arns[0], '--output', path.join(work, 'kms-tsops-sdk.yaml'), plain], { env: { ...env, TSOPS_AWS_KMS_CLIENT: 'sdk' } })
+    const one = alternate({ tsops: encryptTo('tsops', 1), sops: encryptTo('sops', 1), tsopsSdk: viaSdk, ...(recipient ? { tsopsAge: toAge } : {}) }, { runs: 2 * runs + 1, warmup: 1 })
+    const cpu = recipient ? cpuTimes({ work, env, plain, arn: arns[0], recipient, runs: 2 * runs + 1 }) : undefined
     const unwraps = {}
     for (const who of ['tsops', 'sops']) {
       const [cmd, pre] = tools[who]
@@ -99,10 +106,36 @@ export async function benchKmsCli({ work, latencyMs = 20, runs = 7 } = {}) {
       run(cmd, [...pre, 'decrypt', file], { env })
       unwraps[who] = (await server.count('Decrypt')) - before
     }
-    return { ten, one, unwraps, latencyMs }
+    return { ten, one, unwraps, latencyMs, cpu }
   } finally {
     await server.close()
   }
+}
+
+/**
+ * CPU time (user + system, ms; median) of one tsops `encrypt` of the small file: to one KMS key
+ * with tsops's own KMS client, the same through the AWS SDK (TSOPS_AWS_KMS_CLIENT=sdk), and to
+ * an age key (no KMS call). Load-independent, unlike the wall-clock rows.
+ */
+function cpuTimes({ work, env, plain, arn, recipient, runs }) {
+  const variants = {
+    direct: [['--kms', arn], env],
+    sdk: [['--kms', arn], { ...env, TSOPS_AWS_KMS_CLIENT: 'sdk' }],
+    age: [['--age', recipient], env],
+  }
+  const out = {}
+  for (const [name, [keyArgs, variantEnv]] of Object.entries(variants)) {
+    const log = path.join(work, `cpu-${name}.log`)
+    // Each variant keeps its own code cache, as it would on its own.
+    const runEnv = { ...variantEnv, TSOPS_CPU_LOG: log, XDG_CACHE_HOME: path.join(work, `cache-${name}`) }
+    for (let i = 0; i < runs + 2; i++) {
+      const r = spawnSync(process.execPath, ['-r', path.join(root, 'bench/cpu-log.cjs'), cliPath, 'encrypt', ...keyArgs, '--output', path.join(work, `cpu-${name}.yaml`), plain], { env: runEnv, encoding: 'utf8' })
+      if (r.status !== 0) throw new Error(`tsops encrypt (${name}) failed: ${r.stderr}`)
+    }
+    const us = fs.readFileSync(log, 'utf8').trim().split('\n').map(Number).slice(2) // the first two fill the code cache
+    out[name] = median(us) / 1000
+  }
+  return out
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -3,7 +3,7 @@
 const Module = require('node:module')
 const fs = require('node:fs')
 const load = Module._load
-Module._load = function (request, parent, isMain) {
+Module._load = function (request, ...rest) {
   if (process.env.TSOPS_IMPORT_LOG) fs.appendFileSync(process.env.TSOPS_IMPORT_LOG, request + '\n')
-  return load.apply(this, arguments)
+  return load.call(this, request, ...rest)
 }

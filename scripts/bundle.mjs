@@ -29,7 +29,14 @@ mkdirSync(outdir, { recursive: true })
  * and loaded on first use through the launcher, with a code cache of their own. re2js is not
  * imported but required on demand (src/core/regex.ts, through __tsopsVendor).
  */
-const VENDORED = ['age-encryption', 'smol-toml', 'toml-eslint-parser', 're2js']
+const VENDORED = ['age-encryption', 'smol-toml', 'toml-eslint-parser', 're2js', '@grpc/grpc-js']
+/** A vendored package's file name in dist/cli/vendor: its npm name without the scope. */
+const vendorFile = (name) => name.replace(/^@[^/]+\//, '')
+/**
+ * What a vendored package may still require from node_modules: grpc-js loads proto-loader only
+ * for its channelz and ORCA services, which the key service never registers.
+ */
+const VENDOR_EXTERNAL = { '@grpc/grpc-js': ['@grpc/proto-loader'] }
 
 /** CommonJS's own wrapper, written into every bundle so the launcher compiles it as it is. */
 const WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {'
@@ -66,7 +73,7 @@ const vendorPlugin = {
   name: 'vendor',
   setup(b) {
     const filter = new RegExp(`^(${VENDORED.map((v) => v.replace(/[-/]/g, '\\$&')).join('|')})$`)
-    b.onResolve({ filter }, (args) => ({ path: `./vendor/${args.path}.cjs`, external: true }))
+    b.onResolve({ filter }, (args) => ({ path: `./vendor/${vendorFile(args.path)}.cjs`, external: true }))
   },
 }
 
@@ -126,9 +133,10 @@ for (const [entry, outName] of [['src/cli/bin-start.ts', 'main.cjs'], ['src/cli/
 
 mkdirSync(path.join(outdir, 'vendor'))
 for (const name of VENDORED) {
-  const result = await build({ ...common, entryPoints: [name], outfile: path.join(outdir, 'vendor', `${name}.cjs`), absWorkingDir: root, write: false })
+  const file = `vendor/${vendorFile(name)}.cjs`
+  const result = await build({ ...common, entryPoints: [name], outfile: path.join(outdir, file), absWorkingDir: root, write: false, external: VENDOR_EXTERNAL[name] ?? [] })
   // The package's own "use strict" (if any) stays the first statement, so it keeps its meaning.
-  writeBundle(`vendor/${name}.cjs`, WRAPPER_START + result.outputFiles[0].text + WRAPPER_END)
+  writeBundle(file, WRAPPER_START + result.outputFiles[0].text + WRAPPER_END)
 }
 
 // The launcher, with the bundles' hashes written into it: it keys its code caches by them

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Test tools: the real sops (the differential tier's reference) and the real age CLI, built from
-# the Go module proxy, and moto's AWS server from PyPI (a second, independent KMS for the tier).
+# the Go module proxy, moto's AWS server from PyPI (a second, independent KMS for the tier, and
+# the S3 that `publish` uploads to), fake-gcs-server (the GCS that `publish` uploads to) and
+# C2SP's age test vectors (CCTV, the Go module c2sp.org/CCTV/age) for the interop tier.
 # They live in a cache outside the repo, one folder per version, and are reused when present.
 # Test-only: tsops never runs them.
 #   TSOPS_TOOLS_DIR  the cache (default: ${XDG_CACHE_HOME:-$HOME/.cache}/tsops-tools)
@@ -8,6 +10,8 @@ set -euo pipefail
 SOPS_VERSION=v3.13.2
 AGE_VERSION=v1.3.1
 MOTO_VERSION=5.2.6
+FAKE_GCS_VERSION=v1.56.1
+CCTV_AGE_VERSION=v0.0.0-20251208015420-e9274a7bdbfd
 tools="${TSOPS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tsops-tools}"
 
 # install NAME VERSION MODULE-PATTERN BINARY: go install into $tools/NAME-VERSION unless BINARY is there.
@@ -23,6 +27,23 @@ install() {
 
 install sops "$SOPS_VERSION" github.com/getsops/sops/v3/cmd/sops sops
 install age "$AGE_VERSION" 'filippo.io/age/cmd/...' age-keygen
+install fake-gcs-server "$FAKE_GCS_VERSION" github.com/fsouza/fake-gcs-server fake-gcs-server
+# age's extra plugins (age-plugin-tag, -tagpq, -pq): real plugins for the age plugin protocol tests
+# (cmd/... above already brings age-plugin-batchpass).
+install age-extra "$AGE_VERSION" 'filippo.io/age/extra/...' age-plugin-tag
+
+# The age test vectors: the module's testdata/ copied out of Go's module cache (read-only there).
+cctv="$tools/cctv-age-$CCTV_AGE_VERSION"
+if [ ! -f "$cctv/testdata/x25519" ]; then
+  command -v go >/dev/null || { echo "install-test-tools: go is needed to download c2sp.org/CCTV/age" >&2; exit 1; }
+  echo "install-test-tools: downloading c2sp.org/CCTV/age $CCTV_AGE_VERSION into $cctv" >&2
+  scratch="$(mktemp -d)" # go mod download wants a directory without a go.mod of its own
+  dir="$(cd "$scratch" && GOFLAGS=-mod=mod go mod download -json "c2sp.org/CCTV/age@$CCTV_AGE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  rmdir "$scratch"
+  [ -f "$dir/testdata/x25519" ] || { echo "install-test-tools: c2sp.org/CCTV/age has no testdata in '$dir'" >&2; exit 1; }
+  rm -rf "$cctv.tmp" && mkdir -p "$cctv.tmp" && cp -R "$dir/testdata" "$cctv.tmp/" && chmod -R u+w "$cctv.tmp"
+  rm -rf "$cctv" && mv "$cctv.tmp" "$cctv"
+fi
 
 # moto in a virtualenv of its own, so no system Python package is touched.
 moto="$tools/moto"

@@ -8,7 +8,7 @@
  * first use. Nothing is written to disk. Errors are TsopsError subclasses with a stable `code`
  * and sops's `exitCode`.
  */
-import { TreeMap } from './core/tree.js'
+import type { TreeMap } from './core/tree.js'
 import { GenericError } from './core/errors.js'
 import { RULE_FIELDS, type EncryptionRules } from './core/rules.js'
 import { loadFormat, resolveFormatName } from './formats/registry.js'
@@ -36,6 +36,8 @@ export { DataKeyUnavailableError } from './keys/datakey.js'
 export type { FormatName } from './formats/format.js'
 export type { EncryptionRules } from './core/rules.js'
 export type { KeyType } from './keys/types.js'
+/** Type-only (nothing more is loaded): keeps the key sources' descriptors, which extend KeyType, in this .d.ts's program. */
+export type { KnownKeySources } from './keys/registry.js'
 export type { PlainValue } from './api/values.js'
 export type { KeyOptions } from './api/options.js'
 export type { LoadSecretsOptions } from './api/cache.js'
@@ -55,7 +57,7 @@ export interface DecryptTextOptions extends DecryptOptions {
 async function open(bytes: Uint8Array, format: FormatName, options: DecryptOptions): Promise<Opened> {
   const ctx = keyContextFor(options)
   const opened = await openEncrypted(bytes, format, { ctx, ignoreMac: options.ignoreMac, decryptionOrder: decryptionOrderFor(options, ctx) })
-  opened.dataKey.fill(0)
+  opened.close()
   return opened
 }
 
@@ -141,7 +143,7 @@ export async function encrypt(input: string | Uint8Array | Record<string, unknow
     ...(options.pgp ?? []).map((id) => ({ type: 'pgp' as const, id })),
     ...(options.keys ?? []),
   ]
-  if (specs.length === 0) throw new GenericError('no keys provided: pass age, pgp or keys')
+  if (specs.length === 0) throw new GenericError('no keys provided: pass age, pgp or keys', { code: 'NO_KEYS' })
   const sources: KeySource[] = await Promise.all(specs.map((s) => keySourceFromSpec(s.type, s.id)))
   await encryptDocument(format, doc, { keyGroups: [sources], shamirThreshold: options.shamirThreshold, rules: rulesOf(options), ctx: keyContextFor(options) })
   return Buffer.from(format.emit(doc)).toString('utf8')

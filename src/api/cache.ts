@@ -14,6 +14,7 @@ import { resolveFormatName } from '../formats/registry.js'
 import type { TreeMap } from '../core/tree.js'
 import { decryptionOrderFor, keyContextFor, type KeyOptions } from './options.js'
 import { fileError, keyGroupsSignature, openEncrypted } from './open.js'
+import { zeroDataKeys } from '../pipeline/open.js'
 import { toPlain, type PlainValue } from './values.js'
 
 export interface LoadSecretsOptions extends KeyOptions {
@@ -103,7 +104,7 @@ async function reload(abs: string, file: string, format: FormatName, ignoreMac: 
       format,
       ignoreMac,
       values: branchValue(opened.doc.branches),
-      dataKey: opened.dataKey,
+      dataKey: opened.dataKey, // kept on purpose, never closed: replace() and evict() zero it
       keysSignature: keyGroupsSignature(opened.metadata),
     }
     replace(abs, entry)
@@ -131,11 +132,11 @@ async function readWithStamp(abs: string, file: string): Promise<{ bytes: Buffer
 function replace(abs: string, entry: Entry): void {
   const old = entries.get(abs)
   entries.set(abs, entry)
-  if (old && old.dataKey !== entry.dataKey) old.dataKey.fill(0)
+  if (old && old.dataKey !== entry.dataKey) zeroDataKeys(old.dataKey)
 }
 
 function evict(abs: string): void {
-  entries.get(abs)?.dataKey.fill(0)
+  zeroDataKeys(entries.get(abs)?.dataKey)
   entries.delete(abs)
 }
 

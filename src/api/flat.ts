@@ -16,7 +16,7 @@ export function flattenTree(root: TreeMap): FlatEntry[] {
   const seen = new Set<string>()
   const add = (key: string, value: string) => {
     // `a.b: x` next to `a: {b: y}` would silently lose one value.
-    if (seen.has(key)) throw new GenericError(`cannot flatten the file: the key ${JSON.stringify(key)} occurs twice once nested keys are joined with "."`)
+    if (seen.has(key)) throw new GenericError(`cannot flatten the file: the key ${JSON.stringify(key)} occurs twice once nested keys are joined with "."`, { code: 'FLATTEN_COLLISION' })
     seen.add(key)
     out.push([key, value])
   }

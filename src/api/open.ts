@@ -1,13 +1,14 @@
 /**
- * Bytes of an encrypted file -> decrypted document, for the library and the Terraform command.
- * The one place outside the CLI's decrypt that strings parse, data key and MAC check together.
+ * Bytes of an encrypted file -> decrypted document, for the library and the Terraform command:
+ * pipeline/open.ts's open(), plus the library's data-key reuse and file reading.
  */
 import { readFile } from 'node:fs/promises'
 import { NoFileError, ReadError } from '../core/errors.js'
-import { readMetadata, type Metadata } from '../keys/metadata.js'
-import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
-import type { Document, FormatName } from '../formats/format.js'
-import { openDocument, recoverDataKey } from '../pipeline/decrypt.js'
+import type { Metadata } from '../core/metadata.js'
+import { parseShowingWhere } from '../formats/excerpt.js'
+import type { FormatName } from '../formats/format.js'
+import { loadEncryptedParser } from '../formats/registry.js'
+import { open, sealedDocument, type OpenedFile } from '../pipeline/open.js'
 import type { KeyContext } from '../keys/types.js'
 
 export interface OpenOptions {
@@ -21,36 +22,23 @@ export interface OpenOptions {
   knownDataKey?: (metadata: Metadata) => Uint8Array | undefined
 }
 
-export interface Opened {
-  /** The plaintext document (metadata stripped). */
-  doc: Document
-  metadata: Metadata
-  /** The caller owns it: zero it when done unless it is kept on purpose. */
-  dataKey: Uint8Array
+export interface Opened extends OpenedFile {
   /** Whether the data key came from `knownDataKey` (no master key was asked). */
   reusedDataKey: boolean
 }
 
 export async function openEncrypted(bytes: Uint8Array, format: FormatName, options: OpenOptions): Promise<Opened> {
   const parse = await loadEncryptedParser(format)
-  const doc = parse(bytes)
-  const fmt = await loadFormat(format)
-  const metadata = readMetadata(doc.metadata)
-  const known = options.knownDataKey?.(metadata)
-  // A copy: the caller may zero the key it handed over while we still hold ours.
-  const dataKey = known ? Uint8Array.from(known) : (await recoverDataKey(doc, options)).dataKey
-  try {
-    openDocument(doc, metadata, dataKey, {
-      keepIvs: false, // the library hands out values; it never re-encrypts them
-      ignoreMac: options.ignoreMac,
-      rawStrings: format === 'binary',
-      decodeLiteral: fmt.decodeLiteral?.bind(fmt),
-    })
-  } catch (err) {
-    dataKey.fill(0)
-    throw err
-  }
-  return { doc, metadata, dataKey, reusedDataKey: known !== undefined }
+  const sealed = sealedDocument(parseShowingWhere(bytes, () => parse(bytes)))
+  const known = options.knownDataKey?.(sealed.metadata)
+  const opened = await open(sealed, format, {
+    ctx: options.ctx,
+    dataKey: known,
+    keepIvs: false, // the library hands out values; it never re-encrypts them
+    ignoreMac: options.ignoreMac,
+    decryptionOrder: options.decryptionOrder,
+  })
+  return Object.assign(opened, { reusedDataKey: known !== undefined })
 }
 
 /**

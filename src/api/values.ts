@@ -34,5 +34,5 @@ export function fromPlain(value: unknown, path = '$'): Value {
   if (typeof value === 'object') {
     return new TreeMap(Object.entries(value as Record<string, unknown>).map(([key, v]) => ({ key, value: fromPlain(v, `${path}.${key}`) })))
   }
-  throw new GenericError(`cannot encrypt a value of type ${typeof value} at ${path}`)
+  throw new GenericError(`cannot encrypt a value of type ${typeof value} at ${path}`, { code: 'UNSUPPORTED_VALUE' })
 }

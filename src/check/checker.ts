@@ -18,7 +18,7 @@ import { Comment } from '../core/tree.js'
 import { visitLeaves } from '../core/walk.js'
 import type { Document, Format, FormatName } from '../formats/format.js'
 import { detectFormat, loadEncryptedParser, loadFormat } from '../formats/registry.js'
-import { recoverDataKey, openDocument } from '../pipeline/decrypt.js'
+import { open, sealedDocument } from '../pipeline/open.js'
 import type { KeyContext } from '../keys/types.js'
 import { hasTsopsConflict } from './markers.js'
 import { mayCarrySopsMetadata } from './selection.js'
@@ -204,12 +204,8 @@ function checkLeaves(doc: Document, selector: LeafSelector): Problem[] {
 /** With keys: decrypt and verify the MAC. `doc` is still as parsed: the keyless walk changes nothing. */
 async function verifyDocument(doc: Document, format: Format, verify: VerifyOptions): Promise<Problem[]> {
   try {
-    const { metadata, dataKey } = await recoverDataKey(doc, { ctx: verify.ctx, decryptionOrder: verify.decryptionOrder })
-    try {
-      openDocument(doc, metadata, dataKey, { rawStrings: format.name === 'binary', decodeLiteral: format.decodeLiteral?.bind(format) })
-    } finally {
-      dataKey.fill(0)
-    }
+    const opened = await open(sealedDocument(doc), format.name, { ctx: verify.ctx, decryptionOrder: verify.decryptionOrder, keepIvs: false })
+    opened.close()
     return []
   } catch (err) {
     return [{ kind: 'mac', message: `does not decrypt and verify: ${reason(err)}` }]

@@ -80,6 +80,15 @@ const FLAG_SPECS = {
   keyservice: { kind: 'list', env: 'SOPS_KEYSERVICE' },
   // sops's BoolTFlag (on unless =false): it takes no value, so the word after it stays a file name.
   'enable-local-keyservice': { kind: 'bool' },
+  // publish
+  recursive: { kind: 'bool' },
+  'omit-extensions': { kind: 'bool' },
+  // keyservice (the server): sops's --network/--net, --address/--addr, --prompt
+  network: { kind: 'string' },
+  net: { kind: 'string' },
+  address: { kind: 'string' },
+  addr: { kind: 'string' },
+  prompt: { kind: 'bool' },
 } as const satisfies Record<string, FlagSpec>
 
 /** Each key source's flag (with its short name and env var) and its --add-/--rm- forms, from the key registry. */
@@ -108,7 +117,7 @@ export interface ParsedArgs {
 
 /** Go's flag package's words (one dash, whatever was typed), which sops hands to its logger. */
 function usageError(message: string): GenericError {
-  return new GenericError(message, { hint: "Run 'tsops --help' for usage.", sopsLog: 'fatal' })
+  return new GenericError(message, { code: 'BAD_FLAG', hint: "Run 'tsops --help' for usage.", sopsLog: 'fatal' })
 }
 
 function setFlag(parsed: Required<ParsedArgs>, name: string, value: string | boolean): void {

@@ -26,7 +26,7 @@ export function createCliContext(verbose: boolean, persona: Persona = currentPer
     cwd: process.cwd(),
     stderr,
     verbose,
-    keyContext: { env, warn: (m) => stderr(`tsops: warning: ${m}`) },
+    keyContext: { env, warn: (m, sopsLogger) => stderr(persona === 'sops' && sopsLogger ? sopsLogLine('warning', m, {}, new Date(), sopsLogger) : `tsops: warning: ${m}`) },
     persona,
     note: (m) => {
       if (persona === 'tsops') stderr(`tsops: warning: ${m}`)

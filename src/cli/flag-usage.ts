@@ -58,6 +58,13 @@ const PLAIN_FLAG_USAGE: Readonly<Record<PlainFlagName, string>> = {
   'check-for-updates': 'do check whether the current version is latest during --version',
   keyservice: 'Specify the key services to use in addition to the local one. Can be specified more than once. Syntax: protocol://address. Example: tcp://myserver.com:5000',
   'enable-local-keyservice': 'use local key service',
+  recursive: 'If the source path is a directory, publish all its content recursively',
+  'omit-extensions': 'Omit file extensions in destination path when publishing sops file to configured destinations',
+  network: "network to listen on, e.g. 'tcp' or 'unix'",
+  net: "network to listen on, e.g. 'tcp' or 'unix' (short for --network)",
+  address: "address to listen on, e.g. '127.0.0.1:5000' or '/tmp/sops.sock'",
+  addr: "address to listen on, e.g. '127.0.0.1:5000' or '/tmp/sops.sock' (short for --address)",
+  prompt: 'Prompt user to confirm every incoming request',
 }
 
 const KEY_FLAG_USAGE: Readonly<Record<string, string>> = Object.fromEntries(

@@ -59,6 +59,8 @@ export const COMMANDS: readonly CommandHelp[] = [
     flags: ['in-place', 'output', ...TYPES, 'encryption-context', 'aws-profile', ...ADD_RM, 'filename-override', 'ignore-mac', 'decryption-order', 'indent', 'config', ...KEYSERVICE] },
   { name: 'updatekeys', summary: 'update the keys of SOPS files using the config file', args: 'file|dir...',
     flags: ['yes', 'input-type', 'shamir-secret-sharing-threshold', 'decryption-order', 'config', ...KEYSERVICE] },
+  { name: 'publish', summary: 'Publish sops file or directory to a configured destination', args: 'file',
+    flags: ['yes', 'omit-extensions', 'recursive', 'verbose', 'decryption-order', 'config', ...KEYSERVICE] },
   { name: 'groups', summary: 'modify the groups on a SOPS file', args: 'command [command options] [arguments...]', flags: [],
     subcommands: [
       { name: 'add', summary: 'add a new group to a SOPS file', args: '[arguments...]',
@@ -66,6 +68,7 @@ export const COMMANDS: readonly CommandHelp[] = [
       { name: 'delete', summary: 'delete a key group from a SOPS file', args: '[index]',
         flags: ['file', 'in-place', 'shamir-secret-sharing-threshold', 'decryption-order', ...KEYSERVICE] },
     ] },
+  { name: 'keyservice', summary: 'start a SOPS key service server', args: '[arguments...]', flags: ['network', 'net', 'address', 'addr', 'prompt', 'verbose'] },
   { name: 'filestatus', summary: 'check the status of the file, returning encryption status', args: 'file', flags: ['input-type'] },
   { name: 'check', summary: 'keyless check that files which must be encrypted are, completely, with valid metadata (exit 10 when one is not)', args: '[path...]',
     flags: ['json', 'verify-mac', 'since', 'input-type', 'decryption-order', 'config'] },

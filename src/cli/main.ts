@@ -2,13 +2,14 @@
  * The tsops command line: argv -> command. The only module that calls process.exit.
  * Both styles work: `tsops decrypt f.yaml` and sops's legacy `tsops -d f.yaml`.
  */
-import { NoFileError, TsopsError, UnsupportedCommandError } from '../core/errors.js'
+import { FormatError, NoFileError, TsopsError, UnsupportedCommandError } from '../core/errors.js'
 import { Args, parseArgs } from './args.js'
 import { createCliContext, type CliContext } from './context.js'
 import { writeStderr, writeStdout } from '../io/stdio.js'
 import { SOPS_VERSION_TEXT, VERSION_TEXT } from './version.js'
 import { currentPersona, type Persona } from './persona.js'
 import { sopsLogLine } from './sopslog.js'
+import { useKeyServices } from './keyservices.js'
 
 export type Command = (ctx: CliContext, args: Args, rest: string[]) => Promise<number>
 
@@ -23,10 +24,10 @@ export type CommandLoader = (name: string) => Promise<Command | undefined>
 export class CommandNotBundled extends Error {}
 
 /**
- * sops subcommands tsops has no module for yet. sops never takes these words for a file, so
- * neither does tsops: `tsops publish` must not open an editor on a new file called `publish`.
+ * sops subcommands tsops has no module for yet (none today). sops never takes these words for a
+ * file, so neither does tsops: such a word must not open an editor on a new file of that name.
  */
-const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set(['publish', 'keyservice'])
+const SOPS_ONLY_COMMANDS: ReadonlySet<string> = new Set<string>()
 
 /** sops's `help` and its alias `h`: the usage text on stdout, exit 0. */
 const HELP_WORDS: ReadonlySet<string> = new Set(['help', 'h'])
@@ -41,7 +42,7 @@ const GENERATE_COMPLETION = '--generate-bash-completion'
  */
 async function loadBuiltIn(load: CommandLoader, name: 'help' | 'completion'): Promise<Command> {
   const command = await load(name)
-  if (!command) throw new TsopsError(`the ${name} command is missing from this build of tsops`)
+  if (!command) throw new TsopsError(`the ${name} command is missing from this build of tsops`, { code: 'COMMAND_NOT_BUNDLED' })
   return command
 }
 
@@ -81,6 +82,7 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
   }
   // `decrypt --terraform` speaks Terraform's external data source protocol (its own module).
   const name = first === 'decrypt' && args.bool('terraform') ? 'terraform' : first
+  await useKeyServices(ctx, args)
   const command = name === undefined ? undefined : await load(name)
   if (command) return command(ctx, args, rest)
   if (name !== undefined && SOPS_ONLY_COMMANDS.has(name)) throw new UnsupportedCommandError(name)
@@ -93,7 +95,7 @@ export async function run(argv: readonly string[], load: CommandLoader): Promise
     ctx.warn('More than one command (--encrypt, --decrypt, --rotate, --set) has been specified. Only the changes made by the last one will be visible. Note that this behavior is deprecated and will cause an error eventually.')
   }
   const legacy = await load(mode)
-  if (!legacy) throw new TsopsError(`the ${mode} mode is not available in this version of tsops`)
+  if (!legacy) throw new TsopsError(`the ${mode} mode is not available in this version of tsops`, { code: 'UNSUPPORTED_MODE' })
   return legacy(ctx, args, args.positionals)
 }
 
@@ -116,6 +118,7 @@ export function reportError(err: unknown, verbose: boolean, persona: Persona = c
       }
       writeStderr(`${prefix}${printable(String(err.message))}\n`)
       if (err.hint && persona === 'tsops') writeStderr(`tsops: hint: ${printable(String(err.hint))}\n`)
+      if (err instanceof FormatError && err.excerpt && persona === 'tsops') writeStderr(indented(err.excerpt))
       return validExitCode(err.exitCode)
     }
     writeStderr(`${prefix}unexpected failure: ${printable(describeUnexpected(err))}\n`)
@@ -124,6 +127,14 @@ export function reportError(err: unknown, verbose: boolean, persona: Persona = c
     writeStderr('tsops: error: unexpected failure\n')
   }
   return 1
+}
+
+/** A FormatError's excerpt under its hint: each line indented, control characters escaped. */
+function indented(excerpt: string): string {
+  return excerpt
+    .split('\n')
+    .map((line) => `    ${printable(line)}\n`)
+    .join('')
 }
 
 function validExitCode(code: unknown): number {

@@ -173,7 +173,7 @@ export async function encryptionSettings(ctx: CliContext, args: Args, fileName: 
   const rule = creationRuleFor(ctx, args, fileName)
   const cliSpecs = cliKeySpecs(args)
   const specGroups = cliSpecs.length > 0 ? [dedupeKeyGroup(cliSpecs)] : (rule?.keyGroups ?? [])
-  if (specGroups.length === 0) throw new GenericError(NO_KEYS_MESSAGE, { hint: 'Pass --age/--pgp or add creation_rules to .sops.yaml (see .sopsrc.example).' })
+  if (specGroups.length === 0) throw new GenericError(NO_KEYS_MESSAGE, { code: 'NO_KEYS', hint: 'Pass --age/--pgp or add creation_rules to .sops.yaml (see .sopsrc.example).' })
   const threshold = args.int('shamir-secret-sharing-threshold') ?? rule?.shamirThreshold ?? 0
   return {
     keyGroups: await keySourcesFor(specGroups),

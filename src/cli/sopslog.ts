@@ -10,7 +10,7 @@
  * command line, `[SOPS]` for the tree code): `[CMD]\t time="2026-01-02T03:04:05Z" level=fatal
  * msg="…"`, plus `key=value` fields.
  */
-export function sopsLogLine(level: 'fatal' | 'error' | 'warning' | 'info', msg: string, fields: Record<string, string> = {}, now = new Date(), logger: 'CMD' | 'SOPS' = 'CMD'): string {
+export function sopsLogLine(level: 'fatal' | 'error' | 'warning' | 'info', msg: string, fields: Record<string, string> = {}, now = new Date(), logger: 'CMD' | 'SOPS' | 'PUBLISH' | 'AGE' | 'KEYSERVICE' = 'CMD'): string {
   const extra = Object.entries(fields).map(([k, v]) => ` ${k}=${logrusValue(v)}`).join('')
   return `[${logger}]\t time="${localRFC3339(now)}" level=${level} msg=${logrusValue(msg)}${extra}\n`
 }

@@ -10,6 +10,7 @@ import { ConfigError, GenericError, MetadataNotFoundError, TsopsError, emitting 
 import { matchCreationRule } from '../config/index.js'
 import { detectFormat, loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { Document, Format } from '../formats/format.js'
+import { parseShowingWhere } from '../formats/excerpt.js'
 import { readFileAsSops } from '../io/go-errors.js'
 import type { Args } from './args.js'
 import type { CliContext } from './context.js'
@@ -84,7 +85,7 @@ function walk(dir: string): string[] {
   try {
     entries = fs.readdirSync(path.resolve(dir), { withFileTypes: true })
   } catch (err) {
-    throw new GenericError(`cannot read directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    throw new GenericError(`cannot read directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { code: 'DIRECTORY_UNREADABLE' })
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   return entries.flatMap((e) => {
@@ -168,7 +169,7 @@ export async function runTargets(
       else ctx.stderr(`failed ${target.file}: ${describeError(err)}`)
     }
   }
-  if (failed > 0) throw new GenericError(verbs.summary?.(failed, targets.files.length) ?? `failed ${verbs.gerund} ${failed} of ${targets.files.length} file(s)`)
+  if (failed > 0) throw new GenericError(verbs.summary?.(failed, targets.files.length) ?? `failed ${verbs.gerund} ${failed} of ${targets.files.length} file(s)`, { code: 'SOME_FILES_FAILED' })
   return 0
 }
 
@@ -193,7 +194,7 @@ export async function readEncryptedFile(args: Args, file: string): Promise<Encry
   const formats = chooseFormats(args, file)
   const bytes = readFileAsSops(file)
   const parse = await loadEncryptedParser(formats.input)
-  const doc = parse(bytes)
+  const doc = parseShowingWhere(bytes, () => parse(bytes))
   return { doc, formats, input: await loadFormat(formats.input) }
 }
 

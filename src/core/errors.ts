@@ -5,7 +5,105 @@
 
 import type { KeyType } from './key-entry.js'
 
+/**
+ * Every `code` a TsopsError carries: a closed list, one meaning per code (docs/library.md). An
+ * error class owns its code; the catch-all kinds (GenericError, ReadError, WriteError,
+ * EmitError) are given one where they are thrown, saying what failed. A new failure picks the
+ * code that means it, or adds one here (test/core/error-codes.test.ts keeps the list closed).
+ */
+export const ERROR_CODES = [
+  // owned by a class (exit code in brackets)
+  'METADATA_NOT_FOUND', // MetadataNotFoundError [1]
+  'CONFIG', // ConfigError [1]
+  'READ', // ReadError [2]: the input could not be read
+  'PARSE', // FormatError [2]
+  'WRITE', // WriteError [3]
+  'LOCKED', // FileLockedError [3]
+  'EMIT', // EmitError [4]
+  'EMIT_BINARY', // BinaryEmitError [4]
+  'ENCRYPTION_CONTEXT_FORMAT', // [6]
+  'SET_FORMAT', // [7]
+  'CONFLICTING_PARAMETERS', // [8]
+  'ENCRYPT_MAC', // [21]
+  'ENCRYPT_TREE', // [23]
+  'DECRYPT_VALUE', // [25]
+  'KEY_CHANGE_MISSING_FILE', // [49]
+  'MAC_MISMATCH', // [51]
+  'TREE_PATH', // [91]
+  'EMPTY_DOCUMENT', // [92]
+  'NO_FILE', // [100]
+  'DUPLICATE_DECRYPTION_KEY_TYPE', // [112]
+  'NO_DATA_KEY', // DataKeyError [128]
+  'INVALID_OPTION', // InvalidOptionError [1]
+  'NOT_MODIFIED', // [200]
+  'EDITOR', // [201]
+  'VERSION_COMPARE', // [202]
+  'ALREADY_ENCRYPTED', // [203]
+  'CHILD_EXIT', // ChildExitError [the child's]
+  'UNSUPPORTED_COMMAND', // UnsupportedCommandError [1]
+  'UNKNOWN_SUBCOMMAND', // UnknownHelpTopicError [3]
+  'CANCELLED', // CancelledError (edit)
+  'INVALID_EDIT', // InvalidEditError (edit)
+  'KEY_NOT_FOUND', // KeyNotFoundError (tree)
+  'MERGE_CONFLICT', // MergeConflictError (git)
+  'GIT', // GitError (git)
+  'CHECK_FAILED', // CheckFailedError (check)
+  // given where a GenericError (exit 1) or a base error is thrown
+  'USAGE', // wrong arguments to a command
+  'BAD_FLAG', // a flag's value cannot be used, or flags that exclude each other
+  'UNSUPPORTED_FLAG', // a sops flag tsops does not do
+  'UNSUPPORTED_MODE', // a sops legacy mode tsops does not do
+  'COMMAND_NOT_BUNDLED', // the build lacks a command's code
+  'FILE_NOT_FOUND', // a named file (not the input) cannot be opened
+  'DIRECTORY_UNREADABLE', // a directory to walk cannot be listed
+  'SOME_FILES_FAILED', // a multi-file command: at least one file failed
+  'CONFIG_NOT_FOUND', // no .sops.yaml where one is needed
+  'NO_CREATION_RULE', // .sops.yaml has no rule for the file
+  'CONFIRMATION_NEEDED', // a change needs a yes that could not be asked for or was not given
+  'UNKNOWN_FORMAT', // --input-type/--output-type or the file name names no format
+  'INVALID_METADATA', // the sops metadata is malformed
+  'NO_KEYS_IN_FILE', // the metadata lists no master key
+  'NO_KEYS', // nothing to encrypt to: no key given, no rule
+  'BAD_KEY', // a key (ARN, URL, recipient, resource id) that cannot be parsed
+  'UNKNOWN_KEY_TYPE', // a key type tsops does not know
+  'UNSUPPORTED_KEY_TYPE', // a key type tsops knows but does not do (plugins, SSH, not built)
+  'BAD_IDENTITY_FILE', // an age identity file without a usable identity
+  'BAD_ENVIRONMENT', // an environment variable's value cannot be used
+  'BAD_CREDENTIALS', // cloud credentials that cannot be read
+  'KEY_WRAP_FAILED', // a master key could not encrypt the data key
+  'EMPTY_KEY_GROUP', // a key group without keys
+  'NO_SUCH_KEY_GROUP', // a key group index past the last group
+  'NO_MASTER_KEY_LEFT', // removing keys would leave the file (or a group) without one
+  'THRESHOLD_UNREACHABLE', // fewer key groups than the Shamir threshold
+  'PATH_NOT_FOUND', // --extract and the like: the path is not in the tree
+  'BAD_TREE_PATH', // unset: a path that cannot address the tree
+  'UNSUPPORTED_VALUE', // a value a format or the environment cannot hold
+  'UNSUPPORTED_EXTRACT', // --extract of a single value in a format that cannot print one
+  'FLATTEN_COLLISION', // flattening makes two keys one
+  'TERRAFORM_QUERY', // the Terraform external data source query is unusable
+  'TERRAFORM_NOT_OBJECT', // Terraform needs a map or list
+  'LOAD_FAILED', // filestatus: the file could not be loaded
+  'NOT_A_GIT_REPO', // git commands outside a work tree
+  'BAD_REVISION', // a git revision that does not resolve
+  'INSTALLATION_BROKEN', // a file of the tsops installation is missing
+  'HOOK_CONFLICT', // a git hook of another tool is in the way
+  'NO_CONFLICT', // resolve: no conflict markers
+  'NOT_SOPS_CONFLICT', // resolve: the conflict is not between two sops files
+  'CONFLICT_UNRESOLVED', // resolve: the conflict is still there
+  'MERGE_TOOL_FAILED', // git merge-file failed
+  'PUBLISH_FAILED', // publish: a destination (S3, GCS, Vault KV) refused or did not answer
+  'KEY_SERVICE', // keyservice: the server cannot start or serve
+  'INTERNAL', // a TsopsError thrown without a code: a bug in tsops
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
 export interface ErrorOptions {
+  /**
+   * What failed, for the catch-all kinds (GenericError requires it); a class that owns its code
+   * ignores this. A re-issued error may pass on its cause's code.
+   */
+  code?: ErrorCode
   hint?: string
   cause?: unknown
   /**
@@ -17,8 +115,8 @@ export interface ErrorOptions {
 }
 
 export class TsopsError extends Error {
-  /** Stable machine-readable code, e.g. 'MAC_MISMATCH'. */
-  readonly code: string = 'GENERIC'
+  /** Stable machine-readable code, e.g. 'MAC_MISMATCH' (one of ERROR_CODES). */
+  readonly code: ErrorCode
   /** The process exit code sops uses for this failure. */
   readonly exitCode: number = 1
   readonly hint?: string
@@ -27,13 +125,19 @@ export class TsopsError extends Error {
   constructor(message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
+    // A class that owns its code sets it again as a field, after this.
+    this.code = options.code ?? 'INTERNAL'
     this.hint = options.hint
     if (options.sopsLog) this.sopsLog = options.sopsLog
   }
 }
 
-/** Exit 1: config problems, missing metadata, invalid version, … */
-export class GenericError extends TsopsError {}
+/** Exit 1: the failures sops reports without an exit code of its own; `code` says what failed. */
+export class GenericError extends TsopsError {
+  constructor(message: string, options: ErrorOptions & { code: ErrorCode }) {
+    super(message, options)
+  }
+}
 
 export class MetadataNotFoundError extends TsopsError {
   override readonly code = 'METADATA_NOT_FOUND'
@@ -48,8 +152,10 @@ export class ConfigError extends TsopsError {
 
 /** Exit 2: the input could not be read or parsed. */
 export class ReadError extends TsopsError {
-  override readonly code: string = 'READ'
   override readonly exitCode = 2
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { code: 'READ', ...options })
+  }
 }
 
 /**
@@ -58,6 +164,11 @@ export class ReadError extends TsopsError {
  */
 export class FormatError extends ReadError {
   override readonly code = 'PARSE'
+  /**
+   * The failing line, masked, with a caret under the column (formats/excerpt.ts): set by the
+   * code that holds the input; the `tsops` persona prints it after the hint.
+   */
+  excerpt?: string
   constructor(
     message: string,
     public readonly line?: number,
@@ -70,14 +181,18 @@ export class FormatError extends ReadError {
 
 /** Exit 3 */
 export class WriteError extends TsopsError {
-  override readonly code: string = 'WRITE'
   override readonly exitCode = 3
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { code: 'WRITE', ...options })
+  }
 }
 
 /** Exit 4 */
 export class EmitError extends TsopsError {
-  override readonly code: string = 'EMIT'
   override readonly exitCode = 4
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { code: 'EMIT', ...options })
+  }
 }
 
 /** Exit 4: the plaintext tree is not a binary store's single `data` value. */
@@ -97,7 +212,7 @@ export function emitting<T>(prefix: string, emit: () => T): T {
   } catch (err) {
     if (!(err instanceof EmitError)) throw err
     const Kind = err.constructor as new (message: string, options?: ErrorOptions) => EmitError
-    throw new Kind(`${prefix}${err.message}`, { cause: err, ...(err.hint === undefined ? {} : { hint: err.hint }) })
+    throw new Kind(`${prefix}${err.message}`, { code: err.code, cause: err, ...(err.hint === undefined ? {} : { hint: err.hint }) })
   }
 }
 
@@ -184,6 +299,11 @@ export interface KeyAttempt {
   label?: string
   /** Undefined for the key that succeeded. */
   reason?: string
+  /**
+   * With key services (--keyservice), one reason per service tried, in order, when that is not
+   * exactly one (none at all: every service was disabled); `reason` is then the first, if any.
+   */
+  reasons?: readonly string[]
 }
 
 /** One key group's outcome: whether a key of it recovered its part, and every key tried. */

@@ -8,6 +8,7 @@
  */
 
 /** One property per key type id; see src/keys/sources/*.ts. */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging, one property per key source
 export interface KeyTypeIds {}
 
 export type KeyType = Extract<keyof KeyTypeIds, string>

@@ -55,7 +55,7 @@ function readKeyFields(map: TreeMap, where: string): KeyFields {
     } else {
       const s = weakString(value)
       if (s !== undefined) fields[name] = s
-      else if (value !== null) throw new GenericError(`invalid metadata: ${where}.${key} must be a string`)
+      else if (value !== null) throw new GenericError(`invalid metadata: ${where}.${key} must be a string`, { code: 'INVALID_METADATA' })
     }
   }
   return fields
@@ -65,9 +65,9 @@ function readKeyList(container: TreeMap, keyList: MetadataKeyList, where: string
   const { type, metadataField: name } = keyList
   const list = field(container, name)
   if (list === undefined || list === null) return []
-  if (!(list instanceof TreeSeq)) throw new GenericError(`invalid metadata: ${where}${name} must be a list`)
+  if (!(list instanceof TreeSeq)) throw new GenericError(`invalid metadata: ${where}${name} must be a list`, { code: 'INVALID_METADATA' })
   return list.values().map((item, i) => {
-    if (!(item instanceof TreeMap)) throw new GenericError(`invalid metadata: ${where}${name}[${i}] must be a mapping`)
+    if (!(item instanceof TreeMap)) throw new GenericError(`invalid metadata: ${where}${name}[${i}] must be a mapping`, { code: 'INVALID_METADATA' })
     const fields = readKeyFields(item, `${where}${name}[${i}]`)
     if (keyList.createdAt) requireTime(fields.created_at, `${where}${name}[${i}].created_at`)
     return { type, fields }
@@ -83,7 +83,7 @@ function requireTime(v: unknown, name: string): string {
   const s = typeof v === 'string' ? v : ''
   const canonical = canonicalSecondsTime(s)
   if (canonical === undefined) {
-    throw new GenericError(`parsing time ${JSON.stringify(s)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(s)} as "2006"`, { hint: `in the metadata field ${name}` })
+    throw new GenericError(`parsing time ${JSON.stringify(s)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(s)} as "2006"`, { code: 'INVALID_METADATA', hint: `in the metadata field ${name}` })
   }
   return canonical
 }
@@ -100,18 +100,18 @@ function readKeyGroups(meta: TreeMap, keyLists: readonly MetadataKeyList[]): Key
   const groups = field(meta, 'key_groups')
   if (groups instanceof TreeSeq) {
     const parsed = groups.values().map((g, i) => {
-      if (!(g instanceof TreeMap)) throw new GenericError(`invalid metadata: key_groups[${i}] must be a mapping`)
+      if (!(g instanceof TreeMap)) throw new GenericError(`invalid metadata: key_groups[${i}] must be a mapping`, { code: 'INVALID_METADATA' })
       return readGroup(g, keyLists, `key_groups[${i}].`)
     })
     if (parsed.length > 0) return parsed
   }
-  throw new GenericError('No keys found in file', { hint: 'The sops metadata lists no master key; the file cannot be decrypted.' })
+  throw new GenericError('No keys found in file', { code: 'NO_KEYS_IN_FILE', hint: 'The sops metadata lists no master key; the file cannot be decrypted.' })
 }
 
 function readInt(v: Value | undefined, name: string): number {
   const s = weakString(v)
   if (s === undefined || s === '') return 0
-  if (!/^[+-]?\d+$/.test(s)) throw new GenericError(`invalid metadata: ${name} must be an integer`)
+  if (!/^[+-]?\d+$/.test(s)) throw new GenericError(`invalid metadata: ${name} must be an integer`, { code: 'INVALID_METADATA' })
   return Number(s)
 }
 
@@ -127,9 +127,9 @@ function readBool(v: Value | undefined): boolean {
 export function readMetadata(tree: TreeMap | undefined, keyLists: readonly MetadataKeyList[]): Metadata {
   if (tree === undefined) throw new MetadataNotFoundError()
   const version = weakString(field(tree, 'version')) ?? ''
-  if (version === '') throw new GenericError('Version string empty', { hint: 'the metadata has no version' })
+  if (version === '') throw new GenericError('Version string empty', { code: 'INVALID_METADATA', hint: 'the metadata has no version' })
   if (!isValidSopsVersion(version)) {
-    throw new GenericError(`invalid metadata: version ${JSON.stringify(version)} is not a valid semantic version`)
+    throw new GenericError(`invalid metadata: version ${JSON.stringify(version)} is not a valid semantic version`, { code: 'INVALID_METADATA' })
   }
   const rules: EncryptionRules = {}
   for (const [name, key] of RULE_FIELDS) {
@@ -177,7 +177,7 @@ function keyListsTree(group: KeyEntry[], keyLists: readonly MetadataKeyList[], a
   for (const keyList of keyLists) if (alwaysPresent && keyList.alwaysInKeyGroups) byField.set(keyList.metadataField, [])
   for (const entry of group) {
     const keyList = keyLists.find((k) => k.type === entry.type)
-    if (!keyList) throw new GenericError(`unknown key type ${entry.type}`)
+    if (!keyList) throw new GenericError(`unknown key type ${entry.type}`, { code: 'UNKNOWN_KEY_TYPE' })
     const list = byField.get(keyList.metadataField) ?? []
     list.push(keyEntryTree(entry))
     byField.set(keyList.metadataField, list)

@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Comment, TreeMap, TreeSeq, typeName, type MapEntry, type Scalar, type SeqItem, type Value } from './tree.js'
-import { ValueCipher, feedMac, isEncryptedValue, type DecryptOptions, type Plaintext } from './cipher.js'
+import { type ValueCipher, feedMac, isEncryptedValue, type DecryptOptions, type Plaintext } from './cipher.js'
 import { CommentRun, NO_MATCH, type LeafSelector } from './rules.js'
 import { DecryptValueError, EncryptTreeError, MacMismatchError, TsopsError } from './errors.js'
 

@@ -37,16 +37,11 @@ function flatTree(): TreeMap {
   ])
 }
 
-/** The plaintext bytes of the example document in `format` (sops's EmitExample). */
+const EXAMPLE_TREES = { 'complex-tree': complexTree, 'simple-tree': simpleTree, 'flat-tree': flatTree } as const
+
+/** The plaintext bytes of the example document in `format` (sops's EmitExample), as the format declares it. */
 export function exampleDocument(format: Format): Uint8Array {
-  switch (format.name) {
-    case 'binary':
-      return Buffer.from(WELCOME)
-    case 'ini':
-      return format.emit({ branches: [simpleTree()], metadata: undefined })
-    case 'dotenv':
-      return format.emit({ branches: [flatTree()], metadata: undefined })
-    default:
-      return format.emit({ branches: [complexTree()], metadata: undefined })
-  }
+  const example = format.capabilities.example
+  if (example === 'text') return Buffer.from(WELCOME)
+  return format.emit({ branches: [EXAMPLE_TREES[example]()], metadata: undefined })
 }

@@ -146,6 +146,7 @@ export function locateBinaryPayload(read: ReadAt, size: number): BinaryPayload |
 
 export const binaryFormat: Format = {
   name: 'binary',
+  capabilities: { rawStrings: true, comments: false, multipleDocuments: false, encryptionRules: false, example: 'text' },
   extensions: [],
   parse: parsePlainBinary,
   /** Encrypted output (metadata present) is the JSON store's; decrypted output is the raw bytes. */

@@ -105,6 +105,7 @@ function hasMetadataKey(doc: Document): boolean {
 
 export const dotenvFormat: Format = {
   name: 'dotenv',
+  capabilities: { rawStrings: false, comments: true, multipleDocuments: false, encryptionRules: true, example: 'flat-tree' },
   extensions: ['.env'],
   parse,
   emit,

@@ -26,8 +26,32 @@ export interface EmitOptions {
   indent?: number
 }
 
+/**
+ * What a format can hold and how the pipeline must treat it: code outside this folder asks these
+ * instead of switching on the format's name.
+ */
+export interface FormatCapabilities {
+  /** Decrypted `str` values stay bytes: a binary file may hold anything, not only UTF-8. */
+  readonly rawStrings: boolean
+  /** Comments are part of the tree (and encrypted like values). */
+  readonly comments: boolean
+  /** One file may hold several documents (YAML's `---`). */
+  readonly multipleDocuments: boolean
+  /**
+   * Encryption rules (`unencrypted_suffix`, …) are written into the file's metadata. sops's binary
+   * store forces them empty.
+   */
+  readonly encryptionRules: boolean
+  /**
+   * What `edit` of a new file starts from (sops's EmitExample, stores.go): the complex tree
+   * (YAML, JSON), the simple one of sections (INI), the flat one (dotenv), or a line of text.
+   */
+  readonly example: 'complex-tree' | 'simple-tree' | 'flat-tree' | 'text'
+}
+
 export interface Format {
   readonly name: FormatName
+  readonly capabilities: FormatCapabilities
   /** File name suffixes, with the dot: ['.yaml', '.yml'] */
   readonly extensions: readonly string[]
   /** Parse a plaintext or encrypted file. Throws FormatError (exit 2) with line/column. */

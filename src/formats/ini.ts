@@ -14,6 +14,7 @@ import { EmitError, FormatError, emitting } from '../core/errors.js'
 import { formatFloatJSON } from '../core/gofmt.js'
 import type { Document, Format } from './format.js'
 import { flatten, unflatten } from './flatten.js'
+import { byteLength, indexAny, trimLeftChars, trimLeftSpace, trimSpace } from './go-text.js'
 import { valToString } from './valtostring.js'
 
 const DEFAULT_SECTION = 'DEFAULT'
@@ -47,44 +48,6 @@ function newKey(section: IniSection, name: string, value: string): IniKey {
   const key = { name, value, comment: '' }
   section.keys.set(name, key)
   return key
-}
-
-// ---- Go string helpers ---------------------------------------------------------------------
-
-/** unicode.IsSpace (differs from JS's \s: no U+FEFF, but U+0085). */
-const GO_SPACE = '\t\n\v\f\r \u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000'
-
-function isGoSpace(ch: string): boolean {
-  return GO_SPACE.includes(ch)
-}
-
-function trimLeftSpace(s: string): string {
-  let i = 0
-  while (i < s.length && isGoSpace(s[i]!)) i++
-  return s.slice(i)
-}
-
-function trimSpace(s: string): string {
-  let end = s.length
-  while (end > 0 && isGoSpace(s[end - 1]!)) end--
-  return trimLeftSpace(s.slice(0, end))
-}
-
-/** strings.TrimLeft(s, cutset) */
-function trimLeftChars(s: string, cutset: string): string {
-  let i = 0
-  while (i < s.length && cutset.includes(s[i]!)) i++
-  return s.slice(i)
-}
-
-function indexAny(s: string, chars: string): number {
-  for (let i = 0; i < s.length; i++) if (chars.includes(s[i]!)) return i
-  return -1
-}
-
-/** Go's len(): go-ini compares byte lengths (quote detection thresholds, key alignment). */
-function byteLength(s: string): number {
-  return Buffer.byteLength(s, 'utf8')
 }
 
 // ---- parsing (go-ini parser.go) ------------------------------------------------------------
@@ -434,6 +397,7 @@ function hasMetadataKey(doc: Document): boolean {
 
 export const iniFormat: Format = {
   name: 'ini',
+  capabilities: { rawStrings: false, comments: true, multipleDocuments: false, encryptionRules: true, example: 'simple-tree' },
   extensions: ['.ini'],
   parse,
   emit,

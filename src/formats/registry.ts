@@ -51,14 +51,14 @@ export function detectFormat(fileName: string | undefined): FormatName {
 export function resolveFormatName(explicit: string | undefined, fileName: string | undefined): FormatName {
   if (explicit === undefined || explicit === '') return detectFormat(fileName)
   if (!isFormatName(explicit)) {
-    throw new GenericError(`unknown file type ${JSON.stringify(explicit)}`, { hint: `Use one of: ${FORMAT_NAMES.join(', ')}.` })
+    throw new GenericError(`unknown file type ${JSON.stringify(explicit)}`, { code: 'UNKNOWN_FORMAT', hint: `Use one of: ${FORMAT_NAMES.join(', ')}.` })
   }
   return explicit
 }
 
 function entry(name: FormatName): FormatEntry {
   const found = FORMATS.find((f) => f.name === name)
-  if (!found) throw new GenericError(`unknown file type ${name}`)
+  if (!found) throw new GenericError(`unknown file type ${name}`, { code: 'UNKNOWN_FORMAT' })
   return found
 }
 

@@ -12,7 +12,7 @@
  * A key-value's end-of-line comment follows it in its section's map (Comment.inline = true).
  */
 import type { AST } from 'toml-eslint-parser'
-import { Comment, Literal, TreeMap, TreeSeq, type MapEntry, type Value } from '../core/tree.js'
+import { Comment, type Literal, TreeMap, TreeSeq, type MapEntry, type Value } from '../core/tree.js'
 import { FormatError } from '../core/errors.js'
 import { literalOf, TomlValueError } from './toml-values.js'
 

@@ -235,6 +235,7 @@ function emitValue(value: Value): Uint8Array {
 
 export const tomlFormat: Format = {
   name: 'toml',
+  capabilities: { rawStrings: false, comments: true, multipleDocuments: false, encryptionRules: true, example: 'complex-tree' },
   extensions: ['.toml'],
   parse(bytes) {
     try {

@@ -243,9 +243,6 @@ class Emitter {
   private indents: number[] = []
   private indent = -1
   private flowLevel = 0
-  private rootContext = false
-  private sequenceContext = false
-  private mappingContext = false
   private simpleKeyContext = false
   private column = 0
   private whitespace = true
@@ -614,10 +611,8 @@ class Emitter {
     this.processFootComment()
   }
 
-  private emitNode(ev: EmitEvent, root: boolean, sequence: boolean, mapping: boolean, simpleKey: boolean): void {
-    this.rootContext = root
-    this.sequenceContext = sequence
-    this.mappingContext = mapping
+  // yaml.v3 also records the root, sequence and mapping contexts; nothing in this port reads them.
+  private emitNode(ev: EmitEvent, _root: boolean, _sequence: boolean, _mapping: boolean, simpleKey: boolean): void {
     this.simpleKeyContext = simpleKey
     switch (ev.type) {
       case 'SCALAR':

@@ -64,6 +64,7 @@ function withMetadata(branch: TreeMap, metadata: TreeMap | undefined): TreeMap {
 
 export const yamlFormat: Format = {
   name: 'yaml',
+  capabilities: { rawStrings: false, comments: true, multipleDocuments: true, encryptionRules: true, example: 'complex-tree' },
   extensions: ['.yaml', '.yml'],
 
   parse(bytes: Uint8Array): Document {

@@ -23,7 +23,7 @@ export function withoutBlock(text: string): string {
   const lines = text.split('\n')
   const begin = lines.findIndex((l) => l.startsWith('# BEGIN tsops'))
   if (begin === -1) return text
-  const endRel = lines.slice(begin).findIndex((l) => l === END_MARKER)
+  const endRel = lines.slice(begin).indexOf(END_MARKER)
   const end = endRel === -1 ? lines.length - 1 : begin + endRel
   const after = lines.slice(end + 1)
   return [...lines.slice(0, begin), ...after].join('\n')

@@ -3,15 +3,14 @@
  * has (a merge unwraps each distinct data key once) and a caller-chosen IV stash (so values
  * decrypted from ours and theirs keep their ciphertexts when re-encrypted).
  */
-import { IvStash, ValueCipher } from '../core/cipher.js'
-import { MacMismatchError, TsopsError } from '../core/errors.js'
-import { macAad, readMetadata, type Metadata } from '../keys/metadata.js'
-import { LeafSelector } from '../core/rules.js'
-import { decryptBranches, verifyMac } from '../core/walk.js'
+import { ValueCipher, type IvStash } from '../core/cipher.js'
+import { TsopsError } from '../core/errors.js'
+import { readMetadata, type Metadata } from '../keys/metadata.js'
 import type { Document, Format, FormatName } from '../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { KeyContext } from '../keys/types.js'
-import { recoverDataKey } from '../pipeline/decrypt.js'
+import { decryptStoredMac, recoverDataKey } from '../pipeline/decrypt.js'
+import { open, type OpenedFile, type SealedFile } from '../pipeline/open.js'
 
 export interface DriverFormat {
   format: Format
@@ -24,10 +23,7 @@ export async function loadDriverFormat(name: FormatName): Promise<DriverFormat> 
 }
 
 /** A parsed encrypted file with its metadata. */
-export interface Sealed {
-  doc: Document
-  metadata: Metadata
-}
+export type Sealed = SealedFile
 
 /** Parse bytes as an encrypted file; undefined when they are not one (no metadata, or unparseable). */
 export function parseSealed(bytes: Uint8Array, f: DriverFormat): Sealed | undefined {
@@ -45,7 +41,7 @@ export function parseSealed(bytes: Uint8Array, f: DriverFormat): Sealed | undefi
 export function keyOpens(metadata: Metadata, dataKey: Uint8Array): boolean {
   if (metadata.mac === '') return false
   try {
-    new ValueCipher(dataKey).decrypt(metadata.mac, macAad(metadata))
+    decryptStoredMac(new ValueCipher(dataKey), metadata)
     return true
   } catch {
     return false
@@ -58,23 +54,12 @@ export async function dataKeyFor(sealed: Sealed, known: readonly Uint8Array[], c
   return (await recoverDataKey(sealed.doc, { ctx, decryptionOrder })).dataKey
 }
 
-/** Decrypt `sealed.doc` in place with `dataKey`, remembering IVs in `stash`, and verify the MAC. */
-export function openSealed(sealed: Sealed, dataKey: Uint8Array, stash: IvStash, f: DriverFormat): void {
-  const cipher = new ValueCipher(dataKey, stash)
-  const selector = new LeafSelector(sealed.metadata.rules)
-  const computed = decryptBranches(sealed.doc.branches, cipher, selector, {
-    rawStrings: f.format.name === 'binary',
-    decodeLiteral: f.format.decodeLiteral?.bind(f.format),
-  })
-  let stored: string
-  try {
-    const mac = cipher.decrypt(sealed.metadata.mac, macAad(sealed.metadata))
-    stored = typeof mac === 'string' ? mac : ''
-  } catch (err) {
-    throw new MacMismatchError(`Cannot decrypt MAC: ${err instanceof TsopsError ? err.message : 'unexpected error'}`)
-  }
-  verifyMac(stored, computed)
-  sealed.doc.metadata = undefined
+/**
+ * Decrypt `sealed.doc` in place with `dataKey`, remembering IVs in `stash`, and verify the MAC
+ * (pipeline/open.ts's open). The handle holds a copy of the key: close it when done.
+ */
+export function openSealed(sealed: Sealed, dataKey: Uint8Array, stash: IvStash, f: DriverFormat): Promise<OpenedFile> {
+  return open(sealed, f.format.name, { dataKey, stash })
 }
 
 /** The first line of an error, for a one-line notice (tsops messages never hold a secret). */

@@ -29,7 +29,7 @@ export function packagedHookPath(start = path.dirname(fileURLToPath(import.meta.
     const candidate = path.join(dir, 'hooks', HOOK_NAME)
     if (fs.existsSync(candidate) && fs.existsSync(path.join(dir, 'package.json'))) return candidate
   }
-  throw new GenericError('the tsops hook script (hooks/pre-commit) is missing from the installation', {
+  throw new GenericError('the tsops hook script (hooks/pre-commit) is missing from the installation', { code: 'INSTALLATION_BROKEN',
     hint: 'Reinstall tsops; the package ships hooks/pre-commit.',
   })
 }
@@ -58,7 +58,7 @@ export function installHook(hooksDir: string, name: HookName, script: string): H
   let result: HookInstallResult = current === undefined ? 'installed' : 'updated'
   if (current !== undefined && !isOurHook(current)) {
     if (fs.existsSync(chained)) {
-      throw new GenericError(`both ${hook} (not tsops's) and ${chained} exist`, {
+      throw new GenericError(`both ${hook} (not tsops's) and ${chained} exist`, { code: 'HOOK_CONFLICT',
         hint: `Merge them into one hook by hand, remove ${chained}, then run tsops git install again.`,
       })
     }

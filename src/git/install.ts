@@ -45,7 +45,7 @@ async function repoPaths(git: SimpleGit, cwd: string): Promise<RepoPaths> {
   try {
     top = (await git.revparse(['--show-toplevel'])).trim()
   } catch {
-    throw new GenericError('not inside a git work tree', { hint: 'Run tsops git install from inside the repository.' })
+    throw new GenericError('not inside a git work tree', { code: 'NOT_A_GIT_REPO', hint: 'Run tsops git install from inside the repository.' })
   }
   // --git-path honours core.hooksPath (and worktrees); the result is relative to cwd.
   const hooks = (await git.raw(['rev-parse', '--git-path', 'hooks'])).trim()
@@ -180,7 +180,7 @@ export async function install(options: InstallOptions): Promise<void> {
 /** A .gitattributes pattern is one word that is not a comment or a negation. */
 function checkPattern(pattern: string): void {
   if (pattern === '' || /\s/.test(pattern) || pattern.startsWith('#') || pattern.startsWith('!')) {
-    throw new GenericError(`invalid --pattern ${JSON.stringify(pattern)}: a .gitattributes pattern is one glob without spaces, not starting with # or !`, {
+    throw new GenericError(`invalid --pattern ${JSON.stringify(pattern)}: a .gitattributes pattern is one glob without spaces, not starting with # or !`, { code: 'BAD_FLAG',
       hint: "For example: tsops git install --pattern '*.enc.yaml' --pattern 'secrets/**'",
     })
   }

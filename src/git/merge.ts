@@ -69,7 +69,7 @@ async function textMerge(options: MergeDriverOptions): Promise<MergeOutcome> {
     ['merge-file', `--marker-size=${options.markerSize}`, '-L', 'ours', '-L', 'base', '-L', 'theirs', options.ours, options.base, options.theirs],
     { cwd: options.cwd, env: options.env },
   )
-  if (r.code < 0 || r.code > 127) throw new TsopsError(`git merge-file failed: ${r.stderr.trim()}`)
+  if (r.code < 0 || r.code > 127) throw new TsopsError(`git merge-file failed: ${r.stderr.trim()}`, { code: 'MERGE_TOOL_FAILED' })
   return { kind: 'text', conflicted: r.code !== 0 }
 }
 

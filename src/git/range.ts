@@ -50,7 +50,7 @@ async function changedInRange(since: string, options: GitOptions): Promise<Commi
 export async function checkCommitRange(options: RangeCheckOptions): Promise<FileReport[]> {
   const gitOptions = { cwd: options.cwd, env: options.env }
   await git(['rev-parse', '--verify', '--quiet', `${options.since}^{commit}`], gitOptions).catch(() => {
-    throw new GenericError(`--since ${options.since}: not a commit in this repository`, {
+    throw new GenericError(`--since ${options.since}: not a commit in this repository`, { code: 'BAD_REVISION',
       hint: 'In CI, fetch the base branch first (e.g. git fetch origin main) and pass --since origin/main.',
     })
   })

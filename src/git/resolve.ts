@@ -71,7 +71,7 @@ async function conflictInputs(options: ResolveOptions): Promise<ThreeWayInputs> 
   if (stages) return stages
   const split = splitConflict(readConflict(path.resolve(options.cwd, options.file)))
   if (split.hunks === 0) {
-    throw new GenericError(`${options.file} has no conflict markers`, { hint: 'Nothing to resolve; tsops decrypt shows the file.' })
+    throw new GenericError(`${options.file} has no conflict markers`, { code: 'NO_CONFLICT', hint: 'Nothing to resolve; tsops decrypt shows the file.' })
   }
   return { ours: Buffer.from(split.ours, 'latin1'), theirs: Buffer.from(split.theirs, 'latin1') }
 }
@@ -96,12 +96,12 @@ export async function resolveConflict(options: ResolveOptions): Promise<ResolveR
   const f = await loadDriverFormat(options.format)
   const outcome = await threeWayMerge(inputs, { format: f, ctx: options.ctx, decryptionOrder: options.decryptionOrder, emitOptions: options.emitOptions })
   if (outcome.kind === 'not-sops') {
-    throw new GenericError(`the conflict in ${options.file} is not between two sops-encrypted versions`, {
+    throw new GenericError(`the conflict in ${options.file} is not between two sops-encrypted versions`, { code: 'NOT_SOPS_CONFLICT',
       hint: `Resolve it as a text conflict, or run tsops git install and recreate it with: git checkout --merge -- ${options.file}`,
     })
   }
   if (outcome.kind === 'protection-conflict') {
-    throw new GenericError(`${options.file}: changed differently on both sides: ${outcome.what.join(', ')}`, {
+    throw new GenericError(`${options.file}: changed differently on both sides: ${outcome.what.join(', ')}`, { code: 'CONFLICT_UNRESOLVED',
       hint: `Take one side (git checkout --ours ${options.file} or --theirs), make the other side's value and key changes again with tsops edit / tsops rotate, then git add ${options.file}.`,
     })
   }
@@ -114,7 +114,7 @@ export async function resolveConflict(options: ResolveOptions): Promise<ResolveR
     }
     const { edited, hunks } = await askUser(merged, f, options)
     if (hasConflictMarkers(edited.toString('latin1'))) {
-      throw new GenericError(`conflict markers are still in the edited text; ${options.file} was not changed`, {
+      throw new GenericError(`conflict markers are still in the edited text; ${options.file} was not changed`, { code: 'CONFLICT_UNRESOLVED',
         hint: `Keep one side (or combine them) and delete the marker lines, then run tsops git resolve ${options.file} again.`,
       })
     }

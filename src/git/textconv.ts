@@ -4,10 +4,10 @@
  * no key, a plaintext or non-sops file, garbage, a bad MAC — is printed exactly as stored, with
  * one line on stderr saying why, and never fails the diff.
  */
-import { IvStash } from '../core/cipher.js'
 import type { FormatName } from '../formats/format.js'
 import type { KeyContext } from '../keys/types.js'
-import { dataKeyFor, firstLine, loadDriverFormat, openSealed, parseSealed } from './decrypt.js'
+import { open } from '../pipeline/open.js'
+import { firstLine, loadDriverFormat, parseSealed } from './decrypt.js'
 
 export interface TextconvResult {
   bytes: Uint8Array
@@ -24,14 +24,11 @@ export async function textconv(bytes: Uint8Array, format: FormatName, ctx: KeyCo
     return { bytes, notice: `shown as stored: invalid sops metadata (${firstLine(err)})` }
   }
   if (!sealed) return { bytes, notice: 'shown as stored: not a sops-encrypted file' }
-  let dataKey: Uint8Array | undefined
   try {
-    dataKey = await dataKeyFor(sealed, [], ctx, decryptionOrder)
-    openSealed(sealed, dataKey, new IvStash(), f)
+    const opened = await open(sealed, format, { ctx, decryptionOrder, keepIvs: false })
+    opened.close() // only the text is shown
     return { bytes: f.format.emit({ branches: sealed.doc.branches, metadata: undefined, origin: sealed.doc.origin }) }
   } catch (err) {
     return { bytes, notice: `shown encrypted: ${firstLine(err)}` }
-  } finally {
-    dataKey?.fill(0)
   }
 }

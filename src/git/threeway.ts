@@ -20,6 +20,7 @@ import { keySourceFromEntry } from '../keys/registry.js'
 import type { KeyContext, KeyEntry } from '../keys/types.js'
 import { sealDocument } from '../pipeline/encrypt.js'
 import { dataKeyFor, openSealed, parseSealed, type DriverFormat, type Sealed } from './decrypt.js'
+import { zeroDataKeys } from '../pipeline/open.js'
 import { mergeTrees, sameValue } from './merge3.js'
 import { mergeProtection, protectionOf, restricts, sameGroups, sameProtection, type Protection } from './protection.js'
 
@@ -149,10 +150,7 @@ export async function threeWayMerge(inputs: ThreeWayInputs, settings: ThreeWaySe
 
   const held: Uint8Array[] = []
   let fresh: Uint8Array | undefined
-  const dispose = () => {
-    for (const k of held) k.fill(0)
-    fresh?.fill(0)
-  }
+  const dispose = () => zeroDataKeys(...held, fresh)
   try {
     const keys = await recoverKeys(parsed, settings, held)
     const rotated = [p.base, p.ours, p.theirs].some((side) => side !== undefined && restricts(merged, side))
@@ -161,10 +159,11 @@ export async function threeWayMerge(inputs: ThreeWayInputs, settings: ThreeWaySe
 
     // Only ciphertexts made with the result's data key can be kept; ours is opened last so its IVs win.
     const stash = new IvStash()
-    const stashFor = (key: Uint8Array | undefined) => (key === dataKey ? stash : new IvStash())
-    if (parsed.base && keys.base) openSealed(parsed.base, keys.base, stashFor(keys.base), f)
-    openSealed(parsed.theirs, keys.theirs, stashFor(keys.theirs), f)
-    openSealed(parsed.ours, keys.ours, stashFor(keys.ours), f)
+    // The merge keeps its own keys (`held`): each side's handle, with its copy, is closed at once.
+    const openSide = async (side: Sealed, key: Uint8Array) => (await openSealed(side, key, key === dataKey ? stash : new IvStash(), f)).close()
+    if (parsed.base && keys.base) await openSide(parsed.base, keys.base)
+    await openSide(parsed.theirs, keys.theirs)
+    await openSide(parsed.ours, keys.ours)
 
     const trees = mergeTrees(keys.base ? parsed.base?.doc.branches : undefined, parsed.ours.doc.branches, parsed.theirs.doc.branches)
     const unchanged = trees.conflicts.length > 0 || fresh ? undefined : unchangedSide(trees.ours, merged, dataKey, keys, inputs, parsed)

@@ -10,9 +10,9 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { NoFileError, ReadError, WriteError } from '../core/errors.js'
 import { describeIoError as describe, readStdin, writeAll, writeStdout, type Bytes } from './stdio.js'
-import { acquireFileLockSync, resolveWriteTarget, shortHash, takeStaleRecovery } from './lock.js'
+import { acquireFileLockSync, resolveWriteTarget, shortHash, takeStaleRecovery, type LockClock } from './lock.js'
 
-export { withFileLock, withFileLockSync, FileLockedError, lockPathFor, type LockOptions } from './lock.js'
+export { withFileLock, withFileLockSync, FileLockedError, lockPathFor, type LockClock, type LockOptions } from './lock.js'
 
 export const STDIN_NAMES = new Set(['-', '/dev/stdin'])
 
@@ -42,6 +42,8 @@ export interface WriteOptions {
   mode?: number
   /** How long to wait for another tsops writing the same file (ms). Default 10 000. */
   lockTimeoutMs?: number
+  /** The lock wait's clock (tests); see LockOptions. */
+  lockClock?: LockClock
 }
 
 /**
@@ -55,7 +57,7 @@ export function writeFileAtomic(file: string, data: Bytes, options: WriteOptions
   if (fd === 2) return writeInPlace(file, fd, data)
   if (isSpecialFile(file)) return writeInPlace(file, file, data)
   const target = resolveWriteTarget(file)
-  const lock = acquireFileLockSync(file, { timeoutMs: options.lockTimeoutMs })
+  const lock = acquireFileLockSync(file, { timeoutMs: options.lockTimeoutMs, clock: options.lockClock })
   try {
     if (takeStaleRecovery(target)) removeLeftoverTemps(target)
     replaceFile(file, target, data, options.mode)

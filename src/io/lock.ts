@@ -39,6 +39,21 @@ export class FileLockedError extends WriteError {
 export interface LockOptions {
   /** How long to wait for another process's lock (ms). 0: fail at once. Default 10 000. */
   timeoutMs?: number
+  /** The clock the wait is measured and spent on; the real one by default (tests inject a fake). */
+  clock?: LockClock
+}
+
+/** Time as the lock wait sees it: a test's fake clock advances only when the waiter sleeps. */
+export interface LockClock {
+  now(): number
+  sleepSync(ms: number): void
+  sleep(ms: number): Promise<void>
+}
+
+const REAL_CLOCK: LockClock = {
+  now: () => Date.now(),
+  sleepSync,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }
 
 export interface FileLock {
@@ -317,14 +332,15 @@ export function acquireFileLockSync(file: string, options: LockOptions = {}): Fi
   if (heldHere(lockPath)) return undefined
   assertNotHeldElsewhere(target, lockPath)
   const timeout = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS
-  const start = Date.now()
+  const clock = options.clock ?? REAL_CLOCK
+  const start = clock.now()
   for (let delay = 0; ; ) {
     const attempt = tryAcquire(target, lockPath)
     if ('lock' in attempt) return attempt.lock
-    const waited = Date.now() - start
+    const waited = clock.now() - start
     if (waited >= timeout) throw lockedError(target, lockPath, attempt.busy, waited)
     delay = nextDelay(delay)
-    sleepSync(Math.min(delay, timeout - waited))
+    clock.sleepSync(Math.min(delay, timeout - waited))
   }
 }
 
@@ -334,15 +350,16 @@ export async function acquireFileLock(file: string, options: LockOptions = {}): 
   const lockPath = lockPathFor(target)
   if (heldHere(lockPath)) return undefined
   const timeout = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS
-  const start = Date.now()
+  const clock = options.clock ?? REAL_CLOCK
+  const start = clock.now()
   for (let delay = 0; ; ) {
     // Another operation of this process holds it: wait for it like for another process.
     const attempt: Attempt = held.has(lockPath) ? { busy: readLockInfo(lockPath) } : tryAcquire(target, lockPath)
     if ('lock' in attempt) return attempt.lock
-    const waited = Date.now() - start
+    const waited = clock.now() - start
     if (waited >= timeout) throw lockedError(target, lockPath, attempt.busy, waited)
     delay = nextDelay(delay)
-    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, timeout - waited)))
+    await clock.sleep(Math.min(delay, timeout - waited))
   }
 }
 

@@ -45,7 +45,7 @@ export function refsOf(plan: GroupPlan): KeyRef[][] {
  */
 export function addKeys(plan: GroupPlan, groupIndex: number, sources: readonly KeySource[]): { plan: GroupPlan; duplicates: KeyRef[] } {
   const group = plan[groupIndex]
-  if (group === undefined) throw new GenericError(`key group ${groupIndex} does not exist`)
+  if (group === undefined) throw new GenericError(`key group ${groupIndex} does not exist`, { code: 'NO_SUCH_KEY_GROUP' })
   const duplicates: KeyRef[] = []
   const added = [...group]
   for (const source of sources) {
@@ -79,9 +79,9 @@ export function removeKeys(plan: GroupPlan, refs: readonly KeyRef[]): { plan: Gr
  */
 export function assertNoEmptyGroup(plan: GroupPlan): void {
   const empty = plan.findIndex((g) => g.length === 0)
-  if (plan.length === 0) throw new GenericError('no key groups left: the file would have no master key')
+  if (plan.length === 0) throw new GenericError('no key groups left: the file would have no master key', { code: 'NO_MASTER_KEY_LEFT' })
   if (empty === -1) return
-  throw new GenericError(`removing these keys would leave key group ${empty} without any key`, {
+  throw new GenericError(`removing these keys would leave key group ${empty} without any key`, { code: 'NO_MASTER_KEY_LEFT',
     hint:
       plan.length > 1
         ? `Add another key to that group first, or remove the whole group with 'tsops groups delete --file FILE ${empty}'.`

@@ -40,7 +40,7 @@ export interface X25519Identity {
  * import goes through its decoder framework, ~1 ms on a cold start (a third of the age work).
  * Node derives the public half from `d` and ignores `x` for a private JWK.
  */
-function jwk(fields: { d?: Buffer; x?: Buffer }): { kty: 'OKP'; crv: 'X25519'; d?: string; x: string } {
+export function jwk(fields: { d?: Buffer; x?: Buffer }): { kty: 'OKP'; crv: 'X25519'; d?: string; x: string } {
   return { kty: 'OKP', crv: 'X25519', x: fields.x?.toString('base64url') ?? '', ...(fields.d ? { d: fields.d.toString('base64url') } : {}) }
 }
 
@@ -54,12 +54,17 @@ export function parseX25519Identity(identity: string): X25519Identity | undefine
   return { privateKey, publicKey: rawPublicKey(privateKey) }
 }
 
-function rawPublicKey(key: KeyObject): Buffer {
+export function rawPublicKey(key: KeyObject): Buffer {
   return Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url')
 }
 
-function publicKeyObject(raw: Buffer): KeyObject {
+export function publicKeyObject(raw: Buffer): KeyObject {
   return createPublicKey({ key: jwk({ x: raw }), format: 'jwk' })
+}
+
+/** X25519(scalar, point) for raw 32-byte values (the scalar is clamped, as Go's curve25519 does). */
+export function x25519(scalar: Buffer, point: Buffer): Buffer {
+  return diffieHellman({ privateKey: createPrivateKey({ key: jwk({ d: scalar }), format: 'jwk' }), publicKey: publicKeyObject(point) })
 }
 
 // ---- decryption ---------------------------------------------------------------------------
@@ -69,16 +74,32 @@ function publicKeyObject(raw: Buffer): KeyObject {
  * because node's hkdfSync loads and validates enough on first use to cost a cold start ~0.5 ms.
  * An empty salt is HMAC's all-zero key, as the RFC specifies.
  */
-function hkdf(ikm: Buffer, salt: Buffer, info: string): Buffer {
+export function hkdf(ikm: Buffer, salt: Buffer, info: string): Buffer {
   const prk = createHmac('sha256', salt).update(ikm).digest()
   return createHmac('sha256', prk).update(info).update(ONE).digest()
 }
 const ONE = Buffer.from([1])
 
-function chachaOpen(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer {
+export function chachaOpen(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer {
   const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG })
   d.setAuthTag(sealed.subarray(sealed.length - TAG))
   return Buffer.concat([d.update(sealed.subarray(0, sealed.length - TAG)), d.final()])
+}
+
+/**
+ * X25519(private, public), or undefined for a low-order public key (the all-zero secret age
+ * refuses). OpenSSL 3 refuses to derive it and throws ("failed during derivation") rather than
+ * returning zeros, so both are checked. The C2SP CCTV vectors x25519_identity and
+ * x25519_low_order are such shares.
+ */
+function sharedSecret(privateKey: KeyObject, publicKey: Buffer): Buffer | undefined {
+  let shared: Buffer
+  try {
+    shared = diffieHellman({ privateKey, publicKey: publicKeyObject(publicKey) })
+  } catch {
+    return undefined
+  }
+  return shared.every((b) => b === 0) ? undefined : shared
 }
 
 /** age's X25519Identity.unwrap for one stanza: the file key, undefined (not ours), or age's error. */
@@ -88,8 +109,8 @@ function unwrapFileKey(stanza: Stanza, identity: X25519Identity): Buffer | undef
   const share = decodeString(stanza.args[0]!)
   if (!share.ok) throw new AgeError(`failed to parse X25519 recipient: ${share.error}`)
   if (share.bytes.length !== 32) throw new AgeError('invalid X25519 recipient block')
-  const shared = diffieHellman({ privateKey: identity.privateKey, publicKey: publicKeyObject(share.bytes) })
-  if (shared.every((b) => b === 0)) throw new AgeError('invalid X25519 recipient: bad input point: low order point')
+  const shared = sharedSecret(identity.privateKey, share.bytes)
+  if (!shared) throw new AgeError('invalid X25519 recipient: crypto/ecdh: bad X25519 remote ECDH input: low order point')
   const wrapKey = hkdf(shared, Buffer.concat([share.bytes, identity.publicKey]), X25519_INFO)
   if (stanza.body.length !== FILE_KEY_SIZE + TAG) throw new AgeError('invalid X25519 recipient block: incorrect file key size')
   try {
@@ -103,32 +124,53 @@ const FILE_KEY_SIZE = 16
 /** An error age returns, in its words. */
 class AgeError extends Error {}
 
-/** stream.DecryptReader over the whole payload (after the nonce). */
+/**
+ * stream.DecryptReader (age v1.3.1) over the whole payload (after the nonce), read to the end as
+ * sops's io.Copy does, with its errors: a chunk is read in full when there are enough bytes; a
+ * short one is the last; a full one that does not open as a middle chunk is tried as the last
+ * one; after the last, any byte left is "trailing data". (The C2SP CCTV stream vectors pin
+ * each of these.)
+ */
 function decryptPayload(key: Buffer, payload: AgeStream): Buffer {
   const chunks: Buffer[] = []
+  const { data } = payload
   let off = 0
   for (let counter = 0; ; counter++) {
-    const available = payload.data.length - off
-    if (available < CHUNK + TAG && payload.error !== undefined) throw new AgeError(payload.error)
-    if (available === 0) throw new AgeError('unexpected EOF')
-    const last = available <= CHUNK + TAG
-    if (last && counter > 0 && available === TAG) throw new AgeError('last chunk is empty, try age v1.0.0, and please consider reporting this')
-    const sealed = payload.data.subarray(off, off + Math.min(available, CHUNK + TAG))
-    const nonce = Buffer.alloc(12)
-    nonce.writeUIntBE(counter, 5, 6)
-    if (last) nonce[11] = 1
-    chunks.push(openChunk(key, nonce, sealed))
-    off += sealed.length
-    if (last) return Buffer.concat(chunks)
+    // io.ReadFull: a short read ends with the reader's own error, if it has one.
+    const n = Math.min(data.length - off, CHUNK + TAG)
+    if (n < CHUNK + TAG && payload.error !== undefined) throw new AgeError(payload.error)
+    if (n === 0) throw new AgeError('unexpected EOF') // a message cannot end without a marked chunk
+    let last = n < CHUNK + TAG
+    if (last && counter > 0 && n === TAG) throw new AgeError('last chunk is empty, try age v1.0.0, and please consider reporting this')
+    const sealed = data.subarray(off, off + n)
+    off += n
+    let plain = openChunk(key, chunkNonce(counter, last), sealed)
+    if (plain === undefined && !last) {
+      last = true // a full-length final chunk
+      plain = openChunk(key, chunkNonce(counter, true), sealed)
+    }
+    if (plain === undefined) throw new AgeError('failed to decrypt and authenticate payload chunk, file may be corrupted or tampered with')
+    chunks.push(plain)
+    if (!last) continue
+    if (off < data.length) throw new AgeError('trailing data after end of encrypted file')
+    if (payload.error !== undefined) throw new AgeError(`non-EOF error reading after end of encrypted file: ${payload.error}`)
+    return Buffer.concat(chunks)
   }
 }
 
-function openChunk(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer {
+function chunkNonce(counter: number, last: boolean): Buffer {
+  const nonce = Buffer.alloc(12)
+  nonce.writeUIntBE(counter, 5, 6)
+  if (last) nonce[11] = 1
+  return nonce
+}
+
+/** The chunk's plaintext, or undefined when it does not authenticate under this nonce. */
+function openChunk(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer | undefined {
   try {
     return chachaOpen(key, nonce, sealed)
   } catch {
-    // (age retries a full-length chunk as the final one before giving up: same outcome here.)
-    throw new AgeError('failed to decrypt and authenticate payload chunk, file may be corrupted or tampered with')
+    return undefined
   }
 }
 
@@ -205,29 +247,33 @@ export function parseX25519Recipient(recipient: string): Buffer | undefined {
   return decoded.ok && decoded.hrp === 'age' && decoded.data.length === 32 ? decoded.data : undefined
 }
 
-function b64NoPad(bytes: Buffer): string {
+/** sops's words for a failed age.Encrypt (age keysource), in front of age's own error. */
+const WRITER_FAILED = 'failed to create writer for encrypting sops data key with age'
+
+export function b64NoPad(bytes: Buffer): string {
   return bytes.toString('base64').replace(/=+$/, '')
 }
 
-function chachaSeal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
+export function chachaSeal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
   const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG })
   const body = Buffer.concat([c.update(plaintext), c.final()])
   return Buffer.concat([body, c.getAuthTag()])
 }
 
 /**
- * The ephemeral key is 32 random bytes imported as a private JWK, as age does (rand.Read, then
- * X25519 with the base point), not generateKeyPairSync: on Node 20 exporting a key of a
- * generated pair can deadlock the process for good when a garbage collection during the export
- * frees the key-generation job (~KeyGenJob takes the mutex the export holds).
+ * `index`: the recipient's position, which age's error names. The ephemeral key is 32 random
+ * bytes imported as a private JWK, as age does (rand.Read, then X25519 with the base point), not
+ * generateKeyPairSync: on Node 20 exporting a key of a generated pair can deadlock the process
+ * for good when a garbage collection during the export frees the key-generation job (~KeyGenJob
+ * takes the mutex the export holds).
  */
-function x25519Stanza(fileKey: Buffer, recipient: Buffer): string {
+function x25519Stanza(fileKey: Buffer, recipient: Buffer, index: number): string {
   const scalar = randomBytes(32)
   const privateKey = createPrivateKey({ key: jwk({ d: scalar }), format: 'jwk' })
   scalar.fill(0)
   const share = rawPublicKey(privateKey)
-  const shared = diffieHellman({ privateKey, publicKey: publicKeyObject(recipient) })
-  if (shared.every((b) => b === 0)) throw new Error('invalid X25519 recipient (low-order point)')
+  const shared = sharedSecret(privateKey, recipient)
+  if (!shared) throw new Error(`${WRITER_FAILED}: failed to wrap key for recipient #${index}: crypto/ecdh: bad X25519 remote ECDH input: low order point`)
   const wrapKey = hkdf(shared, Buffer.concat([share, recipient]), X25519_INFO)
   // A 32-byte body is 43 base64 characters: one line, shorter than 64 as the format requires.
   return `-> X25519 ${b64NoPad(share)}\n${b64NoPad(chachaSeal(wrapKey, Buffer.alloc(12), fileKey))}\n`
@@ -240,10 +286,7 @@ function encryptPayload(fileKey: Buffer, plaintext: Buffer): Buffer {
   for (let off = 0, counter = 0; ; off += CHUNK, counter++) {
     const end = Math.min(off + CHUNK, plaintext.length)
     const last = end === plaintext.length
-    const chunkNonce = Buffer.alloc(12)
-    chunkNonce.writeUIntBE(counter, 5, 6)
-    if (last) chunkNonce[11] = 1
-    chunks.push(chachaSeal(key, chunkNonce, plaintext.subarray(off, end)))
+    chunks.push(chachaSeal(key, chunkNonce(counter, last), plaintext.subarray(off, end)))
     if (last) return Buffer.concat(chunks)
   }
 }
@@ -252,7 +295,7 @@ function encryptPayload(fileKey: Buffer, plaintext: Buffer): Buffer {
 export function encryptX25519(plaintext: Uint8Array, recipients: readonly Buffer[]): Buffer {
   const fileKey = randomBytes(16)
   try {
-    const header = INTRO + recipients.map((r) => x25519Stanza(fileKey, r)).join('') + '---'
+    const header = INTRO + recipients.map((r, i) => x25519Stanza(fileKey, r, i)).join('') + '---'
     const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header).digest()
     return Buffer.concat([Buffer.from(`${header} ${b64NoPad(mac)}\n`), encryptPayload(fileKey, Buffer.from(plaintext))])
   } finally {

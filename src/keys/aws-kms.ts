@@ -6,7 +6,9 @@
  * when non-empty), created_at, enc, role (only when non-empty).
  *
  * @aws-sdk/client-kms (and client-sts for `+role`) are imported on first use: loading this
- * file costs nothing, and files without KMS keys never load the SDK.
+ * file costs nothing, and files without KMS keys never load the SDK. With static credentials
+ * tsops calls KMS itself instead (aws-kms-direct.ts; the rule is in aws-kms-route.ts): same
+ * requests, retries, time limits and error texts, without the SDK's start-up cost.
  *
  * Settings come from ctx.env, not process.env: static keys (AWS_ACCESS_KEY_ID,
  * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), AWS_PROFILE and the endpoint overrides
@@ -18,9 +20,14 @@ import { createHash } from 'node:crypto'
 import os from 'node:os'
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms'
 import { GenericError } from '../core/errors.js'
+import { directDecrypt, directEncrypt } from './aws-kms-direct.js'
+import { kmsClientRoute, type DirectRoute } from './aws-kms-route.js'
+import type { AwsSigningCredentials } from './aws-sigv4.js'
+import { assumeRoleDirect } from './aws-sts-direct.js'
 import { goBase64Decode, goQuote } from './go-text.js'
 import { kmsLabel, splitRole } from './sources/kms.js'
-import { CONNECT_TIMEOUT_MS, MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal, withTimeout } from './timeouts.js'
+import { boundedCall, type BoundedCall } from './bounded-call.js'
+import { DEFAULT_NETWORK_TIMEOUTS, formatSeconds, networkTimeouts, NetworkTimeoutError, timeoutSignal, type NetworkTimeouts } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource, type KeySpecOptions } from './types.js'
 
 type KmsModule = typeof import('@aws-sdk/client-kms')
@@ -57,6 +64,7 @@ export function awsKmsKeySource(config: KmsKeyConfig): KeySource {
     type: 'kms',
     id: key.arn,
     label: kmsLabel(key.arn, key.role, key.context, key.awsProfile),
+    keyFields: kmsKeyFields(key),
     wrap: (part, ctx) => wrap(key, part, ctx),
     unwrap: (entry, ctx) => unwrap(key, entry, ctx),
   }
@@ -83,26 +91,30 @@ export function regionOf(arn: string): string | undefined {
 
 async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
   const region = regionOf(key.arn)
-  if (region === undefined) throw new GenericError(invalidArn(key.arn), { hint: ARN_HINT })
-  let blob: Uint8Array
-  try {
-    blob = await bounded(key, ctx, 'encrypt', async (signal) => {
-      const kms = await loadKms()
-      const client = await clientFor(key, region, ctx.env)
-      const out = await client.send(new kms.EncryptCommand({ KeyId: key.arn, Plaintext: part, EncryptionContext: contextOrUndefined(key.context) }), {
-        abortSignal: signal,
-      })
+  if (region === undefined) throw new GenericError(invalidArn(key.arn), { code: 'BAD_KEY', hint: ARN_HINT })
+  const blob = await boundedCall(
+    bounds(key, ctx, 'encrypt'),
+    async (signal) => {
+      const input = { KeyId: key.arn, Plaintext: part, EncryptionContext: contextOrUndefined(key.context) }
+      const route = kmsClientRoute(key, region, { kms: endpointFromEnv(ctx.env, 'KMS'), sts: endpointFromEnv(ctx.env, 'STS') }, ctx.env)
+      const out =
+        route.client === 'direct'
+          ? { CiphertextBlob: await directEncrypt({ endpoint: route.endpoint, region, credentials: await directCredentials(route, region, signal, ctx), signal, transport: directTransport(ctx) }, input) }
+          : await (await clientFor(key, region, ctx.env, networkTimeouts(ctx))).send(new (await loadKms()).EncryptCommand(input), { abortSignal: signal })
       if (!out.CiphertextBlob || out.CiphertextBlob.length === 0) throw new Error('KMS returned an empty CiphertextBlob')
       return out.CiphertextBlob
-    })
-  } catch (e) {
-    if (ctx.signal?.aborted) throw e
-    throw new GenericError(failureText('encrypt', e, key, region, ctx.env), { hint: hintFor(e) })
-  }
-  const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile, enc: Buffer.from(blob).toString('base64') }
+    },
+    (e) => new GenericError(failureText('encrypt', e, region, ctx), { code: 'KEY_WRAP_FAILED', hint: hintFor(e) }),
+  )
+  return { type: 'kms', fields: { ...kmsKeyFields(key), enc: Buffer.from(blob).toString('base64') } }
+}
+
+/** The fields that name the key in its entry: aws_profile always, context and role only when set. */
+function kmsKeyFields(key: KmsKeyConfig): KeyFields {
+  const fields: KeyFields = { arn: key.arn, aws_profile: key.awsProfile }
   if (Object.keys(key.context).length > 0) fields.context = { ...key.context }
   if (key.role !== '') fields.role = key.role
-  return { type: 'kms', fields }
+  return fields
 }
 
 async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {
@@ -113,34 +125,47 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
   if (!blob.ok) throw fail(`error base64-decoding encrypted data key: ${blob.error}`)
   const region = regionOf(key.arn)
   if (region === undefined) throw fail(invalidArn(key.arn))
-  try {
-    return await bounded(key, ctx, 'decrypt', async (signal) => {
-      const kms = await loadKms()
-      const client = await clientFor(key, region, ctx.env)
-      const out = await client.send(
-        new kms.DecryptCommand({
-          KeyId: key.arn,
-          CiphertextBlob: blob.bytes,
-          EncryptionContext: contextOrUndefined(key.context),
-        }),
-        { abortSignal: signal },
-      )
+  return boundedCall(
+    bounds(key, ctx, 'decrypt'),
+    async (signal) => {
+      const input = { KeyId: key.arn, CiphertextBlob: blob.bytes, EncryptionContext: contextOrUndefined(key.context) }
+      const route = kmsClientRoute(key, region, { kms: endpointFromEnv(ctx.env, 'KMS'), sts: endpointFromEnv(ctx.env, 'STS') }, ctx.env)
+      const out =
+        route.client === 'direct'
+          ? { Plaintext: await directDecrypt({ endpoint: route.endpoint, region, credentials: await directCredentials(route, region, signal, ctx), signal, transport: directTransport(ctx) }, input) }
+          : await (await clientFor(key, region, ctx.env, networkTimeouts(ctx))).send(new (await loadKms()).DecryptCommand(input), { abortSignal: signal })
       if (!out.Plaintext || out.Plaintext.length === 0) throw new Error('KMS returned an empty plaintext')
       return out.Plaintext
-    })
+    },
+    (e) => fail(failureText('decrypt', e, region, ctx)),
+  )
+}
+
+/** The direct client's credentials: the route's own, or its role's (a failure reads as on the SDK path). */
+async function directCredentials(route: DirectRoute, region: string, signal: AbortSignal, ctx: KeyContext): Promise<AwsSigningCredentials> {
+  if (!route.assumeRole) return route.credentials
+  const { role, endpoint } = route.assumeRole
+  try {
+    return await assumeRoleDirect({ role, sessionName: stsSessionName(), endpoint, region, credentials: route.credentials, signal, transport: directTransport(ctx) })
   } catch (e) {
-    if (ctx.signal?.aborted) throw e
-    throw fail(failureText('decrypt', e, key, region, ctx.env))
+    if (signal.aborted) throw e
+    throw new AssumeRoleError(role, e)
   }
 }
 
 /**
  * One deadline for the whole operation (credentials, AssumeRole, retries): the signal stops
- * the SDK's requests, withTimeout guards the parts that take no signal (credential providers).
+ * the SDK's requests, the deadline guards the parts that take no signal (credential providers).
  */
-function bounded<T>(key: KmsKeyConfig, ctx: KeyContext, op: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const signal = timeoutSignal(NETWORK_TIMEOUT_MS, ctx.signal)
-  return withTimeout(run(signal), NETWORK_TIMEOUT_MS + 1_000, `AWS KMS ${op} with ${key.arn}`)
+function bounds(key: KmsKeyConfig, ctx: KeyContext, op: string): BoundedCall {
+  const { overallMs } = networkTimeouts(ctx)
+  return { ctx, what: `AWS KMS ${op} with ${key.arn}`, signalMs: overallMs, deadlineMs: overallMs + 1_000 }
+}
+
+/** The direct client's per-attempt bounds: the context's (tests inject short ones), else the defaults. */
+function directTransport(ctx: KeyContext): { connectTimeoutMs: number; requestTimeoutMs: number; maxAttempts: number } {
+  const t = networkTimeouts(ctx)
+  return { connectTimeoutMs: t.connectMs, requestTimeoutMs: t.requestMs, maxAttempts: t.attempts }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,22 +182,22 @@ const loadSts = () => (stsModule ??= import('@aws-sdk/client-sts'))
 const MAX_CLIENTS = 16
 const clients = new Map<string, KMSClient>() // insertion order = age
 
-async function clientFor(key: KmsKeyConfig, region: string, env: Env): Promise<KMSClient> {
+async function clientFor(key: KmsKeyConfig, region: string, env: Env, timeouts: NetworkTimeouts): Promise<KMSClient> {
   const kms = await loadKms()
   const base = baseCredentials(env, key.awsProfile)
   const endpoint = endpointFromEnv(env, 'KMS')
   const stsEndpoint = endpointFromEnv(env, 'STS')
   // The credentials enter the key only as a digest.
   const secret = base.credentials ? createHash('sha256').update(JSON.stringify(base.credentials)).digest('hex') : ''
-  const cacheKey = JSON.stringify([region, endpoint ?? '', stsEndpoint ?? '', base.profile ?? '', key.role, secret])
+  const cacheKey = JSON.stringify([region, endpoint ?? '', stsEndpoint ?? '', base.profile ?? '', key.role, secret, timeouts])
   const cached = clients.get(cacheKey)
   if (cached) return cached
 
-  const config: KMSClientConfig = { region, ...commonConfig() }
+  const config: KMSClientConfig = { region, ...commonConfig(timeouts) }
   if (key.role !== '') {
     // A provider, not a value: the SDK memoizes it, shares one call between parallel requests,
     // calls it again near `expiration`, and does not keep a failure.
-    config.credentials = () => assumeRole(key.role, region, base, env)
+    config.credentials = () => assumeRole(key.role, region, base, env, timeouts)
   } else if (base.credentials) config.credentials = base.credentials
   else if (base.profile) config.profile = base.profile
   if (endpoint !== undefined) config.endpoint = endpoint
@@ -187,15 +212,15 @@ async function clientFor(key: KmsKeyConfig, region: string, env: Env): Promise<K
 }
 
 /** Bounded connect/request timeouts and attempts for every AWS client tsops makes. */
-function commonConfig() {
+export function commonConfig(timeouts: NetworkTimeouts = DEFAULT_NETWORK_TIMEOUTS) {
   return {
-    maxAttempts: MAX_ATTEMPTS,
+    maxAttempts: timeouts.attempts,
     // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and keeps waiting.
-    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
+    requestHandler: { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
   }
 }
 
-interface BaseCredentials {
+export interface BaseCredentials {
   credentials?: AwsCredentials
   profile?: string
 }
@@ -204,7 +229,7 @@ interface BaseCredentials {
  * Like the AWS SDKs' default chain: an explicit profile wins over environment keys; then
  * static keys from the environment; then AWS_PROFILE; else the SDK's own chain.
  */
-function baseCredentials(env: Env, awsProfile: string): BaseCredentials {
+export function baseCredentials(env: Env, awsProfile: string): BaseCredentials {
   if (awsProfile !== '') return { profile: awsProfile }
   const accessKeyId = env.AWS_ACCESS_KEY_ID
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY
@@ -218,21 +243,21 @@ function baseCredentials(env: Env, awsProfile: string): BaseCredentials {
 }
 
 /** sops's behaviour for `+role`: STS AssumeRole in the key's region with the base credentials. */
-async function assumeRole(role: string, region: string, base: BaseCredentials, env: Env): Promise<AwsCredentials> {
+async function assumeRole(role: string, region: string, base: BaseCredentials, env: Env, timeouts: NetworkTimeouts): Promise<AwsCredentials> {
   const sts = await loadSts()
   const endpoint = endpointFromEnv(env, 'STS')
   const client = quietly(
     () =>
       new sts.STSClient({
         region,
-        ...commonConfig(),
+        ...commonConfig(timeouts),
         ...(base.credentials ? { credentials: { ...base.credentials } } : base.profile ? { profile: base.profile } : {}),
         ...(endpoint !== undefined ? { endpoint } : {}),
       }),
   )
   try {
     const out = await client.send(new sts.AssumeRoleCommand({ RoleArn: role, RoleSessionName: stsSessionName() }), {
-      abortSignal: timeoutSignal(NETWORK_TIMEOUT_MS),
+      abortSignal: timeoutSignal(timeouts.overallMs),
     })
     const c = out.Credentials
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('STS AssumeRole returned no credentials')
@@ -270,7 +295,7 @@ export function stsSessionName(hostname: string = os.hostname()): string {
  * (Recent SDK v3 releases read these from process.env on their own; passing them explicitly makes
  * ctx.env authoritative.)
  */
-export function endpointFromEnv(env: Env, service: 'KMS' | 'STS'): string | undefined {
+export function endpointFromEnv(env: Env, service: 'KMS' | 'STS' | 'S3'): string | undefined {
   if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true') return undefined
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined
 }
@@ -297,7 +322,7 @@ function postUrl(env: Env, region: string, service: 'KMS' | 'STS'): string {
  * add noise to every command's stderr. The SDK reads its opt-out from process.env; it is set for
  * the synchronous constructor call only.
  */
-function quietly<T>(make: () => T): T {
+export function quietly<T>(make: () => T): T {
   const name = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'
   if (process.env[name] !== undefined) return make()
   process.env[name] = 'true'
@@ -316,7 +341,9 @@ interface AwsErrorLike {
   name?: string
   message?: string
   code?: string
-  $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string }
+  $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string; extendedRequestId?: string }
+  /** S3's error body's HostId (the x-amz-id-2 header's value when there is one). */
+  HostId?: string
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED'])
@@ -341,19 +368,23 @@ const ARN_HINT = 'Use a key or alias ARN like arn:aws:kms:us-east-1:111122223333
  * or, when the role could not be assumed, `failed to assume role '<role>': <SDK error>` alone
  * (sops returns that one unwrapped).
  */
-function failureText(op: 'encrypt' | 'decrypt', e: unknown, key: KmsKeyConfig, region: string, env: Env): string {
+function failureText(op: 'encrypt' | 'decrypt', e: unknown, region: string, ctx: KeyContext): string {
+  const { env } = ctx
+  const timeouts = networkTimeouts(ctx)
   if (e instanceof AssumeRoleError) {
-    return `${e.message}: ${describeAwsError(e.cause, { service: 'STS', operation: 'AssumeRole', url: postUrl(env, region, 'STS'), where: endpointLabel(env, region, 'STS') })}`
+    return `${e.message}: ${describeAwsError(e.cause, { service: 'STS', operation: 'AssumeRole', url: postUrl(env, region, 'STS'), where: endpointLabel(env, region, 'STS') }, timeouts)}`
   }
   const call = { service: 'KMS' as const, operation: op === 'encrypt' ? 'Encrypt' : 'Decrypt', url: postUrl(env, region, 'KMS'), where: endpointLabel(env, region) }
-  return `failed to ${op} sops data key with AWS KMS: ${describeAwsError(e, call)}`
+  return `failed to ${op} sops data key with AWS KMS: ${describeAwsError(e, call, timeouts)}`
 }
 
 export interface AwsCall {
-  service: 'KMS' | 'STS'
+  service: 'KMS' | 'STS' | 'S3'
   operation: string
   /** The URL the request went to. */
   url: string
+  /** The request's HTTP method as Go's url.Error names it (default Post). */
+  method?: 'Post' | 'Put'
   /** For tsops's own texts: "AWS KMS at <endpoint>". */
   where: string
 }
@@ -364,34 +395,39 @@ export interface AwsCall {
  * the Go SDK cannot have — tsops's own time limits, a missing credential chain — keep tsops's
  * texts.
  */
-export function describeAwsError(e: unknown, call: AwsCall): string {
-  if (e instanceof NetworkTimeoutError) return `${call.where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
+export function describeAwsError(e: unknown, call: AwsCall, timeouts: NetworkTimeouts = DEFAULT_NETWORK_TIMEOUTS): string {
+  const within = (ms: number) => `within ${formatSeconds(ms)}`
+  if (e instanceof NetworkTimeoutError) return `${call.where} did not answer ${within(timeouts.overallMs)}`
   const err = (typeof e === 'object' && e !== null ? e : { message: String(e) }) as AwsErrorLike
   const name = err.name ?? 'Error'
   const attempts = err.$metadata?.attempts ?? 1
   const tries = attempts > 1 ? ` after ${attempts} attempts` : ''
-  const operation = `operation error ${call.service}: ${call.operation}, ${attempts >= MAX_ATTEMPTS ? `exceeded maximum number of attempts, ${attempts}, ` : ''}`
+  const operation = `operation error ${call.service}: ${call.operation}, ${attempts >= timeouts.attempts ? `exceeded maximum number of attempts, ${attempts}, ` : ''}`
   switch (name) {
     case 'CredentialsProviderError':
       return `no AWS credentials found (${name}: ${err.message ?? ''})`
     case 'TimeoutError':
-      return (err.message ?? '').startsWith('Socket timed out without establishing a connection')
-        ? `could not connect to ${call.where} within ${CONNECT_TIMEOUT_MS / 1000}s${tries}`
-        : `${call.where} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s${tries}`
+      // The second text is today's @smithy/node-http-handler's (the direct client uses it too).
+      return /^Socket timed out without establishing a connection|did not establish a connection with the server/.test(err.message ?? '')
+        ? `could not connect to ${call.where} ${within(timeouts.connectMs)}${tries}`
+        : `${call.where} did not answer ${within(timeouts.requestMs)}${tries}`
     case 'AbortError':
-      return `${call.where} did not answer within ${NETWORK_TIMEOUT_MS / 1000}s`
+      return `${call.where} did not answer ${within(timeouts.overallMs)}`
   }
   if (err.code !== undefined && NETWORK_CODES.has(err.code)) {
-    return `${operation}https response error StatusCode: 0, RequestID: , request send failed, Post ${goQuote(call.url)}: ${goDialError(err.code, call.url)}`
+    const hostId = call.service === 'S3' ? 'HostID: , ' : ''
+    return `${operation}https response error StatusCode: 0, RequestID: , ${hostId}request send failed, ${call.method ?? 'Post'} ${goQuote(call.url)}: ${goDialError(err.code, call.url)}`
   }
   const status = err.$metadata?.httpStatusCode
   if (status === undefined) return err.message ?? name
   // The SDK reports an error without a message (AWS sends none for InvalidCiphertextException) as "UnknownError".
   const message = err.message && err.message !== 'UnknownError' ? err.message : ''
   // Errors the service models print as `Code: message`; the others as smithy's `api error Code: message`.
-  const modeled = call.service === 'KMS' ? KMS_MODELED_ERRORS : STS_MODELED_ERRORS
+  const modeled = call.service === 'KMS' ? KMS_MODELED_ERRORS : call.service === 'STS' ? STS_MODELED_ERRORS : NO_MODELED_ERRORS
   const api = modeled.has(name) ? `${name}: ${message}` : `api error ${name}: ${message}`
-  return `${operation}https response error StatusCode: ${status}, RequestID: ${err.$metadata?.requestId ?? ''}, ${api}`
+  // S3 answers carry a second id, which the Go SDK prints as HostID.
+  const hostId = call.service === 'S3' ? `HostID: ${err.$metadata?.extendedRequestId ?? err.HostId ?? ''}, ` : ''
+  return `${operation}https response error StatusCode: ${status}, RequestID: ${err.$metadata?.requestId ?? ''}, ${hostId}${api}`
 }
 
 /** Go's net error for a failed connection to the URL's host (`dial tcp 127.0.0.1:1: connect: connection refused`). */
@@ -423,13 +459,15 @@ const KMS_MODELED_ERRORS = new Set([
   'XksProxyUriUnreachableException', 'XksProxyVpcEndpointServiceInUseException', 'XksProxyVpcEndpointServiceInvalidConfigurationException',
   'XksProxyVpcEndpointServiceNotFoundException',
 ])
+/** S3's PutObject models none of the errors an upload meets (NoSuchBucket, AccessDenied…). */
+const NO_MODELED_ERRORS: ReadonlySet<string> = new Set()
 const STS_MODELED_ERRORS = new Set([
   'ExpiredTokenException', 'ExpiredTradeInTokenException', 'IDPCommunicationErrorException', 'IDPRejectedClaimException',
   'InvalidAuthorizationMessageException', 'InvalidIdentityTokenException', 'JWTPayloadSizeExceededException', 'MalformedPolicyDocumentException',
   'OutboundWebIdentityFederationDisabledException', 'PackedPolicyTooLargeException', 'RegionDisabledException', 'SessionDurationEscalationException',
 ])
 
-function hintFor(e: unknown): string | undefined {
+export function hintFor(e: unknown): string | undefined {
   const name = (e as AwsErrorLike | undefined)?.name
   if (name === 'CredentialsProviderError' || (name !== undefined && CREDENTIAL_ERRORS.has(name))) {
     return 'Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --aws-profile, or log in with `aws sso login`.'

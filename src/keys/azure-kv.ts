@@ -36,7 +36,7 @@ import type { DefaultAzureCredentialOptions } from '@azure/identity'
 import { STATUS_CODES } from 'node:http'
 import { GenericError } from '../core/errors.js'
 import { goJsonIndent } from './go-text.js'
-import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, timeoutSignal, withTimeout } from './timeouts.js'
+import { DEFAULT_NETWORK_TIMEOUTS, formatSeconds, networkTimeouts, NetworkTimeoutError, timeoutSignal, withTimeout, type NetworkTimeouts } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 
 type Env = KeyContext['env']
@@ -72,7 +72,7 @@ export function parseAzureKeyUrl(url: string): AzureKeyRef {
   const trimmed = url.trim()
   const m = KEY_URL_RE.exec(trimmed)
   if (!m) {
-    throw new GenericError(`could not parse ${JSON.stringify(trimmed)} into a valid Azure Key Vault MasterKey`, {
+    throw new GenericError(`could not parse ${JSON.stringify(trimmed)} into a valid Azure Key Vault MasterKey`, { code: 'BAD_KEY',
       hint: 'Use https://<vault>.vault.azure.net/keys/<name>[/<version>].',
     })
   }
@@ -94,6 +94,7 @@ export function azureKvKeySource(ref: AzureKeyRef, options: AzureKvOptions = NO_
   return {
     type: 'azure_kv',
     id: azureKeyId(key),
+    keyFields: { name: key.name, vault_url: key.vaultUrl, version: key.version },
     wrap: (part, ctx) => wrap(key, part, ctx, options),
     unwrap: (entry, ctx) => unwrap(key, entry, ctx, options),
   }
@@ -114,7 +115,7 @@ async function wrap(key: AzureKeyRef, part: Uint8Array, ctx: KeyContext, options
     done = await bounded(key, ctx, 'encrypt', async (signal) => {
       const sdk = await loadKeys()
       const credential = await credentialFor(ctx, options)
-      const clientOptions = await keyVaultClientOptions(key, options)
+      const clientOptions = await keyVaultClientOptions(key, options, networkTimeouts(ctx))
       let resolved = key.version
       if (resolved === '') {
         // sops's ensureKeyHasVersion: the metadata must name the version that encrypted.
@@ -133,13 +134,13 @@ async function wrap(key: AzureKeyRef, part: Uint8Array, ctx: KeyContext, options
     if (ctx.signal?.aborted) throw e
     // sops names the step: the key's latest version is fetched before the key is used.
     if (e instanceof KeyVersionError) {
-      throw new GenericError(`failed to fetch Azure Key to retrieve key version: ${describeAzureError(e.cause, key, 'encrypt')}`, { hint: hintFor(e.cause) })
+      throw new GenericError(`failed to fetch Azure Key to retrieve key version: ${describeAzureError(e.cause, key, 'encrypt', networkTimeouts(ctx))}`, { code: 'KEY_WRAP_FAILED', hint: hintFor(e.cause) })
     }
-    throw new GenericError(`failed to encrypt sops data key with Azure Key Vault key '${displayUrl(key)}': ${describeAzureError(e, key, 'encrypt')}`, {
+    throw new GenericError(`failed to encrypt sops data key with Azure Key Vault key '${displayUrl(key)}': ${describeAzureError(e, key, 'encrypt', networkTimeouts(ctx))}`, { code: 'KEY_WRAP_FAILED',
       hint: hintFor(e),
     })
   }
-  if (done.result.length === 0) throw new GenericError(`failed to encrypt sops data key with Azure Key Vault key '${displayUrl(key)}': Key Vault returned an empty result`)
+  if (done.result.length === 0) throw new GenericError(`failed to encrypt sops data key with Azure Key Vault key '${displayUrl(key)}': Key Vault returned an empty result`, { code: 'KEY_WRAP_FAILED' })
   return {
     type: 'azure_kv',
     fields: {
@@ -172,7 +173,7 @@ async function unwrap(key: AzureKeyRef, entry: KeyEntry, ctx: KeyContext, option
   try {
     const plaintext = await bounded(key, ctx, 'decrypt', async (signal) => {
       const sdk = await loadKeys()
-      const client = new sdk.CryptographyClient(remoteOnly(key), await credentialFor(ctx, options), await keyVaultClientOptions(key, options))
+      const client = new sdk.CryptographyClient(remoteOnly(key), await credentialFor(ctx, options), await keyVaultClientOptions(key, options, networkTimeouts(ctx)))
       const out = await client.decrypt({ algorithm: ALGORITHM, ciphertext }, { abortSignal: signal })
       return out.result
     })
@@ -180,7 +181,7 @@ async function unwrap(key: AzureKeyRef, entry: KeyEntry, ctx: KeyContext, option
     return new Uint8Array(plaintext)
   } catch (e) {
     if (e instanceof KeyUnwrapError || ctx.signal?.aborted) throw e
-    throw fail(`failed to decrypt sops data key with Azure Key Vault key '${id}': ${describeAzureError(e, key, 'decrypt')}`)
+    throw fail(`failed to decrypt sops data key with Azure Key Vault key '${id}': ${describeAzureError(e, key, 'decrypt', networkTimeouts(ctx))}`)
   }
 }
 
@@ -190,13 +191,14 @@ async function unwrap(key: AzureKeyRef, entry: KeyEntry, ctx: KeyContext, option
  */
 async function bounded<T>(key: AzureKeyRef, ctx: KeyContext, op: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const what = `Azure Key Vault ${op} with ${displayUrl(key)}`
-  const signal = timeoutSignal(NETWORK_TIMEOUT_MS, ctx.signal)
+  const { overallMs } = networkTimeouts(ctx)
+  const signal = timeoutSignal(overallMs, ctx.signal)
   try {
-    return await withTimeout(run(signal), NETWORK_TIMEOUT_MS + 1_000, what)
+    return await withTimeout(run(signal), overallMs + 1_000, what)
   } catch (e) {
     // The caller's abort wins (its reason is not a TimeoutError); our deadline becomes a clear error.
     const reason: unknown = signal.reason
-    if (signal.aborted && reason instanceof DOMException && reason.name === 'TimeoutError') throw new NetworkTimeoutError(what, NETWORK_TIMEOUT_MS)
+    if (signal.aborted && reason instanceof DOMException && reason.name === 'TimeoutError') throw new NetworkTimeoutError(what, overallMs)
     throw e
   }
 }
@@ -212,8 +214,8 @@ let pipelineModule: Promise<PipelineModule> | undefined
 const loadPipeline = () => (pipelineModule ??= import('@azure/core-rest-pipeline'))
 
 /** Bounded retries for every client tsops makes (Key Vault and the token endpoint). */
-function retryOptions() {
-  return { maxRetries: MAX_ATTEMPTS - 1, retryDelayInMs: 250, maxRetryDelayInMs: 2_000 }
+function retryOptions(timeouts: NetworkTimeouts) {
+  return { maxRetries: timeouts.attempts - 1, retryDelayInMs: 250, maxRetryDelayInMs: 2_000 }
 }
 
 /**
@@ -222,19 +224,19 @@ function retryOptions() {
  * exit), and the SDK does not retry the AbortError it ends with. Here a timed-out attempt
  * becomes an ETIMEDOUT RestError, which the retry policy retries like any network error.
  */
-async function attemptTimeoutPolicy(): Promise<{ policy: PipelinePolicy; position: 'perRetry' }> {
+async function attemptTimeoutPolicy(timeouts: NetworkTimeouts): Promise<{ policy: PipelinePolicy; position: 'perRetry' }> {
   const { RestError } = await loadPipeline()
   const policy: PipelinePolicy = {
     name: 'tsopsAttemptTimeout',
     async sendRequest(request, next) {
       const outer = request.abortSignal
-      const attempt = AbortSignal.timeout(REQUEST_TIMEOUT_MS) // unref'd: never delays exit
+      const attempt = AbortSignal.timeout(timeouts.requestMs) // unref'd: never delays exit
       request.abortSignal = outer ? anySignal(outer, attempt) : attempt
       try {
         return await next(request)
       } catch (e) {
         if (attempt.aborted && !outer?.aborted) {
-          throw new RestError(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`, { code: 'ETIMEDOUT', request })
+          throw new RestError(`no answer within ${formatSeconds(timeouts.requestMs)}`, { code: 'ETIMEDOUT', request })
         }
         throw e
       } finally {
@@ -273,10 +275,10 @@ const ERROR_BODY_POLICY: { policy: PipelinePolicy; position: 'perRetry' } = {
   },
 }
 
-async function keyVaultClientOptions(key: AzureKeyRef, options: AzureKvOptions): Promise<KeyClientOptions & CryptographyClientOptions> {
+async function keyVaultClientOptions(key: AzureKeyRef, options: AzureKvOptions, timeouts: NetworkTimeouts): Promise<KeyClientOptions & CryptographyClientOptions> {
   return {
-    retryOptions: retryOptions(),
-    additionalPolicies: [await attemptTimeoutPolicy(), ERROR_BODY_POLICY],
+    retryOptions: retryOptions(timeouts),
+    additionalPolicies: [await attemptTimeoutPolicy(timeouts), ERROR_BODY_POLICY],
     // See the header comment: a loopback vault can never be *.vault.azure.net.
     disableChallengeResourceVerification: isLoopbackUrl(key.vaultUrl),
     ...(options.tlsOptions ? { tlsOptions: options.tlsOptions } : {}),
@@ -297,18 +299,19 @@ function credentialFor(ctx: KeyContext, options: AzureKvOptions): Promise<TokenC
   }
   let credential = perCtx.get(options)
   if (!credential) {
-    credential = Promise.all([loadIdentity(), attemptTimeoutPolicy()]).then(
-      ([identity, timeout]) => new identity.DefaultAzureCredential({ ...credentialOptions(ctx.env, options), additionalPolicies: [timeout] }),
+    const timeouts = networkTimeouts(ctx)
+    credential = Promise.all([loadIdentity(), attemptTimeoutPolicy(timeouts)]).then(
+      ([identity, timeout]) => new identity.DefaultAzureCredential({ ...credentialOptions(ctx.env, options, timeouts), additionalPolicies: [timeout] }),
     )
     perCtx.set(options, credential)
   }
   return credential
 }
 
-export function credentialOptions(env: Env, options: AzureKvOptions = NO_OPTIONS): DefaultAzureCredentialOptions {
+export function credentialOptions(env: Env, options: AzureKvOptions = NO_OPTIONS, timeouts: NetworkTimeouts = DEFAULT_NETWORK_TIMEOUTS): DefaultAzureCredentialOptions {
   const authorityHost = env.AZURE_AUTHORITY_HOST?.trim() || undefined
   return {
-    retryOptions: retryOptions(),
+    retryOptions: retryOptions(timeouts),
     ...(authorityHost ? { authorityHost, disableInstanceDiscovery: isLoopbackUrl(authorityHost) } : {}),
     ...(options.tlsOptions ? { tlsOptions: options.tlsOptions } : {}),
   }
@@ -364,10 +367,10 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_A
 const TLS_CODES = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID)/
 const CREDENTIAL_ERRORS = new Set(['AuthenticationError', 'AggregateAuthenticationError', 'CredentialUnavailableError', 'AuthenticationRequiredError'])
 
-export function describeAzureError(e: unknown, key: AzureKeyRef, op: 'encrypt' | 'decrypt'): string {
+export function describeAzureError(e: unknown, key: AzureKeyRef, op: 'encrypt' | 'decrypt', timeouts: NetworkTimeouts = DEFAULT_NETWORK_TIMEOUTS): string {
   const vault = vaultBase(key)
   if (e instanceof NetworkTimeoutError) {
-    return `Key Vault at ${vault} did not answer within ${e.ms / 1000}s`
+    return `Key Vault at ${vault} did not answer within ${formatSeconds(e.ms)}`
   }
   const err = (typeof e === 'object' && e !== null ? e : { message: String(e) }) as AzureErrorLike
   const name = err.name ?? 'Error'
@@ -377,7 +380,7 @@ export function describeAzureError(e: unknown, key: AzureKeyRef, op: 'encrypt' |
   const response = goResponseError(e)
   if (response !== undefined) return response
   const detail = status === undefined ? `${err.code ?? name}: ${message}` : `${status}${err.code ? ` ${err.code}` : ''}: ${message}`
-  const attempts = `after ${MAX_ATTEMPTS} attempts`
+  const attempts = `after ${timeouts.attempts} attempts`
   switch (status) {
     case 401:
       return `Key Vault rejected the access token (${detail})`
@@ -393,7 +396,7 @@ export function describeAzureError(e: unknown, key: AzureKeyRef, op: 'encrypt' |
       return `Key Vault throttled the request and still did ${attempts} (${detail})`
   }
   if (status !== undefined && status >= 500) return `Key Vault at ${vault} failed ${attempts} (${detail})`
-  if (err.code === 'ETIMEDOUT' && status === undefined) return `Key Vault at ${vault} did not answer (${MAX_ATTEMPTS} attempts of ${REQUEST_TIMEOUT_MS / 1000}s)`
+  if (err.code === 'ETIMEDOUT' && status === undefined) return `Key Vault at ${vault} did not answer (${timeouts.attempts} attempts of ${formatSeconds(timeouts.requestMs)})`
   if (err.code !== undefined && NETWORK_CODES.has(err.code)) return `could not reach Key Vault at ${vault} ${attempts} (${err.code})`
   if (err.code !== undefined && TLS_CODES.test(err.code)) return `TLS error talking to Key Vault at ${vault} (${err.code}; NODE_EXTRA_CA_CERTS adds a private CA)`
   return message ? `${name}: ${message}` : name

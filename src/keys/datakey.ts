@@ -5,13 +5,15 @@
  * by every key of group i, threshold defaulting to #groups (and persisted by the caller).
  * Decrypt: per group, keys are tried one at a time in decryption order and the first success
  * wins (a second key is never asked: it could mean another passphrase prompt or a cloud call).
+ * Key services (ctx.keyServices, sops's --keyservice): each key is used through each service in
+ * turn until one succeeds; without any, through this process alone (LOCAL_KEY_SERVICE).
  */
 import { DataKeyError, GenericError, type GroupResult, type KeyAttempt } from '../core/errors.js'
 import { goQuote } from './go-text.js'
 import { nowRFC3339 } from '../core/gofmt.js'
 import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keyLabelOf, keyProvider, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
 import { combine, split } from './shamir.js'
-import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
+import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyService, type KeySource } from './types.js'
 
 export interface WrappedDataKey {
   groups: KeyEntry[][]
@@ -25,7 +27,9 @@ export async function wrapDataKey(
   threshold: number,
   ctx: KeyContext,
 ): Promise<WrappedDataKey> {
-  // sops checks groups before any key is asked; these two messages are what its tests expect.
+  const services = keyServicesOf(ctx)
+  // sops checks services and groups before any key is asked; these messages are sops's.
+  if (services.length === 0) throw generateError(['no key services provided, cannot update master keys'])
   if (groups.length === 0) throw generateError(['no key groups provided'])
   if (groups.some((g) => g.length === 0)) throw generateError(['empty key group provided'])
 
@@ -42,8 +46,8 @@ export async function wrapDataKey(
   try {
     // Every key wraps independently, so all of them run at once; all new entries share one creation time.
     const createdAt = nowRFC3339(ctx.now?.())
-    const results = await Promise.all(groups.map((group, i) => Promise.all(group.map((key) => wrapOne(key, parts[i]!, ctx, createdAt)))))
-    const errors = results.flat().flatMap((r) => ('error' in r ? [r.error] : []))
+    const results = await Promise.all(groups.map((group, i) => Promise.all(group.map((key) => wrapOne(key, parts[i]!, services, ctx, createdAt)))))
+    const errors = results.flat().flatMap((r) => ('errors' in r ? r.errors : []))
     if (errors.length > 0) throw generateError(errors)
     return {
       groups: results.map((g) => g.map((r) => ('entry' in r ? r.entry : unreachable()))),
@@ -54,13 +58,28 @@ export async function wrapDataKey(
   }
 }
 
-async function wrapOne(key: KeySource, part: Uint8Array, ctx: KeyContext, createdAt: string): Promise<{ entry: KeyEntry } | { error: string }> {
-  try {
-    return { entry: withCreatedAt(await key.wrap(part, ctx), createdAt) }
-  } catch (e) {
-    if (ctx.signal?.aborted) throw e
-    return { error: `failed to encrypt new data key with master key ${goQuote(key.label ?? key.id)}: ${messageOf(e)}` }
+/** The key wraps through each service in turn until one succeeds; every failure is reported when none does. */
+async function wrapOne(key: KeySource, part: Uint8Array, services: readonly KeyService[], ctx: KeyContext, createdAt: string): Promise<{ entry: KeyEntry } | { errors: string[] }> {
+  const errors: string[] = []
+  for (const service of services) {
+    try {
+      return { entry: withCreatedAt(await service.wrap(key, part, ctx), createdAt) }
+    } catch (e) {
+      if (ctx.signal?.aborted) throw e
+      errors.push(`failed to encrypt new data key with master key ${goQuote(key.label ?? key.id)}: ${messageOf(e)}`)
+    }
   }
+  return { errors }
+}
+
+/** This process's own keys: what sops calls the local key service. */
+export const LOCAL_KEY_SERVICE: KeyService = {
+  wrap: (key, part, ctx) => key.wrap(part, ctx),
+  unwrap: (key, entry, ctx) => key.unwrap(entry, ctx),
+}
+
+function keyServicesOf(ctx: KeyContext): readonly KeyService[] {
+  return ctx.keyServices ?? [LOCAL_KEY_SERVICE]
 }
 
 /** The entry stamped with its creation time (time.Now().UTC() in sops's key constructors), for the types that store one. */
@@ -70,7 +89,7 @@ function withCreatedAt(entry: KeyEntry, createdAt: string): KeyEntry {
 
 /** sops prints the Go slice of errors: `[err1 err2]`. */
 function generateError(errors: string[]): GenericError {
-  return new GenericError(`Could not generate data key: [${errors.join(' ')}]`)
+  return new GenericError(`Could not generate data key: [${errors.join(' ')}]`, { code: 'KEY_WRAP_FAILED' })
 }
 
 function unreachable(): never {
@@ -84,8 +103,8 @@ export type { GroupResult, KeyAttempt } from '../core/errors.js'
 
 /** The DataKeyError of a failed unwrap: the message lists what `groups` holds as data. */
 export class DataKeyUnavailableError extends DataKeyError {
-  constructor(message: string, groups: readonly GroupResult[], required: number) {
-    super(message, { groups, required })
+  constructor(message: string, groups: readonly GroupResult[], required: number, hint?: string) {
+    super(message, { groups, required }, hint === undefined ? {} : { hint })
   }
 }
 
@@ -111,13 +130,13 @@ export async function unwrapDataKey(
 
   if (groups.length === 1) {
     const part = parts[0]
-    if (part === undefined) throw noKeyError(results, 0)
+    if (part === undefined) throw await noKeyError(results, 0, ctx)
     return part
   }
   // A hand-edited threshold of 0 still needs 2 parts: Combine cannot work with fewer.
   const required = Math.max(threshold, 2)
   try {
-    if (parts.length < required) throw noKeyError(results, required)
+    if (parts.length < required) throw await noKeyError(results, required, ctx)
     return combine(parts)
   } catch (e) {
     if (e instanceof DataKeyError) throw e
@@ -138,17 +157,40 @@ async function unwrapGroup(
     ctx.signal?.throwIfAborted()
     const id = safeId(entry, keyIdOf)
     const label = safeId(entry, keyLabelOf)
+    let reasons: string[]
     try {
-      const source = await resolve(entry)
-      const part = await source.unwrap(entry, ctx)
-      attempts.push({ type: entry.type, id, label })
-      return { part, result: { ok: true, attempts } }
+      const outcome = await unwrapThroughServices(await resolve(entry), entry, ctx)
+      if ('part' in outcome) {
+        attempts.push({ type: entry.type, id, label })
+        return { part: outcome.part, result: { ok: true, attempts } }
+      }
+      reasons = outcome.reasons
     } catch (e) {
       if (ctx.signal?.aborted) throw e
-      attempts.push({ type: entry.type, id, label, reason: e instanceof KeyUnwrapError ? e.reason : messageOf(e) })
+      reasons = [reasonOf(e)]
     }
+    const reason = reasons[0]
+    attempts.push({ type: entry.type, id, label, ...(reason === undefined ? {} : { reason }), ...(reasons.length === 1 ? {} : { reasons }) })
   }
   return { result: { ok: false, attempts } }
+}
+
+/** Each service in turn until one recovers the part (sops's decryptKey); otherwise why each failed. */
+async function unwrapThroughServices(source: KeySource, entry: KeyEntry, ctx: KeyContext): Promise<{ part: Uint8Array } | { reasons: string[] }> {
+  const reasons: string[] = []
+  for (const service of keyServicesOf(ctx)) {
+    try {
+      return { part: await service.unwrap(source, entry, ctx) }
+    } catch (e) {
+      if (ctx.signal?.aborted) throw e
+      reasons.push(reasonOf(e))
+    }
+  }
+  return { reasons }
+}
+
+function reasonOf(e: unknown): string {
+  return e instanceof KeyUnwrapError ? e.reason : messageOf(e)
 }
 
 function safeId(entry: KeyEntry, name: (entry: KeyEntry) => string): string {
@@ -162,8 +204,11 @@ function safeId(entry: KeyEntry, name: (entry: KeyEntry) => string): string {
 // ---------------------------------------------------------------------------------------------
 // The "could not decrypt" message, shaped like sops's getDataKeyError.UserError (colourless)
 
-function noKeyError(results: readonly GroupResult[], required: number): DataKeyUnavailableError {
-  return new DataKeyUnavailableError(formatNoKeyMessage(results, required), results, required)
+async function noKeyError(results: readonly GroupResult[], required: number, ctx: KeyContext): Promise<DataKeyUnavailableError> {
+  const ageFailed = results.some((g) => g.attempts.some((a) => a.type === 'age' && a.reason !== undefined))
+  // Loaded only here: the hint needs the age module's locations, a failure path's cost.
+  const hint = ageFailed ? (await import('./age-hint.js')).ageIdentityHint(results, ctx.env) : undefined
+  return new DataKeyUnavailableError(formatNoKeyMessage(results, required), results, required, hint)
 }
 
 export function formatNoKeyMessage(results: readonly GroupResult[], required: number): string {
@@ -186,9 +231,11 @@ function formatGroup(result: GroupResult, index: number): string {
   return `Group ${index}: FAILED\n${prefixLines(keys, '  ')}`
 }
 
+/** sops's decryptKeyError: one `- | ` block per key service that failed (none when no service was asked). */
 function formatKey(attempt: KeyAttempt): string {
-  const reason = prefixLines(wordWrap(attempt.reason ?? 'unknown error', 60), '  | ')
-  return `${attempt.label ?? attempt.id}: FAILED\n${prefixLines(`-${reason.slice(1)}`, '  ')}`
+  const reasons = attempt.reasons ?? [attempt.reason ?? 'unknown error']
+  const blocks = reasons.map((r) => `-${prefixLines(wordWrap(r, 60), '  | ').slice(1)}`).join('\n\n')
+  return `${attempt.label ?? attempt.id}: FAILED\n${blocks === '' ? '' : prefixLines(blocks, '  ')}`
 }
 
 /** goware/prefixer, as sops uses it: every line gets the prefix, empty ones too (not the empty tail after a final newline). */

@@ -28,7 +28,8 @@ import { createRequire } from 'node:module'
 import type { KeyManagementServiceClient } from '@google-cloud/kms'
 import type { CallOptions } from 'google-gax'
 import { GenericError } from '../core/errors.js'
-import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS, withTimeout } from './timeouts.js'
+import { boundedCall, type BoundedCall } from './bounded-call.js'
+import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, NetworkTimeoutError, REQUEST_TIMEOUT_MS } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 
 type Env = KeyContext['env']
@@ -79,6 +80,7 @@ export function gcpKmsKeySource(resourceId: string): KeySource {
   return {
     type: 'gcp_kms',
     id,
+    keyFields: { resource_id: id },
     wrap: (part, ctx) => wrap(id, part, ctx),
     unwrap: (entry, ctx) => unwrap(id, entry, ctx),
   }
@@ -98,18 +100,17 @@ export function isValidResourceId(id: string): boolean {
 }
 
 async function wrap(resourceId: string, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
-  if (!isValidResourceId(resourceId)) throw new GenericError(invalidIdMessage(resourceId), { hint: RESOURCE_ID_HINT })
-  let ciphertext: Uint8Array
-  try {
-    ciphertext = await call(resourceId, ctx, 'encrypt', async (client, options) => {
-      const [res] = await client.encrypt({ name: resourceId, plaintext: part }, options)
-      return bytesOf(res.ciphertext)
-    })
-  } catch (e) {
-    if (ctx.signal?.aborted) throw e
-    throw new GenericError(`failed to encrypt sops data key with GCP KMS key: ${describeGcpError(e, 'encrypt', ctx.env)}`, { hint: hintFor(e) })
-  }
-  if (ciphertext.length === 0) throw new GenericError('failed to encrypt sops data key with GCP KMS key: KMS returned an empty ciphertext')
+  if (!isValidResourceId(resourceId)) throw new GenericError(invalidIdMessage(resourceId), { code: 'BAD_KEY', hint: RESOURCE_ID_HINT })
+  const ciphertext = await boundedCall(
+    bounds(resourceId, ctx, 'encrypt'),
+    () =>
+      call(ctx, async (client, options) => {
+        const [res] = await client.encrypt({ name: resourceId, plaintext: part }, options)
+        return bytesOf(res.ciphertext)
+      }),
+    (e) => new GenericError(`failed to encrypt sops data key with GCP KMS key: ${describeGcpError(e, 'encrypt', ctx.env)}`, { code: 'KEY_WRAP_FAILED', hint: hintFor(e) }),
+  )
+  if (ciphertext.length === 0) throw new GenericError('failed to encrypt sops data key with GCP KMS key: KMS returned an empty ciphertext', { code: 'KEY_WRAP_FAILED' })
   return {
     type: 'gcp_kms',
     // Standard base64 of the raw ciphertext: sops kept the encoding of its old REST-based client.
@@ -124,17 +125,17 @@ async function unwrap(resourceId: string, entry: KeyEntry, ctx: KeyContext): Pro
   if (typeof enc !== 'string' || enc === '') throw fail('no encrypted data key (enc) in the metadata')
   const compact = enc.replace(/\s/g, '')
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) throw fail('the encrypted data key (enc) is not valid base64')
-  try {
-    const plaintext = await call(resourceId, ctx, 'decrypt', async (client, options) => {
-      const [res] = await client.decrypt({ name: resourceId, ciphertext: Buffer.from(compact, 'base64') }, options)
-      return bytesOf(res.plaintext)
-    })
-    if (plaintext.length === 0) throw fail('failed to decrypt sops data key with GCP KMS key: KMS returned an empty plaintext')
-    return plaintext
-  } catch (e) {
-    if (ctx.signal?.aborted || e instanceof KeyUnwrapError) throw e
-    throw fail(`failed to decrypt sops data key with GCP KMS key: ${describeGcpError(e, 'decrypt', ctx.env)}`)
-  }
+  const plaintext = await boundedCall(
+    bounds(resourceId, ctx, 'decrypt'),
+    () =>
+      call(ctx, async (client, options) => {
+        const [res] = await client.decrypt({ name: resourceId, ciphertext: Buffer.from(compact, 'base64') }, options)
+        return bytesOf(res.plaintext)
+      }),
+    (e) => fail(`failed to decrypt sops data key with GCP KMS key: ${describeGcpError(e, 'decrypt', ctx.env)}`),
+  )
+  if (plaintext.length === 0) throw fail('failed to decrypt sops data key with GCP KMS key: KMS returned an empty plaintext')
+  return plaintext
 }
 
 const RESOURCE_ID_HINT = 'Use projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>.'
@@ -148,13 +149,18 @@ function invalidIdMessage(id: string): string {
 
 type Op = 'encrypt' | 'decrypt'
 
+/** The deadline covers loading the SDK and the credentials too (a refresh token or ADC may go to the network). */
+function bounds(resourceId: string, ctx: KeyContext, op: Op): BoundedCall {
+  return { ctx, what: `GCP KMS ${op} with ${resourceId}`, deadlineMs: NETWORK_TIMEOUT_MS }
+}
+
 /**
  * A client per operation, closed afterwards (as sops does): an open gRPC channel would keep a
  * library caller's process alive, and a file rarely has more than one or two GCP keys. Closing
- * is also how a call is cut short on timeout or abort (gax promises cannot be cancelled once
- * the client has wrapped them).
+ * is also how a call is cut short on abort (gax promises cannot be cancelled once the client
+ * has wrapped them).
  */
-async function call<T>(resourceId: string, ctx: KeyContext, op: Op, run: (client: KeyManagementServiceClient, options: CallOptions) => Promise<T>): Promise<T> {
+async function call<T>(ctx: KeyContext, run: (client: KeyManagementServiceClient, options: CallOptions) => Promise<T>): Promise<T> {
   ctx.signal?.throwIfAborted()
   const settings = connectionSettings(ctx.env)
   const { KeyManagementServiceClient } = await loadKms()
@@ -162,9 +168,7 @@ async function call<T>(resourceId: string, ctx: KeyContext, op: Op, run: (client
   const onAbort = () => void client.close().catch(() => undefined)
   ctx.signal?.addEventListener('abort', onAbort, { once: true })
   try {
-    // The deadline covers the credentials too (a refresh token or ADC may go to the network).
-    const work = callOptions(settings, client, ctx.env).then((options) => run(client, options))
-    return await withTimeout(work, NETWORK_TIMEOUT_MS, `GCP KMS ${op} with ${resourceId}`)
+    return await callOptions(settings, client, ctx.env).then((options) => run(client, options))
   } finally {
     ctx.signal?.removeEventListener('abort', onAbort)
     await client.close().catch(() => undefined)
@@ -204,7 +208,7 @@ interface ConnectionSettings {
 export function connectionSettings(env: Env): ConnectionSettings {
   const type = (env[SOPS_GCP_KMS_CLIENT_TYPE] ?? '').trim().toLowerCase()
   if (type !== '' && type !== 'grpc' && type !== 'rest') {
-    throw new GenericError(`invalid ${SOPS_GCP_KMS_CLIENT_TYPE} ${JSON.stringify(type)}: use grpc or rest`)
+    throw new GenericError(`invalid ${SOPS_GCP_KMS_CLIENT_TYPE} ${JSON.stringify(type)}: use grpc or rest`, { code: 'BAD_ENVIRONMENT' })
   }
   const universeDomain = env[SOPS_GCP_KMS_UNIVERSE_DOMAIN]?.trim() || undefined
   const endpoint = env[SOPS_GCP_KMS_ENDPOINT]?.trim()
@@ -222,9 +226,9 @@ export function connectionSettings(env: Env): ConnectionSettings {
 function parseHostPort(endpoint: string): { host: string; port: number } {
   const bare = endpoint.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '')
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(bare)
-  if (!m) throw new GenericError(`invalid ${SOPS_GCP_KMS_ENDPOINT} ${JSON.stringify(endpoint)}: use host:port`)
+  if (!m) throw new GenericError(`invalid ${SOPS_GCP_KMS_ENDPOINT} ${JSON.stringify(endpoint)}: use host:port`, { code: 'BAD_ENVIRONMENT' })
   const port = m[2] === undefined ? 443 : Number(m[2])
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new GenericError(`invalid port in ${SOPS_GCP_KMS_ENDPOINT} ${JSON.stringify(endpoint)}`)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new GenericError(`invalid port in ${SOPS_GCP_KMS_ENDPOINT} ${JSON.stringify(endpoint)}`, { code: 'BAD_ENVIRONMENT' })
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port }
 }
 
@@ -245,9 +249,9 @@ function credentialsFrom(env: Env): Credentials {
       json = JSON.parse(text)
     } catch {
       // Never echo the value: it may be a private key with one character missing.
-      throw new GenericError(`${GOOGLE_CREDENTIALS} is neither an existing file nor JSON credentials`)
+      throw new GenericError(`${GOOGLE_CREDENTIALS} is neither an existing file nor JSON credentials`, { code: 'BAD_CREDENTIALS' })
     }
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new GenericError(`${GOOGLE_CREDENTIALS} does not hold a JSON credentials object`)
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new GenericError(`${GOOGLE_CREDENTIALS} does not hold a JSON credentials object`, { code: 'BAD_CREDENTIALS' })
     return { kind: 'json', json: json as Record<string, unknown> }
   }
   const token = env[GOOGLE_OAUTH_ACCESS_TOKEN]?.trim()
@@ -259,7 +263,7 @@ function readCredentialsFile(file: string): string {
   try {
     return readFileSync(file, 'utf8')
   } catch (e) {
-    throw new GenericError(`cannot read ${GOOGLE_CREDENTIALS} file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
+    throw new GenericError(`cannot read ${GOOGLE_CREDENTIALS} file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { code: 'BAD_CREDENTIALS' })
   }
 }
 
@@ -319,7 +323,7 @@ async function loadGax(): Promise<GaxModule> {
   return requireNearKms()('google-gax') as GaxModule
 }
 
-async function loadAuth(): Promise<AuthModule> {
+export async function loadAuth(): Promise<AuthModule> {
   await loadKms()
   const gaxRequire = createRequire(requireNearKms().resolve('google-gax'))
   return gaxRequire('google-auth-library') as AuthModule

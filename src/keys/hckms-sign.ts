@@ -87,7 +87,7 @@ export function parseAuthorization(value: string): ParsedAuthorization | undefin
 function canonicalUri(path: string): string {
   const uri = path
     .split('/')
-    .map((segment) => escape(safeDecode(segment)))
+    .map((segment) => sdkEscape(safeDecode(segment)))
     .join('/')
   return uri.endsWith('/') ? uri : `${uri}/`
 }
@@ -95,12 +95,12 @@ function canonicalUri(path: string): string {
 function canonicalQuery(query: Readonly<Record<string, string>>): string {
   return Object.keys(query)
     .sort()
-    .map((k) => `${escape(k)}=${escape(query[k]!)}`)
+    .map((k) => `${sdkEscape(k)}=${sdkEscape(query[k]!)}`)
     .join('&')
 }
 
 /** The SDK's escape: every byte outside A-Z a-z 0-9 `_-~.` as %XX (upper-case hex). */
-function escape(s: string): string {
+function sdkEscape(s: string): string {
   let out = ''
   for (const byte of Buffer.from(s, 'utf8')) {
     const c = String.fromCharCode(byte)

@@ -59,6 +59,7 @@ export function fromEntry(entry: KeyEntry): KeySource {
     return {
       type: 'hckms',
       id: keyId,
+      keyFields: { key_id: keyId },
       wrap: () => Promise.reject(error),
       unwrap: () => Promise.reject(new KeyUnwrapError('hckms', keyId, error.message)),
     }
@@ -70,6 +71,7 @@ export function hckmsKeySource(key: HckmsKey): KeySource {
   return {
     type: 'hckms',
     id: k.keyId,
+    keyFields: { key_id: k.keyId },
     wrap: (part, ctx) => wrap(k, part, ctx),
     unwrap: (entry, ctx) => unwrap(k, entry, ctx),
   }
@@ -79,27 +81,27 @@ export function hckmsKeySource(key: HckmsKey): KeySource {
 export function parseKeyId(keyId: string): HckmsKey {
   const trimmed = keyId.trim()
   const colon = trimmed.indexOf(':')
-  if (colon === -1) throw new GenericError(`invalid key ID format: expected 'region:key-uuid', got ${goQuote(trimmed)}`, { hint: KEY_ID_HINT })
+  if (colon === -1) throw new GenericError(`invalid key ID format: expected 'region:key-uuid', got ${goQuote(trimmed)}`, { code: 'BAD_KEY', hint: KEY_ID_HINT })
   const region = trimmed.slice(0, colon).trim()
   const keyUuid = trimmed.slice(colon + 1).trim()
-  if (region === '') throw new GenericError(`region cannot be empty in key ID: ${goQuote(trimmed)}`, { hint: KEY_ID_HINT })
-  if (keyUuid === '') throw new GenericError(`key UUID cannot be empty in key ID: ${goQuote(trimmed)}`, { hint: KEY_ID_HINT })
+  if (region === '') throw new GenericError(`region cannot be empty in key ID: ${goQuote(trimmed)}`, { code: 'BAD_KEY', hint: KEY_ID_HINT })
+  if (keyUuid === '') throw new GenericError(`key UUID cannot be empty in key ID: ${goQuote(trimmed)}`, { code: 'BAD_KEY', hint: KEY_ID_HINT })
   return { keyId, region, keyUuid }
 }
 
 const KEY_ID_HINT = 'Use <region>:<key-uuid>, e.g. tr-west-1:0d0466b0-e727-4d9c-b35d-f84bb474a37f.'
 
 async function wrap(key: HckmsKey, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
-  const client = await clientOrThrow(key, ctx, (m, hint) => new GenericError(m, { hint }))
+  const client = await clientOrThrow(key, ctx, (m, hint) => new GenericError(m, { code: 'BAD_CREDENTIALS', hint }))
   let answer: Record<string, unknown>
   try {
     answer = await kmsCall(client, 'encrypt-data', { key_id: key.keyUuid, plain_text: Buffer.from(part).toString('base64'), encryption_algorithm: 'SYMMETRIC_DEFAULT' }, ctx)
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw new GenericError(`failed to encrypt sops data key with HuaweiCloud KMS: ${messageOf(e)}`, { hint: hintOf(e) })
+    throw new GenericError(`failed to encrypt sops data key with HuaweiCloud KMS: ${messageOf(e)}`, { code: 'KEY_WRAP_FAILED', hint: hintOf(e) })
   }
   const cipherText = answer.cipher_text
-  if (typeof cipherText !== 'string') throw new GenericError('encryption response missing ciphertext')
+  if (typeof cipherText !== 'string') throw new GenericError('encryption response missing ciphertext', { code: 'KEY_WRAP_FAILED' })
   return { type: 'hckms', fields: { enc: cipherText, key_id: key.keyId } }
 }
 

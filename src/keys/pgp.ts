@@ -22,6 +22,7 @@ export function pgpKeySource(fingerprint: string): KeySource {
   return {
     type: 'pgp',
     id: fp,
+    keyFields: { fp },
     wrap: (part, ctx) => wrap(fp, part, ctx),
     unwrap: (entry, ctx) => unwrap(fp, entry, ctx),
   }
@@ -54,7 +55,7 @@ async function wrap(fp: string, part: Uint8Array, ctx: KeyContext): Promise<KeyE
     const why = res.code !== 0 ? res.stderr.trim() : `${ctx.env.SOPS_GPG_EXEC || 'gpg'} wrote no encrypted key`
     // retrievePubKey's words, whatever went wrong (had a legacy pubring held the key, sops would have used it).
     const openpgp = `${OPENPGP}: key with fingerprint '${fp}' is not available in keyring`
-    throw new GenericError(`could not encrypt data key with PGP key: ${openpgp}; GnuPG binary error: failed to encrypt sops data key with pgp: ${why}`)
+    throw new GenericError(`could not encrypt data key with PGP key: ${openpgp}; GnuPG binary error: failed to encrypt sops data key with pgp: ${why}`, { code: 'KEY_WRAP_FAILED' })
   }
   return { type: 'pgp', fields: { enc, fp } }
 }

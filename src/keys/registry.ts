@@ -36,7 +36,7 @@ export const KEY_SOURCES = [kms, gcpKms, hckms, azureKv, hcVault, pgp, age] as c
 
 /**
  * The descriptors by name. Each descriptor file also adds its type id to core's KeyType;
- * exporting them keeps those files in the library's .d.ts (keys/types.ts names this module), so
+ * exporting them keeps those files in the library's .d.ts (src/index.ts names this module), so
  * KeyType is the full union for library users too.
  */
 export { age, azureKv, gcpKms, hckms, hcVault, kms, pgp }
@@ -103,7 +103,7 @@ export function isKeyType(value: string): value is KeyType {
 
 export function keyProvider(type: KeyType): KeySourceDescriptor {
   const p = KEY_SOURCES.find((x) => x.type === type)
-  if (!p) throw new GenericError(`unknown key type ${type}`)
+  if (!p) throw new GenericError(`unknown key type ${type}`, { code: 'UNKNOWN_KEY_TYPE' })
   return p
 }
 
@@ -168,7 +168,7 @@ export async function keySourceFromEntry(entry: KeyEntry): Promise<KeySource> {
 /** A source for one id from the CLI, env or config. Unimplemented types are an error here (encrypting). */
 export async function keySourceFromSpec(type: KeyType, spec: string, options?: KeySpecOptions): Promise<KeySource> {
   const p = keyProvider(type)
-  if (!p.load) throw new GenericError(`${type} keys are not supported by this version of tsops`)
+  if (!p.load) throw new GenericError(`${type} keys are not supported by this version of tsops`, { code: 'UNSUPPORTED_KEY_TYPE' })
   return (await p.load()).fromSpec(spec, options)
 }
 
@@ -182,7 +182,7 @@ function unsupportedSource(type: KeyType, id: string): KeySource {
   return {
     type,
     id,
-    wrap: () => Promise.reject(new GenericError(reason)),
+    wrap: () => Promise.reject(new GenericError(reason, { code: 'UNSUPPORTED_KEY_TYPE' })),
     unwrap: () => Promise.reject(new KeyUnwrapError(type, id, reason)),
   }
 }

@@ -19,6 +19,29 @@ export const MAX_ATTEMPTS = 3
 /** Deadline for one key operation, retries included. */
 export const NETWORK_TIMEOUT_MS = 20_000
 
+/** The four bounds together; a KeyContext may carry other values (tests: milliseconds, not seconds). */
+export interface NetworkTimeouts {
+  connectMs: number
+  requestMs: number
+  attempts: number
+  overallMs: number
+}
+
+export const DEFAULT_NETWORK_TIMEOUTS: Readonly<NetworkTimeouts> = Object.freeze({
+  connectMs: CONNECT_TIMEOUT_MS,
+  requestMs: REQUEST_TIMEOUT_MS,
+  attempts: MAX_ATTEMPTS,
+  overallMs: NETWORK_TIMEOUT_MS,
+})
+
+/**
+ * The bounds a key operation runs under: the defaults, or what the caller injected
+ * (`KeyContext.timeouts`), so a test of a hanging server waits milliseconds instead of seconds.
+ */
+export function networkTimeouts(ctx: { timeouts?: Partial<NetworkTimeouts> | undefined }): Readonly<NetworkTimeouts> {
+  return ctx.timeouts ? { ...DEFAULT_NETWORK_TIMEOUTS, ...ctx.timeouts } : DEFAULT_NETWORK_TIMEOUTS
+}
+
 /** Raised when a deadline passes; `what` names the key and the operation. */
 export class NetworkTimeoutError extends Error {
   constructor(
@@ -50,7 +73,8 @@ export function timeoutSignal(ms: number, outer?: AbortSignal): AbortSignal {
   return outer ? AbortSignal.any([outer, timeout]) : timeout
 }
 
-function formatSeconds(ms: number): string {
+/** How a message states a bound: `5s`, `0.2s`. */
+export function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`
 }
 

@@ -39,6 +39,7 @@ export function vaultTransitKeySource(key: VaultKey): KeySource {
   return {
     type: 'hc_vault',
     id: keyUri(k),
+    keyFields: { engine_path: k.enginePath, key_name: k.keyName, vault_address: k.vaultAddress },
     wrap: (part, ctx) => wrap(k, part, ctx),
     unwrap: (entry, ctx) => unwrap(k, entry, ctx),
   }
@@ -69,12 +70,12 @@ const URI_EXAMPLE = 'https://vault.example.com:8200/v1/transit/keys/keyName'
  */
 export function parseVaultUri(uri: string): VaultKey {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):(?:\/\/([^/?#]*))?([^?#]*)/.exec(uri)
-  if (!m) throw new GenericError(`missing scheme in Vault URL (should be like this: +${URI_EXAMPLE}), got: ${uri}`)
+  if (!m) throw new GenericError(`missing scheme in Vault URL (should be like this: +${URI_EXAMPLE}), got: ${uri}`, { code: 'BAD_KEY' })
   const requestUri = m[3] || '/'
   if (/\/[^/]+\/v\d+\/[^/]+\/[^/]+\/[^/]+/.test(requestUri)) {
-    throw new GenericError(`running Vault with a prefixed URL is not supported! (Format has to be like ${URI_EXAMPLE})`)
+    throw new GenericError(`running Vault with a prefixed URL is not supported! (Format has to be like ${URI_EXAMPLE})`, { code: 'BAD_KEY' })
   }
-  if (!/\/v\d+\/[^/]+\/[^/]+\/[^/]+/.test(requestUri)) throw new GenericError(`vault path does not seem to be formatted correctly: (eg. ${URI_EXAMPLE})`)
+  if (!/\/v\d+\/[^/]+\/[^/]+\/[^/]+/.test(requestUri)) throw new GenericError(`vault path does not seem to be formatted correctly: (eg. ${URI_EXAMPLE})`, { code: 'BAD_KEY' })
   const dirs = requestUri.replace(/^\/+|\/+$/g, '').split('/')
   const enginePath = path.posix.normalize(dirs.slice(1, -2).join('/')).replace(/\/+$/, '')
   return { vaultAddress: `${m[1]!.toLowerCase()}://${m[2] ?? ''}`, enginePath, keyName: dirs.at(-1)! }
@@ -96,8 +97,8 @@ async function wrap(key: VaultKey, part: Uint8Array, ctx: KeyContext): Promise<K
     ciphertext = c
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    if (e instanceof UnwrappedVaultError) throw new GenericError(e.message, { hint: e.hint })
-    throw new GenericError(`failed to encrypt sops data key to Vault transit backend '${backendPath(key, 'encrypt')}': ${messageOf(e)}`, { hint: hintOf(e) })
+    if (e instanceof UnwrappedVaultError) throw new GenericError(e.message, { code: 'KEY_WRAP_FAILED', hint: e.hint })
+    throw new GenericError(`failed to encrypt sops data key to Vault transit backend '${backendPath(key, 'encrypt')}': ${messageOf(e)}`, { code: 'KEY_WRAP_FAILED', hint: hintOf(e) })
   }
   const fields: KeyFields = {
     enc: ciphertext,
@@ -191,7 +192,7 @@ async function transit(key: VaultKey, op: 'encrypt' | 'decrypt', body: Record<st
       text = await res.text()
     } catch (e) {
       if (ctx.signal?.aborted) throw e
-      last = new VaultError(networkErrorText(e, target, key))
+      last = new VaultError(networkErrorText(e, target, key.vaultAddress))
       if (overall.aborted) break
       continue
     }
@@ -214,19 +215,19 @@ async function transit(key: VaultKey, op: 'encrypt' | 'decrypt', body: Record<st
 }
 
 /** The Vault client's ResponseError text. */
-function responseErrorText(res: Response, text: string, url: string): string {
+export function responseErrorText(res: Response, text: string, url: string, method: 'GET' | 'PUT' = 'PUT'): string {
   const ns = res.headers.get('x-vault-namespace') ?? ''
   const errors = vaultErrors(text)
-  const head = `Error making API request.\n\n${ns !== '' && ns !== 'root/' ? `Namespace: ${ns}\n` : ''}URL: PUT ${url}\nCode: ${res.status}. `
+  const head = `Error making API request.\n\n${ns !== '' && ns !== 'root/' ? `Namespace: ${ns}\n` : ''}URL: ${method} ${url}\nCode: ${res.status}. `
   if (errors === undefined) return `${head}Raw Message:\n\n${text}`
   return `${head}Errors:\n\n${errors.map((e) => `* ${e}`).join('')}`
 }
 
 /** No answer: Go's *url.Error (`Put "URL": dial tcp …`), or how long tsops waited. */
-function networkErrorText(e: unknown, url: string, key: VaultKey): string {
+export function networkErrorText(e: unknown, url: string, vaultAddress: string, method: 'Get' | 'Put' = 'Put'): string {
   const name = (e as { name?: string } | undefined)?.name
-  if (name === 'TimeoutError' || name === 'AbortError') return `Vault at ${key.vaultAddress} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
-  return goUrlError('Put', url, e)
+  if (name === 'TimeoutError' || name === 'AbortError') return `Vault at ${vaultAddress} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
+  return goUrlError(method, url, e)
 }
 
 /** Vault answers errors as `{"errors": ["…"]}`; undefined when the body is not JSON (the client then shows it raw). */
@@ -258,7 +259,7 @@ function parseData(text: string): Record<string, unknown> | undefined {
  * the request without a token and Vault's 403 says why. With envOnly (the library's
  * `inheritEnv: false`) no file unless env itself gives HOME.
  */
-async function vaultToken(ctx: KeyContext): Promise<string> {
+export async function vaultToken(ctx: KeyContext): Promise<string> {
   const env = ctx.env
   const fromEnv = env.VAULT_TOKEN
   if (fromEnv) return fromEnv

@@ -21,6 +21,7 @@ import { DATA_KEY, ENC_DATA_PREFIX, encryptedBinaryFrame, locateBinaryPayload, p
 import type { Document, EmitOptions, Format } from '../formats/format.js'
 import { wrapDataKey } from '../keys/datakey.js'
 import { decryptStoredMac, openDocument, recoverDataKey, type DecryptOptions } from './decrypt.js'
+import { withDataKey } from './open.js'
 import { assertEncryptable, effectiveRules, sealMetadata, type EncryptOptions } from './encrypt.js'
 
 /**
@@ -49,17 +50,14 @@ export async function encryptBinaryChunks(format: Format, doc: Document, options
   const plaintext = binaryPayload(doc)
   if (plaintext === undefined) return undefined
   assertEncryptable(format, doc)
-  const dataKey = randomBytes(DATA_KEY_SIZE)
-  try {
+  return withDataKey(randomBytes(DATA_KEY_SIZE), async (dataKey) => {
     const wrapped = await wrapDataKey(dataKey, options.keyGroups, options.shamirThreshold ?? 0, options.ctx)
     const rules = effectiveRules(format, options.rules ?? {})
     const mac = computeMac(doc.branches, new LeafSelector(rules))
     const metadata = sealMetadata(new ValueCipher(dataKey), mac, { keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold, rules, now: options.now })
     // A KeyObject copies the key, so the raw bytes can be zeroed before the chunks are produced.
     return encryptedChunks(plaintext, createSecretKey(dataKey), metadataTree(metadata), emitOptions)
-  } finally {
-    dataKey.fill(0)
-  }
+  })
 }
 
 function* encryptedChunks(plaintext: Uint8Array, key: KeyObject, metadata: TreeMap, emitOptions?: EmitOptions): Generator<Uint8Array> {
@@ -114,7 +112,7 @@ export async function decryptBinaryFile(file: string, options: DecryptOptions): 
     const plan = payload && planStream(payload.skeleton)
     if (!payload || !plan) return undefined
     const { metadata, dataKey } = await recoverDataKey(plan.doc, options)
-    try {
+    return await withDataKey(dataKey, () => {
       const plaintext = decryptPayload(read, payload.start, payload.end, dataKey, plan)
       // A value that does not open: the general path, with the key already recovered, says why in sops's words.
       if (plaintext === undefined) return binaryPlaintext(openDocument(parseEncryptedBinary(fs.readFileSync(file)), metadata, dataKey, options).doc)
@@ -122,9 +120,7 @@ export async function decryptBinaryFile(file: string, options: DecryptOptions): 
       const computed = computeMac([tree], new LeafSelector(metadata.rules))
       if (!options.ignoreMac) verifyMac(decryptStoredMac(new ValueCipher(dataKey), metadata), computed)
       return plaintext
-    } finally {
-      dataKey.fill(0)
-    }
+    })
   } finally {
     fs.closeSync(fd)
   }

@@ -1,6 +1,7 @@
 /**
  * Encrypted document -> plaintext document: one data-key unwrap, every selected leaf decrypted,
- * the MAC verified in constant time (spec Appendix A).
+ * the MAC verified in constant time (spec Appendix A). Callers open files through open.ts, which
+ * owns the data key's lifetime; these are its steps.
  */
 import { IvStash, ValueCipher, type DecryptOptions as CipherDecryptOptions } from '../core/cipher.js'
 import { MacMismatchError, TsopsError } from '../core/errors.js'
@@ -21,6 +22,8 @@ export interface DecryptOptions extends CipherDecryptOptions {
    * decrypts that will never re-encrypt pass false and skip that work.
    */
   keepIvs?: boolean
+  /** The IV stash to fill instead of a new one (keepIvs is then ignored). */
+  stash?: IvStash
   /** Each comment found in the clear (sops warns about every one). */
   onUnencryptedComment?: (text: string) => void
 }
@@ -28,7 +31,7 @@ export interface DecryptOptions extends CipherDecryptOptions {
 export interface Decrypted {
   doc: Document
   metadata: Metadata
-  /** The file's data key; callers that re-encrypt keep it, everyone else should zero it. */
+  /** The file's data key (open.ts's handle zeroes it when closed). */
   dataKey: Uint8Array
   /** IVs of every decrypted value, for stable re-encryption. */
   stash: IvStash
@@ -43,7 +46,7 @@ export async function recoverDataKey(doc: Document, options: Pick<DecryptOptions
 
 /** Decrypt with a known data key and verify the MAC; strips the metadata from `doc`. */
 export function openDocument(doc: Document, metadata: Metadata, dataKey: Uint8Array, options: Omit<DecryptOptions, 'ctx'> = {}): Decrypted {
-  const stash = new IvStash(options.keepIvs ?? true)
+  const stash = options.stash ?? new IvStash(options.keepIvs ?? true)
   const cipher = new ValueCipher(dataKey, stash)
   const selector = new LeafSelector(metadata.rules)
   const computed = decryptBranches(doc.branches, cipher, selector, options)
@@ -60,16 +63,5 @@ export function decryptStoredMac(cipher: ValueCipher, metadata: Metadata): strin
     throw new MacMismatchError(`Cannot decrypt MAC: ${err instanceof TsopsError ? err.message : 'unexpected error'}`, {
       hint: 'lastmodified or the MAC was changed, or the file is corrupt.',
     })
-  }
-}
-
-/** Decrypt a parsed encrypted document in place. */
-export async function decryptDocument(doc: Document, options: DecryptOptions): Promise<Decrypted> {
-  const { metadata, dataKey } = await recoverDataKey(doc, options)
-  try {
-    return openDocument(doc, metadata, dataKey, options)
-  } catch (err) {
-    dataKey.fill(0) // a failed decrypt hands the key to nobody
-    throw err
   }
 }

@@ -4,7 +4,7 @@
  * metadata attached (spec Appendix B).
  */
 import { randomBytes } from 'node:crypto'
-import { IvStash, ValueCipher, DATA_KEY_SIZE } from '../core/cipher.js'
+import { type IvStash, ValueCipher, DATA_KEY_SIZE } from '../core/cipher.js'
 import { AlreadyEncryptedError, EmptyDocumentError, EncryptMacError, TsopsError } from '../core/errors.js'
 import { metadataTree, SOPS_FORMAT_VERSION, type Metadata } from '../keys/metadata.js'
 import { LeafSelector, withDefaultRule, type EncryptionRules } from '../core/rules.js'
@@ -13,6 +13,7 @@ import { encryptBranches } from '../core/walk.js'
 import type { Document, Format } from '../formats/format.js'
 import type { KeyContext, KeyEntry, KeySource } from '../keys/types.js'
 import { wrapDataKey } from '../keys/datakey.js'
+import { withDataKey } from './open.js'
 
 export interface EncryptOptions {
   /** Master keys, one inner list per key group. */
@@ -26,8 +27,7 @@ export interface EncryptOptions {
 /** Encrypt a freshly parsed plaintext document in place (a new data key). */
 export async function encryptDocument(format: Format, doc: Document, options: EncryptOptions): Promise<Document> {
   assertEncryptable(format, doc)
-  const dataKey = randomBytes(DATA_KEY_SIZE)
-  try {
+  return withDataKey(randomBytes(DATA_KEY_SIZE), async (dataKey) => {
     const wrapped = await wrapDataKey(dataKey, options.keyGroups, options.shamirThreshold ?? 0, options.ctx)
     return sealDocument(format, doc, dataKey, {
       keyGroups: wrapped.groups,
@@ -35,9 +35,7 @@ export async function encryptDocument(format: Format, doc: Document, options: En
       rules: effectiveRules(format, options.rules ?? {}),
       now: options.now,
     })
-  } finally {
-    dataKey.fill(0)
-  }
+  })
 }
 
 export function assertEncryptable(format: Format, doc: Document): void {
@@ -47,7 +45,7 @@ export function assertEncryptable(format: Format, doc: Document): void {
 
 /** The binary store writes no rule at all (sops forces them empty); other stores default the suffix. */
 export function effectiveRules(format: Format, rules: EncryptionRules): EncryptionRules {
-  return format.name === 'binary' ? {} : withDefaultRule(rules)
+  return format.capabilities.encryptionRules ? withDefaultRule(rules) : {}
 }
 
 export interface SealOptions {

@@ -14,10 +14,11 @@ import { SOPS_FORMAT_VERSION, type Metadata } from '../core/metadata.js'
 import { withDefaultRule } from '../core/rules.js'
 import type { TreeMap } from '../core/tree.js'
 import type { Document, EmitOptions, Format, FormatName } from '../formats/format.js'
-import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
+import { loadFormat } from '../formats/registry.js'
 import { readFileAsSops } from '../io/go-errors.js'
 import type { KeyContext } from '../keys/types.js'
-import { decryptDocument, type Decrypted } from './decrypt.js'
+import type { Decrypted } from './decrypt.js'
+import { open, type OpenedFile } from './open.js'
 import { sealDocument } from './encrypt.js'
 
 export interface OpenFileOptions {
@@ -28,9 +29,8 @@ export interface OpenFileOptions {
   decryptionOrder?: readonly string[]
 }
 
-/** A decrypted file plus what re-encrypting it needs. The caller must zero `dataKey` when done. */
-export interface OpenedFile extends Decrypted {
-  format: Format
+/** A decrypted file plus what re-encrypting it needs. The caller must close() it when done. */
+export interface OpenedFileWithBytes extends OpenedFile {
   /** The file's bytes as read. */
   original: Buffer
 }
@@ -39,18 +39,10 @@ export interface OpenedFile extends Decrypted {
  * Read, parse and decrypt an encrypted file (one data-key unwrap). A file that cannot be read is
  * sops's `Error reading file: open FILE: …` (exit 2), FILE as the caller names it.
  */
-export async function openEncryptedFile(file: string, options: OpenFileOptions): Promise<OpenedFile> {
+export async function openEncryptedFile(file: string, options: OpenFileOptions): Promise<OpenedFileWithBytes> {
   const original = readFileAsSops(file)
-  const [parse, format] = await Promise.all([loadEncryptedParser(options.format), loadFormat(options.format)])
-  const doc = parse(original)
-  const decrypted = await decryptDocument(doc, {
-    ctx: options.ctx,
-    ignoreMac: options.ignoreMac,
-    decryptionOrder: options.decryptionOrder,
-    rawStrings: format.name === 'binary',
-    decodeLiteral: format.decodeLiteral?.bind(format),
-  })
-  return { ...decrypted, format, original }
+  const opened = await open(original, options.format, { ctx: options.ctx, ignoreMac: options.ignoreMac, decryptionOrder: options.decryptionOrder })
+  return Object.assign(opened, { original })
 }
 
 export interface ReencryptOptions {
@@ -114,7 +106,7 @@ export interface Reencrypted {
 export async function withDecrypted(
   file: string,
   options: WithDecryptedOptions,
-  mutate: (doc: Document, opened: OpenedFile) => boolean | void | Promise<boolean | void>,
+  mutate: (doc: Document, opened: OpenedFileWithBytes) => boolean | void | Promise<boolean | void>,
 ): Promise<Reencrypted> {
   const opened = await openEncryptedFile(file, options)
   try {
@@ -124,7 +116,7 @@ export async function withDecrypted(
     const sealed = reencrypt(opened.format, opened.doc, opened, options)
     return { bytes: emitEncrypted(output, sealed, opened.format, options.emitOptions), changed }
   } finally {
-    opened.dataKey.fill(0)
+    opened.close()
   }
 }
 

@@ -30,7 +30,7 @@ export function valueAt(root: TreeMap, path: readonly PathPart[]): Value {
   let node: Value = root
   for (const part of path) {
     const next = childOf(node, part)
-    if (next === undefined) throw new GenericError(`error truncating tree: ${missingComponent(node, part)}`)
+    if (next === undefined) throw new GenericError(`error truncating tree: ${missingComponent(node, part)}`, { code: 'PATH_NOT_FOUND' })
     node = next
   }
   return node

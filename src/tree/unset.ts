@@ -10,7 +10,7 @@ import { itemIndexOf, type PathPart } from './path.js'
 
 /** Remove the value at `path` from `root` (mutated). */
 export function unsetValue(root: TreeMap, path: readonly PathPart[]): void {
-  if (path.length === 0) throw new GenericError('Invalid unset index format: the path is empty')
+  if (path.length === 0) throw new GenericError('Invalid unset index format: the path is empty', { code: 'BAD_TREE_PATH' })
   unsetIn(root, path, 0)
 }
 
@@ -19,7 +19,7 @@ function unsetIn(node: Value, path: readonly PathPart[], from: number): void {
   const head = path[from]!
   if (node instanceof TreeMap) return unsetInMap(node, head, path, from + 1)
   if (node instanceof TreeSeq) return unsetInList(node, head, path, from + 1)
-  throw new GenericError(`Unsupported type: ${typeName(node)} for item '${head}'`)
+  throw new GenericError(`Unsupported type: ${typeName(node)} for item '${head}'`, { code: 'BAD_TREE_PATH' })
 }
 
 function unsetInMap(map: TreeMap, key: PathPart, path: readonly PathPart[], rest: number): void {
@@ -34,7 +34,7 @@ function unsetInMap(map: TreeMap, key: PathPart, path: readonly PathPart[], rest
 }
 
 function unsetInList(seq: TreeSeq, index: PathPart, path: readonly PathPart[], rest: number): void {
-  if (typeof index !== 'number') throw new GenericError(`Unsupported key ${JSON.stringify(index)} for a list: use an integer index`)
+  if (typeof index !== 'number') throw new GenericError(`Unsupported key ${JSON.stringify(index)} for a list: use an integer index`, { code: 'BAD_TREE_PATH' })
   const at = index < 0 ? undefined : itemIndexOf(seq, index)
   if (at === undefined) throw new KeyNotFoundError(`Index ${index} out of bounds`)
   if (rest === path.length) {

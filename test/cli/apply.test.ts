@@ -5,7 +5,7 @@ import path from 'node:path'
 import { runCli } from '../helpers/cli.js'
 import { cliWorkspace } from '../helpers/workspace.js'
 
-const { dir, age, env, encrypted, decrypted } = cliWorkspace('tsops-apply-')
+const { dir, env, encrypted, decrypted } = cliWorkspace('tsops-apply-')
 
 const FIFTY = Array.from({ length: 50 }, (_, i) => `key${i}: value-${i}\n`).join('')
 const JSON_DOC = '{\n\t"user": "admin",\n\t"password": "hunter2",\n\t"port": 5432\n}\n'
@@ -16,7 +16,8 @@ function plain(name: string, content: string): string {
   return file
 }
 
-const sleepPastSecond = () => new Promise((r) => setTimeout(r, 1100))
+/** lastmodified has second precision: an apply that must show a new one runs with its clock 2 s ahead. */
+const LATER = 2_000
 
 describe('tsops apply', () => {
   it('re-encrypts a full new plaintext; only changed values, lastmodified and mac change (git)', async () => {
@@ -27,8 +28,7 @@ describe('tsops apply', () => {
     git('add', 'secrets.yaml')
     git('commit', '-q', '-m', 'init')
     const next = FIFTY.replace('key7: value-7', 'key7: rotated')
-    await sleepPastSecond()
-    const r = await runCli(['apply', file, plain('next.yaml', next)], { env: env() })
+    const r = await runCli(['apply', file, plain('next.yaml', next)], { env: env(), clockOffsetMs: LATER })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(git('diff', '--numstat').trim()).toBe('3\t3\tsecrets.yaml')
@@ -51,11 +51,10 @@ describe('tsops apply', () => {
   it('unchanged values keep their ciphertext; an identical plaintext writes nothing', async () => {
     const file = await encrypted('same.json', JSON_DOC)
     const before = fs.readFileSync(file)
-    await sleepPastSecond()
-    const same = await runCli(['apply', file, plain('same-plain.json', JSON_DOC)], { env: env() })
+    const same = await runCli(['apply', file, plain('same-plain.json', JSON_DOC)], { env: env(), clockOffsetMs: LATER })
     expect(same.code).toBe(0)
     expect(fs.readFileSync(file).equals(before)).toBe(true)
-    const r = await runCli(['apply', file, plain('port.json', JSON_DOC.replace('5432', '5431'))], { env: env() })
+    const r = await runCli(['apply', file, plain('port.json', JSON_DOC.replace('5432', '5431'))], { env: env(), clockOffsetMs: LATER })
     expect(r.code).toBe(0)
     const old = before.toString().split('\n')
     const changed = fs

@@ -1,17 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { CLI } from '../helpers/paths.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-bulk-')
 let age: { identity: string; recipient: string }
 const env = (extra: Record<string, string> = {}) => cleanEnv({ SOPS_AGE_KEY: age.identity, XDG_CONFIG_HOME: path.join(dir, 'xdg'), ...extra })
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-bulk-'))
   age = await testAgeIdentity()
   fs.mkdirSync(path.join(dir, 'sub'))
   await encrypt('a.yaml', 'a: 1\n')
@@ -20,7 +19,6 @@ beforeAll(async () => {
   await encrypt('d.json', '{\n\t"d": "four"\n}\n')
   await encrypt('e.env', 'E=5\n')
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 async function encrypt(name: string, content: string): Promise<string> {
   const file = path.join(dir, name)

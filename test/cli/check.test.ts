@@ -2,29 +2,20 @@
  * `tsops check` and `tsops filestatus`: keyless checks. Every command here runs with no key in
  * the environment (empty HOME, no SOPS_* variables) unless a test adds one on purpose.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli, type CliResult } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir, write } = tempWorkspace('tsops-check-')
 let age: { identity: string; recipient: string }
 const noKeys = () => cleanEnv({ HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'xdg') })
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-check-'))
   age = await testAgeIdentity()
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-
-function write(rel: string, content: string | Buffer): string {
-  const p = path.join(dir, rel)
-  fs.mkdirSync(path.dirname(p), { recursive: true })
-  fs.writeFileSync(p, content)
-  return p
-}
 
 const read = (p: string) => fs.readFileSync(p, 'utf8')
 

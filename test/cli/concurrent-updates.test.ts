@@ -2,7 +2,6 @@
 // scripts): each holds the file's lock from its read to its write, so no update is lost.
 import { describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import path from 'node:path'
 import { runCli } from '../helpers/cli.js'
 import { cliWorkspace } from '../helpers/workspace.js'
 

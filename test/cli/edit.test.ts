@@ -32,8 +32,8 @@ describe('tsops edit', () => {
     git('add', 'secrets.yaml')
     git('commit', '-q', '-m', 'init')
     const ed = editor('change-one', `fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('key23: value-23', 'key23: edited'))`)
-    await new Promise((r) => setTimeout(r, 1100)) // lastmodified has second precision
-    const r = await runCli(['edit', file], { env: env({ SOPS_EDITOR: ed }) })
+    // lastmodified has second precision: the edit runs with its clock 2 s ahead.
+    const r = await runCli(['edit', file], { env: env({ SOPS_EDITOR: ed }), clockOffsetMs: 2_000 })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(git('diff', '--numstat').trim()).toBe('3\t3\tsecrets.yaml')

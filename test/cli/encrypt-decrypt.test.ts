@@ -1,27 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir, write } = tempWorkspace('tsops-cli-')
 let age: { identity: string; recipient: string }
 const env = (extra: Record<string, string> = {}) => cleanEnv({ SOPS_AGE_KEY: age.identity, XDG_CONFIG_HOME: path.join(dir, 'xdg'), ...extra })
 
 const PLAIN_JSON = '{\n\t"user": "admin",\n\t"password": "hunter2",\n\t"port": 5432,\n\t"nested": {\n\t\t"token": "t0k3n",\n\t\t"public_unencrypted": "visible"\n\t}\n}\n'
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-cli-'))
   age = await testAgeIdentity()
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-
-function write(name: string, content: string | Buffer): string {
-  const p = path.join(dir, name)
-  fs.writeFileSync(p, content)
-  return p
-}
 
 async function encrypted(name = 'a.json', content = PLAIN_JSON): Promise<string> {
   const file = write(name, content)
@@ -167,7 +159,7 @@ describe('tsops encrypt / decrypt', () => {
     expect((await runCli(['--version'])).stdout.toString()).toMatch(/^tsops \S+ \(sops 3\.13\.2 compatible\)\n$/)
     const help = await runCli(['--help'])
     expect(help.code).toBe(0)
-    expect(help.stdout.toString()).toMatch(/^   decrypt {2,}decrypt a file/m)
+    expect(help.stdout.toString()).toMatch(/^ {3}decrypt {2,}decrypt a file/m)
   })
 })
 

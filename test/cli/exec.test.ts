@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { ramParent } from '../../src/edit/tempdir.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-exec-')
 let tmp: string
 let age: { identity: string; recipient: string }
 let file: string
@@ -16,12 +16,10 @@ const env = (extra: Record<string, string> = {}) =>
 const PLAIN = 'STR: hello world\nINT: 42\nFLOAT: 1.5\nBOOL: true\n# a comment\nEMPTY: ""\n'
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-exec-'))
   tmp = fs.mkdtempSync(path.join(dir, 'tmp-'))
   age = await testAgeIdentity()
   file = await encrypted('env.yaml', PLAIN)
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 async function encrypted(name: string, content: string): Promise<string> {
   const f = path.join(dir, name)
@@ -95,9 +93,8 @@ describe('tsops exec-file', () => {
   })
 
   it("returns the command's status, and does not hang when the command never opens the FIFO", async () => {
-    const started = Date.now()
+    // A hang fails this test by its timeout; no clock is read here.
     expect((await runCli(['exec-file', file, 'exit 3'], { env: env() })).code).toBe(3)
-    expect(Date.now() - started).toBeLessThan(10_000)
     expect(fs.readdirSync(tmp)).toEqual([])
   })
 

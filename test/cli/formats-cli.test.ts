@@ -2,23 +2,21 @@
  * The non-YAML/JSON formats through the CLI: INI rules (go-ini's round trip), dotenv, binary
  * (non-UTF-8 bytes, trailing newlines) and format conversion on decrypt.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { FIXTURES } from '../helpers/paths.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-formats-')
 let age: { identity: string; recipient: string }
 const env = () => cleanEnv({ SOPS_AGE_KEY: age.identity, XDG_CONFIG_HOME: path.join(dir, 'xdg') })
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-formats-'))
   age = await testAgeIdentity()
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 async function roundTrip(name: string, content: Buffer | string, extra: string[] = []): Promise<{ encrypted: Buffer; decrypted: Buffer }> {
   const file = path.join(dir, name)

@@ -2,26 +2,24 @@
  * `tsops groups add` / `groups delete`: the data key is split again over the new set of groups,
  * the values, lastmodified and MAC stay as they are, output to stdout unless -i.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
 import { KEY_SOURCES } from '../../src/keys/registry.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 type AgeKey = { identity: string; recipient: string }
 
-let dir: string
+const { dir } = tempWorkspace('tsops-groups-')
 let alice: AgeKey
 let bob: AgeKey
 let carol: AgeKey
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-groups-'))
   ;[alice, bob, carol] = await Promise.all([generateAgeIdentity(), generateAgeIdentity(), generateAgeIdentity()])
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 function env(keys: AgeKey[]): Record<string, string | undefined> {
   return cleanEnv({ SOPS_AGE_KEY: keys.map((k) => k.identity).join('\n'), XDG_CONFIG_HOME: path.join(dir, 'no-xdg'), GNUPGHOME: path.join(dir, 'no-gnupg') })

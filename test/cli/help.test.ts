@@ -1,10 +1,9 @@
 // Help per command and shell completion (issue 14, point 3): the help is generated from the flag
 // table the parser uses, every command lists the flags its source reads, and `completion bash`
 // prints a script bash accepts and that completes through `--generate-bash-completion`.
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { Args, FLAGS, parseArgs, type FlagName } from '../../src/cli/args.js'
 import { COMMANDS, GLOBAL_FLAGS, type CommandHelp } from '../../src/cli/help.js'
@@ -12,6 +11,7 @@ import { suggest } from '../../src/cli/commands/completion.js'
 import { KEY_SOURCES } from '../../src/keys/registry.js'
 import { runCli } from '../helpers/cli.js'
 import { CLI, REPO_ROOT } from '../helpers/paths.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 const COMMAND_DIR = path.join(REPO_ROOT, 'src/cli/commands')
 
@@ -182,8 +182,7 @@ describe('the start-up bundle', () => {
 })
 
 describe('tsops completion', () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-completion-'))
-  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
+  const { dir: tmp } = tempWorkspace('tsops-completion-')
   // `tsops` on PATH, as the completion script calls the program back by the name typed.
   fs.writeFileSync(path.join(tmp, 'tsops'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 })
   const bash = (script: string) => spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { PATH: `${tmp}:${process.env.PATH}`, HOME: tmp } })

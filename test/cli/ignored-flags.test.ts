@@ -1,23 +1,21 @@
 // Flags sops's encrypt and edit subcommands never read (the comment regexes; rule flags before
 // the command word): tsops ignores them as sops does, and says so when run as `tsops` (run as
 // `sops` it stays silent; test/sops/commands.test.ts compares that against real sops).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-ignored-flags-')
 let age: { identity: string; recipient: string }
 const env = () => cleanEnv({ SOPS_AGE_KEY: age.identity })
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-ignored-flags-'))
   age = await testAgeIdentity()
   fs.writeFileSync(path.join(dir, 'in.yaml'), 'a: 1 # secret\nb_u: 2\n')
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 describe('flags the encrypt subcommand ignores, as sops does', () => {
   it('--encrypted-comment-regex: ignored by `encrypt` with a note, honoured by the legacy -e', async () => {

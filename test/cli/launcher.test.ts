@@ -1,16 +1,16 @@
 // The `tsops` launcher (scripts/launcher.cjs): two bundles, a code cache per bundle, and the
 // hand-over from the start-up bundle to the complete CLI. Speed is measured in `npm run bench`;
 // these tests check that the machinery never changes what a command does.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { CLI, REPO_ROOT } from '../helpers/paths.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-launcher-')
 let age: { identity: string; recipient: string }
 let encryptedYaml: string
 const PLAIN = 'db:\n    user: app\n    password: hunter2\n'
@@ -21,7 +21,6 @@ const env = (extra: Record<string, string> = {}) =>
 const caches = (bundle: string) => (fs.existsSync(cacheDir()) ? fs.readdirSync(cacheDir()).filter((f) => f.startsWith(`code-${bundle}-`)).sort() : [])
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-launcher-'))
   age = await testAgeIdentity()
   const plain = path.join(dir, 'plain.yaml')
   fs.writeFileSync(plain, PLAIN)
@@ -30,7 +29,6 @@ beforeAll(async () => {
   encryptedYaml = path.join(dir, 'secrets.yaml')
   fs.writeFileSync(encryptedYaml, r.stdout)
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 describe('code cache', () => {
   it('is written once per bundle into a private directory and then reused', async () => {

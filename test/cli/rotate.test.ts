@@ -4,25 +4,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { disposeGeneratedGpgHome, generatedGpgHome, type GeneratedGpgHome } from '../helpers/gpg.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 type AgeKey = { identity: string; recipient: string }
 
-let dir: string
+const { dir } = tempWorkspace('tsops-rotate-')
 let alice: AgeKey
 let bob: AgeKey
 let gpg: GeneratedGpgHome
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-rotate-'))
   ;[alice, bob, gpg] = await Promise.all([generateAgeIdentity(), generateAgeIdentity(), generatedGpgHome()])
 })
 afterAll(async () => {
-  fs.rmSync(dir, { recursive: true, force: true })
   await disposeGeneratedGpgHome()
 })
 

@@ -27,9 +27,8 @@ describe('tsops set', () => {
     expect((await runCli(['encrypt', '--age', age.recipient, '-i', file], { env: env() })).code).toBe(0)
     git('add', 'secrets.yaml')
     git('commit', '-q', '-m', 'init')
-    // lastmodified has second precision: make sure it moves.
-    await new Promise((r) => setTimeout(r, 1100))
-    const r = await runCli(['set', file, '["key17"]', '"changed"'], { env: env() })
+    // lastmodified has second precision: make sure it moves (the set runs with its clock 2 s ahead).
+    const r = await runCli(['set', file, '["key17"]', '"changed"'], { env: env(), clockOffsetMs: 2_000 })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(git('diff', '--numstat').trim()).toBe('3\t3\tsecrets.yaml')
@@ -95,12 +94,12 @@ describe('tsops set', () => {
   it('--idempotent does not write when nothing changed; a float vs an int is a change', async () => {
     const file = await encrypted('idem.yaml', 'a: x\nnum: 5\n')
     const before = fs.readFileSync(file)
-    await new Promise((r) => setTimeout(r, 1100))
-    const same = await runCli(['set', '--idempotent', file, '["a"]', '"x"'], { env: env() })
+    // Clocks 2 s ahead: a write would show as a new lastmodified.
+    const same = await runCli(['set', '--idempotent', file, '["a"]', '"x"'], { env: env(), clockOffsetMs: 2_000 })
     expect(same.code).toBe(0)
     expect(fs.readFileSync(file).equals(before)).toBe(true)
     // Without --idempotent the file is rewritten (new lastmodified), the value keeps its ciphertext.
-    expect((await runCli(['set', file, '["a"]', '"x"'], { env: env() })).code).toBe(0)
+    expect((await runCli(['set', file, '["a"]', '"x"'], { env: env(), clockOffsetMs: 2_000 })).code).toBe(0)
     const rewritten = fs.readFileSync(file, 'utf8')
     expect(changedLines(before.toString(), rewritten).map((l) => l.trim().split(':')[0])).toEqual(['lastmodified', 'mac'])
     const asFloat = await runCli(['set', '--idempotent', file, '["num"]', '5'], { env: env() })
@@ -127,8 +126,7 @@ describe('tsops unset', () => {
   it('removes a key and a list element; only that value, lastmodified and mac change', async () => {
     const file = await encrypted('unset.yaml', 'a: 1\nb: 2\nlist:\n    - x\n    - y\n    - z\nc: 3\n')
     const before = fs.readFileSync(file, 'utf8')
-    await new Promise((r) => setTimeout(r, 1100))
-    expect((await runCli(['unset', file, '["b"]'], { env: env() })).code).toBe(0)
+    expect((await runCli(['unset', file, '["b"]'], { env: env(), clockOffsetMs: 2_000 })).code).toBe(0)
     const after = fs.readFileSync(file, 'utf8').split('\n')
     const removed = before.split('\n').filter((l) => !after.includes(l))
     const added = after.filter((l) => !before.split('\n').includes(l))

@@ -2,21 +2,20 @@
  * Key groups and Shamir end to end through the CLI: `.sops.yaml` key_groups (with merge) and
  * shamir_threshold, --shamir-secret-sharing-threshold, and what decryption needs afterwards.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 type AgeKey = { identity: string; recipient: string }
 
-let dir: string
+const { dir } = tempWorkspace('tsops-shamir-')
 /** keys[0] alone is group 1; keys[1] and keys[2] (merged) are group 2; keys[3] is group 3. */
 let keys: AgeKey[]
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-shamir-'))
   keys = await Promise.all([0, 1, 2, 3].map(() => generateAgeIdentity()))
   fs.writeFileSync(
     path.join(dir, '.sops.yaml'),
@@ -36,7 +35,6 @@ beforeAll(async () => {
   )
   fs.mkdirSync(path.join(dir, 'team'))
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 function env(holders: AgeKey[]): Record<string, string | undefined> {
   return cleanEnv({ SOPS_AGE_KEY: holders.map((k) => k.identity).join('\n'), XDG_CONFIG_HOME: path.join(dir, 'no-xdg'), GNUPGHOME: path.join(dir, 'no-gnupg') })

@@ -76,12 +76,21 @@ describe('sops subcommand names are never files', () => {
     return script
   }
 
-  it.each(['publish', 'keyservice'])('%s fails with "not supported" and exit 1, touching nothing', async (word) => {
-    const root = project(`word-${word}`, `creation_rules:\n  - age: ${age.recipient}\n`)
+  it('keyservice is the key service, never a file: a network it cannot listen on is exit 1, touching nothing', async () => {
+    const root = project('word-keyservice', `creation_rules:\n  - age: ${age.recipient}\n`)
     const before = fs.readdirSync(root).sort()
-    const r = await runCli([word], { cwd: root, env: env({ EDITOR: editor(root), SOPS_EDITOR: editor(root) }) })
+    const r = await runCli(['keyservice', '--network', 'bogus'], { cwd: root, env: env({ EDITOR: editor(root), SOPS_EDITOR: editor(root) }) })
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain(`the ${word} command is not supported by tsops yet`)
+    expect(r.stderr).toBe('tsops: error: cannot start the key service: listen bogus: unknown network bogus\n')
+    expect(fs.readdirSync(root).sort()).toEqual([...before, 'editor.sh'].sort())
+  })
+
+  it('publish without a file is sops\'s "no file specified" (exit 100), touching nothing', async () => {
+    const root = project('word-publish', `creation_rules:\n  - age: ${age.recipient}\n`)
+    const before = fs.readdirSync(root).sort()
+    const r = await runCli(['publish'], { cwd: root, env: env({ EDITOR: editor(root), SOPS_EDITOR: editor(root) }) })
+    expect(r.code).toBe(100)
+    expect(r.stderr).toContain('Error: no file specified')
     expect(fs.readdirSync(root).sort()).toEqual([...before, 'editor.sh'].sort())
   })
 

@@ -2,27 +2,25 @@
  * `tsops updatekeys`: key groups follow `.sops.yaml`, the data key and every value's ciphertext
  * stay byte for byte (so do lastmodified and the MAC), changes are shown and confirmed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { CLI } from '../helpers/paths.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 type AgeKey = { identity: string; recipient: string }
 
-let dir: string
+const { dir } = tempWorkspace('tsops-updatekeys-')
 let alice: AgeKey
 let bob: AgeKey
 let carol: AgeKey
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-updatekeys-'))
   ;[alice, bob, carol] = await Promise.all([generateAgeIdentity(), generateAgeIdentity(), generateAgeIdentity()])
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 function env(keys: AgeKey[]): Record<string, string | undefined> {
   return cleanEnv({ SOPS_AGE_KEY: keys.map((k) => k.identity).join('\n'), XDG_CONFIG_HOME: path.join(dir, 'no-xdg'), GNUPGHOME: path.join(dir, 'no-gnupg') })

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig, parseConfig, type KeySpec } from '../../src/config/index.js'
-import { ConfigError, ConflictingParametersError, TsopsError } from '../../src/core/errors.js'
+import { ConfigError, TsopsError } from '../../src/core/errors.js'
 
 const AGE1 = 'age1lzd99uklcjnc0e7d860axevet2cz99ce9pq6tzuzd05l5nr28ams36nvun'
 const AGE2 = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'

@@ -17,7 +17,7 @@ const SHELL_BLOCK = /^```(sh|bash|shell|console)\s*$/
 const SEPARATORS = new Set(['&&', '||', '|', ';', '&'])
 const REDIRECTION = /^(\d?>>?|<|\d?>&\d|&>)$/
 /** sops's commands that tsops also accepts by name. */
-const SOPS_ONLY = new Set(['publish', 'keyservice'])
+const SOPS_ONLY = new Set(['keyservice'])
 
 interface DocLine {
   file: string

@@ -105,10 +105,10 @@ describe('binary store: encrypted envelope', () => {
     expect(() => parseEncryptedBinary(enc('Welcome to SOPS!'))).toThrow(/^Could not unmarshal input data: invalid character 'W' looking for beginning of value/)
   })
 
-  it('handles a 64 MiB payload in bounded time and memory', () => {
+  // Time and peak memory are bench rows (bench/run.mjs, "64 MiB binary").
+  it('handles a 64 MiB payload', () => {
     const size = 64 * 1024 * 1024
     const payload = randomBytes(size)
-    const started = performance.now()
     const plain = binaryFormat.parse(payload)
     expect(plain.branches[0]!.get('data')).toBe(payload)
     // What the core would store: base64 of the ciphertext inside ENC[…].
@@ -117,7 +117,6 @@ describe('binary store: encrypted envelope', () => {
     const back = parseEncryptedBinary(out)
     expect(back.branches[0]!.get('data') === value).toBe(true)
     expect(Buffer.from(binaryFormat.emit({ branches: [new TreeMap([{ key: 'data', value: payload }])], metadata: undefined })).equals(payload)).toBe(true)
-    expect(performance.now() - started).toBeLessThan(10_000)
   })
 })
 

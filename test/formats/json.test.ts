@@ -176,7 +176,7 @@ describe('JSON metadata', () => {
   })
 
   it('is strict when reading an encrypted file', () => {
-    expect(() => parseEncryptedJson(enc('{"sops": 1}'))).toThrow(new GenericError('Found sops entry that is not a mapping'))
+    expect(() => parseEncryptedJson(enc('{"sops": 1}'))).toThrow(new GenericError('Found sops entry that is not a mapping', { code: 'INVALID_METADATA' }))
     expect(() => parseEncryptedJson(enc('{"sops": {}, "sops": {}}'))).toThrow('Found duplicate sops entry')
     expect(() => parseEncryptedJson(enc('nope'))).toThrow(/^Could not unmarshal input data: invalid character 'o' in literal null/)
   })

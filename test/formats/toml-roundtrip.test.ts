@@ -11,10 +11,10 @@ import { Comment, Literal, type Scalar } from '../../src/core/tree.js'
 import { isEncryptedValue } from '../../src/core/cipher.js'
 import { SOPS_FORMAT_VERSION } from '../../src/core/metadata.js'
 import { DecryptValueError, MacMismatchError, TsopsError } from '../../src/core/errors.js'
-import { tomlFormat, TomlOrigin } from '../../src/formats/toml.js'
+import { tomlFormat, type TomlOrigin } from '../../src/formats/toml.js'
 import { flattenTree } from '../../src/formats/toml-splice.js'
 import { encryptDocument } from '../../src/pipeline/encrypt.js'
-import { decryptDocument } from '../../src/pipeline/decrypt.js'
+import { open, sealedDocument } from '../../src/pipeline/open.js'
 import { ageKeySource, generateAgeIdentity } from '../../src/keys/age.js'
 import type { KeyContext } from '../../src/keys/types.js'
 import { FIXTURES } from '../helpers/paths.js'
@@ -26,7 +26,6 @@ const FILES = readdirSync(DIR)
 
 const utf8 = (b: Uint8Array): string => new TextDecoder('utf-8', { ignoreBOM: true }).decode(b)
 const withoutBom = (s: string): string => (s.startsWith('\uFEFF') ? s.slice(1) : s)
-const decodeLiteral = tomlFormat.decodeLiteral!.bind(tomlFormat)
 
 interface Encrypted {
   original: Uint8Array
@@ -111,7 +110,7 @@ function scrub(text: string): string {
 
 async function decryptText(text: string, ctx: KeyContext): Promise<Uint8Array> {
   const doc = tomlFormat.parse(new TextEncoder().encode(text))
-  await decryptDocument(doc, { ctx, decodeLiteral })
+  await open(sealedDocument(doc), 'toml', { ctx })
   return tomlFormat.emit(doc)
 }
 

@@ -80,10 +80,8 @@ describe('git merge with the tsops driver', () => {
     await onBranch('feature2', () => edit((r) => setPath(r, 'api.token', 'feature2-token')))
     const theirs = repo.read(FILE)
     await repo.gitOk(['checkout', '-q', 'main'])
-    await onBranch('main', async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1100)) // a different lastmodified
-      await edit(() => undefined)
-    })
+    // A different lastmodified: the re-seal is dated an hour after the real time.
+    await onBranch('main', () => editSops(repo.path(FILE), age.identity, () => undefined, new Date(Date.now() + 3_600_000)))
     expect((await repo.git(['merge', '-q', '--no-edit', 'feature2'])).code).toBe(0)
     expect(repo.read(FILE)).toBe(theirs)
   })

@@ -4,22 +4,24 @@
  */
 import fs from 'node:fs'
 import { TreeMap, type Value } from '../../src/core/tree.js'
-import { detectFormat, loadEncryptedParser, loadFormat } from '../../src/formats/registry.js'
-import { decryptDocument } from '../../src/pipeline/decrypt.js'
+import { detectFormat } from '../../src/formats/registry.js'
+import { open } from '../../src/pipeline/open.js'
 import { sealDocument } from '../../src/pipeline/encrypt.js'
 
-export async function editSops(file: string, identity: string, mutate: (root: TreeMap) => void): Promise<void> {
+/** `now`: the new lastmodified (default: the real time). */
+export async function editSops(file: string, identity: string, mutate: (root: TreeMap) => void, now?: Date): Promise<void> {
   const name = detectFormat(file)
-  const [parse, format] = await Promise.all([loadEncryptedParser(name), loadFormat(name)])
-  const doc = parse(fs.readFileSync(file))
-  const d = await decryptDocument(doc, { ctx: { env: {}, ageIdentities: [identity] }, rawStrings: name === 'binary' })
+  const d = await open(fs.readFileSync(file), name, { ctx: { env: {}, ageIdentities: [identity] } })
+  const { doc, format } = d
   mutate(doc.branches[0]!)
   sealDocument(format, doc, d.dataKey, {
     keyGroups: d.metadata.keyGroups,
     shamirThreshold: d.metadata.shamirThreshold,
     rules: d.metadata.rules,
     stash: d.stash,
+    now,
   })
+  d.close()
   fs.writeFileSync(file, format.emit(doc))
 }
 

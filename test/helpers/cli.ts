@@ -13,6 +13,19 @@ export interface CliOptions {
   input?: string | Buffer
   /** Extra executable, e.g. the oracle; default: the built tsops CLI. */
   command?: string[]
+  /**
+   * Run the CLI with its clock this many ms ahead (./shifted-clock.mjs): the next `lastmodified`
+   * differs from one written just before, with no sleep. Only for the default command.
+   */
+  clockOffsetMs?: number
+}
+
+/** `node [--import shifted-clock] CLI`: the default command. */
+function cliCommand(clockOffsetMs: number | undefined): string[] {
+  if (clockOffsetMs === undefined) return [process.execPath, CLI]
+  const clock = new URL('./shifted-clock.mjs', import.meta.url)
+  clock.searchParams.set('ms', String(clockOffsetMs))
+  return [process.execPath, '--import', clock.href, CLI]
 }
 
 /** Environment without the developer's own key settings, so tests see only what they set. */
@@ -27,7 +40,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
 
 /** Run the built CLI (or another command) as a process: args, stdin → exit code, stdout, stderr. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  const [cmd, ...pre] = options.command ?? [process.execPath, CLI]
+  const [cmd, ...pre] = options.command ?? cliCommand(options.clockOffsetMs)
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, [...pre, ...args], { env: options.env ?? cleanEnv(), cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
     const out: Buffer[] = []

@@ -10,16 +10,16 @@ import os from 'node:os'
 import path from 'node:path'
 import { testAgeIdentity } from '../helpers/age.js'
 import { GREP_BINARY, GREP_ENCRYPTED, HELM, envWithSops, makeSopsBin, sh, type SopsBin } from './sops-bin.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 let bin: SopsBin
-let dir: string
+const { dir } = tempWorkspace('tsops-helm-')
 let project: string
 let age: { identity: string; recipient: string }
 const env = () => envWithSops(bin, { SOPS_AGE_KEY: age.identity, XDG_CONFIG_HOME: path.join(dir, 'xdg') })
 
 beforeAll(async () => {
   bin = makeSopsBin()
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-helm-'))
   age = await testAgeIdentity()
   project = path.join(dir, 'chart')
   fs.mkdirSync(project)
@@ -27,7 +27,6 @@ beforeAll(async () => {
 })
 afterAll(() => {
   bin?.cleanup()
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 
 /** Plaintexts already in each store's canonical layout, so a round trip is byte-exact. */

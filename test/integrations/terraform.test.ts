@@ -3,14 +3,14 @@
  * the query (a JSON object of strings) on stdin and must print one JSON object of strings;
  * errors go to stderr with a non-zero exit, and stdout stays empty.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-tf-')
 let age: { identity: string; recipient: string }
 let file: string
 const env = () => cleanEnv({ SOPS_AGE_KEY: age.identity, XDG_CONFIG_HOME: path.join(dir, 'xdg') })
@@ -38,7 +38,6 @@ const EXPECTED =
   '"hosts.1.weight":"2","debug":"true","nothing":"null","10":"ten","when":"2024-01-02T03:04:05Z","note_unencrypted":"clear"}\n'
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-tf-'))
   age = await testAgeIdentity()
   file = path.join(dir, 'secrets.enc.yaml')
   fs.writeFileSync(file, PLAIN)
@@ -46,7 +45,6 @@ beforeAll(async () => {
   expect(r.stderr).toBe('')
   expect(r.code).toBe(0)
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 describe('decrypt --terraform', () => {
   it('prints a flat JSON object of strings: keys joined with ".", list indices as numbers, document order', async () => {

@@ -2,7 +2,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { Comment, TreeMap, TreeSeq } from '../../src/core/tree.js'
+import { Comment, type TreeMap, type TreeSeq } from '../../src/core/tree.js'
 import { dotenvFormat } from '../../src/formats/dotenv.js'
 import { iniFormat } from '../../src/formats/ini.js'
 import type { Format } from '../../src/formats/format.js'

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseAllDocuments } from 'yaml'
 import { FIXTURES, ORACLE } from '../helpers/paths.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { fixtureGpgHome, FIXTURE_KEYS, type GpgHome } from '../helpers/gpg.js'
@@ -26,22 +25,6 @@ afterAll(async () => {
 })
 
 const env = () => cleanEnv({ GNUPGHOME: gpg.home, SOPS_AGE_KEY: age.identity })
-
-/** Scalars as comparable text: the oracle re-serialises and may turn numbers into strings. */
-function normalize(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(normalize)
-  if (v instanceof Date) return v.toISOString().replace('.000Z', 'Z')
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalize(x)]))
-  if (typeof v === 'number' || typeof v === 'bigint') return Number(v)
-  if (typeof v === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v)) return Number(v)
-  if (v === '<nil>') return null // the oracle prints Go's nil as text
-  if (v === 'true' || v === 'false') return v === 'true' // …and bools as strings
-  return v
-}
-
-function parseValues(text: string): unknown[] {
-  return parseAllDocuments(text, { intAsBigInt: true }).map((d) => normalize(d.toJS({ mapAsMap: false })))
-}
 
 async function encryptWith(fixture: string, keyArgs: string[], extra: string[] = []): Promise<string> {
   const out = path.join(work, `${Math.random().toString(36).slice(2)}-${path.basename(fixture)}`)

@@ -56,11 +56,34 @@ describe('native X25519 age decryption', () => {
     expect(decryptX25519(macFlip, [native])).toMatchObject({ status: 'error', stage: 'reader' })
   })
 
+  // As age v1.3.1's stream reader (the C2SP CCTV stream_* vectors, all of them in test/interop/age-cctv.test.ts).
+  it('reads the payload as age does: trailing data after a full final chunk, a missing final chunk', async () => {
+    const secret = await generateIdentity()
+    const identity = parseX25519Identity(secret)!
+    const recipient = parseX25519Recipient(await identityToRecipient(secret))
+    const copyError = (file: Buffer) => decryptX25519(file, [identity])
+    const full = encryptX25519(randomBytes(64 * 1024), [recipient!])
+    expect(copyError(full).status).toBe('ok')
+    expect(copyError(Buffer.concat([full, Buffer.from('x')]))).toEqual({ status: 'error', stage: 'copy', error: 'trailing data after end of encrypted file' })
+    const twoChunks = encryptX25519(randomBytes(64 * 1024 + 10), [recipient!])
+    expect(copyError(twoChunks.subarray(0, twoChunks.length - 26))).toEqual({ status: 'error', stage: 'copy', error: 'unexpected EOF' })
+  })
+
   it('reports a damaged header in age\'s words', () => {
     const notAge = decryptX25519(Buffer.from('hello\n'), [])
     expect(notAge).toEqual({ status: 'error', stage: 'reader', error: 'failed to read header: parsing age header: unexpected intro: "hello\\n"' })
     expect(decryptX25519(Buffer.from(''), [])).toMatchObject({ error: 'failed to read header: parsing age header: file is empty' })
     expect(decryptX25519(Buffer.from('age-encryption.org/v1\n-> X25519\n'), [])).toMatchObject({ error: 'failed to read header: failed to parse header: failed to read line: EOF' })
+  })
+
+  // C2SP CCTV's x25519_identity and x25519_low_order (all of them run in test/interop/age-cctv.test.ts):
+  // OpenSSL refuses to derive the all-zero secret and threw out of decryptX25519.
+  it('refuses a low-order X25519 share as age does, without throwing', () => {
+    const identity = parseX25519Identity('AGE-SECRET-KEY-1EGTZVFFV20835NWYV6270LXYVK2VKNX2MMDKWYKLMGR48UAWX40Q2P2LM0')!
+    for (const share of ['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'X5yVvKNQjCSx0LFVnIPvWwREXMRYHI6G2CJO3dCfEdc']) {
+      const file = Buffer.from(`age-encryption.org/v1\n-> X25519 ${share}\nW3E/OCRme9TiTY97JoK31Z71arNur77WIIdB90XnN3M\n--- Pne3IPMDvBj7wRbPMcNViffpVZAx814tgMxp8AwyMhs\n${'x'.repeat(40)}`)
+      expect(decryptX25519(file, [identity])).toEqual({ status: 'error', stage: 'reader', error: 'invalid X25519 recipient: crypto/ecdh: bad X25519 remote ECDH input: low order point' })
+    }
   })
 
   it('leaves post-quantum identities and other stanza types to typage', () => {

@@ -7,33 +7,31 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { describeAwsError, endpointFromEnv, fromEntry, fromSpec, regionOf, stsSessionName } from '../../src/keys/aws-kms.js'
 import { wrapDataKey, unwrapDataKey } from '../../src/keys/datakey.js'
 import { keySourceFromSpec } from '../../src/keys/registry.js'
-import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../src/keys/timeouts.js'
+import { MAX_ATTEMPTS } from '../../src/keys/timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry } from '../../src/keys/types.js'
 import { encrypt, decrypt } from '../../src/index.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { closedPortUrl, kmsEnv, startKmsServer, testKeyArn, TEST_CREDENTIALS, type KmsServer } from '../helpers/servers/aws-kms.js'
 import * as serverImpl from '../helpers/servers/aws-kms-server.mjs'
 import { writtenEntry } from '../helpers/written-entry.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 let kms: KmsServer
-let dir: string
+const { dir } = tempWorkspace('tsops-kms-')
 const ARN = testKeyArn('0b8a5f7e-tsops-main', 'eu-central-1')
 const OTHER_ARN = testKeyArn('other-key', 'eu-central-1')
 const ROLE = 'arn:aws:iam::111122223333:role/sops-decrypter'
 
 beforeAll(async () => {
   kms = await startKmsServer()
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-kms-'))
 })
 afterAll(async () => {
   await kms.close()
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 afterEach(() => {
   kms.state.throttle = 0
@@ -170,9 +168,8 @@ describe('wrap and unwrap against the loopback KMS', () => {
     expect(kms.log).toHaveLength(3)
   })
 
-  it('an unreachable endpoint fails within seconds, naming the key', async () => {
+  it('an unreachable endpoint fails after its attempts, naming the key', async () => {
     const ctx = ctxFor({ AWS_ENDPOINT_URL_KMS: await closedPortUrl() })
-    const started = Date.now()
     const wrapErr = (await wrapDataKey(dataKey(), [[fromSpec(ARN)]], 0, ctx).catch((e: unknown) => e)) as Error
     expect(wrapErr.message).toContain(`master key ${JSON.stringify(ARN)}`)
     const refused = /operation error KMS: (En|De)crypt, exceeded maximum number of attempts, 3, https response error StatusCode: 0, RequestID: , request send failed, Post "http:\/\/127\.0\.0\.1:(\d+)\/": dial tcp 127\.0\.0\.1:\2: connect: connection refused/
@@ -182,27 +179,39 @@ describe('wrap and unwrap against the loopback KMS', () => {
     const unwrapErr = (await unwrapDataKey([[entry]], 0, ctx).catch((e: unknown) => e)) as Error
     expect(unwrapErr.message).toContain(`${ARN}: FAILED`)
     expect(unwrapped(unwrapErr.message)).toMatch(refused)
-    expect(Date.now() - started).toBeLessThan(5_000)
   })
 
-  it('a server that accepts connections but never answers: bounded per attempt and overall', async () => {
+  // The bounds are injected (KeyContext.timeouts), so the server's silence costs a second, not 15 s;
+  // what is shown is the mechanism: each attempt cut at its bound and retried, the whole cut at its own.
+  it('a server that accepts connections but never answers: each attempt is cut short and retried', async () => {
     const sockets = new Set<net.Socket>()
     const silent = net.createServer((socket) => sockets.add(socket))
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
     try {
-      const ctx = ctxFor({ AWS_ENDPOINT_URL_KMS: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}` })
-      const started = Date.now()
+      const ctx: KeyContext = { ...ctxFor({ AWS_ENDPOINT_URL_KMS: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}` }), timeouts: { requestMs: 200 } }
       await expect(fromSpec(ARN).wrap(dataKey(), ctx)).rejects.toThrow(
-        new RegExp(`AWS KMS at http://127\\.0\\.0\\.1:\\d+ did not answer within ${REQUEST_TIMEOUT_MS / 1000}s after ${MAX_ATTEMPTS} attempts`),
+        new RegExp(`AWS KMS at http://127\\.0\\.0\\.1:\\d+ did not answer within 0\\.2s after ${MAX_ATTEMPTS} attempts`),
       )
-      const elapsed = Date.now() - started
-      expect(elapsed).toBeGreaterThanOrEqual(MAX_ATTEMPTS * REQUEST_TIMEOUT_MS - 100)
-      expect(elapsed).toBeLessThan(NETWORK_TIMEOUT_MS)
+      expect(sockets.size).toBe(MAX_ATTEMPTS)
     } finally {
       for (const s of sockets) s.destroy()
       silent.close()
     }
-  }, 40_000)
+  })
+
+  it('a server that never answers: the overall deadline ends the operation, retries included', async () => {
+    const sockets = new Set<net.Socket>()
+    const silent = net.createServer((socket) => sockets.add(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const ctx: KeyContext = { ...ctxFor({ AWS_ENDPOINT_URL_KMS: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}` }), timeouts: { requestMs: 60_000, overallMs: 300 } }
+      await expect(fromSpec(ARN).wrap(dataKey(), ctx)).rejects.toThrow(/AWS KMS at http:\/\/127\.0\.0\.1:\d+ did not answer within 0\.3s$/)
+      expect(sockets.size).toBe(1)
+    } finally {
+      for (const s of sockets) s.destroy()
+      silent.close()
+    }
+  })
 
   it('the server really checks signatures: a wrong secret key is rejected', async () => {
     const ctx = ctxFor({ AWS_SECRET_ACCESS_KEY: `${TEST_CREDENTIALS.secretAccessKey}x` })
@@ -417,15 +426,13 @@ describe('CLI end to end (the server runs in this process, tsops in a child)', (
     expect(kmsCall?.input?.EncryptionContext).toEqual({ app: 'billing' })
   })
 
-  it('decrypt with KMS unreachable: exit 128 within seconds, the key listed with the reason', async () => {
+  it('decrypt with KMS unreachable: exit 128, the key listed with the reason', async () => {
     const file = path.join(dir, 'u.yaml')
     fs.writeFileSync(file, 'x: 1\n')
     const enc = await runCli(['encrypt', '--kms', ARN, file], { env: userEnv(), cwd: dir })
     expect(enc.code).toBe(0)
     fs.writeFileSync(file, enc.stdout)
-    const started = Date.now()
     const dec = await runCli(['decrypt', file], { env: userEnv({ AWS_ENDPOINT_URL_KMS: await closedPortUrl() }), cwd: dir })
-    expect(Date.now() - started).toBeLessThan(5_000)
     expect(dec.code).toBe(128)
     expect(dec.stderr).toContain(`${ARN}: FAILED`)
     expect(unwrapped(dec.stderr)).toMatch(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { DataKeyError, GenericError } from '../../src/core/errors.js'
-import { DataKeyUnavailableError, formatNoKeyMessage, unwrapDataKey, wordWrap, wrapDataKey } from '../../src/keys/datakey.js'
+import { type DataKeyUnavailableError, formatNoKeyMessage, unwrapDataKey, wordWrap, wrapDataKey } from '../../src/keys/datakey.js'
 import { ageKeySource, generateAgeIdentity } from '../../src/keys/age.js'
 import { combine } from '../../src/keys/shamir.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource, type KeyType } from '../../src/keys/types.js'
@@ -224,7 +224,7 @@ describe('unwrapDataKey', () => {
   it('a cloud key that cannot be used fails with a reason instead of crashing (real registry)', async () => {
     // HuaweiCloud KMS with no credentials (envOnly and no HOME: no credentials file either).
     const groups: KeyEntry[][] = [[{ type: 'hckms', fields: { key_id: 'region:uuid', enc: 'AAAA', created_at: '2024-01-01T00:00:00Z' } }]]
-    await expect(unwrapDataKey(groups, 0, { ...ctx, envOnly: true })).rejects.toThrow(/region:uuid: FAILED\n    - \| failed to create HuaweiCloud KMS client/)
+    await expect(unwrapDataKey(groups, 0, { ...ctx, envOnly: true })).rejects.toThrow(/region:uuid: FAILED\n {4}- \| failed to create HuaweiCloud KMS client/)
   })
 
   it('no groups at all is exit 128 too', async () => {
@@ -252,7 +252,7 @@ describe('with real age keys through the registry', () => {
     expect(hex(await unwrapDataKey(wrapped.groups, wrapped.threshold, both))).toBe(hex(dataKey))
     const one = { env, ageIdentities: [a.identity] }
     await expect(unwrapDataKey(wrapped.groups, wrapped.threshold, one)).rejects.toThrow(
-      /Group 1: FAILED\n  age1\S+: FAILED\n    - \| failed to create reader for decrypting sops data key with\n      \| age: identity did not match any of the recipients/,
+      /Group 1: FAILED\n {2}age1\S+: FAILED\n {4}- \| failed to create reader for decrypting sops data key with\n {6}\| age: identity did not match any of the recipients/,
     )
   })
 })

@@ -244,7 +244,12 @@ describe('credentials and endpoints', () => {
         /^failed to create HuaweiCloud KMS client: failed to get project id of region 'tr-west-1' automatically, X-IAM-Trace-Id=[0-9a-f]{32}, confirm that the project exists in your account, or set project id manually$/,
       )
       kms.state.projects.set('tr-west-1', ['p1', 'p2'])
-      const e = await fromSpec(kms.keyId(uuid)).wrap(dataKey(), ctx).catch((err: unknown) => err as Error & { hint?: string })
+      const e = (await fromSpec(kms.keyId(uuid))
+        .wrap(dataKey(), ctx)
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        )) as Error & { hint?: string }
       expect(e.message).toMatch(/^failed to create HuaweiCloud KMS client: multiple project ids found: \[p1,p2\], X-IAM-Trace-Id=[0-9a-f]{32}, please select one$/)
       expect(e.hint).toContain('HUAWEICLOUD_SDK_PROJECT_ID')
     } finally {

@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import {
   clearSecretsCache,
@@ -21,11 +20,12 @@ import {
 } from '../../src/index.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
 import { yamlFormat } from '../../src/formats/yaml.js'
-import { decryptDocument } from '../../src/pipeline/decrypt.js'
+import { open, sealedDocument } from '../../src/pipeline/open.js'
 import { sealDocument } from '../../src/pipeline/encrypt.js'
 import { disposeGeneratedGpgHome, generatedGpgHome } from '../helpers/gpg.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-lib-')
 let age: { identity: string; recipient: string }
 let counter: string
 let keyCmd: string
@@ -33,7 +33,6 @@ let keyCmd: string
 const PLAIN = 'db:\n    password: s3cr3t\n    port: 5432\n    ratio: 1.5\nbig: 9007199254740993\ndebug: true\nwhen: 2024-01-02T03:04:05Z\nhosts:\n    - a\n    - b\n'
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-lib-'))
   age = await generateAgeIdentity()
   counter = path.join(dir, 'unwraps.log')
   keyCmd = path.join(dir, 'key-cmd.sh')
@@ -43,7 +42,6 @@ beforeAll(async () => {
 afterAll(async () => {
   clearSecretsCache()
   await disposeGeneratedGpgHome()
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 beforeEach(() => fs.rmSync(counter, { force: true }))
 
@@ -62,7 +60,7 @@ async function encryptedFile(name: string, plain = PLAIN): Promise<string> {
 /** What `sops edit` does: same data key, one value changed, new MAC. */
 async function editKeepingDataKey(file: string, key: string, value: string): Promise<void> {
   const doc = yamlFormat.parse(fs.readFileSync(file))
-  const opened = await decryptDocument(doc, { ctx: { env: {}, ageIdentities: [age.identity] } })
+  const opened = await open(sealedDocument(doc), 'yaml', { ctx: { env: {}, ageIdentities: [age.identity] } })
   ;(doc.branches[0]!.get('db') as import('../../src/core/tree.js').TreeMap).set(key, value)
   sealDocument(yamlFormat, doc, opened.dataKey, {
     keyGroups: opened.metadata.keyGroups,
@@ -70,7 +68,7 @@ async function editKeepingDataKey(file: string, key: string, value: string): Pro
     rules: opened.metadata.rules,
     stash: opened.stash,
   })
-  opened.dataKey.fill(0)
+  opened.close()
   fs.writeFileSync(file, yamlFormat.emit(doc))
 }
 

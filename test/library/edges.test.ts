@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import {
   clearSecretsCache,
@@ -16,26 +15,26 @@ import {
   InvalidOptionError,
   loadSecrets,
   TsopsError,
+  type DecryptOptions,
   type PlainValue,
 } from '../../src/index.js'
 import { unwrapDataKey } from '../../src/keys/datakey.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { REPO_ROOT } from '../helpers/paths.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-lib-edges-')
 let age: { identity: string; recipient: string }
 let file: string
 const isolated = () => ({ inheritEnv: false as const, ageIdentities: [age.identity] })
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-lib-edges-'))
   age = await testAgeIdentity()
   file = path.join(dir, 'secrets.yaml')
   fs.writeFileSync(file, await encrypt('a: 1\n', { format: 'yaml', age: [age.recipient], inheritEnv: false }))
 })
 afterAll(() => {
   clearSecretsCache()
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 
 describe('keys named like Object.prototype members', () => {
@@ -215,7 +214,9 @@ describe('options are checked where they enter, with one message shape', () => {
 
   it('undefined means "not given", and every valid option still works', async () => {
     const warnings: string[] = []
-    const values = await decryptFile(file, {
+    // Built apart from the call: as a literal, `output: undefined` matches neither overload's type,
+    // though at run time it must read as "not given" (which is what this test checks).
+    const options: DecryptOptions & { output?: undefined } = {
       ...isolated(),
       format: 'yaml',
       ignoreMac: false,
@@ -225,7 +226,8 @@ describe('options are checked where they enter, with one message shape', () => {
       onWarning: (m) => warnings.push(m),
       signal: new AbortController().signal,
       output: undefined,
-    })
+    }
+    const values = await decryptFile(file, options)
     expect(values).toEqual({ a: 1 })
     expect(await decryptFile(file, { env: process.env, ageIdentities: [age.identity] })).toEqual({ a: 1 })
   })

@@ -10,17 +10,17 @@
  *  - examples/ci-verify-secrets.mjs runs against the installed package.
  * Nothing is written into the repo. npm install takes ~15–60 s (the registry must be reachable).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { REPO_ROOT } from '../helpers/paths.js'
 import { cleanEnv } from '../helpers/cli.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 import { encrypt } from '../../src/index.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
 
-let tmp: string
+const { dir: tmp } = tempWorkspace('tsops-pack-')
 let app: string
 let packedFiles: string[]
 let age: { identity: string; recipient: string }
@@ -47,12 +47,12 @@ function mustRun(cmd: string, args: string[], cwd: string, extra: Record<string,
 function buildCopy(): string {
   const copy = path.join(tmp, 'tsops')
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { files: string[] }
-  const inputs = new Set(['package.json', 'tsconfig.json', 'src', 'scripts', ...pkg.files.filter((f) => !f.startsWith('dist'))])
+  const inputs = new Set(['package.json', 'tsconfig.json', 'tsconfig.lib.json', 'src', 'scripts', ...pkg.files.filter((f) => !f.startsWith('dist'))])
   for (const name of inputs) fs.cpSync(path.join(REPO_ROOT, name), path.join(copy, name), { recursive: true })
   fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'))
-  // `npm run build` = tsc + bundle. Type errors in files other engineers are still writing must
+  // `npm run build` = tsc (the library: tsconfig.lib.json) + bundle. Type errors in files other engineers are still writing must
   // not hide packaging problems, so tsc's emit is what counts here; `tsc --noEmit` gates types.
-  const tsc = run(path.join(copy, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], copy)
+  const tsc = run(path.join(copy, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.lib.json'], copy)
   if (!fs.existsSync(path.join(copy, 'dist/lib/index.js'))) throw new Error(`tsc produced no dist/lib:\n${tsc.stdout}${tsc.stderr}`)
   mustRun(process.execPath, ['scripts/bundle.mjs'], copy)
   // Like a repo after a test run: a private CLI bundle left in dist/ must not be published.
@@ -64,7 +64,6 @@ function buildCopy(): string {
 const PLAIN = 'db:\n    password: s3cr3t\n    port: 5432\n    ratio: 0.5\ndebug: true\nhosts:\n    - a\n    - b\n'
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-pack-'))
   age = await generateAgeIdentity()
   const copy = buildCopy()
   const packed = JSON.parse(mustRun('npm', ['pack', '--json', '--pack-destination', tmp], copy)) as { filename: string; files: { path: string }[] }[]
@@ -76,9 +75,6 @@ beforeAll(async () => {
   secrets = path.join(app, 'secrets.enc.yaml')
   fs.writeFileSync(secrets, await encrypt(PLAIN, { format: 'yaml', age: [age.recipient], inheritEnv: false }))
 }, 300_000)
-afterAll(() => {
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true })
-})
 
 describe('the npm package', () => {
   it('ships the library with types, the CLI bundle and bin/sops, and no sources or tests', () => {

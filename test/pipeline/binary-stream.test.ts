@@ -4,30 +4,28 @@
  * small blocks and opens whatever the general path writes, and anything it does not recognise or
  * cannot open goes back to the general path (same result, same error).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { TreeMap } from '../../src/core/tree.js'
 import { binaryFormat, parseEncryptedBinary } from '../../src/formats/binary.js'
 import { encryptBinaryChunks, decryptBinaryFile } from '../../src/pipeline/binary-stream.js'
 import { encryptDocument } from '../../src/pipeline/encrypt.js'
-import { decryptDocument } from '../../src/pipeline/decrypt.js'
+import { open, sealedDocument } from '../../src/pipeline/open.js'
 import { ageKeySource } from '../../src/keys/age.js'
 import type { KeyContext, KeySource } from '../../src/keys/types.js'
 import { testAgeIdentity } from '../helpers/age.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 let ctx: KeyContext
 let keys: KeySource[][]
-let dir: string
+const { dir, write } = tempWorkspace('tsops-binstream-')
 beforeAll(async () => {
   const { identity, recipient } = await testAgeIdentity()
   ctx = { env: {}, ageIdentities: [identity] }
   keys = [[ageKeySource(recipient)]]
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-binstream-'))
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 afterEach(() => vi.restoreAllMocks())
 
 // Around the 48 KiB plaintext blocks and 64 KiB base64 blocks, and every padding length.
@@ -48,14 +46,8 @@ async function generalEncrypt(plaintext: Buffer): Promise<Buffer> {
 
 async function generalDecrypt(file: Buffer): Promise<Uint8Array> {
   const doc = parseEncryptedBinary(file)
-  await decryptDocument(doc, { ctx, rawStrings: true })
+  await open(sealedDocument(doc), 'binary', { ctx })
   return doc.branches[0]!.entry('data')!.value as Uint8Array
-}
-
-function write(name: string, bytes: Buffer | string): string {
-  const file = path.join(dir, name)
-  fs.writeFileSync(file, bytes)
-  return file
 }
 
 async function errorOf(p: Promise<unknown>): Promise<Error> {
@@ -95,7 +87,7 @@ describe('streamed binary decrypt', () => {
     expect(result && Buffer.from(result).equals(plaintext)).toBe(true)
     expect(reads).toHaveBeenCalled()
     expect(whole).not.toHaveBeenCalled()
-    expect(Math.max(...reads.mock.calls.map((c) => c[3] as number))).toBeLessThanOrEqual(64 << 10)
+    expect(Math.max(...reads.mock.calls.map((c) => (c as unknown[])[3] as number))).toBeLessThanOrEqual(64 << 10)
   })
 
   it('opens the compact layout too ({"data":"ENC[…"…})', async () => {

@@ -4,9 +4,8 @@
  * top-level key `""`. sops 3.13.2 hashes a value that decrypts to a comment, so the MAC fails
  * (exit 51); tsops must too: no Comment object handed out, no TypeError.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { randomBytes, createHash } from 'node:crypto'
 import { decrypt, decryptFile, encrypt, MacMismatchError } from '../../src/index.js'
@@ -16,8 +15,9 @@ import { LeafSelector } from '../../src/core/rules.js'
 import { decryptBranches } from '../../src/core/walk.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-comment-value-')
 let age: { identity: string; recipient: string }
 let tampered: string
 
@@ -31,14 +31,12 @@ function copyCommentIntoValue(encrypted: string): string {
 }
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-comment-value-'))
   age = await testAgeIdentity()
   const encrypted = await encrypt(PLAIN, { format: 'yaml', age: [age.recipient], inheritEnv: false })
   tampered = path.join(dir, 'tampered.yaml')
   fs.writeFileSync(tampered, copyCommentIntoValue(encrypted))
   fs.writeFileSync(path.join(dir, 'good.yaml'), encrypted)
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 const options = () => ({ inheritEnv: false as const, ageIdentities: [age.identity] })
 

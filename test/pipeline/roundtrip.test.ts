@@ -8,7 +8,7 @@ import { TreeMap, TreeSeq, cloneValue, type Value } from '../../src/core/tree.js
 import { yamlFormat } from '../../src/formats/yaml.js'
 import { jsonFormat } from '../../src/formats/json.js'
 import { encryptDocument } from '../../src/pipeline/encrypt.js'
-import { decryptDocument } from '../../src/pipeline/decrypt.js'
+import { open, sealedDocument } from '../../src/pipeline/open.js'
 import { ageKeySource } from '../../src/keys/age.js'
 import type { Format } from '../../src/formats/format.js'
 import type { KeyContext, KeySource } from '../../src/keys/types.js'
@@ -43,7 +43,7 @@ async function roundTrip(format: Format, t: TreeMap): Promise<TreeMap> {
   await encryptDocument(format, doc, { keyGroups: keys, ctx })
   const encrypted = format.emit(doc)
   const reread = format.parse(encrypted)
-  await decryptDocument(reread, { ctx })
+  await open(sealedDocument(reread), format.name, { ctx })
   return reread.branches[0]!
 }
 
@@ -70,7 +70,7 @@ describe('a file in sops layout comes back byte for byte', () => {
     const doc = format.parse(Buffer.from(text))
     await encryptDocument(format, doc, { keyGroups: keys, ctx })
     const reread = format.parse(format.emit(doc))
-    await decryptDocument(reread, { ctx })
+    await open(sealedDocument(reread), format.name, { ctx })
     expect(Buffer.from(format.emit({ branches: reread.branches, metadata: undefined })).toString()).toBe(text)
   })
 })

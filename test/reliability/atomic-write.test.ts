@@ -4,17 +4,19 @@
  * processes are recovered; locks are released on errors, exit and termination signals; and real
  * concurrent processes never lose an update under withFileLock.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { TsopsError, WriteError } from '../../src/core/errors.js'
+import { type TsopsError, WriteError } from '../../src/core/errors.js'
 import { FileLockedError, lockPathFor, withFileLock, withFileLockSync, writeFileAtomic } from '../../src/io/files.js'
 import { acquireFileLock, resolveWriteTarget } from '../../src/io/lock.js'
 import { bundleScript } from './support.js'
+import { tempWorkspace } from '../helpers/workspace.js'
+import { fakeClock } from '../helpers/clock.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-atomic-')
 let n = 0
 const fresh = (name: string, content?: string | Buffer, mode?: number): string => {
   const file = path.join(dir, `${n++}-${name}`)
@@ -24,10 +26,6 @@ const fresh = (name: string, content?: string | Buffer, mode?: number): string =
 }
 const debris = (file: string) => fs.readdirSync(path.dirname(file)).filter((f) => f.includes(path.basename(file)) && f !== path.basename(file))
 
-beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-atomic-'))
-})
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 /** A process that does nothing until killed: a pid that is alive. */
 function sleeper(): ChildProcess {
@@ -231,9 +229,11 @@ describe('file lock', () => {
     const holder = sleeper()
     try {
       const lock = writeLock(file, holder.pid!)
-      const start = Date.now()
-      const err = captureError(() => writeFileAtomic(file, Buffer.from('after\n'), { lockTimeoutMs: 300 }))
-      expect(Date.now() - start).toBeGreaterThanOrEqual(290)
+      const clock = fakeClock()
+      const err = captureError(() => writeFileAtomic(file, Buffer.from('after\n'), { lockTimeoutMs: 300, lockClock: clock }))
+      // It polled with a growing back-off and gave up exactly when the 300 ms were spent.
+      expect(clock.sleeps).toEqual([10, 20, 40, 80, 150])
+      expect((err as TsopsError).message).toContain('gave up after waiting 0.3 s')
       expect(err).toBeInstanceOf(FileLockedError)
       expect((err as TsopsError).exitCode).toBe(3)
       expect((err as TsopsError).message).toContain(`pid ${holder.pid}`)
@@ -249,14 +249,20 @@ describe('file lock', () => {
     const file = fresh('released.yaml', 'before\n')
     const holder = sleeper()
     const lock = writeLock(file, holder.pid!)
-    setTimeout(() => fs.rmSync(lock), 250)
-    const start = Date.now()
+    // The holder finishes during the writer's third wait; until then the file is untouched.
+    let whileHeld = ''
+    const clock = fakeClock((sleeps) => {
+      if (sleeps.length !== 3) return
+      whileHeld = fs.readFileSync(file, 'utf8')
+      fs.rmSync(lock)
+    })
     try {
-      await withFileLock(file, () => writeFileAtomic(file, Buffer.from('after\n')), { timeoutMs: 5_000 })
+      await withFileLock(file, () => writeFileAtomic(file, Buffer.from('after\n')), { timeoutMs: 5_000, clock })
     } finally {
       holder.kill()
     }
-    expect(Date.now() - start).toBeGreaterThanOrEqual(240)
+    expect(whileHeld).toBe('before\n')
+    expect(clock.sleeps).toEqual([10, 20, 40])
     expect(fs.readFileSync(file, 'utf8')).toBe('after\n')
   })
 

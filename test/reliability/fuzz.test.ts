@@ -151,11 +151,10 @@ describe('ENC[…] codec', () => {
     )
   })
 
-  it('parses a hostile value in linear time (the regex took 18 s on 6 KB)', () => {
+  // Its time (the regex once took 18 s on 6 KB) is a bench row: bench/scaling.mjs, "ENC value parser".
+  it('rejects a hostile value with a clean error', () => {
     const hostile = 'ENC[AES256_GCM,data:' + ',iv:,tag:,type:x'.repeat(100_000)
-    const start = performance.now()
     expect(() => parseEncrypted(hostile)).toThrow(TsopsError)
-    expect(performance.now() - start).toBeLessThan(500)
   })
 
   it('parseEncrypted and ValueCipher.decrypt fail cleanly on anything', () => {

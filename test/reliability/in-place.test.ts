@@ -3,7 +3,7 @@
  * target changes, --output works on devices, a tsops that finds the file locked waits for the
  * lock, and concurrent in-place encrypts of one file never interleave.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -13,20 +13,19 @@ import { lockPathFor } from '../../src/io/files.js'
 import { resolveWriteTarget } from '../../src/io/lock.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 const PLAIN = 'user: admin\npassword: hunter2\n'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-inplace-')
 let age: { identity: string; recipient: string }
 let env: Record<string, string | undefined>
 let n = 0
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-inplace-'))
   age = await testAgeIdentity()
   env = cleanEnv({ SOPS_AGE_KEY: age.identity, XDG_CONFIG_HOME: path.join(dir, 'xdg') })
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 function fresh(name: string, content: string | Buffer, mode = 0o644): string {
   const sub = path.join(dir, String(n++))
@@ -83,8 +82,12 @@ describe.concurrent('in place', () => {
     const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)'], { stdio: 'ignore' })
     const lock = lockPathFor(resolveWriteTarget(file))
     fs.writeFileSync(lock, `${holder.pid}\n${os.hostname()}\ncafe\n`)
-    setTimeout(() => fs.rmSync(lock), 700)
-    const start = Date.now()
+    // The holder "finishes" a while later; the file must not have been written before that.
+    let whileHeld = ''
+    setTimeout(() => {
+      whileHeld = fs.readFileSync(file, 'utf8')
+      fs.rmSync(lock)
+    }, 700)
     try {
       const r = await encryptInPlace(file)
       expect(r.stderr).toBe('')
@@ -92,7 +95,7 @@ describe.concurrent('in place', () => {
     } finally {
       holder.kill()
     }
-    expect(Date.now() - start).toBeGreaterThanOrEqual(650)
+    expect(whileHeld).toBe(PLAIN)
     expect(fs.readFileSync(file, 'utf8')).toContain('ENC[AES256_GCM,')
   })
 

@@ -10,7 +10,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { TsopsError } from '../../src/core/errors.js'
 import { Comment, Literal, Timestamp, TreeMap, TreeSeq, type Value } from '../../src/core/tree.js'
@@ -18,6 +17,7 @@ import { loadFormat } from '../../src/formats/registry.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { EXTENSION, MUTATION_KINDS, SAMPLES, SECRET, STACK_LINE, mutate, prng, runInProcess, type Mutation, type SampleFormat } from './support.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
 /**
  * 0 harmless (whitespace, a duplicated identical INI key, a version still semver…),
@@ -32,14 +32,13 @@ const CLI_CONCURRENCY = 4
 const SEED = Number(process.env.TSOPS_MUTATION_SEED ?? 20240611)
 const FORMATS: SampleFormat[] = ['yaml', 'json', 'dotenv', 'ini', 'binary', 'toml']
 
-let dir: string
+const { dir } = tempWorkspace('tsops-mut-')
 let env: Record<string, string | undefined>
 const encrypted = new Map<SampleFormat, Buffer>()
 const expected = new Map<SampleFormat, Buffer>()
 const histogram = new Map<SampleFormat, Map<number, number>>()
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-mut-'))
   const age = await testAgeIdentity()
   env = cleanEnv({ SOPS_AGE_KEY: age.identity, XDG_CONFIG_HOME: path.join(dir, 'xdg') })
   // The in-process runs read keys from this worker's environment (one process per test file).
@@ -63,7 +62,6 @@ beforeAll(async () => {
 afterAll(() => {
   const lines = [...histogram].map(([f, h]) => `${f}: ${[...h].sort((a, b) => a[0] - b[0]).map(([c, n]) => `exit ${c}×${n}`).join(', ')}`)
   console.info(`mutation outcomes (seed ${SEED}):\n  ${lines.join('\n  ')}`)
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 
 /** PER_FORMAT mutations, the kinds in rotation, reproducible from SEED. */
@@ -85,7 +83,10 @@ function macCoveredValues(root: Value): string[] {
   const pending: (Value | Comment)[] = [root]
   while (pending.length > 0) {
     const v = pending.pop()!
-    if (v instanceof TreeMap) for (let i = v.items.length - 1; i >= 0; i--) pending.push(v.items[i] instanceof Comment ? v.items[i]! : (v.items[i] as { value: Value }).value)
+    if (v instanceof TreeMap) for (let i = v.items.length - 1; i >= 0; i--) {
+      const item = v.items[i]!
+      pending.push(item instanceof Comment ? item : item.value)
+    }
     else if (v instanceof TreeSeq) for (let i = v.items.length - 1; i >= 0; i--) pending.push(v.items[i]!)
     else if (!(v instanceof Comment) && v !== null && v !== '') out.push(scalarText(v))
   }

@@ -4,9 +4,8 @@
  * fails to parse on the very line holding the secret, and runtime errors whose messages quote
  * their input (reportError redacts them).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { reportError } from '../../src/cli/main.js'
 import { DecryptValueError } from '../../src/core/errors.js'
@@ -14,6 +13,8 @@ import { generateAgeIdentity } from '../../src/keys/age.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { EXTENSION, SAMPLES, SECRET, STACK_LINE, type SampleFormat } from './support.js'
+import { tempWorkspace } from '../helpers/workspace.js'
+import { makeSopsBin } from '../integrations/sops-bin.js'
 
 const FORMATS: SampleFormat[] = ['yaml', 'json', 'dotenv', 'ini', 'binary', 'toml']
 /** Where each sample keeps SECRET, as the error names it. */
@@ -21,7 +22,7 @@ const FORMATS: SampleFormat[] = ['yaml', 'json', 'dotenv', 'ini', 'binary', 'tom
 const SECRET_CIPHER = /((?:password|PASSWORD|"data")["\s]*[:=]\s*"?)(ENC\[AES256_GCM,data:[^\]]+\])/
 const SECRET_PATH: Record<SampleFormat, string> = { yaml: 'db.password', json: 'db.password', dotenv: 'PASSWORD', ini: 'db.password', binary: 'data', toml: 'db.password' }
 
-let dir: string
+const { dir, write } = tempWorkspace('tsops-secrets-')
 let owner: { identity: string; recipient: string }
 let stranger: { identity: string; recipient: string }
 const env = (identity: string) => cleanEnv({ SOPS_AGE_KEY: identity, XDG_CONFIG_HOME: path.join(dir, 'xdg') })
@@ -36,24 +37,16 @@ function expectNoSecret(...texts: (string | Buffer)[]): void {
 }
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-secrets-'))
   owner = await testAgeIdentity()
   stranger = await generateAgeIdentity()
   for (const format of FORMATS) {
     const file = path.join(dir, `sample.${EXTENSION[format]}`)
     fs.writeFileSync(file, SAMPLES[format])
-    const r = await runCli(['encrypt', '-i', '--age', owner.recipient, file], { env: owner.identity })
+    const r = await runCli(['encrypt', '-i', '--age', owner.recipient, file], { env: env(owner.identity) })
     expect(r.code).toBe(0)
     encrypted.set(format, fs.readFileSync(file, 'utf8'))
   }
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-
-function write(name: string, content: string): string {
-  const file = path.join(dir, name)
-  fs.writeFileSync(file, content)
-  return file
-}
 
 describe.concurrent.each(FORMATS)('%s', (format) => {
   it('wrong key: exit 128, every key tried is listed, nothing secret anywhere (also --verbose)', async () => {
@@ -104,7 +97,7 @@ describe.concurrent.each(FORMATS)('%s', (format) => {
 describe.concurrent('a parse error on the line holding the secret does not echo it', () => {
   it.each([
     ['yaml explicit tag', 'bad.yaml', `password: !!int ${SECRET}\n`, /cannot decode !!str value as a !!int\ntsops: hint: at line 1, column 17/],
-    ['yaml syntax', 'bad2.yaml', `password: "${SECRET}\n`, /Error unmarshaling input YAML: .*\ntsops: hint: at line \d+, column \d+/],
+    ['yaml syntax', 'bad2.yaml', `password: "${SECRET}`, /Error unmarshaling input YAML: .*\ntsops: hint: at line \d+, column \d+/],
     ['json', 'bad.json', `{"password": ${SECRET}}`, /invalid character 'h' looking for beginning of value\ntsops: hint: at line 1, column 14/],
     ['dotenv', 'bad.env', `USER=admin\n${SECRET}\n`, /invalid dotenv input line: missing '='\ntsops: hint: at line 2/],
     ['ini', 'bad.ini', `[db]\n${SECRET}\n`, /key-value delimiter not found\ntsops: hint: at line 2/],
@@ -113,7 +106,23 @@ describe.concurrent('a parse error on the line holding the secret does not echo 
     const r = await runCli(['encrypt', '--age', owner.recipient, write(name, content)], { env: env(owner.identity) })
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(message)
+    // The line, masked (no letter or digit survives), and a caret under the column when there is one.
+    const excerpt = /\ntsops: hint: at line [^\n]*\n {4}([^A-Za-z0-9\n]+)\n(?: {4}([ \t]*)\^\n)?$/.exec(r.stderr)
+    expect(excerpt, r.stderr).not.toBeNull()
+    if (message.source.includes('column')) expect(excerpt![2]).toBeDefined()
     expectNoSecret(r.stdout, r.stderr)
+  })
+
+  it('run as sops, stderr is sops\'s message alone: no hint, no excerpt', async () => {
+    const file = write('bad-sops.json', `{"password": ${SECRET}}`)
+    const bin = makeSopsBin()
+    try {
+      const r = await runCli(['encrypt', '--age', owner.recipient, file], { env: env(owner.identity), command: [path.join(bin.binDir, 'sops')] })
+      expect(r.code).toBe(2)
+      expect(r.stderr).toBe("Error unmarshalling file: Could not unmarshal input data: invalid character 'h' looking for beginning of value\n")
+    } finally {
+      bin.cleanup()
+    }
   })
 })
 
@@ -121,8 +130,9 @@ describe('reportError', () => {
   function report(err: unknown, verbose = false): { code: number; stderr: string } {
     const chunks: string[] = []
     const real = fs.writeSync
-    fs.writeSync = ((fd: number, data: string | Uint8Array, offset = 0, length?: number) => {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data).subarray(offset, offset + (length ?? data.length - offset))
+    fs.writeSync = ((fd: number, data: string | Uint8Array, offset?: number | null, length?: number | null) => {
+      const from = offset ?? 0
+      const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data).subarray(from, from + (length ?? data.length - from))
       if (fd === 2) chunks.push(bytes.toString('utf8'))
       return bytes.length
     }) as typeof fs.writeSync

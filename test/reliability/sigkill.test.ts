@@ -8,29 +8,27 @@
  * Kill points: half of them spread evenly over an uninterrupted run's duration, half triggered
  * the moment the temp file appears (plus a few ms), so the critical write window is always hit.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { CLI } from '../helpers/paths.js'
 import { runInProcess } from './support.js'
+import { tempWorkspace } from '../helpers/workspace.js'
 
-let dir: string
+const { dir } = tempWorkspace('tsops-kill-')
 let age: { identity: string; recipient: string }
 let env: Record<string, string | undefined>
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-kill-'))
   age = await testAgeIdentity()
   env = cleanEnv({ SOPS_AGE_KEY: age.identity, XDG_CONFIG_HOME: path.join(dir, 'xdg') })
   process.env.SOPS_AGE_KEY = age.identity // for the in-process decrypts that verify results
   process.env.XDG_CONFIG_HOME = path.join(dir, 'xdg')
 })
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 type Trigger = { after: 'start'; ms: number } | { after: 'temp file'; ms: number }
 

@@ -58,7 +58,7 @@ async function same(args: string[], options: Parameters<typeof twin>[1], label: 
 }
 
 describe('set', () => {
-  const CASES: Record<(typeof EXT)[number], [string, string][]> = {
+  const CASES: Record<(typeof EXT)[number], [label: string, index: string, value: string][]> = {
     yaml: [
       ['new key', '["new"]', '"value"'],
       ['changed value', '["a"]', '2'],

@@ -53,6 +53,8 @@ const CASES: Case[] = [
   ['empty json', ['encrypt', '--age', 'AGE', 'empty.json'], () => ({ 'empty.json': '' }), withKey],
   ['invalid age recipient', ['encrypt', '--age', 'age1notvalid', 'p.yaml'], encFiles, withKey],
   ['unknown recipient type', ['encrypt', '--age', 'bogus', 'p.yaml'], encFiles, withKey],
+  // The all-zero X25519 point: a valid recipient string whose key agreement age refuses.
+  ['low-order age recipient', ['encrypt', '--age', 'age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z', 'p.yaml'], encFiles, withKey],
   ['malformed metadata (yaml)', ['decrypt', 'm.yaml'], () => ({ 'm.yaml': 'a: ENC[AES256_GCM,data:xx]\nsops:\n    version: 3.13.2\n' }), withKey],
   ['set with a bad path', ['set', 'e.yaml', 'nope', '"x"'], encFiles, withKey],
   ['set with bad json', ['set', 'e.yaml', '["a"]', '{bad'], encFiles, withKey],

@@ -129,6 +129,11 @@ export interface TwinOptions {
    * loopback emulator).
    */
   toolEnv?: { real?: Record<string, string | undefined>; ours?: Record<string, string | undefined> }
+  /**
+   * Runs each tool's command line through another one, the same for both (e.g. `setsid -w …` for
+   * no controlling terminal, or a pseudo-terminal helper that answers a prompt).
+   */
+  wrap?: (command: string[]) => string[]
 }
 
 const roots: string[] = []
@@ -174,7 +179,9 @@ export async function twin(args: readonly string[], options: TwinOptions = {}, r
     await options.prepare?.(dir)
     const cwd = path.join(dir, options.cwd ?? '')
     const sideEnv = substituteDir({ ...env, ...options.toolEnv?.[name] }, dir)
-    const result = await run(command[0]!, [...command.slice(1), ...args.map((a) => a.replaceAll('$DIR', dir))], { cwd, env: sideEnv, ...(options.input === undefined ? {} : { input: options.input }) })
+    const full = [...command, ...args.map((a) => a.replaceAll('$DIR', dir))]
+    const [bin, ...rest] = options.wrap ? options.wrap(full) : full
+    const result = await run(bin!, rest, { cwd, env: sideEnv, ...(options.input === undefined ? {} : { input: options.input }) })
     return { ...result, dir, files: readFiles(dir) }
   }
   const real = await side('real', [realSops()])

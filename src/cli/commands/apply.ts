@@ -11,6 +11,7 @@ import { readInput, writeFileAtomic, isStdin } from '../../io/files.js'
 import { withDecrypted } from '../../pipeline/reencrypt.js'
 import { treeEquals } from '../../tree/equals.js'
 import type { TreeMap } from '../../core/tree.js'
+import { parseShowingWhere } from '../../formats/excerpt.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { chooseFormats } from '../formats.js'
@@ -39,7 +40,7 @@ async function applyTo(ctx: CliContext, args: Args, given: string, plaintext: Ui
       ...rewriteOptions(ctx, args, formats),
     },
     (doc, opened) => {
-      const next = opened.format.parse(plaintext)
+      const next = parseShowingWhere(plaintext, () => opened.format.parse(plaintext))
       // A plaintext with a sops block is an encrypted file (or clashes with the metadata).
       if (opened.format.hasMetadataKey(next)) throw new AlreadyEncryptedError()
       const changed = !sameBranches(doc.branches, next.branches)

@@ -22,7 +22,7 @@ async function checkRange(ctx: CliContext, args: Args, since: string): Promise<F
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   const since = args.string('since')
-  if (since !== undefined && rest.length > 0) throw new GenericError('tsops check --since REF checks commits, not paths: give one or the other')
+  if (since !== undefined && rest.length > 0) throw new GenericError('tsops check --since REF checks commits, not paths: give one or the other', { code: 'USAGE' })
   const paths = rest.length > 0 ? rest : ['.']
   const inputType = args.string('input-type')
   const reports = since !== undefined ? await checkRange(ctx, args, since) : await checkPaths(paths, {

@@ -18,10 +18,10 @@ import path from 'node:path'
 import { Literal, TreeMap, stripLiterals } from '../../core/tree.js'
 import { BinaryEmitError, ConflictingParametersError, emitting, GenericError, NoFileError, TsopsError } from '../../core/errors.js'
 import { DATA_KEY, NOT_BINARY_HINT } from '../../formats/binary.js'
-import { loadEncryptedParser, loadFormat } from '../../formats/registry.js'
+import { loadFormat } from '../../formats/registry.js'
 import { isStdin, readInput, writeFileAtomic, writeStderr, writeStdout } from '../../io/files.js'
 import { isatty } from 'node:tty'
-import { decryptDocument } from '../../pipeline/decrypt.js'
+import { open } from '../../pipeline/open.js'
 import { decryptBinaryFile } from '../../pipeline/binary-stream.js'
 import { UNENCRYPTED_COMMENT_WARNING } from '../../core/walk.js'
 import { sopsLogLine } from '../sopslog.js'
@@ -52,20 +52,15 @@ export async function decryptCommand(ctx: CliContext, args: Args, file: string |
 async function decryptPlaintext(ctx: CliContext, args: Args, file: string | undefined, formats: FormatChoice): Promise<Document> {
   const streamed = await decryptBinaryStreamed(ctx, args, file, formats)
   if (streamed) return { branches: [new TreeMap([{ key: DATA_KEY, value: streamed }])], metadata: undefined }
-  const bytes = readInput(file)
-  const parse = await loadEncryptedParser(formats.input)
-  const doc = parse(bytes)
-  const inputFormat = await loadFormat(formats.input)
-  const decrypted = await decryptDocument(doc, {
+  const opened = await open(readInput(file), formats.input, {
     keepIvs: false, // nothing is re-encrypted
     ctx: ctx.keyContext,
     ignoreMac: args.bool('ignore-mac'),
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
-    rawStrings: formats.input === 'binary',
-    decodeLiteral: inputFormat.decodeLiteral?.bind(inputFormat),
     onUnencryptedComment: unencryptedCommentWarning(ctx),
   })
-  decrypted.dataKey.fill(0)
+  opened.close()
+  const { doc } = opened
   // Another output format must see plain sops values, not TOML source spellings.
   if (formats.output !== formats.input) doc.branches.forEach(stripLiterals)
   return doc
@@ -118,7 +113,7 @@ function emitExtract(format: Format, root: TreeMap, path: PathPart[], options: E
   if (value instanceof TreeMap) return dumpingFile(() => format.emit({ branches: [value], metadata: undefined }, options))
   if (typeof value === 'string') return Buffer.from(value, 'utf8')
   if (value instanceof Uint8Array) return value
-  if (!format.emitValue) throw new GenericError(`--extract of a single value is not supported for ${format.name} output`)
+  if (!format.emitValue) throw new GenericError(`--extract of a single value is not supported for ${format.name} output`, { code: 'UNSUPPORTED_EXTRACT' })
   const emitValue = format.emitValue.bind(format)
   return emitting('Error dumping tree: ', () => emitValue(value, options))
 }

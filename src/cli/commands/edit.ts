@@ -18,6 +18,7 @@ import { writeStderr } from '../../io/stdio.js'
 import { wrapDataKey } from '../../keys/datakey.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import { effectiveRules } from '../../pipeline/encrypt.js'
+import { zeroDataKeys } from '../../pipeline/open.js'
 import { openEncryptedFile, type DecryptedKeys } from '../../pipeline/reencrypt.js'
 import { editorCommand } from '../../edit/editor.js'
 import { exampleDocument } from '../../edit/example.js'
@@ -39,7 +40,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   // Legacy mode loads .sops.yaml like sops does: a config whose rules all miss is an error.
   if (args.positionals[0] !== 'edit') creationRuleFor(ctx, args, formats.name ?? file)
   // `original`: the bytes that were decrypted (none for a new file), checked again at commit.
-  const { target, original } = fs.existsSync(file) ? await existingFile(ctx, args, file, formats) : await newFile(ctx, args, file, formats)
+  const { target, original, close } = fs.existsSync(file) ? await existingFile(ctx, args, file, formats) : await newFile(ctx, args, file, formats)
   try {
     await editEncrypted(target, {
       env: ctx.env,
@@ -48,7 +49,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
       commit: (encrypted) => commitEdit(file, original, encrypted),
     })
   } finally {
-    target.keys.dataKey.fill(0)
+    close()
   }
   return 0
 }
@@ -85,6 +86,8 @@ interface Opened {
   target: EditTarget
   /** The file's bytes as read and decrypted; undefined for a new file. */
   original: Buffer | undefined
+  /** Zeroes the data key once the edit is over. */
+  close: () => void
 }
 
 /** Decrypt the file (MAC checked unless --ignore-mac) into an edit target. */
@@ -97,7 +100,7 @@ async function existingFile(ctx: CliContext, args: Args, file: string, formats: 
   })
   const format = formats.output === formats.input ? opened.format : await loadFormat(formats.output)
   if (format !== opened.format) opened.doc.origin = undefined
-  return { target: await target(ctx, args, file, format, opened.doc, opened), original: opened.original }
+  return { target: await target(ctx, args, file, format, opened.doc, opened), original: opened.original, close: opened.close }
 }
 
 /** The store's example document, with a fresh data key wrapped for the configured keys. */
@@ -115,7 +118,7 @@ async function newFile(ctx: CliContext, args: Args, file: string, formats: Forma
     rules: effectiveRules(format, settings.rules),
     version: SOPS_FORMAT_VERSION,
   }
-  return { target: await target(ctx, args, file, format, doc, { metadata, dataKey, stash: new IvStash() }), original: undefined }
+  return { target: await target(ctx, args, file, format, doc, { metadata, dataKey, stash: new IvStash() }), original: undefined, close: () => zeroDataKeys(dataKey) }
 }
 
 async function target(ctx: CliContext, args: Args, file: string, format: Format, doc: EditTarget['doc'], keys: DecryptedKeys): Promise<EditTarget> {

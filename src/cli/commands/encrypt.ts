@@ -2,6 +2,7 @@
 import { ConflictingParametersError, emitting, FormatError } from '../../core/errors.js'
 import type { Document, Format } from '../../formats/format.js'
 import { assertReadsBack, loadFormat } from '../../formats/registry.js'
+import { parseShowingWhere } from '../../formats/excerpt.js'
 import { isStdin, readInput } from '../../io/files.js'
 import { encryptBinaryChunks } from '../../pipeline/binary-stream.js'
 import { encryptDocument } from '../../pipeline/encrypt.js'
@@ -41,12 +42,14 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
 
 /** sops's encrypt names a file it cannot parse `Error unmarshalling file: …` (exit 2). */
 function parsePlain(input: Format, bytes: Uint8Array): Document {
-  try {
-    return input.parse(bytes)
-  } catch (err) {
-    if (!(err instanceof FormatError) || err.message.startsWith(UNMARSHALLING)) throw err
-    throw new FormatError(`${UNMARSHALLING}${err.message}`, err.line, err.column, { cause: err })
-  }
+  return parseShowingWhere(bytes, () => {
+    try {
+      return input.parse(bytes)
+    } catch (err) {
+      if (!(err instanceof FormatError) || err.message.startsWith(UNMARSHALLING)) throw err
+      throw new FormatError(`${UNMARSHALLING}${err.message}`, err.line, err.column, { cause: err })
+    }
+  })
 }
 
 const UNMARSHALLING = 'Error unmarshalling file: '

@@ -16,7 +16,7 @@ import type { CliContext } from '../context.js'
 import { chooseFormats } from '../formats.js'
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
-  if (rest.length !== 2) throw new GenericError('error: missing file to decrypt', { hint: "Usage: tsops exec-env FILE 'COMMAND'" })
+  if (rest.length !== 2) throw new GenericError('error: missing file to decrypt', { code: 'USAGE', hint: "Usage: tsops exec-env FILE 'COMMAND'" })
   const [file, command] = rest as [string, string]
   assertSupportedFlags(ctx, args)
   const opened = await openEncryptedFile(file, {
@@ -24,7 +24,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
     format: chooseFormats(args, file).input,
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
   })
-  opened.dataKey.fill(0)
+  opened.close() // only the values are needed
   const secrets = environmentOf(opened.doc.branches[0] ?? new TreeMap())
   const env = { ...(args.bool('pristine') ? {} : ctx.env), ...secrets }
   if (args.bool('background')) {
@@ -48,15 +48,15 @@ export function environmentOf(root: TreeMap): Record<string, string> {
 
 function assertUsable(item: Exclude<MapItem, Comment>): void {
   if (item.value instanceof TreeMap || item.value instanceof TreeSeq) {
-    throw new GenericError(`cannot use complex value in environment; offending key ${item.key}`)
+    throw new GenericError(`cannot use complex value in environment; offending key ${item.key}`, { code: 'UNSUPPORTED_VALUE' })
   }
-  if (item.key.includes('=')) throw new GenericError(`cannot use keys with '=' in environment: ${item.key}`)
+  if (item.key.includes('=')) throw new GenericError(`cannot use keys with '=' in environment: ${item.key}`, { code: 'UNSUPPORTED_VALUE' })
 }
 
 /** --user needs root and a user database lookup tsops does not do; --background is deprecated. */
 function assertSupportedFlags(ctx: CliContext, args: Args): void {
   if (args.string('user') !== undefined) {
-    throw new GenericError('--user is not supported by tsops', { hint: 'Run tsops as that user instead, e.g. sudo -u NAME tsops exec-env …' })
+    throw new GenericError('--user is not supported by tsops', { code: 'UNSUPPORTED_FLAG', hint: 'Run tsops as that user instead, e.g. sudo -u NAME tsops exec-env …' })
   }
   if (args.bool('background')) {
     ctx.warn("exec-env's --background option is deprecated and will be removed in a future version of sops")

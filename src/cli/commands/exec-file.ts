@@ -25,10 +25,10 @@ const DEFAULT_FILENAME = 'tmp-file'
 const FIFO_POLL_MS = 10
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
-  if (rest.length !== 2) throw new GenericError('error: missing file to decrypt', { hint: "Usage: tsops exec-file FILE 'COMMAND {}'" })
+  if (rest.length !== 2) throw new GenericError('error: missing file to decrypt', { code: 'USAGE', hint: "Usage: tsops exec-file FILE 'COMMAND {}'" })
   const [file, command] = rest as [string, string]
   if (args.string('user') !== undefined) {
-    throw new GenericError('--user is not supported by tsops', { hint: 'Run tsops as that user instead, e.g. sudo -u NAME tsops exec-file …' })
+    throw new GenericError('--user is not supported by tsops', { code: 'UNSUPPORTED_FLAG', hint: 'Run tsops as that user instead, e.g. sudo -u NAME tsops exec-file …' })
   }
   const filename = checkedFilename(args.string('filename') ?? DEFAULT_FILENAME)
   const plaintext = await decryptToBytes(ctx, args, file)
@@ -60,7 +60,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
 /** sops: `filepath.IsLocal`; tsops also wants a plain name, since it creates no subdirectories. */
 function checkedFilename(name: string): string {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-    throw new GenericError('The provided filename is not a local path.', { hint: '--filename takes a plain file name such as secrets.env.' })
+    throw new GenericError('The provided filename is not a local path.', { code: 'BAD_FLAG', hint: '--filename takes a plain file name such as secrets.env.' })
   }
   return name
 }
@@ -72,7 +72,7 @@ async function decryptToBytes(ctx: CliContext, args: Args, file: string): Promis
     format: formats.input,
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
   })
-  opened.dataKey.fill(0)
+  opened.close() // only the values are needed
   const output = formats.output === formats.input ? opened.format : await loadFormat(formats.output)
   const origin = output === opened.format ? opened.doc.origin : undefined
   return output.emit({ branches: opened.doc.branches, metadata: undefined, origin }, emitOptionsFor(ctx, args, formats.output))

@@ -16,7 +16,7 @@ export async function run(_ctx: CliContext, args: Args, rest: string[]): Promise
   } catch (err) {
     // sops's filestatus returns its error without an exit code: log.Fatal prints it (exit 1).
     if (!(err instanceof TsopsError)) throw err
-    throw new GenericError(`cannot check file status: cannot load encrypted file: ${err.message}`, { sopsLog: 'fatal', cause: err, ...(err.hint ? { hint: err.hint } : {}) })
+    throw new GenericError(`cannot check file status: cannot load encrypted file: ${err.message}`, { code: 'LOAD_FAILED', sopsLog: 'fatal', cause: err, ...(err.hint ? { hint: err.hint } : {}) })
   }
   writeStdout(JSON.stringify({ encrypted: status.encrypted }) + '\n')
   return 0

@@ -24,7 +24,7 @@ const USAGE = `Usage:
 `
 
 function usage(message: string): GenericError {
-  return new GenericError(message, { hint: USAGE.trimEnd() })
+  return new GenericError(message, { code: 'USAGE', hint: USAGE.trimEnd() })
 }
 
 const decryptionOrder = (args: Args) => parseDecryptionOrder(args.string('decryption-order'))

@@ -15,6 +15,7 @@ import type { KeySpec } from '../../config/index.js'
 import { assertNoEmptyGroup, planFromGroups, wrapPlan, type GroupPlan, type Member } from '../../keygroups/index.js'
 import { keySourcesIn, keySpecsFromFlags, parseDecryptionOrder } from '../../keys/registry.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
+import { withDataKey } from '../../pipeline/open.js'
 import { DataKeyUnavailableError } from '../../keys/datakey.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
@@ -46,14 +47,12 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
   const { plan, threshold } = edit(metadata)
   assertNoEmptyGroup(plan)
   const { dataKey } = await viaSopsLogger(metadata, () => recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) }))
-  try {
+  await withDataKey(dataKey, async () => {
     const wrapped = await wrapPlan(dataKey, plan, threshold, ctx.keyContext)
     // As sops, which loads a file without rules (binary) with the default suffix and writes it back.
     const updated: Metadata = { ...metadata, rules: withDefaultRule(metadata.rules), keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
     encrypted.doc.metadata = metadataTree(updated)
-  } finally {
-    dataKey.fill(0)
-  }
+  })
   writeResult(args, file, await emitEncryptedFile(ctx, args, encrypted))
   return 0
 }
@@ -66,10 +65,10 @@ function thresholdFor(args: Args, metadata: Metadata): number {
 }
 
 async function addGroup(args: Args, positionals: string[]): Promise<GroupEdit> {
-  if (positionals.length > 0) throw new GenericError('groups add: no positional arguments allowed', { hint: USAGE })
+  if (positionals.length > 0) throw new GenericError('groups add: no positional arguments allowed', { code: 'USAGE', hint: USAGE })
   const specs = groupKeySpecs(args)
   if (specs.length === 0) {
-    throw new GenericError('groups add: the new group has no keys', { hint: `Give its keys with ${keyFlagList()}.` })
+    throw new GenericError('groups add: the new group has no keys', { code: 'EMPTY_KEY_GROUP', hint: `Give its keys with ${keyFlagList()}.` })
   }
   const [sources] = await keySourcesFor([specs])
   const group = (sources ?? []).map((source): Member => ({ kind: 'new', source }))
@@ -91,19 +90,19 @@ function groupKeySpecs(args: Args): KeySpec[] {
 }
 
 function deleteGroup(args: Args, positionals: string[]): GroupEdit {
-  if (positionals.length !== 1) throw new GenericError('error: exactly one positional argument (index) required', { hint: USAGE })
+  if (positionals.length !== 1) throw new GenericError('error: exactly one positional argument (index) required', { code: 'USAGE', hint: USAGE })
   const text = positionals[0]!
   const index = parseGroupIndex(text)
   return (metadata) => {
     const count = metadata.keyGroups.length
-    if (index >= count) throw new GenericError(`groups delete: the file has ${count} key group(s) (0 to ${count - 1}); there is no group ${index}`)
-    if (count === 1) throw new GenericError('groups delete: cannot delete the only key group: the file would have no master key')
+    if (index >= count) throw new GenericError(`groups delete: the file has ${count} key group(s) (0 to ${count - 1}); there is no group ${index}`, { code: 'NO_SUCH_KEY_GROUP' })
+    if (count === 1) throw new GenericError('groups delete: cannot delete the only key group: the file would have no master key', { code: 'NO_MASTER_KEY_LEFT' })
     const plan = planFromGroups(metadata.keyGroups.filter((_, i) => i !== index))
     const threshold = thresholdFor(args, metadata)
     if (plan.length < threshold) {
       throw new GenericError(
         `removing this key group will make the Shamir threshold impossible to satisfy: Shamir threshold is ${threshold}, but we only have ${plan.length} key groups`,
-        { hint: `Lower the threshold in the same command with --shamir-secret-sharing-threshold ${plan.length}.`, sopsLog: 'fatal' },
+        { code: 'THRESHOLD_UNREACHABLE', hint: `Lower the threshold in the same command with --shamir-secret-sharing-threshold ${plan.length}.`, sopsLog: 'fatal' },
       )
     }
     return { plan, threshold }
@@ -113,7 +112,7 @@ function deleteGroup(args: Args, positionals: string[]): GroupEdit {
 /** sops's strconv.ParseUint(index, 10, 32), its failure in Go's words through the logger. */
 function parseGroupIndex(text: string): number {
   const fail = (why: string) =>
-    new GenericError(`failed to parse [index] argument: strconv.ParseUint: parsing ${goQuote(text)}: ${why}`, { hint: 'The index is a number from 0.', sopsLog: 'fatal' })
+    new GenericError(`failed to parse [index] argument: strconv.ParseUint: parsing ${goQuote(text)}: ${why}`, { code: 'USAGE', hint: 'The index is a number from 0.', sopsLog: 'fatal' })
   if (!/^\d+$/.test(text)) throw fail('invalid syntax')
   const index = Number(text)
   if (index > 0xffffffff) throw fail('value out of range')
@@ -134,6 +133,6 @@ async function viaSopsLogger<T>(metadata: Metadata, fn: () => Promise<T>): Promi
       err instanceof DataKeyUnavailableError
         ? `Error getting data key: ${metadata.shamirThreshold} successful groups required, got ${err.groups.filter((g) => g.ok).length}`
         : err.message
-    throw new GenericError(message, { cause: err, sopsLog: 'fatal', hint: err instanceof DataKeyUnavailableError ? err.message : err.hint })
+    throw new GenericError(message, { code: err.code, cause: err, sopsLog: 'fatal', hint: err instanceof DataKeyUnavailableError ? err.message : err.hint })
   }
 }

@@ -20,7 +20,7 @@ import { addKeys, assertNoEmptyGroup, describeKey, planFromGroups, removeKeys, w
 import { keySourceFromSpec, keySpecsFromFlags, parseDecryptionOrder } from '../../keys/registry.js'
 import { isStdin } from '../../io/files.js'
 import type { KeySource } from '../../keys/types.js'
-import { decryptDocument } from '../../pipeline/decrypt.js'
+import { open, sealedDocument, withDataKey } from '../../pipeline/open.js'
 import { sealDocument } from '../../pipeline/encrypt.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
@@ -86,7 +86,7 @@ function assertKeysLeft(plan: Parameters<typeof assertNoEmptyGroup>[0]): void {
     assertNoEmptyGroup(plan)
   } catch (err) {
     if (!(err instanceof GenericError)) throw err
-    throw new GenericError('Could not generate data key: [empty key group provided]', { hint: err.hint ? `${err.message}. ${err.hint}` : err.message })
+    throw new GenericError('Could not generate data key: [empty key group provided]', { code: 'EMPTY_KEY_GROUP', hint: err.hint ? `${err.message}. ${err.hint}` : err.message })
   }
 }
 
@@ -114,16 +114,14 @@ async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: 
 
   const encrypted = await readEncryptedFile(args, file)
   const { doc, input } = encrypted
-  const decrypted = await decryptDocument(doc, {
+  const opened = await open(sealedDocument(doc), encrypted.formats.input, {
     keepIvs: false, // a new data key: no ciphertext can be kept
     ctx: ctx.keyContext,
     ignoreMac: args.bool('ignore-mac'),
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
-    rawStrings: encrypted.formats.input === 'binary',
-    decodeLiteral: input.decodeLiteral?.bind(input),
   })
-  decrypted.dataKey.fill(0)
-  const { metadata } = decrypted
+  opened.close() // the old key is done with
+  const { metadata } = opened
 
   const addition = addKeys(planFromGroups(metadata.keyGroups), 0, changes.add)
   // sops would add a second entry for the same key; tsops keeps one (noted, silent as sops).
@@ -134,8 +132,7 @@ async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: 
   for (const ref of removal.notFound) ctx.note(`--rm: ${describeKey(ref)} is not in ${target.file}; nothing removed for it`)
   assertKeysLeft(plan)
 
-  const dataKey = randomBytes(DATA_KEY_SIZE)
-  try {
+  await withDataKey(randomBytes(DATA_KEY_SIZE), async (dataKey) => {
     const wrapped = await wrapPlan(dataKey, plan, metadata.shamirThreshold, ctx.keyContext)
     // No IV stash: under a new key every value gets a fresh IV and so a new ciphertext.
     sealDocument(input, doc, dataKey, {
@@ -144,8 +141,6 @@ async function rotateFile(ctx: CliContext, args: Args, target: Target, changes: 
       rules: withDefaultRule(metadata.rules), // as sops writes a file without rules (binary) back
       version: metadata.version, // sops keeps the file's version on rotate
     })
-  } finally {
-    dataKey.fill(0)
-  }
+  })
   return emitEncryptedFile(ctx, args, encrypted)
 }

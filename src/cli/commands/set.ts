@@ -55,7 +55,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
 function subcommandRequest(args: Args, rest: string[]): SetRequest {
   const fromFile = args.bool('value-file')
   const fromStdin = args.bool('value-stdin')
-  if (fromFile && fromStdin) throw new GenericError('Error: cannot use both --value-file and --value-stdin')
+  if (fromFile && fromStdin) throw new GenericError('Error: cannot use both --value-file and --value-stdin', { code: 'BAD_FLAG' })
   if (fromStdin && rest.length !== 2) {
     throw new NoFileError('Error: file specified, or index and value are missing. Need precisely 2 positional arguments since --value-stdin is used.')
   }
@@ -74,7 +74,7 @@ function readValueFile(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8')
   } catch (err) {
-    throw new GenericError(goPathError('open', file, err))
+    throw new GenericError(goPathError('open', file, err), { code: 'FILE_NOT_FOUND' })
   }
 }
 

@@ -42,7 +42,7 @@ export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<
     ignoreMac: args.bool('ignore-mac'),
     decryptionOrder: parseDecryptionOrder(args.string('decryption-order')),
   })
-  opened.dataKey.fill(0)
+  opened.close() // only the values are needed
   const root = opened.doc.branches[0] ?? new TreeMap()
   const subtree = extract === undefined ? root : extractMap(root, parseTreePath(extract))
   writeStdout(Buffer.from(flatJson(flattenTree(subtree)), 'utf8'))
@@ -72,7 +72,7 @@ export function parseQuery(input: Uint8Array): Request {
 }
 
 function queryError(what: string): GenericError {
-  return new GenericError(`decrypt --terraform: ${what}`, {
+  return new GenericError(`decrypt --terraform: ${what}`, { code: 'TERRAFORM_QUERY',
     hint: `Give the file as an argument, or pass a query such as ${QUERY_EXAMPLE} (Terraform: query = { file = "…" }).`,
   })
 }
@@ -82,5 +82,5 @@ function extractMap(root: TreeMap, parts: PathPart[]): TreeMap {
   const node = valueAt(root, parts)
   if (node instanceof TreeMap) return node
   if (node instanceof TreeSeq) return new TreeMap(node.values().map((value, i) => ({ key: String(i), value })))
-  throw new GenericError('--terraform --extract must select a map or a list: Terraform expects an object')
+  throw new GenericError('--terraform --extract must select a map or a list: Terraform expects an object', { code: 'TERRAFORM_NOT_OBJECT' })
 }

@@ -10,7 +10,6 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import readline from 'node:readline'
 import { GenericError, NoFileError, TsopsError } from '../../core/errors.js'
 import { metadataTree, readMetadata, type Metadata } from '../../keys/metadata.js'
 import { withDefaultRule } from '../../core/rules.js'
@@ -32,7 +31,9 @@ import {
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { KeyEntry } from '../../keys/types.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
+import { withDataKey } from '../../pipeline/open.js'
 import { writeFileAtomic } from '../../io/files.js'
+import { StdinLines } from '../../io/lines.js'
 import { goPathError } from '../../io/go-errors.js'
 import { writeStderr, writeStdout } from '../../io/stdio.js'
 import type { Args } from '../args.js'
@@ -45,7 +46,7 @@ import { goLogLine, sopsLogLine } from '../sopslog.js'
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   if (rest.length === 0) throw new NoFileError('Error: no file specified', { hint: 'Usage: tsops updatekeys [-y] FILE|DIR…' })
   if (!projectConfig(ctx, args)) {
-    throw new GenericError('config file not found', {
+    throw new GenericError('config file not found', { code: 'CONFIG_NOT_FOUND',
       hint: 'updatekeys takes the keys from the .sops.yaml creation rules: run it inside the repository that holds .sops.yaml, or pass --config.',
     })
   }
@@ -88,7 +89,7 @@ function assertExists(ctx: CliContext, file: string): void {
   try {
     fs.statSync(absolute)
   } catch (err) {
-    throw new GenericError(goPathError('stat', absolute, err))
+    throw new GenericError(goPathError('stat', absolute, err), { code: 'FILE_NOT_FOUND' })
   }
 }
 
@@ -100,7 +101,7 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
   const encrypted = await readEncryptedFile(args, file)
   const metadata = readMetadata(encrypted.doc.metadata)
   const rule = creationRuleFor(ctx, args, file)
-  if (!rule) throw new GenericError(`The config file ${projectConfig(ctx, args)?.shown ?? ''} does not contain any creation rule`)
+  if (!rule) throw new GenericError(`The config file ${projectConfig(ctx, args)?.shown ?? ''} does not contain any creation rule`, { code: 'NO_CREATION_RULE' })
 
   // A rule without keys is one empty group to sops: it shows the keys going, then cannot wrap.
   const wanted = await keySourcesFor(rule.keyGroups.length === 0 ? [[]] : rule.keyGroups)
@@ -121,9 +122,9 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
 
   const plan = planFor(metadata.keyGroups, wanted.map((g) => g.map((source): Member => ({ kind: 'new', source }))))
   const { dataKey } = await recoverDataKey(encrypted.doc, { ctx: ctx.keyContext, decryptionOrder: parseDecryptionOrder(args.string('decryption-order')) })
-  try {
+  await withDataKey(dataKey, async () => {
     if (wanted.some((g) => g.length === 0)) {
-      throw new GenericError('error updating one or more master keys: [empty key group provided]', {
+      throw new GenericError('error updating one or more master keys: [empty key group provided]', { code: 'EMPTY_KEY_GROUP',
         hint: `the creation rule for ${file} has no keys, or an empty key group: the file would be left without master keys`,
       })
     }
@@ -135,9 +136,7 @@ async function updateFile(ctx: CliContext, args: Args, target: Target, confirm: 
     // As sops, which loads a file without rules (binary) with the default suffix and writes it back.
     const updated: Metadata = { ...metadata, rules: withDefaultRule(metadata.rules), keyGroups: wrapped.groups, shamirThreshold: wrapped.threshold }
     encrypted.doc.metadata = metadataTree(updated)
-  } finally {
-    dataKey.fill(0)
-  }
+  })
   writeFileAtomic(file, await emitEncryptedFile(ctx, args, encrypted))
   return report((name) => `File ${name} synced with new keys`)
 }
@@ -155,50 +154,24 @@ function planFor(current: readonly (readonly KeyEntry[])[], wanted: GroupPlan): 
 
 /** `Is this okay? (y/n):` on a terminal, asked again until the answer is y or n (as sops does). */
 class Confirmer {
-  private rl: readline.Interface | undefined
-  private readonly lines: string[] = []
-  private waiting: ((line: string | undefined) => void) | undefined
-  private closed = false
+  private readonly lines = new StdinLines()
 
   async ask(file: string): Promise<boolean> {
     if (!process.stdin.isTTY) {
-      throw new GenericError(`not updating ${file}: the changes need confirmation, and standard input is not a terminal`, {
+      throw new GenericError(`not updating ${file}: the changes need confirmation, and standard input is not a terminal`, { code: 'CONFIRMATION_NEEDED',
         hint: 'Review the changes above and run again with -y (--yes) to apply them without asking.',
       })
     }
     for (;;) {
       writeStdout('Is this okay? (y/n):')
-      const answer = await this.nextLine()
-      if (answer === undefined) throw new GenericError(`not updating ${file}: no answer (end of input)`)
+      const answer = await this.lines.next()
+      if (answer === undefined) throw new GenericError(`not updating ${file}: no answer (end of input)`, { code: 'CONFIRMATION_NEEDED' })
       if (answer.trim() === 'y') return true
       if (answer.trim() === 'n') return false
     }
   }
 
-  /** One readline for the whole run: several files may each ask. */
-  private nextLine(): Promise<string | undefined> {
-    if (!this.rl) {
-      this.rl = readline.createInterface({ input: process.stdin, terminal: false })
-      this.rl.on('line', (line) => this.deliver(line))
-      this.rl.on('close', () => {
-        this.closed = true
-        this.deliver(undefined)
-      })
-    }
-    const queued = this.lines.shift()
-    if (queued !== undefined) return Promise.resolve(queued)
-    if (this.closed) return Promise.resolve(undefined)
-    return new Promise((resolve) => (this.waiting = resolve))
-  }
-
-  private deliver(line: string | undefined): void {
-    const waiting = this.waiting
-    this.waiting = undefined
-    if (waiting) waiting(line)
-    else if (line !== undefined) this.lines.push(line)
-  }
-
   close(): void {
-    this.rl?.close()
+    this.lines.close()
   }
 }

@@ -296,13 +296,17 @@ function stsError(status, code, message) {
  *   delayMs: answer every KMS request after this delay (latency simulation for benchmarks)
  * Returns { url, port, state, log, identities, addIdentity, close }.
  *   state.throttle = N → the next N KMS requests are throttled.
- *   log: one entry per request: { service, operation, accessKeyId, principal, region, status, error?, input? }.
+ *   state.faults: scripted answers, one per request (whatever it is) until the list is empty:
+ *     { status, headers?, body? } answered as given, { destroy: true } closes the connection
+ *     without an answer, { silent: true } never answers.
+ *   log: one entry per request: { service, operation, accessKeyId, principal, region, status, error?, input?, userAgent }.
  */
 export async function startKmsServer(options = {}) {
   const kms = createKms({ authorize: options.authorize })
   const state = kms.state
   state.assumable = options.assumable ?? ((roleArn) => !/:role\/(.*\/)?denied[^/]*$/.test(roleArn))
   state.delayMs = options.delayMs ?? 0
+  state.faults = []
   const log = []
   const identities = new Map()
   const addIdentity = (accessKeyId, secretAccessKey, principal = `arn:aws:iam::${TEST_ACCOUNT}:user/${accessKeyId}`, sessionToken) =>
@@ -342,7 +346,7 @@ export async function startKmsServer(options = {}) {
     const isKms = typeof target === 'string' && target.startsWith('TrentService.')
     const form = !isKms && /application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '') ? new URLSearchParams(body.toString('utf8')) : undefined
     const service = isKms ? 'kms' : form ? 'sts' : 'unknown'
-    const entry = { service, operation: isKms ? target.slice('TrentService.'.length) : (form?.get('Action') ?? ''), status: 0 }
+    const entry = { service, operation: isKms ? target.slice('TrentService.'.length) : (form?.get('Action') ?? ''), status: 0, userAgent: req.headers['user-agent'] }
     log.push(entry)
     const reply = (status, payload) => {
       entry.status = status
@@ -375,6 +379,8 @@ export async function startKmsServer(options = {}) {
     const chunks = []
     req.on('data', (c) => chunks.push(c))
     req.on('end', () => {
+      const fault = state.faults.shift()
+      if (fault) return answerFault(req, res, fault)
       const { status, payload, json } = route(req, Buffer.concat(chunks))
       const send = () => {
         res.writeHead(status, {
@@ -388,6 +394,15 @@ export async function startKmsServer(options = {}) {
       else send()
     })
   })
+  /** A scripted answer (see state.faults), before and regardless of the signature check. */
+  function answerFault(req, res, fault) {
+    log.push({ service: 'kms', operation: String(req.headers['x-amz-target'] ?? '').replace(/^TrentService\./, ''), status: fault.status ?? 0, error: 'fault', userAgent: req.headers['user-agent'] })
+    if (fault.destroy) return req.socket.destroy()
+    if (fault.silent) return undefined
+    res.writeHead(fault.status, fault.headers ?? {})
+    res.end(fault.body ?? '')
+  }
+
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = server.address().port
   return {

@@ -16,6 +16,8 @@ export interface KmsRequestLog {
   /** Region of the SigV4 credential scope. */
   region?: string
   signingService?: string
+  /** The User-Agent header: `tsops` from the direct client, `aws-sdk-js/…` from the SDK. */
+  userAgent?: string
   input?: { KeyId?: string; EncryptionContext?: Record<string, string>; RoleArn?: string; RoleSessionName?: string }
 }
 
@@ -27,12 +29,16 @@ export interface KmsServer {
     /** The next N KMS requests get ThrottlingException. */
     throttle: number
     delayMs: number
+    /** Scripted answers, one per request, before any check (aws-kms-server.mjs). */
+    faults: KmsFault[]
     authorize: (principal: string, action: string, keyArn: string) => boolean
     assumable: (roleArn: string, principal: string) => boolean
   }
   addIdentity(accessKeyId: string, secretAccessKey: string, principal?: string, sessionToken?: string): void
   close(): Promise<void>
 }
+
+export type KmsFault = { status: number; headers?: Record<string, string>; body?: string } | { destroy: true } | { silent: true }
 
 export interface KmsServerOptions {
   authorize?: KmsServer['state']['authorize']

@@ -19,6 +19,7 @@
  * Retry-After for the next n Key Vault requests).
  */
 import crypto from 'node:crypto'
+import type http from 'node:http'
 import https from 'node:https'
 import type net from 'node:net'
 import { generateLoopbackCert, type LoopbackCert } from './tls-cert.js'

@@ -257,15 +257,18 @@ export async function closedPort(): Promise<number> {
 }
 
 /** A loopback port that accepts connections and never answers (a hung server or proxy). */
-export async function startHangingServer(): Promise<{ port: number; close(): Promise<void> }> {
+export async function startHangingServer(): Promise<{ port: number; /** Connections accepted so far. */ connections(): number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>()
+  let accepted = 0
   const server = net.createServer((socket) => {
+    accepted++
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
   const port = await listen(server)
   return {
     port,
+    connections: () => accepted,
     close: async () => {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
