@@ -36,6 +36,8 @@ export { DataKeyUnavailableError } from './keys/datakey.js'
 export type { FormatName } from './formats/format.js'
 export type { EncryptionRules } from './core/rules.js'
 export type { KeyType } from './keys/types.js'
+/** Type-only (nothing more is loaded): keeps the key sources' descriptors, which extend KeyType, in this .d.ts's program. */
+export type { KnownKeySources } from './keys/registry.js'
 export type { PlainValue } from './api/values.js'
 export type { KeyOptions } from './api/options.js'
 export type { LoadSecretsOptions } from './api/cache.js'

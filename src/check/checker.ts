@@ -12,7 +12,7 @@
  */
 import { IV_SIZE, TAG_SIZE, isEncryptedValue, parseEncrypted } from '../core/cipher.js'
 import { FormatError, TsopsError } from '../core/errors.js'
-import { readMetadata, type Metadata } from '../core/metadata.js'
+import { readMetadata, type Metadata } from '../keys/metadata.js'
 import { LeafSelector } from '../core/rules.js'
 import { Comment } from '../core/tree.js'
 import { visitLeaves } from '../core/walk.js'

@@ -6,7 +6,7 @@
  * sops does not check that `version` is semver here (only decrypt/edit do), while readMetadata
  * does; so the version is set aside before validating everything else, as sops's loader would.
  */
-import { readMetadata, SOPS_FORMAT_VERSION } from '../core/metadata.js'
+import { readMetadata, SOPS_FORMAT_VERSION } from '../keys/metadata.js'
 import { Comment, TreeMap } from '../core/tree.js'
 import type { FormatName } from '../formats/format.js'
 import { loadEncryptedParser } from '../formats/registry.js'

@@ -4,6 +4,7 @@
  * Unlike urfave/cli, flags may also follow positionals (until `--`), so `tsops decrypt f --output x` works.
  */
 import { GenericError } from '../core/errors.js'
+import { KEY_SOURCES, type KeyFlagName } from '../keys/registry.js'
 import { goQuote } from './sopslog.js'
 
 type FlagKind = 'bool' | 'string' | 'list'
@@ -36,32 +37,11 @@ const FLAG_SPECS = {
   'ignore-mac': { kind: 'bool' },
   indent: { kind: 'string' },
   config: { kind: 'string', env: 'SOPS_CONFIG' },
-  // keys
-  age: { kind: 'list', short: 'a', env: 'SOPS_AGE_RECIPIENTS' },
-  pgp: { kind: 'list', short: 'p', env: 'SOPS_PGP_FP' },
-  kms: { kind: 'list', short: 'k', env: 'SOPS_KMS_ARN' },
-  'gcp-kms': { kind: 'list', env: 'SOPS_GCP_KMS_IDS' },
-  'azure-kv': { kind: 'list', env: 'SOPS_AZURE_KEYVAULT_URLS' },
-  'hc-vault-transit': { kind: 'list', env: 'SOPS_VAULT_URIS' },
-  hckms: { kind: 'list', env: 'SOPS_HUAWEICLOUD_KMS_IDS' },
+  // keys: --age, --add-age, --rm-age, … come from the key registry (KEY_FLAG_SPECS below)
   'aws-profile': { kind: 'string' },
   'encryption-context': { kind: 'string' },
   'shamir-secret-sharing-threshold': { kind: 'string' },
   'decryption-order': { kind: 'string', env: 'SOPS_DECRYPTION_ORDER' },
-  'add-age': { kind: 'list' },
-  'add-pgp': { kind: 'list' },
-  'add-kms': { kind: 'list' },
-  'add-gcp-kms': { kind: 'list' },
-  'add-azure-kv': { kind: 'list' },
-  'add-hc-vault-transit': { kind: 'list' },
-  'add-hckms': { kind: 'list' },
-  'rm-age': { kind: 'list' },
-  'rm-pgp': { kind: 'list' },
-  'rm-kms': { kind: 'list' },
-  'rm-gcp-kms': { kind: 'list' },
-  'rm-azure-kv': { kind: 'list' },
-  'rm-hc-vault-transit': { kind: 'list' },
-  'rm-hckms': { kind: 'list' },
   // rules
   'unencrypted-suffix': { kind: 'string' },
   'encrypted-suffix': { kind: 'string' },
@@ -111,9 +91,20 @@ const FLAG_SPECS = {
   prompt: { kind: 'bool' },
 } as const satisfies Record<string, FlagSpec>
 
-export type FlagName = keyof typeof FLAG_SPECS
+/** Each key source's flag (with its short name and env var) and its --add-/--rm- forms, from the key registry. */
+const KEY_FLAG_SPECS: Readonly<Record<KeyFlagName, FlagSpec>> = Object.fromEntries(
+  KEY_SOURCES.flatMap(({ flag }) => [
+    [flag.name, { kind: 'list', ...(flag.short === undefined ? {} : { short: flag.short }), env: flag.env }],
+    [`add-${flag.name}`, { kind: 'list' }],
+    [`rm-${flag.name}`, { kind: 'list' }],
+  ]),
+) as Record<KeyFlagName, FlagSpec>
 
-export const FLAGS: Readonly<Record<string, FlagSpec>> = FLAG_SPECS
+/** Flags that are not a key source's (their help lines are in flag-usage.ts). */
+export type PlainFlagName = keyof typeof FLAG_SPECS
+export type FlagName = PlainFlagName | KeyFlagName
+
+export const FLAGS: Readonly<Record<string, FlagSpec>> = { ...FLAG_SPECS, ...KEY_FLAG_SPECS }
 
 const SHORT = new Map(Object.entries(FLAGS).flatMap(([name, spec]) => (spec.short ? [[spec.short, name] as const] : [])))
 

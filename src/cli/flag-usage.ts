@@ -1,11 +1,13 @@
 /**
  * One line of help per flag of args.ts's table, in sops's own words where sops has the flag.
  * A flag added to the table without a line here (or a line for a flag that is gone) fails the
- * type check, so help cannot drift from the parser.
+ * type check, so help cannot drift from the parser. The key flags' lines are their sources'
+ * (src/keys/sources/), like the flags themselves.
  */
-import type { FlagName } from './args.js'
+import { KEY_SOURCES } from '../keys/registry.js'
+import type { FlagName, PlainFlagName } from './args.js'
 
-export const FLAG_USAGE: Readonly<Record<FlagName, string>> = {
+const PLAIN_FLAG_USAGE: Readonly<Record<PlainFlagName, string>> = {
   encrypt: 'encrypt a file and output the result to stdout',
   decrypt: 'decrypt a file and output the result to stdout',
   rotate: 'generate a new data encryption key and reencrypt all values with the new key',
@@ -20,31 +22,10 @@ export const FLAG_USAGE: Readonly<Record<FlagName, string>> = {
   'ignore-mac': 'ignore Message Authentication Code during decryption',
   indent: 'the number of spaces to indent YAML or JSON encoded file (default: 0)',
   config: "path to sops' config file. If set, sops will not search for the config file recursively.",
-  age: 'comma separated list of age recipients',
-  pgp: 'comma separated list of PGP fingerprints',
-  kms: 'comma separated list of KMS ARNs',
-  'gcp-kms': 'comma separated list of GCP KMS resource IDs',
-  'azure-kv': 'comma separated list of Azure Key Vault URLs',
-  'hc-vault-transit': "comma separated list of vault's key URI (e.g. 'https://vault.example.org:8200/v1/transit/keys/dev')",
-  hckms: 'comma separated list of HuaweiCloud KMS key IDs (format: region:key-uuid)',
   'aws-profile': 'The AWS profile to use for requests to AWS',
   'encryption-context': 'comma separated list of KMS encryption context key:value pairs',
   'shamir-secret-sharing-threshold': 'the number of master keys required to retrieve the data key with shamir (default: 0)',
   'decryption-order': 'comma separated list of decryption key types',
-  'add-age': 'add the provided comma-separated list of age recipients fingerprints to the list of master keys on the given file',
-  'add-pgp': 'add the provided comma-separated list of PGP fingerprints to the list of master keys on the given file',
-  'add-kms': 'add the provided comma-separated list of KMS ARNs to the list of master keys on the given file',
-  'add-gcp-kms': 'add the provided comma-separated list of GCP KMS key resource IDs to the list of master keys on the given file',
-  'add-azure-kv': 'add the provided comma-separated list of Azure Key Vault key URLs to the list of master keys on the given file',
-  'add-hc-vault-transit': "add the provided comma-separated list of Vault's URI key to the list of master keys on the given file ( eg. https://vault.example.org:8200/v1/transit/keys/dev)",
-  'add-hckms': 'add the provided comma-separated list of HuaweiCloud KMS key IDs (format: region:key-uuid) to the list of master keys on the given file',
-  'rm-age': 'remove the provided comma-separated list of age recipients from the list of master keys on the given file',
-  'rm-pgp': 'remove the provided comma-separated list of PGP fingerprints from the list of master keys on the given file',
-  'rm-kms': 'remove the provided comma-separated list of KMS ARNs from the list of master keys on the given file',
-  'rm-gcp-kms': 'remove the provided comma-separated list of GCP KMS key resource IDs from the list of master keys on the given file',
-  'rm-azure-kv': 'remove the provided comma-separated list of Azure Key Vault key URLs from the list of master keys on the given file',
-  'rm-hc-vault-transit': "remove the provided comma-separated list of Vault's URI key from the list of master keys on the given file ( eg. https://vault.example.org:8200/v1/transit/keys/dev)",
-  'rm-hckms': 'remove the provided comma-separated list of HuaweiCloud KMS key IDs (format: region:key-uuid) from the list of master keys on the given file',
   'unencrypted-suffix': 'override the unencrypted key suffix.',
   'encrypted-suffix': 'override the encrypted key suffix. When empty, all keys will be encrypted, unless otherwise marked with unencrypted-suffix.',
   'unencrypted-regex': 'set the unencrypted key regex. When specified, only keys matching the regex will be left unencrypted.',
@@ -85,3 +66,13 @@ export const FLAG_USAGE: Readonly<Record<FlagName, string>> = {
   addr: "address to listen on, e.g. '127.0.0.1:5000' or '/tmp/sops.sock' (short for --address)",
   prompt: 'Prompt user to confirm every incoming request',
 }
+
+const KEY_FLAG_USAGE: Readonly<Record<string, string>> = Object.fromEntries(
+  KEY_SOURCES.flatMap(({ flag }) => [
+    [flag.name, flag.usage],
+    [`add-${flag.name}`, flag.addUsage],
+    [`rm-${flag.name}`, flag.rmUsage],
+  ]),
+)
+
+export const FLAG_USAGE: Readonly<Record<FlagName, string>> = { ...PLAIN_FLAG_USAGE, ...KEY_FLAG_USAGE } as Record<FlagName, string>

@@ -4,6 +4,7 @@
  * `help`/`--help` and completion (commands/help.ts, commands/completion.ts): the start-up bundle
  * never carries it.
  */
+import { keySourcesIn, type SopsKeyOrder } from '../keys/registry.js'
 import { FLAGS, type FlagName } from './args.js'
 import { FLAG_USAGE } from './flag-usage.js'
 import type { Persona } from './persona.js'
@@ -20,11 +21,13 @@ export interface CommandHelp {
 }
 
 const KEYSERVICE: FlagName[] = ['enable-local-keyservice', 'keyservice']
-const KEY_TYPES = ['gcp-kms', 'hckms', 'azure-kv', 'kms', 'hc-vault-transit', 'age', 'pgp'] as const
-const KEYS: FlagName[] = ['kms', 'aws-profile', 'gcp-kms', 'hckms', 'azure-kv', 'hc-vault-transit', 'pgp', 'age']
+/** The key sources' flags in one of sops's help orders, each followed by the flags it brings along (kms: --aws-profile). */
+const keyFlags = (order: SopsKeyOrder): FlagName[] =>
+  keySourcesIn(order).flatMap(({ flag }) => [flag.name as FlagName, ...((flag.helpWith ?? []) as FlagName[])])
+const KEYS: FlagName[] = keyFlags('helpKeys')
 const TYPES: FlagName[] = ['input-type', 'output-type']
 const RULES: FlagName[] = ['unencrypted-suffix', 'encrypted-suffix', 'unencrypted-regex', 'encrypted-regex', 'unencrypted-comment-regex', 'encrypted-comment-regex', 'mac-only-encrypted']
-const ADD_RM: FlagName[] = KEY_TYPES.flatMap((t) => [`add-${t}` as const, `rm-${t}` as const])
+const ADD_RM: FlagName[] = keySourcesIn('helpAddRemove').flatMap(({ flag }) => [`add-${flag.name}` as FlagName, `rm-${flag.name}` as FlagName])
 
 /** sops's global flags, in sops's order (its `--help` and its flag completion list them so). */
 export const GLOBAL_FLAGS: readonly FlagName[] = [
@@ -61,7 +64,7 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'groups', summary: 'modify the groups on a SOPS file', args: 'command [command options] [arguments...]', flags: [],
     subcommands: [
       { name: 'add', summary: 'add a new group to a SOPS file', args: '[arguments...]',
-        flags: ['file', 'pgp', 'kms', 'aws-profile', 'gcp-kms', 'hckms', 'azure-kv', 'hc-vault-transit', 'age', 'in-place', 'shamir-secret-sharing-threshold', 'encryption-context', 'decryption-order', ...KEYSERVICE] },
+        flags: ['file', ...keyFlags('helpGroupsAdd'), 'in-place', 'shamir-secret-sharing-threshold', 'encryption-context', 'decryption-order', ...KEYSERVICE] },
       { name: 'delete', summary: 'delete a key group from a SOPS file', args: '[index]',
         flags: ['file', 'in-place', 'shamir-secret-sharing-threshold', 'decryption-order', ...KEYSERVICE] },
     ] },

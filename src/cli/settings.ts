@@ -8,7 +8,6 @@ import { ONE_RULE_ONLY, RULE_FIELDS, type EncryptionRules } from '../core/rules.
 import {
   dedupeKeyGroup,
   findConfigFile,
-  keySpecsFromString,
   loadConfig,
   parseEncryptionContext,
   requireCreationRule,
@@ -19,8 +18,8 @@ import {
   type KeySpec,
   type SopsConfig,
 } from '../config/index.js'
-import { CLI_KEY_ORDER, keyProvider, keySourceFromSpec, parseDecryptionOrder } from '../keys/registry.js'
-import type { KeySource } from '../keys/types.js'
+import { keySourceFromSpec, keySpecsFromFlags, parseDecryptionOrder } from '../keys/registry.js'
+import type { KeySource, KeySpecOptions } from '../keys/types.js'
 import type { EmitOptions, FormatName } from '../formats/format.js'
 import type { Args } from './args.js'
 import type { CliContext } from './context.js'
@@ -89,14 +88,15 @@ export interface EncryptionSettings {
   rules: EncryptionRules
 }
 
+/** What the key flags' ids carry besides the id: --encryption-context and --aws-profile (KMS keys take them). */
+export function keySpecOptions(args: Args): KeySpecOptions {
+  const context = args.string('encryption-context')
+  return { awsProfile: args.string('aws-profile'), context: context ? parseEncryptionContext(context) : undefined }
+}
+
 /** Key specs from --age/--pgp/… (or their env vars), one group, in sops's CLI order. */
 export function cliKeySpecs(args: Args): KeySpec[] {
-  const context = args.string('encryption-context')
-  const kms = { awsProfile: args.string('aws-profile'), context: context ? parseEncryptionContext(context) : undefined }
-  return CLI_KEY_ORDER.flatMap((type) => {
-    const values = args.list(keyProvider(type).cliFlag)
-    return values.flatMap((v) => keySpecsFromString(type, v, kms))
-  })
+  return keySpecsFromFlags((flag) => args.list(flag), keySpecOptions(args))
 }
 
 export function keySourcesFor(groups: KeySpec[][]): Promise<KeySource[][]> {

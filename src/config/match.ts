@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { ConfigError } from '../core/errors.js'
 import { compileRe2 } from '../core/regex.js'
+import { withEncryptionContext as keyWithEncryptionContext } from '../keys/registry.js'
 import type { CreationRule, DestinationRule, SopsConfig, StoreName } from './types.js'
 
 /**
@@ -49,7 +50,7 @@ export function matchCreationRule(
 
 function withEncryptionContext(rule: CreationRule, context: Record<string, string> | undefined): CreationRule {
   if (rule.keySource !== 'flat' || !context || Object.keys(context).length === 0) return rule
-  const keyGroups = rule.keyGroups.map((g) => g.map((k) => (k.type === 'kms' ? { ...k, context: { ...context } } : k)))
+  const keyGroups = rule.keyGroups.map((g) => g.map((k) => keyWithEncryptionContext(k, context)))
   return { ...rule, keyGroups }
 }
 

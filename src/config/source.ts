@@ -5,15 +5,9 @@
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 import { ConfigError } from '../core/errors.js'
+import { formatPath, type FieldPath } from '../core/field-path.js'
 
-export type FieldPath = readonly (string | number)[]
-
-/** `creation_rules[0].key_groups[1].kms[0].arn` */
-export function formatPath(path: FieldPath): string {
-  let out = ''
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`
-  return out === '' ? 'the top level' : out
-}
+export { formatPath, type FieldPath } from '../core/field-path.js'
 
 function describe(v: unknown): string {
   if (v === null || v === undefined) return 'null'

@@ -4,23 +4,9 @@
  * registry's job, so this folder never imports a key implementation or a cloud SDK.
  */
 import type { EncryptionRules } from '../core/rules.js'
-import type { KeyType } from '../keys/types.js'
+import type { KeySpec } from '../keys/types.js'
 
-/** One master key as named by a config file or a CLI flag. */
-export interface KeySpec {
-  type: KeyType
-  /**
-   * age recipient / PGP fingerprint / KMS key ARN / GCP resource id /
-   * Azure `https://vault/keys/name[/version]` / Vault transit URI / HuaweiCloud `region:uuid`.
-   */
-  id: string
-  /** KMS only: IAM role to assume. */
-  role?: string
-  /** KMS only: encryption context. */
-  context?: Record<string, string>
-  /** KMS only: AWS shared-config profile. */
-  awsProfile?: string
-}
+export type { KeySpec } from '../keys/types.js'
 
 export interface CreationRule {
   /** Absent (or empty in the file): the rule matches every file. */

@@ -3,7 +3,7 @@
  * working; call sites never pick a number. Messages never contain secret values.
  */
 
-import type { KeyType } from '../keys/types.js'
+import type { KeyType } from './key-entry.js'
 
 /**
  * Every `code` a TsopsError carries: a closed list, one meaning per code (docs/library.md). An

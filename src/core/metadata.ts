@@ -7,7 +7,7 @@ import { TreeMap, TreeSeq, Timestamp, Literal, type Value } from './tree.js'
 import { GenericError, MetadataNotFoundError } from './errors.js'
 import { RULE_FIELDS, assertSingleRule, type EncryptionRules } from './rules.js'
 import { canonicalSecondsTime, formatFloatF } from './gofmt.js'
-import type { KeyEntry, KeyFields, KeyType } from '../keys/types.js'
+import type { KeyEntry, KeyFields, MetadataKeyList } from './key-entry.js'
 
 /** The sops format version tsops writes: the sops release whose format it emulates. */
 export const SOPS_FORMAT_VERSION = '3.13.2'
@@ -23,10 +23,6 @@ export interface Metadata {
   rules: EncryptionRules
   version: string
 }
-
-/** Key types in the order sops builds a group from metadata (decryption attempt order before sorting). */
-const GROUP_READ_ORDER: KeyType[] = ['kms', 'gcp_kms', 'hckms', 'azure_kv', 'hc_vault', 'pgp', 'age']
-const KEY_TYPES = new Set<string>(GROUP_READ_ORDER)
 
 // ---- reading ----------------------------------------------------------------------------
 
@@ -65,20 +61,22 @@ function readKeyFields(map: TreeMap, where: string): KeyFields {
   return fields
 }
 
-function readKeyList(container: TreeMap, type: KeyType, where: string): KeyEntry[] {
-  const list = field(container, type)
+function readKeyList(container: TreeMap, keyList: MetadataKeyList, where: string): KeyEntry[] {
+  const { type, metadataField: name } = keyList
+  const list = field(container, name)
   if (list === undefined || list === null) return []
-  if (!(list instanceof TreeSeq)) throw new GenericError(`invalid metadata: ${where}${type} must be a list`, { code: 'INVALID_METADATA' })
+  if (!(list instanceof TreeSeq)) throw new GenericError(`invalid metadata: ${where}${name} must be a list`, { code: 'INVALID_METADATA' })
   return list.values().map((item, i) => {
-    if (!(item instanceof TreeMap)) throw new GenericError(`invalid metadata: ${where}${type}[${i}] must be a mapping`, { code: 'INVALID_METADATA' })
-    const fields = readKeyFields(item, `${where}${type}[${i}]`)
-    if (type !== 'age') requireTime(fields.created_at, `${where}${type}[${i}].created_at`)
+    if (!(item instanceof TreeMap)) throw new GenericError(`invalid metadata: ${where}${name}[${i}] must be a mapping`, { code: 'INVALID_METADATA' })
+    const fields = readKeyFields(item, `${where}${name}[${i}]`)
+    if (keyList.createdAt) requireTime(fields.created_at, `${where}${name}[${i}].created_at`)
     return { type, fields }
   })
 }
 
-function readGroup(container: TreeMap, where: string): KeyEntry[] {
-  return GROUP_READ_ORDER.flatMap((type) => readKeyList(container, type, where))
+/** One group's keys, list by list in the order given (sops's order: the decryption attempt order before sorting). */
+function readGroup(container: TreeMap, keyLists: readonly MetadataKeyList[], where: string): KeyEntry[] {
+  return keyLists.flatMap((keyList) => readKeyList(container, keyList, where))
 }
 
 function requireTime(v: unknown, name: string): string {
@@ -96,14 +94,14 @@ export function isValidSopsVersion(v: string): boolean {
   return SEMVER.test(v) || v.startsWith('1.')
 }
 
-function readKeyGroups(meta: TreeMap): KeyEntry[][] {
-  const flat = readGroup(meta, '')
+function readKeyGroups(meta: TreeMap, keyLists: readonly MetadataKeyList[]): KeyEntry[][] {
+  const flat = readGroup(meta, keyLists, '')
   if (flat.length > 0) return [flat]
   const groups = field(meta, 'key_groups')
   if (groups instanceof TreeSeq) {
     const parsed = groups.values().map((g, i) => {
       if (!(g instanceof TreeMap)) throw new GenericError(`invalid metadata: key_groups[${i}] must be a mapping`, { code: 'INVALID_METADATA' })
-      return readGroup(g, `key_groups[${i}].`)
+      return readGroup(g, keyLists, `key_groups[${i}].`)
     })
     if (parsed.length > 0) return parsed
   }
@@ -122,8 +120,11 @@ function readBool(v: Value | undefined): boolean {
   return s === 'true' || s === 'True' || s === 'TRUE' || s === '1' || s === 't' || s === 'T'
 }
 
-/** Read and validate the metadata block. `undefined` -> MetadataNotFoundError. */
-export function readMetadata(tree: TreeMap | undefined): Metadata {
+/**
+ * Read and validate the metadata block. `undefined` -> MetadataNotFoundError. `keyLists`: the key
+ * types, in sops's read order (the key registry's METADATA_KEY_LISTS; src/keys/metadata.ts passes it).
+ */
+export function readMetadata(tree: TreeMap | undefined, keyLists: readonly MetadataKeyList[]): Metadata {
   if (tree === undefined) throw new MetadataNotFoundError()
   const version = weakString(field(tree, 'version')) ?? ''
   if (version === '') throw new GenericError('Version string empty', { code: 'INVALID_METADATA', hint: 'the metadata has no version' })
@@ -140,7 +141,7 @@ export function readMetadata(tree: TreeMap | undefined): Metadata {
   const lastModified = weakString(field(tree, 'lastmodified')) ?? ''
   requireTime(lastModified, 'lastmodified')
   return {
-    keyGroups: readKeyGroups(tree),
+    keyGroups: readKeyGroups(tree, keyLists),
     shamirThreshold: readInt(field(tree, 'shamir_threshold'), 'shamir_threshold'),
     lastModified,
     mac: weakString(field(tree, 'mac')) ?? '',
@@ -170,26 +171,31 @@ function keyEntryTree(entry: KeyEntry): TreeMap {
   )
 }
 
-function keyListsTree(group: KeyEntry[], alwaysPresent: KeyType[]): [string, Value][] {
-  const byType = new Map<string, TreeMap[]>()
-  for (const t of alwaysPresent) byType.set(t, [])
+/** `alwaysPresent`: the lists written even when empty. Entries are grouped under their type's field. */
+function keyListsTree(group: KeyEntry[], keyLists: readonly MetadataKeyList[], alwaysPresent: boolean): [string, Value][] {
+  const byField = new Map<string, TreeMap[]>()
+  for (const keyList of keyLists) if (alwaysPresent && keyList.alwaysInKeyGroups) byField.set(keyList.metadataField, [])
   for (const entry of group) {
-    if (!KEY_TYPES.has(entry.type)) throw new GenericError(`unknown key type ${entry.type}`, { code: 'UNKNOWN_KEY_TYPE' })
-    const list = byType.get(entry.type) ?? []
+    const keyList = keyLists.find((k) => k.type === entry.type)
+    if (!keyList) throw new GenericError(`unknown key type ${entry.type}`, { code: 'UNKNOWN_KEY_TYPE' })
+    const list = byField.get(keyList.metadataField) ?? []
     list.push(keyEntryTree(entry))
-    byType.set(entry.type, list)
+    byField.set(keyList.metadataField, list)
   }
-  return [...byType].map(([type, list]): [string, Value] => [type, new TreeSeq(list)])
+  return [...byField].map(([name, list]): [string, Value] => [name, new TreeSeq(list)])
 }
 
-/** The metadata block exactly as sops serializes it (stores/metadata.go: goToSops sorts every map). */
-export function metadataTree(meta: Metadata): TreeMap {
+/**
+ * The metadata block exactly as sops serializes it (stores/metadata.go: goToSops sorts every map).
+ * `keyLists` as for readMetadata.
+ */
+export function metadataTree(meta: Metadata, keyLists: readonly MetadataKeyList[]): TreeMap {
   const entries: [string, Value][] = []
   if (meta.keyGroups.length === 1) {
-    entries.push(...keyListsTree(meta.keyGroups[0]!, []))
+    entries.push(...keyListsTree(meta.keyGroups[0]!, keyLists, false))
   } else {
-    // key_groups entries always carry age and hc_vault: those struct fields lack omitempty.
-    const groups = meta.keyGroups.map((g) => sortedMap(keyListsTree(g, ['age', 'hc_vault'])))
+    // key_groups entries always carry some lists (age and hc_vault): those struct fields lack omitempty.
+    const groups = meta.keyGroups.map((g) => sortedMap(keyListsTree(g, keyLists, true)))
     entries.push(['key_groups', new TreeSeq(groups)])
   }
   entries.push(['lastmodified', meta.lastModified], ['mac', meta.mac])

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { AlreadyEncryptedError, EmptyDocumentError, FormatError, NotModifiedError, ReadError, TsopsError, emitting } from '../core/errors.js'
-import { metadataTree, readMetadata, type Metadata } from '../core/metadata.js'
+import { metadataTree, readMetadata, type Metadata } from '../keys/metadata.js'
 import type { Document, EmitOptions, Format } from '../formats/format.js'
 import { writeFileAtomic } from '../io/files.js'
 import { assertReencryptable, emitEncrypted, reencrypt, type DecryptedKeys } from '../pipeline/reencrypt.js'

@@ -5,7 +5,7 @@
  */
 import { ValueCipher, type IvStash } from '../core/cipher.js'
 import { TsopsError } from '../core/errors.js'
-import { readMetadata, type Metadata } from '../core/metadata.js'
+import { readMetadata, type Metadata } from '../keys/metadata.js'
 import type { Document, Format, FormatName } from '../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { KeyContext } from '../keys/types.js'

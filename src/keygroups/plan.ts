@@ -6,7 +6,7 @@
  * `created_at` as sops does across rotate) or a key that is new to the file.
  */
 import { GenericError } from '../core/errors.js'
-import { keyIdOf } from '../keys/registry.js'
+import { keyIdOf, sameKey as registrySameKey } from '../keys/registry.js'
 import type { KeyEntry, KeySource, KeyType } from '../keys/types.js'
 
 /** What identifies a master key: sops compares keys by MasterKey.ToString (here, type + id). */
@@ -20,11 +20,8 @@ export type Member = { kind: 'existing'; entry: KeyEntry } | { kind: 'new'; sour
 /** One inner list per key group, in file order. */
 export type GroupPlan = Member[][]
 
-/** The same master key? PGP fingerprints are hex, so their case does not matter. */
-export function sameKey(a: KeyRef, b: KeyRef): boolean {
-  if (a.type !== b.type) return false
-  return a.type === 'pgp' ? a.id.toUpperCase() === b.id.toUpperCase() : a.id === b.id
-}
+/** The same master key? Each source says when two of its ids are equal (PGP fingerprints in any case). */
+export const sameKey: (a: KeyRef, b: KeyRef) => boolean = registrySameKey
 
 export function entryRef(entry: KeyEntry): KeyRef {
   return { type: entry.type, id: keyIdOf(entry) }

@@ -15,7 +15,6 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   randomBytes,
   timingSafeEqual,
   type KeyObject,
@@ -261,10 +260,18 @@ export function chachaSeal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffe
   return Buffer.concat([body, c.getAuthTag()])
 }
 
-/** `index`: the recipient's position, which age's error names. */
+/**
+ * `index`: the recipient's position, which age's error names. The ephemeral key is 32 random
+ * bytes imported as a private JWK, as age does (rand.Read, then X25519 with the base point), not
+ * generateKeyPairSync: on Node 20 exporting a key of a generated pair can deadlock the process
+ * for good when a garbage collection during the export frees the key-generation job (~KeyGenJob
+ * takes the mutex the export holds).
+ */
 function x25519Stanza(fileKey: Buffer, recipient: Buffer, index: number): string {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519')
-  const share = rawPublicKey(publicKey)
+  const scalar = randomBytes(32)
+  const privateKey = createPrivateKey({ key: jwk({ d: scalar }), format: 'jwk' })
+  scalar.fill(0)
+  const share = rawPublicKey(privateKey)
   const shared = sharedSecret(privateKey, recipient)
   if (!shared) throw new Error(`${WRITER_FAILED}: failed to wrap key for recipient #${index}: crypto/ecdh: bad X25519 remote ECDH input: low order point`)
   const wrapKey = hkdf(shared, Buffer.concat([share, recipient]), X25519_INFO)

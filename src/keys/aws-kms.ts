@@ -26,10 +26,10 @@ import type { AwsSigningCredentials } from './aws-sigv4.js'
 import { assumeRoleDirect } from './aws-sts-direct.js'
 import { describeAwsError, hintFor } from './aws-errors.js'
 import { goBase64Decode } from './go-text.js'
-import { kmsLabel, type KeySpecOptions } from './registry.js'
+import { kmsLabel, splitRole } from './sources/kms.js'
 import { boundedCall, type BoundedCall } from './bounded-call.js'
 import { DEFAULT_NETWORK_TIMEOUTS, networkTimeouts, timeoutSignal, type NetworkTimeouts } from './timeouts.js'
-import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
+import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource, type KeySpecOptions } from './types.js'
 
 export { describeAwsError, hintFor, type AwsCall } from './aws-errors.js'
 
@@ -58,9 +58,6 @@ export interface KmsKeyConfig {
 /** sops's kms.arnRegex: the region is the first group. */
 const ARN_RE = /^arn:aws[\w-]*:kms:(.+):[0-9]+:(key|alias)\/.+$/
 
-/** A role appended to the key ARN with `+` (sops looks for `+arn:aws:iam::`; other partitions too). */
-const ROLE_SUFFIX = /\+(arn:aws[\w-]*:iam::.*)$/
-
 // ---------------------------------------------------------------------------------------------
 // The key source
 
@@ -83,14 +80,9 @@ export function fromEntry(entry: KeyEntry): KeySource {
 
 /** `arn[+role_arn]` from a flag, env var, config file or library call; role/context/profile as options. */
 export function fromSpec(spec: string, options: KeySpecOptions = {}): KeySource {
-  // sops strips every space from KMS ARNs (NewMasterKeyFromArn).
-  let arn = spec.replace(/ /g, '')
-  let role = options.role ?? ''
-  const m = ROLE_SUFFIX.exec(arn)
-  if (m && m.index > 0) {
-    role ||= m[1]!
-    arn = arn.slice(0, m.index)
-  }
+  // sops strips every space from KMS ARNs (NewMasterKeyFromArn); a `+role` suffix is the role unless one is given.
+  const { arn, role: suffixRole } = splitRole(spec)
+  const role = options.role || suffixRole
   // (sops checks the ARN when it first uses the key: see invalidArn)
   return awsKmsKeySource({ arn, role, context: options.context ?? {}, awsProfile: options.awsProfile ?? '' })
 }
@@ -117,7 +109,7 @@ async function wrap(key: KmsKeyConfig, part: Uint8Array, ctx: KeyContext): Promi
     },
     (e) => new GenericError(failureText('encrypt', e, region, ctx), { code: 'KEY_WRAP_FAILED', hint: hintFor(e) }),
   )
-  return { type: 'kms', fields: { ...kmsKeyFields(key), created_at: rfc3339UtcNow(), enc: Buffer.from(blob).toString('base64') } }
+  return { type: 'kms', fields: { ...kmsKeyFields(key), enc: Buffer.from(blob).toString('base64') } }
 }
 
 /** The fields that name the key in its entry: aws_profile always, context and role only when set. */
@@ -381,8 +373,4 @@ function map(v: KeyFields[string] | undefined): Record<string, string> {
 
 function contextOrUndefined(context: Record<string, string>): Record<string, string> | undefined {
   return Object.keys(context).length > 0 ? context : undefined
-}
-
-function rfc3339UtcNow(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
 }

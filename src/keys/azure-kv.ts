@@ -144,7 +144,6 @@ async function wrap(key: AzureKeyRef, part: Uint8Array, ctx: KeyContext, options
   return {
     type: 'azure_kv',
     fields: {
-      created_at: rfc3339UtcNow(),
       enc: Buffer.from(done.result).toString('base64url'), // unpadded, like Go's RawURLEncoding
       name: key.name,
       vault_url: key.vaultUrl,
@@ -455,8 +454,4 @@ function oneLine(text: string): string {
 
 function str(v: KeyEntry['fields'][string] | undefined): string {
   return typeof v === 'string' ? v : ''
-}
-
-function rfc3339UtcNow(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
 }

@@ -10,7 +10,8 @@
  */
 import { DataKeyError, GenericError, type GroupResult, type KeyAttempt } from '../core/errors.js'
 import { goQuote } from './go-text.js'
-import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keyLabelOf, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
+import { nowRFC3339 } from '../core/gofmt.js'
+import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keyLabelOf, keyProvider, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
 import { combine, split } from './shamir.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyService, type KeySource } from './types.js'
 
@@ -43,8 +44,9 @@ export async function wrapDataKey(
   }
 
   try {
-    // Every key wraps independently, so all of them run at once.
-    const results = await Promise.all(groups.map((group, i) => Promise.all(group.map((key) => wrapOne(key, parts[i]!, services, ctx)))))
+    // Every key wraps independently, so all of them run at once; all new entries share one creation time.
+    const createdAt = nowRFC3339(ctx.now?.())
+    const results = await Promise.all(groups.map((group, i) => Promise.all(group.map((key) => wrapOne(key, parts[i]!, services, ctx, createdAt)))))
     const errors = results.flat().flatMap((r) => ('errors' in r ? r.errors : []))
     if (errors.length > 0) throw generateError(errors)
     return {
@@ -57,11 +59,11 @@ export async function wrapDataKey(
 }
 
 /** The key wraps through each service in turn until one succeeds; every failure is reported when none does. */
-async function wrapOne(key: KeySource, part: Uint8Array, services: readonly KeyService[], ctx: KeyContext): Promise<{ entry: KeyEntry } | { errors: string[] }> {
+async function wrapOne(key: KeySource, part: Uint8Array, services: readonly KeyService[], ctx: KeyContext, createdAt: string): Promise<{ entry: KeyEntry } | { errors: string[] }> {
   const errors: string[] = []
   for (const service of services) {
     try {
-      return { entry: await service.wrap(key, part, ctx) }
+      return { entry: withCreatedAt(await service.wrap(key, part, ctx), createdAt) }
     } catch (e) {
       if (ctx.signal?.aborted) throw e
       errors.push(`failed to encrypt new data key with master key ${goQuote(key.label ?? key.id)}: ${messageOf(e)}`)
@@ -78,6 +80,11 @@ export const LOCAL_KEY_SERVICE: KeyService = {
 
 function keyServicesOf(ctx: KeyContext): readonly KeyService[] {
   return ctx.keyServices ?? [LOCAL_KEY_SERVICE]
+}
+
+/** The entry stamped with its creation time (time.Now().UTC() in sops's key constructors), for the types that store one. */
+function withCreatedAt(entry: KeyEntry, createdAt: string): KeyEntry {
+  return keyProvider(entry.type).createdAt ? { ...entry, fields: { ...entry.fields, created_at: createdAt } } : entry
 }
 
 /** sops prints the Go slice of errors: `[err1 err2]`. */

@@ -114,7 +114,7 @@ async function wrap(resourceId: string, part: Uint8Array, ctx: KeyContext): Prom
   return {
     type: 'gcp_kms',
     // Standard base64 of the raw ciphertext: sops kept the encoding of its old REST-based client.
-    fields: { created_at: rfc3339UtcNow(), enc: Buffer.from(ciphertext).toString('base64'), resource_id: resourceId },
+    fields: { enc: Buffer.from(ciphertext).toString('base64'), resource_id: resourceId },
   }
 }
 
@@ -452,8 +452,4 @@ function bytesOf(v: Uint8Array | string | null | undefined): Uint8Array {
   if (v === null || v === undefined) return new Uint8Array()
   // protobuf `bytes` arrive as a Buffer over gRPC; REST (JSON) gives base64 text.
   return typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'base64')) : new Uint8Array(v)
-}
-
-function rfc3339UtcNow(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
 }

@@ -102,7 +102,7 @@ async function wrap(key: HckmsKey, part: Uint8Array, ctx: KeyContext): Promise<K
   }
   const cipherText = answer.cipher_text
   if (typeof cipherText !== 'string') throw new GenericError('encryption response missing ciphertext', { code: 'KEY_WRAP_FAILED' })
-  return { type: 'hckms', fields: { created_at: rfc3339UtcNow(), enc: cipherText, key_id: key.keyId } }
+  return { type: 'hckms', fields: { enc: cipherText, key_id: key.keyId } }
 }
 
 async function unwrap(key: HckmsKey, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {
@@ -457,8 +457,4 @@ function messageOf(e: unknown): string {
 
 function hintOf(e: unknown): string | undefined {
   return e instanceof HckmsError ? e.hint : undefined
-}
-
-function rfc3339UtcNow(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
 }

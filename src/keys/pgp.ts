@@ -57,7 +57,7 @@ async function wrap(fp: string, part: Uint8Array, ctx: KeyContext): Promise<KeyE
     const openpgp = `${OPENPGP}: key with fingerprint '${fp}' is not available in keyring`
     throw new GenericError(`could not encrypt data key with PGP key: ${openpgp}; GnuPG binary error: failed to encrypt sops data key with pgp: ${why}`, { code: 'KEY_WRAP_FAILED' })
   }
-  return { type: 'pgp', fields: { created_at: rfc3339UtcNow(), enc, fp } }
+  return { type: 'pgp', fields: { enc, fp } }
 }
 
 async function unwrap(fp: string, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {
@@ -158,10 +158,6 @@ function runGpg(args: string[], input: Uint8Array, ctx: KeyContext): Promise<Gpg
     child.stdin.on('error', () => {})
     child.stdin.end(input)
   })
-}
-
-function rfc3339UtcNow(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
 function definedEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {

@@ -1,158 +1,96 @@
 /**
- * The single place that maps a key type to everything derived from it: metadata field, CLI flag
- * and env var, .sops.yaml fields, the id shown in messages, decryption order, and the module that
- * implements it. Nothing else in tsops switches on a key type.
+ * The list of key sources, and everything derived from it: metadata fields and their order, CLI
+ * flags and env vars, .sops.yaml fields, id normalisation and equality, the id shown in
+ * messages, decryption order, and the module that implements each source. Nothing outside
+ * src/keys switches on a key type.
  *
- * Adding a key source = one file exporting a KeySourceModule + its `load` line below. Modules are
- * loaded with a dynamic import() so an age-only decrypt never loads PGP or cloud SDK code.
+ * Adding a key source = its implementation file (exporting a KeySourceModule), its descriptor in
+ * ./sources/ (whose `load` imports that file) and one line in KEY_SOURCES below (with its import).
+ * Implementations are loaded with a dynamic import() so an age-only decrypt never loads PGP or
+ * cloud SDK code.
  */
 import { DuplicateDecryptionKeyTypeError, GenericError } from '../core/errors.js'
-import { KeyUnwrapError, type KeyEntry, type KeyFields, type KeySource, type KeyType } from './types.js'
+import type { MetadataKeyList } from '../core/key-entry.js'
+import type { KeySourceDescriptor } from './descriptor.js'
+import { splitKeyList } from './key-list.js'
+import { age } from './sources/age.js'
+import { azureKv } from './sources/azure-kv.js'
+import { gcpKms } from './sources/gcp-kms.js'
+import { hckms } from './sources/hckms.js'
+import { hcVault } from './sources/hc-vault.js'
+import { kms } from './sources/kms.js'
+import { pgp } from './sources/pgp.js'
+import { KeyUnwrapError, type KeyEntry, type KeySource, type KeySpec, type KeySpecOptions, type KeyType } from './types.js'
 
-/** What each key-source file exports. */
-export interface KeySourceModule {
-  /** A source for an entry read from a file's metadata (enc and all other fields included). */
-  fromEntry(entry: KeyEntry): KeySource
-  /** A source for one id given on the CLI, in an env var or in .sops.yaml (already split on commas). */
-  fromSpec(spec: string, options?: KeySpecOptions): KeySource
-}
-
-/** What a spec carries besides its id (KMS only today; other sources ignore it). */
-export interface KeySpecOptions {
-  /** IAM role to assume. */
-  role?: string
-  /** Encryption context. */
-  context?: Record<string, string>
-  /** AWS shared-config profile. */
-  awsProfile?: string
-}
-
-export interface KeyProvider {
-  readonly type: KeyType
-  /** Field name inside a key group of the `sops` metadata block. */
-  readonly metadataField: string
-  /** `--<flag>` / `-<short>` on encrypt/edit, and `--add-<flag>` / `--rm-<flag>` on rotate. */
-  readonly cliFlag: string
-  readonly cliShort?: string
-  /** Env var read when the flag is absent (comma list). */
-  readonly envVar: string
-  /** Field of a flat creation rule in .sops.yaml. */
-  readonly configField: string
-  /** Field inside a `key_groups` entry in .sops.yaml. */
-  readonly configGroupField: string
-  /** The key's id from its metadata fields (what --rm-* and key-group diffs match on). */
-  idOf(fields: KeyFields): string
-  /** How sops's messages name the key (MasterKey.ToString) when that is more than the id. */
-  labelOf?(fields: KeyFields): string
-  /** Undefined until the source is implemented: files using it still parse, the key just fails. */
-  readonly load?: () => Promise<KeySourceModule>
-}
-
-function field(fields: KeyFields, name: string): string {
-  const v = fields[name]
-  return typeof v === 'string' ? v : ''
-}
+export type { KeySourceDescriptor, KeySourceModule } from './descriptor.js'
+export type { KeySpecOptions } from './types.js'
+export { splitKeyList } from './key-list.js'
+export { kmsLabel } from './sources/kms.js'
 
 /**
- * In the order sops reads the fields of one metadata key group (stores.go internalGroupFrom),
- * which is the file order used for decryption attempts before the decryption-order sort.
+ * Every key source, in the order sops reads the fields of one metadata key group (stores.go
+ * internalGroupFrom), which is the file order used for decryption attempts before the
+ * decryption-order sort.
  */
-export const KEY_PROVIDERS: readonly KeyProvider[] = [
-  {
-    type: 'kms',
-    metadataField: 'kms',
-    cliFlag: 'kms',
-    cliShort: 'k',
-    envVar: 'SOPS_KMS_ARN',
-    configField: 'kms',
-    configGroupField: 'kms',
-    idOf: (f) => field(f, 'arn'),
-    labelOf: (f) => kmsLabel(field(f, 'arn'), field(f, 'role'), typeof f.context === 'object' ? f.context : {}, field(f, 'aws_profile')),
-    load: () => import('./aws-kms.js'),
-  },
-  {
-    type: 'gcp_kms',
-    metadataField: 'gcp_kms',
-    cliFlag: 'gcp-kms',
-    envVar: 'SOPS_GCP_KMS_IDS',
-    configField: 'gcp_kms',
-    configGroupField: 'gcp_kms',
-    idOf: (f) => field(f, 'resource_id'),
-    load: () => import('./gcp-kms.js'),
-  },
-  {
-    type: 'hckms',
-    metadataField: 'hckms',
-    cliFlag: 'hckms',
-    envVar: 'SOPS_HUAWEICLOUD_KMS_IDS',
-    configField: 'hckms',
-    configGroupField: 'hckms',
-    idOf: (f) => field(f, 'key_id'),
-    load: () => import('./hckms.js'),
-  },
-  {
-    type: 'azure_kv',
-    metadataField: 'azure_kv',
-    cliFlag: 'azure-kv',
-    envVar: 'SOPS_AZURE_KEYVAULT_URLS',
-    configField: 'azure_keyvault',
-    configGroupField: 'azure_keyvault',
-    idOf: (f) => `${field(f, 'vault_url')}/keys/${field(f, 'name')}/${field(f, 'version')}`,
-    load: () => import('./azure-kv.js'),
-  },
-  {
-    type: 'hc_vault',
-    metadataField: 'hc_vault',
-    cliFlag: 'hc-vault-transit',
-    envVar: 'SOPS_VAULT_URIS',
-    configField: 'hc_vault_transit_uri',
-    configGroupField: 'hc_vault',
-    idOf: (f) => `${field(f, 'vault_address')}/v1/${field(f, 'engine_path')}/keys/${field(f, 'key_name')}`,
-    load: () => import('./vault-transit.js'),
-  },
-  {
-    type: 'pgp',
-    metadataField: 'pgp',
-    cliFlag: 'pgp',
-    cliShort: 'p',
-    envVar: 'SOPS_PGP_FP',
-    configField: 'pgp',
-    configGroupField: 'pgp',
-    idOf: (f) => field(f, 'fp'),
-    load: () => import('./pgp.js'),
-  },
-  {
-    type: 'age',
-    metadataField: 'age',
-    cliFlag: 'age',
-    cliShort: 'a',
-    envVar: 'SOPS_AGE_RECIPIENTS',
-    configField: 'age',
-    configGroupField: 'age',
-    idOf: (f) => field(f, 'recipient'),
-    load: () => import('./age.js'),
-  },
-]
+export const KEY_SOURCES = [kms, gcpKms, hckms, azureKv, hcVault, pgp, age] as const
 
-/** sops's kms MasterKey.ToString: `arn[+role][|k:v,…(sorted)][|profile]`. */
-export function kmsLabel(arn: string, role: string, context: Readonly<Record<string, string>>, awsProfile: string): string {
-  const arnRole = role !== '' ? `${arn}+${role}` : arn
-  const ctx = Object.keys(context)
-    .sort()
-    .map((k) => `${k}:${context[k]}`)
-    .join(',')
-  if (awsProfile !== '') return `${arnRole}|${ctx}|${awsProfile}`
-  return ctx !== '' ? `${arnRole}|${ctx}` : arnRole
+/**
+ * The descriptors by name. Each descriptor file also adds its type id to core's KeyType;
+ * exporting them keeps those files in the library's .d.ts (src/index.ts names this module), so
+ * KeyType is the full union for library users too.
+ */
+export { age, azureKv, gcpKms, hckms, hcVault, kms, pgp }
+export type KnownKeySources = typeof KEY_SOURCES
+
+/** The long name of a key flag (`age`, `gcp-kms`, …), and of its --add-/--rm- forms. */
+export type KeySourceFlagName = (typeof KEY_SOURCES)[number]['flag']['name']
+export type KeyFlagName = KeySourceFlagName | `add-${KeySourceFlagName}` | `rm-${KeySourceFlagName}`
+
+/** The descriptor's former name, kept for importers. */
+export type KeyProvider = KeySourceDescriptor
+
+/** sops's other orders of the key types; a source missing from one of these lists comes last. */
+const SOPS_ORDERS = {
+  /** Building one group from the CLI key flags (main.go keyGroups). */
+  cli: ['kms', 'gcp_kms', 'hckms', 'azure_kv', 'pgp', 'hc_vault', 'age'],
+  /** Building one group from a creation rule, flat or key_groups (config.go). */
+  config: ['age', 'pgp', 'kms', 'gcp_kms', 'hckms', 'azure_kv', 'hc_vault'],
+  /** The key flags in sops's help and completion of encrypt, edit and the global options. */
+  helpKeys: ['kms', 'gcp_kms', 'hckms', 'azure_kv', 'hc_vault', 'pgp', 'age'],
+  /** The --add-…/--rm-… flags in sops's help and completion. */
+  helpAddRemove: ['gcp_kms', 'hckms', 'azure_kv', 'kms', 'hc_vault', 'age', 'pgp'],
+  /** The key flags of `groups add` in sops's help. */
+  helpGroupsAdd: ['pgp', 'kms', 'gcp_kms', 'hckms', 'azure_kv', 'hc_vault', 'age'],
+} as const satisfies Record<string, readonly KeyType[]>
+
+export type SopsKeyOrder = keyof typeof SOPS_ORDERS
+
+/** The sources in one of sops's orders (a stable sort: unlisted sources keep their list order, last). */
+export function keySourcesIn(order: SopsKeyOrder): readonly KeySourceDescriptor[] {
+  const list: readonly string[] = SOPS_ORDERS[order]
+  const rank = (d: KeySourceDescriptor) => (list.includes(d.type) ? list.indexOf(d.type) : list.length)
+  return [...KEY_SOURCES].sort((a, b) => rank(a) - rank(b))
 }
 
 /** Key types in metadata group order (kms, gcp_kms, hckms, azure_kv, hc_vault, pgp, age). */
-export const KEY_TYPES: readonly KeyType[] = KEY_PROVIDERS.map((p) => p.type)
+export const KEY_TYPES: readonly KeyType[] = KEY_SOURCES.map((d) => d.type)
+
+/** The descriptors under their former name, kept for importers. */
+export const KEY_PROVIDERS: readonly KeySourceDescriptor[] = KEY_SOURCES
 
 /** Order in which sops builds one group from CLI key flags (main.go keyGroups). */
-export const CLI_KEY_ORDER: readonly KeyType[] = ['kms', 'gcp_kms', 'hckms', 'azure_kv', 'pgp', 'hc_vault', 'age']
+export const CLI_KEY_ORDER: readonly KeyType[] = keySourcesIn('cli').map((d) => d.type)
 
-/** Order in which sops builds one group from a flat creation rule (config.go). */
-export const CONFIG_KEY_ORDER: readonly KeyType[] = ['age', 'pgp', 'kms', 'gcp_kms', 'hckms', 'azure_kv', 'hc_vault']
+/** Order in which sops builds one group from a creation rule (config.go). */
+export const CONFIG_KEY_ORDER: readonly KeyType[] = keySourcesIn('config').map((d) => d.type)
+
+/** What core's metadata reader and writer need to know of each type, in metadata order. */
+export const METADATA_KEY_LISTS: readonly MetadataKeyList[] = KEY_SOURCES.map((d) => ({
+  type: d.type,
+  metadataField: d.metadataField,
+  createdAt: d.createdAt,
+  alwaysInKeyGroups: d.alwaysInKeyGroups === true,
+}))
 
 /** sops.DefaultDecryptionOrder: offline keys first. */
 export const DEFAULT_DECRYPTION_ORDER: readonly string[] = ['age', 'pgp']
@@ -163,27 +101,55 @@ export function isKeyType(value: string): value is KeyType {
   return (KEY_TYPES as readonly string[]).includes(value)
 }
 
-export function keyProvider(type: KeyType): KeyProvider {
-  const p = KEY_PROVIDERS.find((x) => x.type === type)
+export function keyProvider(type: KeyType): KeySourceDescriptor {
+  const p = KEY_SOURCES.find((x) => x.type === type)
   if (!p) throw new GenericError(`unknown key type ${type}`, { code: 'UNKNOWN_KEY_TYPE' })
   return p
 }
 
-export function providerForMetadataField(name: string): KeyProvider | undefined {
-  return KEY_PROVIDERS.find((p) => p.metadataField === name)
+export function providerForMetadataField(name: string): KeySourceDescriptor | undefined {
+  return KEY_SOURCES.find((p) => p.metadataField === name)
 }
+
+// ---- specs: ids as flags, env vars and .sops.yaml give them --------------------------------
+
+/** An id as sops's constructor for that type normalises it (spaces stripped from PGP/KMS/GCP ids, others trimmed). */
+export function normalizeKeyId(type: KeyType, raw: string): string {
+  return keyProvider(type).normalizeId(raw)
+}
+
+/** The specs of one comma-list value (a flag, an env var, one flat-rule entry), in list order. */
+export function keySpecsFromList(type: KeyType, value: string, options: KeySpecOptions = {}): KeySpec[] {
+  const d = keyProvider(type)
+  return splitKeyList(value).map((entry) => d.specOf?.(entry, options) ?? { type, id: d.normalizeId(entry) })
+}
+
+/**
+ * The specs of one group from the key flags, in sops's CLI order: `read(flag)` gives the values
+ * of `--<prefix><flag>` (or its env var, when the caller reads them). The options (KMS context
+ * and profile) go to every key; sources other than KMS ignore them.
+ */
+export function keySpecsFromFlags(read: (flag: string) => readonly string[], options: KeySpecOptions = {}, prefix: '' | 'add-' | 'rm-' = ''): KeySpec[] {
+  return keySourcesIn('cli').flatMap((d) => read(prefix + d.flag.name).flatMap((v) => keySpecsFromList(d.type, v, options)))
+}
+
+/** --encryption-context applied to a flat rule's key (sops does so for KMS keys only). */
+export function withEncryptionContext(spec: KeySpec, context: Record<string, string>): KeySpec {
+  return keyProvider(spec.type).withEncryptionContext?.(spec, context) ?? spec
+}
+
+/** The same master key? sops compares MasterKey.ToString: type and id (PGP fingerprints in any case). */
+export function sameKey(a: { readonly type: KeyType; readonly id: string }, b: { readonly type: KeyType; readonly id: string }): boolean {
+  if (a.type !== b.type) return false
+  const same = keyProvider(a.type).sameId
+  return same ? same(a.id, b.id) : a.id === b.id
+}
+
+// ---- sources ------------------------------------------------------------------------------
 
 /** Display id of an entry without loading its module (for messages and --rm-* matching). */
 export function keyIdOf(entry: KeyEntry): string {
   return keyProvider(entry.type).idOf(entry.fields)
-}
-
-/** sops splits key lists on commas, trims each item and drops empty ones. */
-export function splitKeyList(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
 }
 
 /** How sops's messages name the key of an entry (MasterKey.ToString). */

@@ -7,16 +7,28 @@
  * library callers inject it and nothing reads process.env deep inside.
  */
 
+export type { KeyEntry, KeyFields, KeyType } from '../core/key-entry.js'
+import type { KeyEntry, KeyFields, KeyType } from '../core/key-entry.js'
 import type { NetworkTimeouts } from './timeouts.js'
 
-export type KeyType = 'age' | 'pgp' | 'kms' | 'gcp_kms' | 'azure_kv' | 'hc_vault' | 'hckms'
+/** What a key spec carries besides its id (KMS only today; other sources ignore it). */
+export interface KeySpecOptions {
+  /** IAM role to assume. */
+  role?: string
+  /** Encryption context. */
+  context?: Record<string, string>
+  /** AWS shared-config profile. */
+  awsProfile?: string
+}
 
-/** The metadata fields of one master key exactly as sops stores them (enc included). */
-export type KeyFields = Record<string, string | Record<string, string>>
-
-export interface KeyEntry {
+/** One master key as named by a config file, a CLI flag or an env var, before a source is built. */
+export interface KeySpec extends KeySpecOptions {
   type: KeyType
-  fields: KeyFields
+  /**
+   * age recipient / PGP fingerprint / KMS key ARN / GCP resource id /
+   * Azure `https://vault/keys/name[/version]` / Vault transit URI / HuaweiCloud `region:uuid`.
+   */
+  id: string
 }
 
 export interface KeyContext {
@@ -35,6 +47,8 @@ export interface KeyContext {
    * pass inheritEnv: false, whose process environment must count for nothing.
    */
   envOnly?: boolean
+  /** The clock `created_at` is stamped from when keys are wrapped (tests inject one); the system clock otherwise. */
+  now?: () => Date
   /**
    * Where master keys are used, tried in this order for each key until one succeeds (sops's
    * `--keyservice` list, the local service first unless disabled). Undefined: this process alone.

@@ -101,7 +101,6 @@ async function wrap(key: VaultKey, part: Uint8Array, ctx: KeyContext): Promise<K
     throw new GenericError(`failed to encrypt sops data key to Vault transit backend '${backendPath(key, 'encrypt')}': ${messageOf(e)}`, { code: 'KEY_WRAP_FAILED', hint: hintOf(e) })
   }
   const fields: KeyFields = {
-    created_at: rfc3339UtcNow(),
     enc: ciphertext,
     engine_path: key.enginePath,
     key_name: key.keyName,
@@ -315,8 +314,4 @@ function hintOf(e: unknown): string | undefined {
 
 function str(v: KeyFields[string] | undefined): string {
   return typeof v === 'string' ? v : ''
-}
-
-function rfc3339UtcNow(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
 }

@@ -5,7 +5,7 @@
  */
 import { IvStash, ValueCipher, type DecryptOptions as CipherDecryptOptions } from '../core/cipher.js'
 import { MacMismatchError, TsopsError } from '../core/errors.js'
-import { macAad, readMetadata, type Metadata } from '../core/metadata.js'
+import { macAad, readMetadata, type Metadata } from '../keys/metadata.js'
 import { LeafSelector } from '../core/rules.js'
 import { decryptBranches, verifyMac } from '../core/walk.js'
 import type { Document } from '../formats/format.js'

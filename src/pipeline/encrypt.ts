@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { type IvStash, ValueCipher, DATA_KEY_SIZE } from '../core/cipher.js'
 import { AlreadyEncryptedError, EmptyDocumentError, EncryptMacError, TsopsError } from '../core/errors.js'
-import { metadataTree, SOPS_FORMAT_VERSION, type Metadata } from '../core/metadata.js'
+import { metadataTree, SOPS_FORMAT_VERSION, type Metadata } from '../keys/metadata.js'
 import { LeafSelector, withDefaultRule, type EncryptionRules } from '../core/rules.js'
 import { nowRFC3339 } from '../core/gofmt.js'
 import { encryptBranches } from '../core/walk.js'

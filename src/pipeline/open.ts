@@ -12,7 +12,7 @@
  * wrap it again) live inside `withDataKey`, which zeroes them just the same.
  */
 import type { IvStash } from '../core/cipher.js'
-import { readMetadata, type Metadata } from '../core/metadata.js'
+import { readMetadata, type Metadata } from '../keys/metadata.js'
 import type { Document, Format, FormatName } from '../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { KeyContext } from '../keys/types.js'

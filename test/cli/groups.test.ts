@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { generateAgeIdentity } from '../../src/keys/age.js'
+import { KEY_SOURCES } from '../../src/keys/registry.js'
 import { tempWorkspace } from '../helpers/workspace.js'
 
 type AgeKey = { identity: string; recipient: string }
@@ -144,6 +145,8 @@ describe('tsops groups', () => {
     const noKeys = await runCli(['groups', 'add', '--file', file], { env: env([alice]) })
     expect(noKeys.code).toBe(1)
     expect(noKeys.stderr).toContain('the new group has no keys')
+    // The hint names every key source's flag (from the key registry).
+    for (const { flag } of KEY_SOURCES) expect(noKeys.stderr).toContain(`--${flag.name}`)
     const badIndex = await runCli(['groups', 'delete', '--file', file, '3'], { env: env([alice]) })
     expect(badIndex.code).toBe(1)
     expect(badIndex.stderr).toContain('there is no group 3')

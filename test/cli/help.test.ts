@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { FLAGS, parseArgs, type FlagName } from '../../src/cli/args.js'
+import { Args, FLAGS, parseArgs, type FlagName } from '../../src/cli/args.js'
 import { COMMANDS, GLOBAL_FLAGS, type CommandHelp } from '../../src/cli/help.js'
 import { suggest } from '../../src/cli/commands/completion.js'
+import { KEY_SOURCES } from '../../src/keys/registry.js'
 import { runCli } from '../helpers/cli.js'
 import { CLI, REPO_ROOT } from '../helpers/paths.js'
 import { tempWorkspace } from '../helpers/workspace.js'
@@ -52,9 +53,9 @@ describe('help is generated from the flag table', () => {
   it('lists the flags rotate and groups read through a loop over the key types', () => {
     const rotate = flagsOf(COMMANDS.find((c) => c.name === 'rotate')!)
     const groupsAdd = COMMANDS.find((c) => c.name === 'groups')!.subcommands!.find((s) => s.name === 'add')!
-    for (const type of ['age', 'pgp', 'kms', 'gcp-kms', 'azure-kv', 'hc-vault-transit', 'hckms']) {
-      expect(rotate.has(`add-${type}`) && rotate.has(`rm-${type}`), type).toBe(true)
-      expect(groupsAdd.flags).toContain(type as FlagName)
+    for (const { flag } of KEY_SOURCES) {
+      expect(rotate.has(`add-${flag.name}`) && rotate.has(`rm-${flag.name}`), flag.name).toBe(true)
+      expect(groupsAdd.flags).toContain(flag.name as FlagName)
     }
   })
 
@@ -125,6 +126,44 @@ describe('tsops help CMD, tsops CMD --help', () => {
     expect(r.code).toBe(3)
     expect(r.stderr).toContain("No help topic for 'nope'")
     expect(r.stdout.length).toBe(0)
+  })
+})
+
+describe('key flags come from the key registry', () => {
+  // Every key source's flags, short names and env vars, by the commands that take them (sops's
+  // encrypt/edit take the key flags, rotate the --add-/--rm- forms, groups add the key flags
+  // without env vars; the global options list them all).
+  const keyFlag = (name: string, short?: string) => `   --${name} value${short ? `, -${short} value` : ''}  `
+  const TAKES: [string[], (d: (typeof KEY_SOURCES)[number]) => string[]][] = [
+    [['encrypt'], ({ flag }) => [keyFlag(flag.name, flag.short), `[$${flag.env}]`]],
+    [['edit'], ({ flag }) => [keyFlag(flag.name, flag.short), `[$${flag.env}]`]],
+    [['rotate'], ({ flag }) => [keyFlag(`add-${flag.name}`), keyFlag(`rm-${flag.name}`)]],
+    [['groups', 'add'], ({ flag }) => [keyFlag(flag.name, flag.short)]],
+    [[], ({ flag }) => [keyFlag(flag.name, flag.short), `[$${flag.env}]`, keyFlag(`add-${flag.name}`), keyFlag(`rm-${flag.name}`)]],
+  ]
+
+  it.each(TAKES)('%j --help shows every key source\'s flags', async (words, expected) => {
+    const text = (await runCli([...words, '--help'])).stdout.toString()
+    for (const d of KEY_SOURCES) for (const line of expected(d)) expect(text, `${words.join(' ')}: ${d.type}`).toContain(line)
+  })
+
+  it('no key flag or short name collides with another flag (the parser would silently take one for the other)', () => {
+    const shorts = Object.values(FLAGS).flatMap((spec) => (spec.short ? [spec.short] : []))
+    expect(shorts.length - new Set(shorts).size).toBe(0)
+    const keyFlags = KEY_SOURCES.flatMap(({ flag }) => [flag.name, `add-${flag.name}`, `rm-${flag.name}`])
+    expect(new Set(keyFlags).size).toBe(keyFlags.length)
+    // Each key flag is the key source's: same kind and env var as the registry says.
+    for (const { flag } of KEY_SOURCES) expect(FLAGS[flag.name], flag.name).toEqual({ kind: 'list', env: flag.env, ...(flag.short ? { short: flag.short } : {}) })
+  })
+
+  it('the parser takes each of them, the short names and the env vars', () => {
+    for (const { flag } of KEY_SOURCES) {
+      const argv = [`--${flag.name}`, 'a', `--add-${flag.name}`, 'b', `--rm-${flag.name}`, 'c', ...(flag.short ? [`-${flag.short}`, 'd'] : [])]
+      const parsed = parseArgs(argv)
+      expect(parsed.flags.get(flag.name), flag.name).toEqual(flag.short ? ['a', 'd'] : ['a'])
+      expect([parsed.flags.get(`add-${flag.name}`), parsed.flags.get(`rm-${flag.name}`)]).toEqual([['b'], ['c']])
+      expect(new Args(parseArgs([]), { [flag.env]: 'x, y' }).list(flag.name), flag.env).toEqual(['x', 'y'])
+    }
   })
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { Decrypter, Encrypter, armor, generateIdentity, identityToRecipient } from 'age-encryption'
 import { armor as nativeArmor, dearmor, decryptX25519, encryptX25519, parseX25519Identity, parseX25519Recipient } from '../../src/keys/age-x25519.js'
 
@@ -124,4 +125,40 @@ describe('native X25519 age encryption', () => {
     expect(parseX25519Recipient('ssh-ed25519 AAAA')).toBeUndefined()
     expect(parseX25519Recipient('age1lzd99uklcjnc0e7d860axevet2cz99ce9pq6tzuzd05l5nr28ams36nvuX')).toBeUndefined()
   })
+})
+
+describe('encrypting under garbage-collection pressure', () => {
+  // Node 20 deadlocks for good when a GC during KeyObject.export() frees the job of a
+  // generateKeyPairSync (~KeyGenJob takes the mutex the export holds): the old ephemeral-key code
+  // hung `sops encrypt` now and then. A child process with a tiny young generation makes GCs
+  // frequent enough that the old code hangs within the loop; the test's own timeout catches it.
+  const RECIPIENT = 'age1lzd99uklcjnc0e7d860axevet2cz99ce9pq6tzuzd05l5nr28ams36nvun'
+  it('many encryptions in a row finish (no generateKeyPairSync in the ephemeral key)', async () => {
+    const { build } = await import('esbuild')
+    const { spawnSync } = await import('node:child_process')
+    const fs = await import('node:fs')
+    const os = await import('node:os')
+    const path = await import('node:path')
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsops-x25519-gc-'))
+    try {
+      const entry = path.join(dir, 'entry.ts')
+      const source = fileURLToPath(new URL('../../src/keys/age-x25519.ts', import.meta.url))
+      fs.writeFileSync(
+        entry,
+        `import { encryptX25519, parseX25519Recipient } from ${JSON.stringify(source)}\n` +
+          `const r = parseX25519Recipient(${JSON.stringify(RECIPIENT)})!\n` +
+          // Small short-lived objects between encryptions keep the young generation churning.
+          `const junk: unknown[] = []\n` +
+          `for (let i = 0; i < 20000; i++) { encryptX25519(Buffer.from('k'), [r]); junk.push({ i }); if (junk.length > 1000) junk.length = 0 }\n` +
+          `process.stdout.write('done')\n`,
+      )
+      const out = path.join(dir, 'run.cjs')
+      await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: out, logLevel: 'silent' })
+      const r = spawnSync(process.execPath, ['--max-semi-space-size=1', out], { encoding: 'utf8', timeout: 25_000 })
+      expect(r.signal, 'the child hung (killed by the timeout)').toBeNull()
+      expect(r.stdout).toBe('done')
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
 })

@@ -18,6 +18,7 @@ import { encrypt, decrypt } from '../../src/index.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { closedPortUrl, kmsEnv, startKmsServer, testKeyArn, TEST_CREDENTIALS, type KmsServer } from '../helpers/servers/aws-kms.js'
 import * as serverImpl from '../helpers/servers/aws-kms-server.mjs'
+import { writtenEntry } from '../helpers/written-entry.js'
 import { tempWorkspace } from '../helpers/workspace.js'
 
 let kms: KmsServer
@@ -85,7 +86,7 @@ describe('ARNs, roles and settings', () => {
 describe('wrap and unwrap against the loopback KMS', () => {
   it('round-trips with an encryption context; the entry has exactly sops\'s fields', async () => {
     const key = dataKey()
-    const entry = await fromSpec(ARN, { context: { app: 'web', env: 'prod' } }).wrap(key, ctxFor())
+    const entry = await writtenEntry(fromSpec(ARN, { context: { app: 'web', env: 'prod' } }), key, ctxFor())
     expect(entry.type).toBe('kms')
     expect(Object.keys(entry.fields).sort()).toEqual(['arn', 'aws_profile', 'context', 'created_at', 'enc'])
     expect(entry.fields.arn).toBe(ARN)
@@ -111,7 +112,7 @@ describe('wrap and unwrap against the loopback KMS', () => {
   })
 
   it('without a context: no `context` field and none sent', async () => {
-    const entry = await fromSpec(ARN).wrap(dataKey(), ctxFor())
+    const entry = await writtenEntry(fromSpec(ARN), dataKey(), ctxFor())
     expect(Object.keys(entry.fields).sort()).toEqual(['arn', 'aws_profile', 'created_at', 'enc'])
     await fromEntry(entry).unwrap(entry, ctxFor())
     expect(kms.log.every((l) => l.input?.EncryptionContext === undefined)).toBe(true)
@@ -235,7 +236,7 @@ describe('+role: STS AssumeRole first', () => {
     const ctx = ctxFor()
     const a = fromSpec(`${ARN}+${ROLE}`, { context: { a: 'b' } })
     const b = fromSpec(`${OTHER_ARN}+${ROLE}`)
-    const [ea, eb] = await Promise.all([a.wrap(dataKey(), ctx), b.wrap(dataKey(), ctx)])
+    const [ea, eb] = await Promise.all([writtenEntry(a, dataKey(), ctx), writtenEntry(b, dataKey(), ctx)])
     expect(Object.keys(ea.fields).sort()).toEqual(['arn', 'aws_profile', 'context', 'created_at', 'enc', 'role'])
     expect(ea.fields.role).toBe(ROLE)
     expect(eb.fields.role).toBe(ROLE)

@@ -17,6 +17,7 @@ import { KeyUnwrapError, type KeyContext, type KeyEntry } from '../../src/keys/t
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { closedPort, startHangingServer } from '../helpers/servers/gcp-kms.js'
 import { TEST_CLIENT_ID, TEST_TENANT, startAzureKvServer, type AzureKvServer } from '../helpers/servers/azure-kv.js'
+import { writtenEntry } from '../helpers/written-entry.js'
 import { tempWorkspace } from '../helpers/workspace.js'
 
 const rand = (n: number) => new Uint8Array(randomBytes(n))
@@ -101,7 +102,7 @@ describe('azure_kv key source (real Key Vault SDK and DefaultAzureCredential, lo
 
   it('writes {created_at, enc, name, vault_url, version} like sops; enc is unpadded base64url', async () => {
     const before = Math.floor(Date.now() / 1000)
-    const entry = await source(server.keyUrl('sops-key', version)).wrap(rand(32), newCtx())
+    const entry = await writtenEntry(source(server.keyUrl('sops-key', version)), rand(32), newCtx())
     expect(entry.type).toBe('azure_kv')
     expect(Object.keys(entry.fields).sort()).toEqual(['created_at', 'enc', 'name', 'vault_url', 'version'])
     expect(entry.fields).toMatchObject({ name: 'sops-key', vault_url: server.url, version })

@@ -76,6 +76,12 @@ describe('wrapDataKey', () => {
     expect(out.threshold).toBe(3)
   })
 
+  it('stamps created_at once, from the injected clock, on the types that store one (not age)', async () => {
+    const now = () => new Date('2031-02-03T04:05:06.789Z')
+    const { groups } = await wrapDataKey(rand(32), [[new FakeKey('pgp', 'A'), new FakeKey('age', 'age1x')], [new FakeKey('kms', 'arn')]], 0, { env: {}, now })
+    expect(groups.flat().map((e) => e.fields.created_at)).toEqual(['2031-02-03T04:05:06Z', undefined, '2031-02-03T04:05:06Z'])
+  })
+
   it('wraps all keys in parallel', async () => {
     let running = 0
     let peak = 0

@@ -9,6 +9,7 @@ import { connectionSettings, fromEntry, fromSpec, gcpKmsKeySource } from '../../
 import { KeyUnwrapError, type KeyContext, type KeyEntry } from '../../src/keys/types.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { closedPort, startGcpKmsServer, testResourceId, type GcpKmsServer } from '../helpers/servers/gcp-kms.js'
+import { writtenEntry } from '../helpers/written-entry.js'
 import { tempWorkspace } from '../helpers/workspace.js'
 
 const rand = (n: number) => new Uint8Array(randomBytes(n))
@@ -79,7 +80,7 @@ describe('gcp_kms key source (real KMS client, loopback KeyManagementService)', 
 
   it('writes {created_at, enc, resource_id} like sops: RFC 3339 UTC seconds, std base64 of the KMS ciphertext', async () => {
     const before = Math.floor(Date.now() / 1000)
-    const entry = await gcpKmsKeySource(KEY).wrap(rand(32), ctxOf(gcpEnv()))
+    const entry = await writtenEntry(gcpKmsKeySource(KEY), rand(32), ctxOf(gcpEnv()))
     expect(entry.type).toBe('gcp_kms')
     expect(Object.keys(entry.fields).sort()).toEqual(['created_at', 'enc', 'resource_id'])
     expect(entry.fields.resource_id).toBe(KEY)

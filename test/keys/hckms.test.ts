@@ -15,6 +15,7 @@ import { keySourceFromSpec } from '../../src/keys/registry.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { closedPortUrl } from '../helpers/servers/aws-kms.js'
 import { HCKMS_AK, HCKMS_PROJECT_ID, HCKMS_SK, regionEnvName, startHckmsServer, type HckmsServer } from '../helpers/servers/hckms.js'
+import { writtenEntry } from '../helpers/written-entry.js'
 
 let kms: HckmsServer
 let other: HckmsServer
@@ -105,7 +106,7 @@ describe('round trip', () => {
   it('wraps and unwraps a data key; the entry is key_id, created_at, enc as sops writes them', async () => {
     const key = dataKey()
     const source = fromSpec(kms.keyId(uuid))
-    const entry = await source.wrap(key, ctxFor())
+    const entry = await writtenEntry(source, key, ctxFor())
     expect(entry.type).toBe('hckms')
     expect(Object.keys(entry.fields).sort()).toEqual(['created_at', 'enc', 'key_id'])
     expect(entry.fields.key_id).toBe(`tr-west-1:${uuid}`)

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { createGpgHome, disposeGeneratedGpgHome, generatedGpgHome, type GeneratedGpgHome, type GpgHome } from '../helpers/gpg.js'
 import { fromEntry, fromSpec, pgpKeySource } from '../../src/keys/pgp.js'
 import { KeyUnwrapError, type KeyEntry } from '../../src/keys/types.js'
+import { writtenEntry } from '../helpers/written-entry.js'
 
 const rand = (n: number) => new Uint8Array(randomBytes(n))
 
@@ -38,7 +39,7 @@ describe('pgp key source (gpg binary, generated throw-away key)', () => {
 
   it('writes {created_at, enc, fp}: RFC 3339 UTC seconds, trimmed armor', async () => {
     const before = Math.floor(Date.now() / 1000)
-    const entry = await pgpKeySource(gpg.fingerprint).wrap(rand(32), { env: gpg.env })
+    const entry = await writtenEntry(pgpKeySource(gpg.fingerprint), rand(32), { env: gpg.env })
     expect(entry.type).toBe('pgp')
     expect(Object.keys(entry.fields).sort()).toEqual(['created_at', 'enc', 'fp'])
     expect(entry.fields.fp).toBe(gpg.fingerprint)

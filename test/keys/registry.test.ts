@@ -27,8 +27,8 @@ describe('key registry', () => {
   })
 
   it('knows the CLI flags, env vars and config fields of age and pgp', () => {
-    expect(keyProvider('age')).toMatchObject({ cliFlag: 'age', cliShort: 'a', envVar: 'SOPS_AGE_RECIPIENTS', configField: 'age', metadataField: 'age' })
-    expect(keyProvider('pgp')).toMatchObject({ cliFlag: 'pgp', cliShort: 'p', envVar: 'SOPS_PGP_FP', configField: 'pgp', metadataField: 'pgp' })
+    expect(keyProvider('age')).toMatchObject({ flag: { name: 'age', short: 'a', env: 'SOPS_AGE_RECIPIENTS' }, config: { field: 'age', groupField: 'age' }, metadataField: 'age' })
+    expect(keyProvider('pgp')).toMatchObject({ flag: { name: 'pgp', short: 'p', env: 'SOPS_PGP_FP' }, config: { field: 'pgp', groupField: 'pgp' }, metadataField: 'pgp' })
     expect(providerForMetadataField('azure_kv')?.type).toBe('azure_kv')
     expect(providerForMetadataField('sops')).toBeUndefined()
   })

@@ -13,6 +13,7 @@ import { KeyUnwrapError, type KeyContext, type KeyEntry } from '../../src/keys/t
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { closedPortUrl } from '../helpers/servers/aws-kms.js'
 import { startVaultServer, VAULT_ROOT_TOKEN, type VaultServer } from '../helpers/servers/vault.js'
+import { writtenEntry } from '../helpers/written-entry.js'
 import { tempWorkspace } from '../helpers/workspace.js'
 
 let vault: VaultServer
@@ -90,7 +91,7 @@ describe('URIs', () => {
 describe('wrap and unwrap against the loopback Vault', () => {
   it('round-trips; the entry has exactly sops\'s fields and enc is Vault\'s ciphertext verbatim', async () => {
     const key = dataKey()
-    const entry = await fromSpec(uri()).wrap(key, ctxFor())
+    const entry = await writtenEntry(fromSpec(uri()), key, ctxFor())
     expect(entry.type).toBe('hc_vault')
     expect(Object.keys(entry.fields).sort()).toEqual(['created_at', 'enc', 'engine_path', 'key_name', 'vault_address'])
     expect(entry.fields).toMatchObject({ engine_path: 'transit', key_name: 'sops', vault_address: vault.url })

@@ -230,7 +230,7 @@ async function main() {
 main().catch((e) => { console.error(e); process.exit(1) })
 `
 
-const CONSUMER_TS = `import { clearSecretsCache, DataKeyError, decrypt, decryptFile, encrypt, loadSecrets, MacMismatchError, TsopsError, type GroupResult, type LoadSecretsOptions, type PlainValue } from 'tsops'
+const CONSUMER_TS = `import { clearSecretsCache, DataKeyError, decrypt, decryptFile, encrypt, loadSecrets, MacMismatchError, TsopsError, type GroupResult, type KeyType, type LoadSecretsOptions, type PlainValue } from 'tsops'
 
 const options: LoadSecretsOptions = { ageIdentities: ['AGE-SECRET-KEY-1…'], env: { SOPS_AGE_KEY_FILE: undefined }, gnupgHome: '/tmp/gnupg', inheritEnv: false }
 const values: PlainValue = await decryptFile('secrets.enc.yaml', options)
@@ -254,5 +254,10 @@ try {
   }
 }
 clearSecretsCache()
-void [values, parsed, port, encrypted]
+// KeyType is every key source's id (each descriptor extends it), not \`never\`: the .d.ts carries them.
+const viaKeys: string = await encrypt({ a: 1 }, { format: 'yaml', keys: [{ type: 'hc_vault', id: 'https://v:8200/v1/transit/keys/k' }, { type: 'age', id: 'age1…' }] })
+const keyType: KeyType = 'gcp_kms'
+// @ts-expect-error not a key type
+const notAKeyType: KeyType = 'vault'
+void [values, parsed, port, encrypted, viaKeys, keyType, notAKeyType]
 `

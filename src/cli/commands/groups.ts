@@ -9,11 +9,11 @@
 import { GenericError, ReadError, TsopsError, UnknownHelpTopicError } from '../../core/errors.js'
 import { writeStdout } from '../../io/stdio.js'
 import { goQuote } from '../sopslog.js'
-import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
+import { metadataTree, readMetadata, type Metadata } from '../../keys/metadata.js'
 import { withDefaultRule } from '../../core/rules.js'
-import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../config/index.js'
+import type { KeySpec } from '../../config/index.js'
 import { assertNoEmptyGroup, planFromGroups, wrapPlan, type GroupPlan, type Member } from '../../keygroups/index.js'
-import { CLI_KEY_ORDER, keyProvider, parseDecryptionOrder } from '../../keys/registry.js'
+import { keySourcesIn, keySpecsFromFlags, parseDecryptionOrder } from '../../keys/registry.js'
 import { recoverDataKey } from '../../pipeline/decrypt.js'
 import { withDataKey } from '../../pipeline/open.js'
 import { DataKeyUnavailableError } from '../../keys/datakey.js'
@@ -21,7 +21,7 @@ import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { assertOutputFlags, writeResult } from '../output.js'
 import { commandHelp, findCommand } from '../help.js'
-import { keySourcesFor } from '../settings.js'
+import { keySourcesFor, keySpecOptions } from '../settings.js'
 import { emitEncryptedFile, readEncryptedFile } from '../targets.js'
 
 const USAGE = 'Usage: tsops groups add --file FILE [--age R] [--pgp FP] … [-i]\n       tsops groups delete --file FILE [-i] INDEX'
@@ -68,11 +68,17 @@ async function addGroup(args: Args, positionals: string[]): Promise<GroupEdit> {
   if (positionals.length > 0) throw new GenericError('groups add: no positional arguments allowed', { code: 'USAGE', hint: USAGE })
   const specs = groupKeySpecs(args)
   if (specs.length === 0) {
-    throw new GenericError('groups add: the new group has no keys', { code: 'EMPTY_KEY_GROUP', hint: 'Give its keys with --age, --pgp, --kms, --gcp-kms, --azure-kv, --hc-vault-transit or --hckms.' })
+    throw new GenericError('groups add: the new group has no keys', { code: 'EMPTY_KEY_GROUP', hint: `Give its keys with ${keyFlagList()}.` })
   }
   const [sources] = await keySourcesFor([specs])
   const group = (sources ?? []).map((source): Member => ({ kind: 'new', source }))
   return (metadata) => ({ plan: [...planFromGroups(metadata.keyGroups), group], threshold: thresholdFor(args, metadata) })
+}
+
+/** `--age, --pgp, … or --hckms`: every key source's flag, in sops's config order (age first). */
+function keyFlagList(): string {
+  const flags = keySourcesIn('config').map(({ flag }) => `--${flag.name}`)
+  return `${flags.slice(0, -1).join(', ')} or ${flags.at(-1)}`
 }
 
 /**
@@ -80,12 +86,7 @@ async function addGroup(args: Args, positionals: string[]): Promise<GroupEdit> {
  * no environment variables (SOPS_AGE_RECIPIENTS must not slip into a group).
  */
 function groupKeySpecs(args: Args): KeySpec[] {
-  const context = args.string('encryption-context')
-  const kms = { awsProfile: args.string('aws-profile'), context: context ? parseEncryptionContext(context) : undefined }
-  return CLI_KEY_ORDER.flatMap((type) => {
-    const flag = keyProvider(type).cliFlag
-    return args.has(flag) ? args.list(flag).flatMap((v) => keySpecsFromString(type, v, kms)) : []
-  })
+  return keySpecsFromFlags((flag) => (args.has(flag) ? args.list(flag) : []), keySpecOptions(args))
 }
 
 function deleteGroup(args: Args, positionals: string[]): GroupEdit {

@@ -15,9 +15,9 @@ import path from 'node:path'
 import { DATA_KEY_SIZE } from '../../core/cipher.js'
 import { withDefaultRule } from '../../core/rules.js'
 import { ConflictingParametersError, GenericError, KeyChangeOnMissingFileError, NoFileError } from '../../core/errors.js'
-import { keySpecsFromString, parseEncryptionContext, type KeySpec } from '../../config/index.js'
+import type { KeySpec } from '../../config/index.js'
 import { addKeys, assertNoEmptyGroup, describeKey, planFromGroups, removeKeys, wrapPlan, type KeyRef } from '../../keygroups/index.js'
-import { CLI_KEY_ORDER, keyProvider, keySourceFromSpec, parseDecryptionOrder } from '../../keys/registry.js'
+import { keySourceFromSpec, keySpecsFromFlags, parseDecryptionOrder } from '../../keys/registry.js'
 import { isStdin } from '../../io/files.js'
 import type { KeySource } from '../../keys/types.js'
 import { open, sealedDocument, withDataKey } from '../../pipeline/open.js'
@@ -26,7 +26,7 @@ import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
 import { assertOutputFlags, updateInPlace, writeResult } from '../output.js'
 import { goQuote } from '../sopslog.js'
-import { creationRuleFor, keySourcesFor } from '../settings.js'
+import { creationRuleFor, keySourcesFor, keySpecOptions } from '../settings.js'
 import { emitEncryptedFile, expandTargets, readEncryptedFile, runTargets, type Target } from '../targets.js'
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
@@ -62,10 +62,7 @@ interface KeyChanges {
 
 /** --add-<type> / --rm-<type> for every key type (flag names derived from the key registry). */
 async function keyChanges(args: Args): Promise<KeyChanges> {
-  const context = args.string('encryption-context')
-  const kms = { awsProfile: args.string('aws-profile'), context: context ? parseEncryptionContext(context) : undefined }
-  const specs = (prefix: 'add-' | 'rm-') =>
-    CLI_KEY_ORDER.flatMap((type) => args.list(prefix + keyProvider(type).cliFlag).flatMap((v) => keySpecsFromString(type, v, kms)))
+  const specs = (prefix: 'add-' | 'rm-') => keySpecsFromFlags((flag) => args.list(flag), keySpecOptions(args), prefix)
   const [add] = await keySourcesFor([specs('add-')])
   return { add: add ?? [], remove: await Promise.all(specs('rm-').map(refFor)) }
 }

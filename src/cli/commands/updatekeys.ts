@@ -11,7 +11,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { GenericError, NoFileError, TsopsError } from '../../core/errors.js'
-import { metadataTree, readMetadata, type Metadata } from '../../core/metadata.js'
+import { metadataTree, readMetadata, type Metadata } from '../../keys/metadata.js'
 import { withDefaultRule } from '../../core/rules.js'
 import {
   diffKeyGroups,
