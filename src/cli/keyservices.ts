@@ -4,7 +4,6 @@
  * as sops's keyservices(c) builds the list: this process first unless disabled, then each URI in
  * order. With neither flag nothing changes (this process alone) and no gRPC code is loaded.
  */
-import { LOCAL_KEY_SERVICE } from '../keys/datakey.js'
 import type { KeyService } from '../keys/types.js'
 import type { Args } from './args.js'
 import type { CliContext } from './context.js'
@@ -18,6 +17,9 @@ export async function useKeyServices(ctx: CliContext, args: Args): Promise<void>
   const uris = args.list('keyservice')
   const local = localServiceEnabled(args, ctx.env)
   if (uris.length === 0 && local) return
+  // Loaded only here: a command without these flags (and --version, help, the git hook) must not
+  // pay for the key registry at start-up.
+  const { LOCAL_KEY_SERVICE } = await import('../keys/datakey.js')
   const services: KeyService[] = local ? [LOCAL_KEY_SERVICE] : []
   if (uris.length > 0) {
     const { describeAddress, parseKeyServiceUri, RemoteKeyService } = await import('../keyservice/client.js')
