@@ -171,7 +171,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         }
         continue
       }
-      setFlag(parsed, name, inline === undefined ? true : inline !== 'false')
+      setFlag(parsed, name, inline === undefined ? true : goParseBool(inline, rawName))
       continue
     }
     if (inline === undefined) {
@@ -183,6 +183,20 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   return parsed
 }
+
+/**
+ * `--flag=VALUE` of a boolean flag, read as Go's flag package reads it (strconv.ParseBool):
+ * `--enable-local-keyservice=0` turns the local service off, as in sops, and a word ParseBool
+ * does not know is a usage error instead of silently meaning true.
+ */
+function goParseBool(value: string, rawName: string): boolean {
+  if (GO_TRUE.has(value)) return true
+  if (GO_FALSE.has(value)) return false
+  throw usageError(`invalid boolean value ${goQuote(value)} for -${rawName}: parse error`)
+}
+/** strconv.ParseBool's words. */
+export const GO_TRUE: ReadonlySet<string> = new Set(['1', 't', 'T', 'true', 'TRUE', 'True'])
+export const GO_FALSE: ReadonlySet<string> = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False'])
 
 /** sops's cli.IntFlag flags: a value that is not an integer fails while the flags are parsed, before anything is read. */
 const INT_FLAGS: ReadonlySet<string> = new Set(['shamir-secret-sharing-threshold', 'indent'])

@@ -5,7 +5,7 @@
  * order. With neither flag nothing changes (this process alone) and no gRPC code is loaded.
  */
 import type { KeyService } from '../keys/types.js'
-import type { Args } from './args.js'
+import { GO_FALSE, GO_TRUE, type Args } from './args.js'
 import type { CliContext } from './context.js'
 import { GenericError } from '../core/errors.js'
 import { goQuote, sopsLogLine } from './sopslog.js'
@@ -54,7 +54,3 @@ function localServiceEnabled(args: Args, env: CliContext['env']): boolean {
     { code: 'BAD_ENVIRONMENT', sopsLog: 'fatal' },
   )
 }
-
-/** strconv.ParseBool's words. */
-const GO_TRUE: ReadonlySet<string> = new Set(['1', 't', 'T', 'true', 'TRUE', 'True'])
-const GO_FALSE: ReadonlySet<string> = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False'])

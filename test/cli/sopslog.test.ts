@@ -36,4 +36,13 @@ describe('sops log lines', () => {
     expect((thrown as GenericError).sopsLog).toBe('fatal')
     expect(() => parseArgs(['--indent', 'four'])).toThrow('invalid value "four" for flag -indent: parse error')
   })
+
+  it("a boolean flag's =VALUE is read as Go's strconv.ParseBool reads it: =0 is false, an unknown word is a usage error", () => {
+    for (const off of ['0', 'f', 'F', 'false', 'FALSE', 'False']) {
+      expect(parseArgs([`--enable-local-keyservice=${off}`, 'decrypt']).flags.get('enable-local-keyservice')).toBe(false)
+    }
+    for (const on of ['1', 't', 'T', 'true', 'TRUE', 'True']) expect(parseArgs([`--ignore-mac=${on}`]).flags.get('ignore-mac')).toBe(true)
+    expect(parseArgs(['--ignore-mac']).flags.get('ignore-mac')).toBe(true)
+    expect(() => parseArgs(['decrypt', '--ignore-mac=yes'])).toThrow('invalid boolean value "yes" for -ignore-mac: parse error')
+  })
 })

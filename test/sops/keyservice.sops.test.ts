@@ -171,6 +171,14 @@ describe('without a reachable service', () => {
     expectSame(enc, {}, 'keyservice: none, encrypt')
   })
 
+  it('--enable-local-keyservice=VALUE read as Go reads a boolean flag: "0" and "F" are off, "1" is on', async () => {
+    for (const value of ['0', 'F', '1']) {
+      const t = await twin(['decrypt', `--enable-local-keyservice=${value}`, 'e.yaml'], { files: { 'e.yaml': encrypted.age }, env: { SOPS_AGE_KEY_FILE: age.file } })
+      expect(t.real.code, value).toBe(value === '1' ? 0 : 128)
+      expectSame(t, {}, `keyservice: --enable-local-keyservice=${value}`)
+    }
+  })
+
   it('SOPS_ENABLE_LOCAL_KEYSERVICE read as urfave/cli reads it: empty is off, "0" is off, "no" stops the run', async () => {
     for (const value of ['', '0', 'True', 'no']) {
       const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': encrypted.age }, env: { SOPS_AGE_KEY_FILE: age.file, SOPS_ENABLE_LOCAL_KEYSERVICE: value } })
