@@ -32,8 +32,6 @@ export function describeAddress(a: KeyServiceAddress): string {
   return `${a.network}://${a.address}`
 }
 
-const NOW = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-
 export class RemoteKeyService implements KeyService {
   private client: Promise<GrpcClient> | undefined
 
@@ -43,7 +41,7 @@ export class RemoteKeyService implements KeyService {
     if (key.keyFields === undefined) throw new Error(`${key.type} keys cannot be used through a key service by this version of tsops`)
     const wanted: KeyEntry = { type: key.type, fields: key.keyFields }
     const ciphertext = await this.call(ENCRYPT_PATH, encodeKeyRequest(wanted, part), ctx)
-    return entryOfWrappedKey(wanted, ciphertext, NOW)
+    return entryOfWrappedKey(wanted, ciphertext)
   }
 
   async unwrap(_key: KeySource, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {

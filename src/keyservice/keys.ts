@@ -17,32 +17,28 @@ export interface KeyMessage {
   readonly strings: Readonly<Record<string, number>>
   /** map<string, string> fields: metadata field name -> field number. */
   readonly maps: Readonly<Record<string, number>>
-  /** Whether the type's metadata entry carries `created_at` (sops's age entries have none). */
-  readonly createdAt: boolean
   /** How the server's --prompt names the key (server.go keyToString; it has no words for age). */
   readonly title: (f: Readonly<Record<string, string>>) => string
 }
 
 export const KEY_MESSAGES: Readonly<Record<KeyType, KeyMessage>> = {
-  kms: { oneof: 1, strings: { arn: 1, role: 2, aws_profile: 4 }, maps: { context: 3 }, createdAt: true, title: (f) => `AWS KMS key with ARN ${f.arn}` },
-  pgp: { oneof: 2, strings: { fp: 1 }, maps: {}, createdAt: true, title: (f) => `PGP key with fingerprint ${f.fp}` },
-  gcp_kms: { oneof: 3, strings: { resource_id: 1 }, maps: {}, createdAt: true, title: (f) => `GCP KMS key with resource ID ${f.resource_id}` },
+  kms: { oneof: 1, strings: { arn: 1, role: 2, aws_profile: 4 }, maps: { context: 3 }, title: (f) => `AWS KMS key with ARN ${f.arn}` },
+  pgp: { oneof: 2, strings: { fp: 1 }, maps: {}, title: (f) => `PGP key with fingerprint ${f.fp}` },
+  gcp_kms: { oneof: 3, strings: { resource_id: 1 }, maps: {}, title: (f) => `GCP KMS key with resource ID ${f.resource_id}` },
   azure_kv: {
     oneof: 4,
     strings: { vault_url: 1, name: 2, version: 3 },
     maps: {},
-    createdAt: true,
     title: (f) => `Azure Key Vault key with URL ${f.vault_url}/keys/${f.name}/${f.version}`,
   },
   hc_vault: {
     oneof: 5,
     strings: { vault_address: 1, engine_path: 2, key_name: 3 },
     maps: {},
-    createdAt: true,
     title: (f) => `Hashicorp Vault key with URI ${f.vault_address}/v1/${f.engine_path}/keys/${f.key_name}`,
   },
-  age: { oneof: 6, strings: { recipient: 1 }, maps: {}, createdAt: false, title: () => 'Unknown key type' },
-  hckms: { oneof: 7, strings: { key_id: 1 }, maps: {}, createdAt: true, title: (f) => `HuaweiCloud KMS key with ID ${f.key_id}` },
+  age: { oneof: 6, strings: { recipient: 1 }, maps: {}, title: () => 'Unknown key type' },
+  hckms: { oneof: 7, strings: { key_id: 1 }, maps: {}, title: (f) => `HuaweiCloud KMS key with ID ${f.key_id}` },
 }
 
 const TYPE_BY_ONEOF: ReadonlyMap<number, KeyType> = new Map(Object.entries(KEY_MESSAGES).map(([type, m]) => [m.oneof, type as KeyType]))
@@ -75,10 +71,9 @@ export function keyOfEntry(entry: KeyEntry): KeyEntry {
 
 /**
  * The metadata entry of a key wrapped by a key service: the key's own fields (as its source
- * writes them), the time for types that record it, and the service's ciphertext as `enc`.
+ * writes them) and the service's ciphertext as `enc`. `created_at` is stamped by wrapDataKey,
+ * as for every key, from the key registry.
  */
-export function entryOfWrappedKey(key: KeyEntry, ciphertext: Uint8Array, now: () => string): KeyEntry {
-  const fields: KeyFields = { ...key.fields, enc: Buffer.from(ciphertext).toString('utf8') }
-  if (KEY_MESSAGES[key.type].createdAt) fields.created_at = now()
-  return { type: key.type, fields }
+export function entryOfWrappedKey(key: KeyEntry, ciphertext: Uint8Array): KeyEntry {
+  return { type: key.type, fields: { ...key.fields, enc: Buffer.from(ciphertext).toString('utf8') } }
 }

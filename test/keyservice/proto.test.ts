@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url'
 import { loadSync } from '@grpc/proto-loader'
 import { entryOfWrappedKey, keyOfEntry, KEY_MESSAGES } from '../../src/keyservice/keys.js'
 import { decodeDataResponse, decodeKey, decodeKeyRequest, encodeDataResponse, encodeKey, encodeKeyRequest, ProtoDecodeError } from '../../src/keyservice/proto.js'
-import type { KeyEntry, KeyType } from '../../src/keys/types.js'
+import { wrapDataKey } from '../../src/keys/datakey.js'
+import type { KeyEntry, KeyService, KeySource, KeyType } from '../../src/keys/types.js'
 
 const PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), 'keyservice.proto')
 const definition = loadSync(PROTO, { keepCase: true, oneofs: true, longs: String, defaults: false })
@@ -165,9 +166,20 @@ describe('entries and keys', () => {
     expect(keyOfEntry(ENTRIES.age)).toEqual({ type: 'age', fields: { recipient: 'age1qqqq' } })
   })
 
-  it('the entry of a key wrapped by a service: enc is the service\'s bytes as text; created_at for every type but age', () => {
-    const now = () => '2026-12-06T00:00:00Z'
-    expect(entryOfWrappedKey({ type: 'age', fields: { recipient: 'r' } }, Buffer.from('-----BEGIN AGE'), now)).toEqual({ type: 'age', fields: { recipient: 'r', enc: '-----BEGIN AGE' } })
-    expect(entryOfWrappedKey({ type: 'pgp', fields: { fp: 'F' } }, Buffer.from('m'), now)).toEqual({ type: 'pgp', fields: { fp: 'F', enc: 'm', created_at: '2026-12-06T00:00:00Z' } })
+  it('the entry of a key wrapped by a service: enc is the service\'s bytes as text; created_at for every type but age', async () => {
+    expect(entryOfWrappedKey({ type: 'age', fields: { recipient: 'r' } }, Buffer.from('-----BEGIN AGE'))).toEqual({ type: 'age', fields: { recipient: 'r', enc: '-----BEGIN AGE' } })
+    expect(entryOfWrappedKey({ type: 'pgp', fields: { fp: 'F' } }, Buffer.from('m'))).toEqual({ type: 'pgp', fields: { fp: 'F', enc: 'm' } })
+    // created_at is wrapDataKey's, as for keys wrapped in this process: a service's entry gets it too.
+    const service: KeyService = {
+      wrap: async (key) => entryOfWrappedKey({ type: key.type, fields: key.keyFields ?? {} }, Buffer.from(key.type === 'age' ? '-----BEGIN AGE' : 'm')),
+      unwrap: () => Promise.reject(new Error('not used')),
+    }
+    const source = (type: KeyType, keyFields: KeyEntry['fields']): KeySource => ({ type, id: 'id', keyFields, wrap: () => Promise.reject(new Error('local')), unwrap: () => Promise.reject(new Error('local')) })
+    const ctx = { env: {}, keyServices: [service], now: () => new Date('2026-12-06T00:00:00.123Z') }
+    const { groups } = await wrapDataKey(new Uint8Array(32), [[source('age', { recipient: 'r' }), source('pgp', { fp: 'F' })]], 0, ctx)
+    expect(groups[0]).toEqual([
+      { type: 'age', fields: { recipient: 'r', enc: '-----BEGIN AGE' } },
+      { type: 'pgp', fields: { fp: 'F', enc: 'm', created_at: '2026-12-06T00:00:00Z' } },
+    ])
   })
 })
