@@ -78,7 +78,7 @@ const FLAG_SPECS = {
   'disable-version-check': { kind: 'bool' },
   'check-for-updates': { kind: 'bool' },
   keyservice: { kind: 'list', env: 'SOPS_KEYSERVICE' },
-  // sops's BoolTFlag (on unless =false): it takes no value, so the word after it stays a file name.
+  // sops's BoolTFlag (on unless =VALUE reads false): it takes no value, so the word after it stays a file name.
   'enable-local-keyservice': { kind: 'bool' },
   // publish
   recursive: { kind: 'bool' },
