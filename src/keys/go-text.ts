@@ -3,6 +3,7 @@
  * `os.Open` failures, `os/exec` failures and base64's CorruptInputError. Under the name `sops`,
  * tsops prints exactly what sops prints, so these texts are part of the drop-in contract.
  */
+import { REQUEST_TIMEOUT_MS } from './timeouts.js'
 
 /** syscall.Errno texts for the errno codes a file open or read can give. */
 const ERRNO_TEXT: Record<string, string> = {
@@ -201,4 +202,14 @@ export function goUrlError(method: 'Get' | 'Post' | 'Put', url: string, e: unkno
         ? `dial tcp: lookup ${u.hostname}: no such host`
         : (cause?.message ?? (e instanceof Error ? e.message : String(e)))
   return `${method} ${goQuote(url)}: ${why}`
+}
+
+/**
+ * A fetch to `where` (e.g. `Vault at https://…`) that got no answer: how long tsops waited when
+ * its own timeout stopped it, else Go's *url.Error, as the HTTP key sources and publish report it.
+ */
+export function noAnswerText(e: unknown, method: 'Get' | 'Post' | 'Put', url: string, where: string): string {
+  const name = (e as { name?: string } | undefined)?.name
+  if (name === 'TimeoutError' || name === 'AbortError') return `${where} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
+  return goUrlError(method, url, e)
 }

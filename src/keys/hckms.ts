@@ -30,7 +30,7 @@ import { parse as parseYaml } from 'yaml'
 import { GenericError } from '../core/errors.js'
 import { TreeMap } from '../core/tree.js'
 import { iniFormat } from '../formats/ini.js'
-import { goBase64Decode, goOpenError, goQuote, goUrlError } from './go-text.js'
+import { goBase64Decode, goOpenError, goQuote, noAnswerText } from './go-text.js'
 import { signRequest } from './hckms-sign.js'
 import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS, backoff, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
@@ -443,9 +443,7 @@ function errorFields(m: Record<string, unknown>): { code: string; message: strin
 
 /** No answer: Go's *url.Error (`Post "URL": dial tcp …`), or how long tsops waited. */
 function networkErrorText(e: unknown, method: 'GET' | 'POST', url: string, base: string): string {
-  const name = (e as { name?: string } | undefined)?.name
-  if (name === 'TimeoutError' || name === 'AbortError') return `HuaweiCloud at ${base} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
-  return goUrlError(method === 'GET' ? 'Get' : 'Post', url, e)
+  return noAnswerText(e, method === 'GET' ? 'Get' : 'Post', url, `HuaweiCloud at ${base}`)
 }
 
 // ---------------------------------------------------------------------------------------------

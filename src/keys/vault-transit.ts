@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { GenericError } from '../core/errors.js'
-import { goBase64Decode, goOpenError, goQuote, goUrlError } from './go-text.js'
+import { goBase64Decode, goOpenError, goQuote, noAnswerText } from './go-text.js'
 import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS, backoff, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
 
@@ -223,11 +223,9 @@ export function responseErrorText(res: Response, text: string, url: string, meth
   return `${head}Errors:\n\n${errors.map((e) => `* ${e}`).join('')}`
 }
 
-/** No answer: Go's *url.Error (`Put "URL": dial tcp …`), or how long tsops waited. */
+/** No answer from Vault: how long tsops waited, or Go's *url.Error (`Put "URL": dial tcp …`). */
 export function networkErrorText(e: unknown, url: string, vaultAddress: string, method: 'Get' | 'Put' = 'Put'): string {
-  const name = (e as { name?: string } | undefined)?.name
-  if (name === 'TimeoutError' || name === 'AbortError') return `Vault at ${vaultAddress} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`
-  return goUrlError(method, url, e)
+  return noAnswerText(e, method, url, `Vault at ${vaultAddress}`)
 }
 
 /** Vault answers errors as `{"errors": ["…"]}`; undefined when the body is not JSON (the client then shows it raw). */
