@@ -71,8 +71,25 @@ export interface KeySourceDescriptor<FlagName extends string = string> {
   withEncryptionContext?(spec: KeySpec, context: Record<string, string>): KeySpec
   /** Whether two ids name the same key (sops compares MasterKey.ToString); default: equal strings. */
   sameId?(a: string, b: string): boolean
+  /** Its `Key` message in sops's keyservice.proto (src/keyservice speaks it). */
+  readonly keyService: KeyServiceMessage
   /** Undefined until the source is implemented: files using it still parse, the key just fails. */
   readonly load?: () => Promise<KeySourceModule>
+}
+
+/**
+ * A key type's message in sops's keyservice/keyservice.proto. Metadata field names are the
+ * .proto's names except PGP's `fp` (the .proto's `fingerprint`).
+ */
+export interface KeyServiceMessage {
+  /** Field number of the type's message inside `Key` (`oneof key_type`). */
+  readonly oneof: number
+  /** string fields: metadata field name -> field number. */
+  readonly strings: Readonly<Record<string, number>>
+  /** map<string, string> fields: metadata field name -> field number. */
+  readonly maps: Readonly<Record<string, number>>
+  /** How the server's --prompt names the key (server.go keyToString; it has no words for age). */
+  readonly title: (f: Readonly<Record<string, string>>) => string
 }
 
 /** Keeps the flag name's literal type, from which the CLI's flag names are derived. */

@@ -1,45 +1,20 @@
 /**
- * The one table between tsops's key entries and the `Key` message of sops's
- * keyservice/keyservice.proto: per key type, its field number in `oneof key_type` and the field
- * number of each of its metadata fields in that type's message. Metadata field names are the
- * .proto's names except PGP's `fp` (the .proto's `fingerprint`); the KMS encryption context is
- * the one map field.
+ * Between tsops's key entries and the `Key` message of sops's keyservice/keyservice.proto: per
+ * key type, its field number in `oneof key_type` and the field number of each of its metadata
+ * fields in that type's message, as each key source's descriptor declares them
+ * (src/keys/sources/); the KMS encryption context is the one map field.
  *
  * A `Key` message is carried as a KeyEntry without `enc` (and `created_at`): the fields that say
  * which key it is, which is all a key service is told about a key (sops's KeyFromMasterKey).
  */
+import type { KeyServiceMessage } from '../keys/descriptor.js'
+import { KEY_SOURCES } from '../keys/registry.js'
 import type { KeyEntry, KeyFields, KeyType } from '../keys/types.js'
 
-export interface KeyMessage {
-  /** Field number of the type's message inside `Key` (`oneof key_type`). */
-  readonly oneof: number
-  /** string fields: metadata field name -> field number. */
-  readonly strings: Readonly<Record<string, number>>
-  /** map<string, string> fields: metadata field name -> field number. */
-  readonly maps: Readonly<Record<string, number>>
-  /** How the server's --prompt names the key (server.go keyToString; it has no words for age). */
-  readonly title: (f: Readonly<Record<string, string>>) => string
-}
+export type KeyMessage = KeyServiceMessage
 
-export const KEY_MESSAGES: Readonly<Record<KeyType, KeyMessage>> = {
-  kms: { oneof: 1, strings: { arn: 1, role: 2, aws_profile: 4 }, maps: { context: 3 }, title: (f) => `AWS KMS key with ARN ${f.arn}` },
-  pgp: { oneof: 2, strings: { fp: 1 }, maps: {}, title: (f) => `PGP key with fingerprint ${f.fp}` },
-  gcp_kms: { oneof: 3, strings: { resource_id: 1 }, maps: {}, title: (f) => `GCP KMS key with resource ID ${f.resource_id}` },
-  azure_kv: {
-    oneof: 4,
-    strings: { vault_url: 1, name: 2, version: 3 },
-    maps: {},
-    title: (f) => `Azure Key Vault key with URL ${f.vault_url}/keys/${f.name}/${f.version}`,
-  },
-  hc_vault: {
-    oneof: 5,
-    strings: { vault_address: 1, engine_path: 2, key_name: 3 },
-    maps: {},
-    title: (f) => `Hashicorp Vault key with URI ${f.vault_address}/v1/${f.engine_path}/keys/${f.key_name}`,
-  },
-  age: { oneof: 6, strings: { recipient: 1 }, maps: {}, title: () => 'Unknown key type' },
-  hckms: { oneof: 7, strings: { key_id: 1 }, maps: {}, title: (f) => `HuaweiCloud KMS key with ID ${f.key_id}` },
-}
+/** Each key type's message, as its key source's descriptor declares it. */
+export const KEY_MESSAGES: Readonly<Record<KeyType, KeyMessage>> = Object.fromEntries(KEY_SOURCES.map((d) => [d.type, d.keyService])) as Record<KeyType, KeyMessage>
 
 const TYPE_BY_ONEOF: ReadonlyMap<number, KeyType> = new Map(Object.entries(KEY_MESSAGES).map(([type, m]) => [m.oneof, type as KeyType]))
 

@@ -25,5 +25,6 @@ export const age = defineKeySource({
   config: { field: 'age', groupField: 'age' },
   idOf: (f) => stringField(f, 'recipient'),
   normalizeId: trimSpaces,
+  keyService: { oneof: 6, strings: { recipient: 1 }, maps: {}, title: () => 'Unknown key type' },
   load: () => import('../age.js'),
 })

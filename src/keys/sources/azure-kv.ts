@@ -34,5 +34,11 @@ export const azureKv = defineKeySource({
   config: { field: 'azure_keyvault', groupField: 'azure_keyvault', groupEntry },
   idOf: (f) => `${stringField(f, 'vault_url')}/keys/${stringField(f, 'name')}/${stringField(f, 'version')}`,
   normalizeId: trimSpaces,
+  keyService: {
+    oneof: 4,
+    strings: { vault_url: 1, name: 2, version: 3 },
+    maps: {},
+    title: (f) => `Azure Key Vault key with URL ${f.vault_url}/keys/${f.name}/${f.version}`,
+  },
   load: () => import('../azure-kv.js'),
 })

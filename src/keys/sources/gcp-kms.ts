@@ -30,5 +30,6 @@ export const gcpKms = defineKeySource({
   config: { field: 'gcp_kms', groupField: 'gcp_kms', groupEntry },
   idOf: (f) => stringField(f, 'resource_id'),
   normalizeId: stripSpaces,
+  keyService: { oneof: 3, strings: { resource_id: 1 }, maps: {}, title: (f) => `GCP KMS key with resource ID ${f.resource_id}` },
   load: () => import('../gcp-kms.js'),
 })

@@ -23,5 +23,11 @@ export const hcVault = defineKeySource({
   config: { field: 'hc_vault_transit_uri', groupField: 'hc_vault' },
   idOf: (f) => `${stringField(f, 'vault_address')}/v1/${stringField(f, 'engine_path')}/keys/${stringField(f, 'key_name')}`,
   normalizeId: trimSpaces,
+  keyService: {
+    oneof: 5,
+    strings: { vault_address: 1, engine_path: 2, key_name: 3 },
+    maps: {},
+    title: (f) => `Hashicorp Vault key with URI ${f.vault_address}/v1/${f.engine_path}/keys/${f.key_name}`,
+  },
   load: () => import('../vault-transit.js'),
 })

@@ -29,5 +29,6 @@ export const hckms = defineKeySource({
   config: { field: 'hckms', typedSlice: true, groupField: 'hckms', groupEntry },
   idOf: (f) => stringField(f, 'key_id'),
   normalizeId: trimSpaces,
+  keyService: { oneof: 7, strings: { key_id: 1 }, maps: {}, title: (f) => `HuaweiCloud KMS key with ID ${f.key_id}` },
   load: () => import('../hckms.js'),
 })

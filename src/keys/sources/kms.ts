@@ -91,5 +91,6 @@ export const kms = defineKeySource({
   normalizeId: stripSpaces,
   specOf: kmsKeySpec,
   withEncryptionContext: (spec, context) => ({ ...spec, context: { ...context } }),
+  keyService: { oneof: 1, strings: { arn: 1, role: 2, aws_profile: 4 }, maps: { context: 3 }, title: (f) => `AWS KMS key with ARN ${f.arn}` },
   load: () => import('../aws-kms.js'),
 })

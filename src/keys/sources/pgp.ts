@@ -24,5 +24,6 @@ export const pgp = defineKeySource({
   normalizeId: stripSpaces,
   // Fingerprints are hex, so their case does not matter.
   sameId: (a, b) => a.toUpperCase() === b.toUpperCase(),
+  keyService: { oneof: 2, strings: { fp: 1 }, maps: {}, title: (f) => `PGP key with fingerprint ${f.fp}` },
   load: () => import('../pgp.js'),
 })
