@@ -78,6 +78,7 @@ export const COMMANDS: readonly CommandHelp[] = [
       { name: 'uninstall', summary: 'undo tsops git install', args: '', flags: [] },
       { name: 'pre-commit', summary: 'check the staged files (the hooks run this)', args: '', flags: ['config', 'input-type'] },
       { name: 'textconv', summary: 'decrypted text for git diff (diff driver)', args: 'file', flags: ['decryption-order'] },
+      { name: 'textconv-agent', summary: 'serve textconv for a few seconds (bin/tsops-textconv starts it)', args: 'socket', flags: [] },
       { name: 'merge', summary: 'three-way merge (merge driver)', args: 'base ours theirs [marker-size] [path]', flags: ['decryption-order'] },
       { name: 'resolve', summary: 'resolve a tsops merge conflict in your editor', args: 'file', flags: ['decryption-order'] },
     ] },

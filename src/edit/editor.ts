@@ -3,12 +3,11 @@
  * split like a shell command with the file appended; else the first of vim, nano, vi on PATH.
  * Any failure — not found, killed, non-zero exit — is "Could not run editor" (exit 201).
  */
-import fs from 'node:fs'
-import path from 'node:path'
 import { EditorError } from '../core/errors.js'
 import { shlexSplit } from '../keys/age.js'
 import { exitStatusOf, runChild } from './child.js'
 import { goPathError } from '../io/go-errors.js'
+import { lookPath } from '../io/look-path.js'
 
 const FALLBACK_EDITORS = ['vim', 'nano', 'vi']
 
@@ -36,22 +35,6 @@ export function editorCommand(env: Env): string[] {
     )
   }
   return [found]
-}
-
-/** Like Go's exec.LookPath: the first executable regular file named `name` on PATH. */
-export function lookPath(name: string, pathVar: string | undefined): string | undefined {
-  for (const dir of (pathVar ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir === '' ? '.' : dir, name)
-    try {
-      if (fs.statSync(candidate).isFile()) {
-        fs.accessSync(candidate, fs.constants.X_OK)
-        return candidate
-      }
-    } catch {
-      // not here
-    }
-  }
-  return undefined
 }
 
 export interface RunEditorOptions {

@@ -14,6 +14,7 @@ import { CONFIG_FILE_NAME, findConfigFile, loadConfig } from '../config/index.js
 import { compileRe2 } from '../core/regex.js'
 import { GenericError } from '../core/errors.js'
 import { removeBlock, writeBlock } from './attributes.js'
+import { lookPath } from '../io/look-path.js'
 import { regexToGlobs } from './globs.js'
 import { HOOK_NAMES, installHook, packagedHookPath, uninstallHook } from './hooks.js'
 
@@ -24,6 +25,8 @@ export interface InstallOptions {
   cwd: string
   /** Shell words that run tsops, e.g. `tsops` or `node /abs/tsops.cjs`. */
   command: string
+  /** Where PATH is read from (is tsops-textconv there?). */
+  env: Readonly<Record<string, string | undefined>>
   /** --config: the .sops.yaml whose creation rules choose the files. */
   config?: string
   /** --pattern: extra .gitattributes patterns, kept in `git config tsops.pattern` for later runs. */
@@ -52,11 +55,25 @@ async function repoPaths(git: SimpleGit, cwd: string): Promise<RepoPaths> {
   return { top, hooksDir: path.resolve(cwd, hooks) }
 }
 
+/** The textconv client (bin/tsops-textconv, a Perl script) as npm puts it on PATH beside tsops. */
+export const TEXTCONV_CLIENT = 'tsops-textconv'
+
+/**
+ * The diff driver: tsops-textconv, which asks a resident agent (src/git/textconv-agent.ts) so
+ * `git log -p` does not start node once per file version, when it can run here: tsops is run
+ * by its default name, and both tsops-textconv and perl are on PATH on Linux or macOS.
+ * Otherwise `<command> git textconv`, which prints the same text.
+ */
+export function textconvCommand(command: string, env: Readonly<Record<string, string | undefined>>, platform: string = process.platform): string {
+  const clientRuns = command === DEFAULT_COMMAND && (platform === 'linux' || platform === 'darwin') && lookPath('perl', env.PATH) !== undefined && lookPath(TEXTCONV_CLIENT, env.PATH) !== undefined
+  return clientRuns ? TEXTCONV_CLIENT : `${command} git textconv`
+}
+
 /** The driver settings, in the order they are written. */
-export function driverConfig(command: string): [string, string][] {
+export function driverConfig(command: string, textconv = `${command} git textconv`): [string, string][] {
   return [
     ['tsops.command', command],
-    [`diff.${DRIVER}.textconv`, `${command} git textconv`],
+    [`diff.${DRIVER}.textconv`, textconv],
     [`merge.${DRIVER}.name`, 'tsops: three-way merge of sops-encrypted files, key by key'],
     [`merge.${DRIVER}.driver`, `${command} git merge %O %A %B %L %P`],
   ]
@@ -114,7 +131,7 @@ async function attributePatterns(configPath: string, options: InstallOptions): P
   return [...new Set(patterns)]
 }
 
-function locateConfig(options: InstallOptions): string | undefined {
+function locateConfig(options: Pick<InstallOptions, 'cwd' | 'config' | 'warn'>): string | undefined {
   const explicit = options.config
   if (explicit) return path.resolve(options.cwd, explicit)
   const found = findConfigFile(options.cwd, options.warn)
@@ -156,13 +173,18 @@ export async function install(options: InstallOptions): Promise<void> {
     }
   }
 
-  for (const [key, value] of driverConfig(options.command)) await git.addConfig(key, value, false, 'local')
+  const textconv = textconvCommand(options.command, options.env)
+  for (const [key, value] of driverConfig(options.command, textconv)) await git.addConfig(key, value, false, 'local')
   const cached = await git.raw(['config', '--local', '--get', `diff.${DRIVER}.cachetextconv`]).catch(() => '')
   if (cached.trim() !== '') {
     await git.raw(['config', '--local', '--unset-all', `diff.${DRIVER}.cachetextconv`])
     options.warn(`removed diff.${DRIVER}.cachetextconv: cached textconv output would store decrypted secrets in the repository`)
   }
-  options.log(`git config: diff.${DRIVER}.textconv and merge.${DRIVER}.driver run ${JSON.stringify(options.command)}`)
+  options.log(
+    textconv === TEXTCONV_CLIENT
+      ? `git config: diff.${DRIVER}.textconv runs ${TEXTCONV_CLIENT}, merge.${DRIVER}.driver runs ${JSON.stringify(options.command)}`
+      : `git config: diff.${DRIVER}.textconv and merge.${DRIVER}.driver run ${JSON.stringify(options.command)}`,
+  )
 
   const script = fs.readFileSync(packagedHookPath(), 'utf8')
   for (const name of HOOK_NAMES) {
@@ -210,7 +232,7 @@ export interface UninstallOptions {
 export async function uninstall(options: UninstallOptions): Promise<void> {
   const git = installerGit(options.cwd)
   const { top, hooksDir } = await repoPaths(git, options.cwd)
-  const configPath = locateConfig({ ...options, command: DEFAULT_COMMAND })
+  const configPath = locateConfig(options)
   const candidates = new Set([path.join(top, '.gitattributes'), ...(await attributeFiles(top))])
   if (configPath !== undefined && within(top, configPath)) candidates.add(path.join(path.dirname(configPath), '.gitattributes'))
   for (const file of candidates) {

@@ -5,9 +5,17 @@
  * one line on stderr saying why, and never fails the diff.
  */
 import type { FormatName } from '../formats/format.js'
+import { resolveFormatName } from '../formats/registry.js'
+import { readInput } from '../io/files.js'
 import type { KeyContext } from '../keys/types.js'
 import { open } from '../pipeline/open.js'
 import { firstLine, loadDriverFormat, parseSealed } from './decrypt.js'
+
+/**
+ * Set by bin/tsops-textconv on the `tsops git textconv` it runs when no agent answered: start
+ * one on this socket (textconv-agent.ts).
+ */
+export const AGENT_SOCKET_ENV = 'TSOPS_TEXTCONV_AGENT'
 
 export interface TextconvResult {
   bytes: Uint8Array
@@ -31,4 +39,12 @@ export async function textconv(bytes: Uint8Array, format: FormatName, ctx: KeyCo
   } catch (err) {
     return { bytes, notice: `shown encrypted: ${firstLine(err)}` }
   }
+}
+
+/**
+ * `tsops git textconv FILE` itself: the file read, its format from --input-type or its name.
+ * The textconv agent (textconv-agent.ts) runs exactly this, so both give the same bytes.
+ */
+export async function textconvFile(file: string, inputType: string | undefined, ctx: KeyContext, decryptionOrder?: readonly string[]): Promise<TextconvResult> {
+  return textconv(readInput(file), resolveFormatName(inputType, file), ctx, decryptionOrder)
 }

@@ -4,6 +4,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { execFile } from 'node:child_process'
 import { testAgeIdentity } from '../helpers/age.js'
+import { tempWorkspace } from '../helpers/workspace.js'
+import { DEFAULT_COMMAND, TEXTCONV_CLIENT, textconvCommand } from '../../src/git/install.js'
 import { TSOPS_COMMAND, TestRepo, sopsConfig } from './repo.js'
 
 let age: { identity: string; recipient: string }
@@ -235,5 +237,37 @@ describe('monorepos and catch-all configs', () => {
     await repo.tsops(['git', 'uninstall'])
     expect(repo.exists('.gitattributes')).toBe(false)
     expect(await localConfig()).not.toContain('tsops')
+  })
+})
+
+describe('the textconv driver install chooses', () => {
+  const bins = tempWorkspace('tsops-install-path-')
+  /** A PATH of one folder holding executables named `names`. */
+  function pathWith(...names: string[]): string {
+    const dir = bins.subdir('bin-')
+    for (const name of names) fs.writeFileSync(path.join(dir, name), '#!/bin/sh\n', { mode: 0o755 })
+    return dir
+  }
+
+  it('is tsops-textconv (the agent client) for the default command when it and perl are on PATH, on Linux and macOS', () => {
+    const both = { PATH: pathWith('perl', TEXTCONV_CLIENT) }
+    expect(textconvCommand(DEFAULT_COMMAND, both, 'linux')).toBe(TEXTCONV_CLIENT)
+    expect(textconvCommand(DEFAULT_COMMAND, both, 'darwin')).toBe(TEXTCONV_CLIENT)
+    expect(textconvCommand(DEFAULT_COMMAND, both, 'win32')).toBe('tsops git textconv')
+    expect(textconvCommand(DEFAULT_COMMAND, { PATH: pathWith('perl') }, 'linux')).toBe('tsops git textconv')
+    expect(textconvCommand(DEFAULT_COMMAND, { PATH: pathWith(TEXTCONV_CLIENT) }, 'linux')).toBe('tsops git textconv')
+    // Another command means another tsops: its own textconv, never a client found elsewhere.
+    expect(textconvCommand('npx tsops', both, 'linux')).toBe('npx tsops git textconv')
+  })
+
+  it('is written to the repository config by tsops git install', async () => {
+    repo = await TestRepo.create()
+    repo.write('.sops.yaml', sopsConfig(age.recipient))
+    const bin = pathWith('perl', TEXTCONV_CLIENT)
+    const r = await repo.tsops(['git', 'install'], { env: { PATH: `${bin}${path.delimiter}${process.env.PATH}` } })
+    expect(r.code).toBe(0)
+    expect(r.stdout.toString()).toContain('diff.tsops.textconv runs tsops-textconv')
+    expect(await localConfig()).toContain('diff.tsops.textconv=tsops-textconv\n')
+    expect(await localConfig()).toContain('merge.tsops.driver=tsops git merge %O %A %B %L %P\n')
   })
 })

@@ -5,7 +5,8 @@
 import { CheckFailedError, fixFor, problemLine } from '../../check/index.js'
 import { GenericError } from '../../core/errors.js'
 import { resolveFormatName } from '../../formats/registry.js'
-import { readInput, writeStdout } from '../../io/files.js'
+import path from 'node:path'
+import { writeStdout } from '../../io/files.js'
 import { parseDecryptionOrder } from '../../keys/registry.js'
 import type { Args } from '../args.js'
 import type { CliContext } from '../context.js'
@@ -19,6 +20,7 @@ const USAGE = `Usage:
   tsops git uninstall                                           undo tsops git install
   tsops git pre-commit [--config .sops.yaml]                    check the staged files (the hooks run this)
   tsops git textconv FILE                                       decrypted text for git diff (diff driver)
+  tsops git textconv-agent SOCKET                               serve textconv for a few seconds (bin/tsops-textconv starts it)
   tsops git merge BASE OURS THEIRS MARKER-SIZE PATH             three-way merge (merge driver)
   tsops git resolve FILE                                        resolve a tsops merge conflict in your editor
 `
@@ -36,6 +38,7 @@ const install: Sub = async (ctx, args) => {
     command: args.string('tsops-command') ?? DEFAULT_COMMAND,
     config: args.string('config'),
     patterns: args.list('pattern'),
+    env: ctx.env,
     log: (l) => writeStdout(`tsops: ${l}\n`),
     warn: (l) => ctx.stderr(`tsops: warning: ${l}`),
   })
@@ -68,10 +71,21 @@ const preCommit: Sub = async (ctx, args) => {
 const textconv: Sub = async (ctx, args, rest) => {
   const file = rest[0]
   if (file === undefined) throw usage('tsops git textconv needs a FILE')
-  const { textconv: run } = await import('../../git/textconv.js')
-  const result = await run(readInput(file), resolveFormatName(args.string('input-type'), file), ctx.keyContext, decryptionOrder(args))
+  const { AGENT_SOCKET_ENV, textconvFile } = await import('../../git/textconv.js')
+  const agentSocket = ctx.env[AGENT_SOCKET_ENV]
+  if (agentSocket) (await import('../../git/textconv-agent.js')).startTextconvAgent(agentSocket, ctx.env, ctx.cwd)
+  const result = await textconvFile(file, args.string('input-type'), ctx.keyContext, decryptionOrder(args))
   writeStdout(result.bytes)
   if (result.notice) ctx.stderr(`tsops: ${file}: ${result.notice}`)
+  return 0
+}
+
+/** The resident textconv server bin/tsops-textconv talks to (src/git/textconv-agent.ts); started by textconv. */
+const textconvAgent: Sub = async (ctx, _args, rest) => {
+  const socketPath = rest[0]
+  if (socketPath === undefined || !path.isAbsolute(socketPath)) throw usage('tsops git textconv-agent needs the absolute path of its SOCKET')
+  const { serveTextconv } = await import('../../git/textconv-agent.js')
+  await serveTextconv({ socketPath, env: { ...ctx.env }, cwd: ctx.cwd })
   return 0
 }
 
@@ -129,7 +143,7 @@ const resolve: Sub = async (ctx, args, rest) => {
   return 0
 }
 
-const SUBCOMMANDS: Record<string, Sub> = { install, uninstall, 'pre-commit': preCommit, textconv, merge, resolve }
+const SUBCOMMANDS: Record<string, Sub> = { install, uninstall, 'pre-commit': preCommit, textconv, 'textconv-agent': textconvAgent, merge, resolve }
 
 export async function run(ctx: CliContext, args: Args, rest: string[]): Promise<number> {
   const [name, ...subRest] = rest

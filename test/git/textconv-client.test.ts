@@ -1,0 +1,185 @@
+// bin/tsops-textconv, the Perl client git runs as the diff driver, with the agent it starts
+// (src/git/textconv-agent.ts). Every answer must be byte for byte what `tsops git textconv`
+// prints; the agent only ever saves the start of node.
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { encrypt } from '../../src/index.js'
+import { testAgeIdentity } from '../helpers/age.js'
+import { CLI, REPO_ROOT } from '../helpers/paths.js'
+import { tempWorkspace } from '../helpers/workspace.js'
+import { TestRepo } from './repo.js'
+
+const ws = tempWorkspace('tsops-textconv-client-')
+const plaintext = 'db:\n    password: hunter2\nport: 5432\n'
+let identity = ''
+let recipient = ''
+let client = ''
+let launcher = ''
+
+/**
+ * The package's layout around the CLI under test: bin/tsops-textconv finds the launcher at
+ * ../dist/cli/tsops.cjs. Each bundle file is a symlink, so a test can take the launcher away
+ * (then only the agent can answer).
+ */
+function packageLayout(): void {
+  const pkg = path.join(ws.dir, 'pkg')
+  fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true })
+  fs.mkdirSync(path.join(pkg, 'dist/cli'), { recursive: true })
+  client = path.join(pkg, 'bin/tsops-textconv')
+  fs.copyFileSync(path.join(REPO_ROOT, 'bin/tsops-textconv'), client)
+  fs.chmodSync(client, 0o755)
+  const bundle = path.dirname(CLI)
+  for (const name of fs.readdirSync(bundle)) fs.symlinkSync(path.join(bundle, name), path.join(pkg, 'dist/cli', name))
+  launcher = path.join(pkg, 'dist/cli/tsops.cjs')
+}
+
+/** A private runtime dir per test, so each test has its own agent. */
+function runtimeDir(): string {
+  const dir = ws.subdir('run')
+  fs.chmodSync(dir, 0o700)
+  return dir
+}
+
+interface Run {
+  code: number
+  stdout: Buffer
+  stderr: string
+}
+
+function run(command: string, args: string[], env: Record<string, string | undefined>, cwd = ws.dir): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (c: Buffer) => out.push(c))
+    child.stderr.on('data', (c: Buffer) => err.push(c))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }))
+  })
+}
+
+const baseEnv = (runtime: string, extra: Record<string, string | undefined> = {}) => ({
+  PATH: process.env.PATH,
+  HOME: ws.dir,
+  XDG_RUNTIME_DIR: runtime,
+  SOPS_AGE_KEY: identity,
+  ...extra,
+})
+
+/** The socket of the agent a client in `runtime` talks to, once one listens on it. */
+async function agentSocket(runtime: string): Promise<string> {
+  for (let i = 0; i < 1000; i++) {
+    const dir = path.join(runtime, 'tsops')
+    const socket = fs.existsSync(dir) ? fs.readdirSync(dir).find((n) => n.endsWith('.sock')) : undefined
+    if (socket && (await connects(path.join(dir, socket)))) return path.join(dir, socket)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  throw new Error('no agent started')
+}
+
+function connects(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(socketPath, () => {
+      probe.destroy()
+      resolve(true)
+    })
+    probe.on('error', () => resolve(false))
+  })
+}
+
+let file = ''
+let foreign = ''
+beforeAll(async () => {
+  ;({ identity, recipient } = await testAgeIdentity())
+  packageLayout()
+  file = ws.write('app.yaml', await encrypt(plaintext, { format: 'yaml', age: [recipient] }))
+  const other = 'age1cy0su9fwf3gf9mw868g5yut09p6nytfmmnktexz2ya5uqg9vl9sss4euqm'
+  foreign = ws.write('foreign.yaml', await encrypt(plaintext, { format: 'yaml', age: [other] }))
+})
+
+describe('tsops-textconv (the Perl client) and its agent', () => {
+  it('prints the plaintext, starts an agent, and the agent answers the next calls', async () => {
+    const runtime = runtimeDir()
+    const env = baseEnv(runtime)
+    const first = await run(client, [file], env)
+    expect(first).toEqual({ code: 0, stdout: Buffer.from(plaintext), stderr: '' })
+    const socket = await agentSocket(runtime)
+    expect(fs.lstatSync(path.dirname(socket)).mode & 0o777).toBe(0o700)
+
+    // Without the launcher only the agent can answer: the answer is still the plaintext.
+    fs.renameSync(launcher, `${launcher}.away`)
+    try {
+      for (const name of [file, 'app.yaml']) expect(await run(client, [name], env)).toEqual({ code: 0, stdout: Buffer.from(plaintext), stderr: '' })
+      // What the agent refuses goes to the (now missing) launcher: the client says so, exit 1.
+      const refused = await run(client, [foreign], env)
+      expect(refused.code).toBe(1)
+      expect(refused.stderr).toContain('tsops-textconv: cannot run')
+    } finally {
+      fs.renameSync(`${launcher}.away`, launcher)
+    }
+  })
+
+  it.each([
+    ['a file for another key', () => foreign],
+    ['a plaintext file', () => ws.write('plain.yaml', 'a: 1\n')],
+    ['a missing file', () => ws.path('missing.yaml')],
+  ])('gives exactly the plain driver\'s output, stderr and exit code for %s', async (_what, target) => {
+    const runtime = runtimeDir()
+    const env = baseEnv(runtime)
+    await run(client, [file], env)
+    await agentSocket(runtime)
+    const viaClient = await run(client, [target()], env)
+    const plain = await run(process.execPath, [CLI, 'git', 'textconv', target()], env)
+    expect(viaClient).toEqual(plain)
+  })
+
+  it('never serves a client whose environment differs from the agent\'s (it may hold other keys)', async () => {
+    const runtime = runtimeDir()
+    await run(client, [file], baseEnv(runtime))
+    await agentSocket(runtime)
+    // The agent holds the key in its environment; this client has none: it must not decrypt.
+    const keyless = await run(client, [file], baseEnv(runtime, { SOPS_AGE_KEY: undefined }))
+    expect(keyless.code).toBe(0)
+    expect(keyless.stdout.toString()).toContain('ENC[AES256_GCM,')
+    expect(keyless.stderr).toContain('shown encrypted')
+  })
+
+  it('uses no agent when its directory is not the user\'s alone, or when turned off', async () => {
+    const open = runtimeDir()
+    fs.mkdirSync(path.join(open, 'tsops'), { mode: 0o755 })
+    fs.chmodSync(path.join(open, 'tsops'), 0o755)
+    const off = runtimeDir()
+    for (const env of [baseEnv(open), baseEnv(off, { TSOPS_NO_TEXTCONV_AGENT: '1' })]) {
+      expect(await run(client, [file], env)).toEqual({ code: 0, stdout: Buffer.from(plaintext), stderr: '' })
+    }
+    await new Promise((r) => setTimeout(r, 300))
+    expect(fs.readdirSync(path.join(open, 'tsops'))).toEqual([])
+    expect(fs.existsSync(path.join(off, 'tsops'))).toBe(false)
+  })
+
+  it('passes unusual arguments to tsops git textconv as they are', async () => {
+    const env = baseEnv(runtimeDir())
+    const viaClient = await run(client, ['--input-type', 'yaml', file], env)
+    expect(viaClient).toEqual(await run(process.execPath, [CLI, 'git', 'textconv', '--input-type', 'yaml', file], env))
+    expect(viaClient.stdout.toString()).toBe(plaintext)
+  })
+
+  it('is the diff driver of git log -p', async () => {
+    const runtime = runtimeDir()
+    const repo = await TestRepo.create(baseEnv(runtime))
+    repo.write('.gitattributes', '*.yaml diff=tsops\n')
+    await repo.gitOk(['config', 'diff.tsops.textconv', client])
+    for (const password of ['one', 'two', 'three']) {
+      repo.write('app.yaml', await encrypt(`password: ${password}\n`, { format: 'yaml', age: [recipient] }))
+      await repo.gitOk(['add', '-A'])
+      await repo.gitOk(['commit', '-q', '-m', password])
+    }
+    const log = await repo.gitOk(['log', '-p'])
+    expect(log).toContain('-password: one\n+password: two\n')
+    expect(log).toContain('-password: two\n+password: three\n')
+    expect(log).not.toContain('ENC[')
+  })
+})
