@@ -1,10 +1,11 @@
 // `git log -p` over 100 commits of an encrypted file through a textconv diff driver: tsops's
-// (`tsops git textconv`, what `tsops git install` configures) vs sops's (`sops decrypt`, the
-// usual sops setup). git runs the driver once per file version shown, ~200 times here. No
-// `cachetextconv`: git would keep the plaintext in refs/notes/textconv.
+// (bin/tsops-textconv, what `tsops git install` configures: a Perl client that asks a resident
+// agent, src/git/textconv-agent.ts) vs sops's (`sops decrypt`, the usual sops setup). git runs
+// the driver once per file version shown, ~200 times here. No `cachetextconv`: git would keep
+// the plaintext in refs/notes/textconv. The first tsops run starts the agent (it is timed too).
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
-import { alternate, cli, realSops, root, run } from './sops.mjs'
+import { alternate, realSops, root, run } from './sops.mjs'
 
 function fastImport(repo, env, commits) {
   const parts = []
@@ -40,7 +41,7 @@ export async function benchTextconv({ work, env, recipient, commits = 100, runs 
   run('git', ['reset', '-q', '--hard'], { cwd: repo, env })
   const quote = (s) => `'${s.replace(/'/g, `'\\''`)}'`
   const drivers = {
-    tsops: `${quote(process.execPath)} ${quote(cli)} git textconv`,
+    tsops: quote(path.join(root, 'bin/tsops-textconv')),
     sops: `${quote(sops)} decrypt`,
   }
   const logP = (who) => run('git', ['-c', `diff.tsops.textconv=${drivers[who]}`, 'log', '-p'], { cwd: repo, env, keepStdout: true })
