@@ -169,7 +169,10 @@ export async function serveTextconv(options: AgentOptions): Promise<void> {
         const text = request && (await answerRequest(request, options.env, options.cwd))
         socket.end(text ? answerText(text) : ANSWER_NO)
         clearTimeout(idle)
-        idle = setTimeout(stop, options.idleMs ?? IDLE_MS)
+        // A client in another setting (another git command's environment, another repository)
+        // would find this agent in its way for as long as it keeps asking: make room for its own.
+        if (request && !sameSetting(request, options.env, options.cwd)) stop()
+        else idle = setTimeout(stop, options.idleMs ?? IDLE_MS)
       })
     })
   })

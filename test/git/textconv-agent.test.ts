@@ -104,6 +104,20 @@ describe('textconv agent', () => {
     expect((await ask(agent.socketPath, request(agent, encryptedFile, agent.env, path.dirname(ws.dir)))).toString()).toBe('NO')
   })
 
+  it('stops after a client in another setting asked, so that client can start an agent of its own', async () => {
+    const agent = await startAgent({ idleMs: 60_000 })
+    expect((await ask(agent.socketPath, request(agent, encryptedFile, { ...agent.env, AWS_PROFILE: 'other' }))).toString()).toBe('NO')
+    await running.pop()
+    expect(fs.existsSync(agent.socketPath)).toBe(false)
+  })
+
+  it('keeps serving after requests it could not answer in its own setting', async () => {
+    const agent = await startAgent()
+    expect((await ask(agent.socketPath, Buffer.from('junk'))).toString()).toBe('NO')
+    expect((await ask(agent.socketPath, request(agent, ws.write('plain2.yaml', 'a: 1\n')))).toString()).toBe('NO')
+    expect((await ask(agent.socketPath, request(agent, encryptedFile))).subarray(6).toString()).toBe(plaintext)
+  })
+
   it('answers NO when it cannot decrypt cleanly, so the client prints the plain driver output', async () => {
     const agent = await startAgent({ env: { HOME: ws.dir, PATH: process.env.PATH } })
     expect((await ask(agent.socketPath, request(agent, encryptedFile))).toString()).toBe('NO')
