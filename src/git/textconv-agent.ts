@@ -158,10 +158,18 @@ export async function serveTextconv(options: AgentOptions): Promise<void> {
   const stopped = new Promise<void>((resolve) => server.once('close', () => resolve()))
   const stop = () => server.close()
   let idle = setTimeout(stop, options.idleMs ?? IDLE_MS)
-  const lifetime = setTimeout(stop, options.maxLifetimeMs ?? MAX_LIFETIME_MS)
+  const open = new Set<net.Socket>()
+  // At the end of its life the agent goes even with a request still running (a key source that
+  // hangs): that client sees the connection close and runs the plain driver.
+  const lifetime = setTimeout(() => {
+    stop()
+    for (const socket of open) socket.destroy()
+  }, options.maxLifetimeMs ?? MAX_LIFETIME_MS)
   // One request at a time, in arrival order: git runs its drivers one after another anyway.
   let queue: Promise<void> = Promise.resolve()
   server.on('connection', (socket) => {
+    open.add(socket)
+    socket.once('close', () => open.delete(socket))
     clearTimeout(idle)
     readRequest(socket).then((bytes) => {
       queue = queue.then(async () => {

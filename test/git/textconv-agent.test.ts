@@ -166,6 +166,17 @@ describe('textconv agent', () => {
     expect((await ask(next.socketPath, request(next, encryptedFile))).subarray(0, 2).toString()).toBe('OK')
   })
 
+  it('stops at the end of its lifetime even with a client that never finishes its request', async () => {
+    const agent = await startAgent({ idleMs: 60_000, maxLifetimeMs: 200 })
+    const hanging = net.connect(agent.socketPath)
+    const closed = new Promise((r) => hanging.once('close', r))
+    hanging.on('error', () => undefined)
+    hanging.write('TSOPSTC1') // and never ends it
+    await running.pop()
+    await closed
+    expect(fs.existsSync(agent.socketPath)).toBe(false)
+  })
+
   it('stops by itself after its idle time', async () => {
     const agent = await startAgent({ idleMs: 50 })
     await running.pop()
