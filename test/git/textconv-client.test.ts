@@ -160,6 +160,29 @@ describe('tsops-textconv (the Perl client) and its agent', () => {
     expect(fs.existsSync(path.join(off, 'tsops'))).toBe(false)
   })
 
+  it.each([
+    ['yaml', 'a.yaml', 'list:\n    - 1\n    - two # comment\nnested:\n    k: v\n'],
+    ['json', 'a.json', '{\n\t"a": [1, "two"],\n\t"n": null\n}'],
+    ['dotenv', 'a.env', 'A=1\n# comment\nB=two words\n'],
+    ['ini', 'a.ini', '[section]\nkey = value\n'],
+    ['binary', 'a.bin', 'raw \u0000 bytes\n'],
+  ])('answers %s exactly as the plain driver does', async (format, name, content) => {
+    const runtime = runtimeDir()
+    const env = baseEnv(runtime)
+    const target = ws.write(name, await encrypt(content, { format: format as 'yaml', age: [recipient] }))
+    await run(client, [target], env)
+    await agentSocket(runtime)
+    fs.renameSync(launcher, `${launcher}.away`) // only the agent can answer now
+    let viaAgent: Run
+    try {
+      viaAgent = await run(client, [target], env)
+    } finally {
+      fs.renameSync(`${launcher}.away`, launcher)
+    }
+    expect(viaAgent.code).toBe(0)
+    expect(viaAgent).toEqual(await run(process.execPath, [CLI, 'git', 'textconv', target], env))
+  })
+
   it('passes unusual arguments to tsops git textconv as they are', async () => {
     const env = baseEnv(runtimeDir())
     const viaClient = await run(client, ['--input-type', 'yaml', file], env)
