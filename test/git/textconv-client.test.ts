@@ -147,17 +147,35 @@ describe('tsops-textconv (the Perl client) and its agent', () => {
     expect(keyless.stderr).toContain('shown encrypted')
   })
 
-  it('uses no agent when its directory is not the user\'s alone, or when turned off', async () => {
+  it('asks for an agent only in a private directory, and never when turned off', async () => {
+    // A stand-in launcher that prints which socket, if any, the client asked it to start an agent on.
+    const fake = path.join(ws.subdir('fake'), 'pkg')
+    fs.mkdirSync(path.join(fake, 'bin'), { recursive: true })
+    fs.mkdirSync(path.join(fake, 'dist/cli'), { recursive: true })
+    fs.copyFileSync(client, path.join(fake, 'bin/tsops-textconv'))
+    fs.writeFileSync(path.join(fake, 'dist/cli/full.cjs'), '')
+    fs.writeFileSync(path.join(fake, 'dist/cli/tsops.cjs'), '#!/bin/sh\nprintf %s "${TSOPS_TEXTCONV_AGENT-none}"\n', { mode: 0o755 })
+    const asked = async (env: Record<string, string | undefined>) => (await run(path.join(fake, 'bin/tsops-textconv'), [file], env)).stdout.toString()
+
+    const fine = runtimeDir()
+    expect(await asked(baseEnv(fine))).toMatch(new RegExp(`^${fine}/tsops/textconv-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+\\.sock$`))
+    expect(fs.statSync(path.join(fine, 'tsops')).mode & 0o777).toBe(0o700)
+
     const open = runtimeDir()
-    fs.mkdirSync(path.join(open, 'tsops'), { mode: 0o755 })
+    fs.mkdirSync(path.join(open, 'tsops'))
     fs.chmodSync(path.join(open, 'tsops'), 0o755)
-    const off = runtimeDir()
-    for (const env of [baseEnv(open), baseEnv(off, { TSOPS_NO_TEXTCONV_AGENT: '1' })]) {
-      expect(await run(client, [file], env)).toEqual({ code: 0, stdout: Buffer.from(plaintext), stderr: '' })
-    }
-    await new Promise((r) => setTimeout(r, 300))
-    expect(fs.readdirSync(path.join(open, 'tsops'))).toEqual([])
-    expect(fs.existsSync(path.join(off, 'tsops'))).toBe(false)
+    expect(await asked(baseEnv(open))).toBe('none')
+    const linked = runtimeDir()
+    fs.symlinkSync(runtimeDir(), path.join(linked, 'tsops'))
+    expect(await asked(baseEnv(linked))).toBe('none')
+    expect(await asked(baseEnv(runtimeDir(), { TSOPS_NO_TEXTCONV_AGENT: '1' }))).toBe('none')
+  })
+
+  it('with the real launcher and no agent possible, still prints the plaintext', async () => {
+    const open = runtimeDir()
+    fs.mkdirSync(path.join(open, 'tsops'))
+    fs.chmodSync(path.join(open, 'tsops'), 0o755)
+    expect(await run(client, [file], baseEnv(open))).toEqual({ code: 0, stdout: Buffer.from(plaintext), stderr: '' })
   })
 
   it.each([
