@@ -227,7 +227,8 @@ async function listenOnce(server: net.Server, socketPath: string): Promise<boole
   return false
 }
 
-function answers(socketPath: string): Promise<boolean> {
+/** Does something accept connections on this socket? */
+export function answers(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.connect(socketPath, () => {
       probe.destroy()

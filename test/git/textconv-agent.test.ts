@@ -6,7 +6,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { encrypt } from '../../src/index.js'
-import { decodeRequest, encodeRequest, serveTextconv, type AgentOptions } from '../../src/git/textconv-agent.js'
+import { answers, decodeRequest, encodeRequest, serveTextconv, type AgentOptions } from '../../src/git/textconv-agent.js'
 import { textconvFile } from '../../src/git/textconv.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { tempWorkspace } from '../helpers/workspace.js'
@@ -45,14 +45,8 @@ async function startAgent(options: Partial<AgentOptions> = {}): Promise<AgentOpt
 }
 
 async function untilListening(socketPath: string): Promise<void> {
-  const connects = () =>
-    new Promise<boolean>((resolve) => {
-      const probe = net.connect(socketPath, () => resolve(true))
-      probe.on('error', () => resolve(false))
-      probe.on('connect', () => probe.destroy())
-    })
   for (let i = 0; i < 500; i++) {
-    if (await connects()) return
+    if (await answers(socketPath)) return
     await new Promise((r) => setTimeout(r, 10))
   }
   throw new Error(`nothing listens on ${socketPath}`)

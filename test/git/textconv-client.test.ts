@@ -3,9 +3,9 @@
 // prints; the agent only ever saves the start of node.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { answers } from '../../src/git/textconv-agent.js'
 import { encrypt } from '../../src/index.js'
 import { testAgeIdentity } from '../helpers/age.js'
 import { CLI, REPO_ROOT } from '../helpers/paths.js'
@@ -74,20 +74,10 @@ async function agentSocket(runtime: string): Promise<string> {
   for (let i = 0; i < 1000; i++) {
     const dir = path.join(runtime, 'tsops')
     const socket = fs.existsSync(dir) ? fs.readdirSync(dir).find((n) => n.endsWith('.sock')) : undefined
-    if (socket && (await connects(path.join(dir, socket)))) return path.join(dir, socket)
+    if (socket && (await answers(path.join(dir, socket)))) return path.join(dir, socket)
     await new Promise((r) => setTimeout(r, 10))
   }
   throw new Error('no agent started')
-}
-
-function connects(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.connect(socketPath, () => {
-      probe.destroy()
-      resolve(true)
-    })
-    probe.on('error', () => resolve(false))
-  })
 }
 
 let file = ''
