@@ -29,6 +29,7 @@ import path from 'node:path'
 import type { KeyContext } from '../keys/types.js'
 import { parseDecryptionOrder } from '../keys/registry.js'
 import { AGENT_SOCKET_ENV, textconvFile } from './textconv.js'
+
 /** The first bytes of every request (the protocol's version). */
 export const REQUEST_MAGIC = 'TSOPSTC1'
 /** A request is a working directory, an environment and a path: a few KiB. */
