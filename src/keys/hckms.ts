@@ -34,13 +34,9 @@ import { goBase64Decode, goOpenError, goQuote, noAnswerText } from './go-text.js
 import { signRequest } from './hckms-sign.js'
 import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS, backoff, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
+import { parseKeyId, type HckmsKey } from './sources/hckms.js'
 
-export interface HckmsKey {
-  /** As given (the metadata's key_id). */
-  keyId: string
-  region: string
-  keyUuid: string
-}
+export { parseKeyId, type HckmsKey }
 
 // ---------------------------------------------------------------------------------------------
 // The key source
@@ -76,20 +72,6 @@ export function hckmsKeySource(key: HckmsKey): KeySource {
     unwrap: (entry, ctx) => unwrap(k, entry, ctx),
   }
 }
-
-/** sops's parseKeyID, with its messages. */
-export function parseKeyId(keyId: string): HckmsKey {
-  const trimmed = keyId.trim()
-  const colon = trimmed.indexOf(':')
-  if (colon === -1) throw new GenericError(`invalid key ID format: expected 'region:key-uuid', got ${goQuote(trimmed)}`, { code: 'BAD_KEY', hint: KEY_ID_HINT })
-  const region = trimmed.slice(0, colon).trim()
-  const keyUuid = trimmed.slice(colon + 1).trim()
-  if (region === '') throw new GenericError(`region cannot be empty in key ID: ${goQuote(trimmed)}`, { code: 'BAD_KEY', hint: KEY_ID_HINT })
-  if (keyUuid === '') throw new GenericError(`key UUID cannot be empty in key ID: ${goQuote(trimmed)}`, { code: 'BAD_KEY', hint: KEY_ID_HINT })
-  return { keyId, region, keyUuid }
-}
-
-const KEY_ID_HINT = 'Use <region>:<key-uuid>, e.g. tr-west-1:0d0466b0-e727-4d9c-b35d-f84bb474a37f.'
 
 async function wrap(key: HckmsKey, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
   const client = await clientOrThrow(key, ctx, (m, hint) => new GenericError(m, { code: 'BAD_CREDENTIALS', hint }))

@@ -90,6 +90,7 @@ export const METADATA_KEY_LISTS: readonly MetadataKeyList[] = KEY_SOURCES.map((d
   metadataField: d.metadataField,
   createdAt: d.createdAt,
   alwaysInKeyGroups: d.alwaysInKeyGroups === true,
+  checkEntry: d.checkEntry,
 }))
 
 /** sops.DefaultDecryptionOrder: offline keys first. */
