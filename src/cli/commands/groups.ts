@@ -86,7 +86,7 @@ function keyFlagList(): string {
  * no environment variables (SOPS_AGE_RECIPIENTS must not slip into a group).
  */
 function groupKeySpecs(args: Args): KeySpec[] {
-  return keySpecsFromFlags((flag) => (args.has(flag) ? args.list(flag) : []), keySpecOptions(args))
+  return keySpecsFromFlags((flag) => (args.has(flag) ? args.values(flag) : []), keySpecOptions(args))
 }
 
 function deleteGroup(args: Args, positionals: string[]): GroupEdit {

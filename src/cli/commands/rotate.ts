@@ -62,7 +62,7 @@ interface KeyChanges {
 
 /** --add-<type> / --rm-<type> for every key type (flag names derived from the key registry). */
 async function keyChanges(args: Args): Promise<KeyChanges> {
-  const specs = (prefix: 'add-' | 'rm-') => keySpecsFromFlags((flag) => args.list(flag), keySpecOptions(args), prefix)
+  const specs = (prefix: 'add-' | 'rm-') => keySpecsFromFlags((flag) => args.values(flag), keySpecOptions(args), prefix)
   const [add] = await keySourcesFor([specs('add-')])
   return { add: add ?? [], remove: await Promise.all(specs('rm-').map(refFor)) }
 }

@@ -56,6 +56,7 @@ export const hckms = defineKeySource({
   metadataField: 'hckms',
   createdAt: true,
   checkEntry,
+  skipsEmptyListItems: true,
   flag: {
     name: 'hckms',
     env: 'SOPS_HUAWEICLOUD_KMS_IDS',
