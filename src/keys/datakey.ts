@@ -8,7 +8,7 @@
  * Key services (ctx.keyServices, sops's --keyservice): each key is used through each service in
  * turn until one succeeds; without any, through this process alone (LOCAL_KEY_SERVICE).
  */
-import { DataKeyError, GenericError, type GroupResult, type KeyAttempt } from '../core/errors.js'
+import { DataKeyError, GenericError, TsopsError, type GroupResult, type KeyAttempt } from '../core/errors.js'
 import { goQuote } from './go-text.js'
 import { nowRFC3339 } from '../core/gofmt.js'
 import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keyLabelOf, keyProvider, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
@@ -47,8 +47,8 @@ export async function wrapDataKey(
     // Every key wraps independently, so all of them run at once; all new entries share one creation time.
     const createdAt = nowRFC3339(ctx.now?.())
     const results = await Promise.all(groups.map((group, i) => Promise.all(group.map((key) => wrapOne(key, parts[i]!, services, ctx, createdAt)))))
-    const errors = results.flat().flatMap((r) => ('errors' in r ? r.errors : []))
-    if (errors.length > 0) throw generateError(errors)
+    const failures = results.flat().flatMap((r) => ('errors' in r ? [r] : []))
+    if (failures.length > 0) throw generateError(failures.flatMap((f) => f.errors), failures.flatMap((f) => f.hints))
     return {
       groups: results.map((g) => g.map((r) => ('entry' in r ? r.entry : unreachable()))),
       threshold: effectiveThreshold,
@@ -58,18 +58,29 @@ export async function wrapDataKey(
   }
 }
 
-/** The key wraps through each service in turn until one succeeds; every failure is reported when none does. */
-async function wrapOne(key: KeySource, part: Uint8Array, services: readonly KeyService[], ctx: KeyContext, createdAt: string): Promise<{ entry: KeyEntry } | { errors: string[] }> {
+/**
+ * The key wraps through each service in turn until one succeeds; every failure is reported when
+ * none does, with the hints its errors carried (no AWS credentials: where tsops looked).
+ */
+async function wrapOne(
+  key: KeySource,
+  part: Uint8Array,
+  services: readonly KeyService[],
+  ctx: KeyContext,
+  createdAt: string,
+): Promise<{ entry: KeyEntry } | { errors: string[]; hints: string[] }> {
   const errors: string[] = []
+  const hints: string[] = []
   for (const service of services) {
     try {
       return { entry: withCreatedAt(await service.wrap(key, part, ctx), createdAt) }
     } catch (e) {
       if (ctx.signal?.aborted) throw e
       errors.push(`failed to encrypt new data key with master key ${goQuote(key.label ?? key.id)}: ${messageOf(e)}`)
+      if (e instanceof TsopsError && e.hint) hints.push(e.hint)
     }
   }
-  return { errors }
+  return { errors, hints }
 }
 
 /** This process's own keys: what sops calls the local key service. */
@@ -87,9 +98,13 @@ function withCreatedAt(entry: KeyEntry, createdAt: string): KeyEntry {
   return keyProvider(entry.type).createdAt ? { ...entry, fields: { ...entry.fields, created_at: createdAt } } : entry
 }
 
-/** sops prints the Go slice of errors: `[err1 err2]`. */
-function generateError(errors: string[]): GenericError {
-  return new GenericError(`Could not generate data key: [${errors.join(' ')}]`, { code: 'KEY_WRAP_FAILED' })
+/**
+ * sops prints the Go slice of errors: `[err1 err2]`. The keys' hints (printed by the `tsops`
+ * persona only) follow, each once: two KMS keys without credentials share one.
+ */
+function generateError(errors: string[], hints: string[] = []): GenericError {
+  const hint = [...new Set(hints)].join(' ')
+  return new GenericError(`Could not generate data key: [${errors.join(' ')}]`, { code: 'KEY_WRAP_FAILED', ...(hint === '' ? {} : { hint }) })
 }
 
 function unreachable(): never {

@@ -20,13 +20,13 @@ class FakeKey implements KeySource {
   constructor(
     readonly type: KeyType,
     readonly id: string,
-    private readonly opts: { failUnwrap?: string; failWrap?: string; delayMs?: number; onWrap?: () => void } = {},
+    private readonly opts: { failUnwrap?: string; failWrap?: string | Error; delayMs?: number; onWrap?: () => void } = {},
   ) {}
   async wrap(part: Uint8Array): Promise<KeyEntry> {
     this.wrapCalls++
     this.opts.onWrap?.()
     if (this.opts.delayMs) await new Promise((r) => setTimeout(r, this.opts.delayMs))
-    if (this.opts.failWrap) throw new Error(this.opts.failWrap)
+    if (this.opts.failWrap) throw typeof this.opts.failWrap === 'string' ? new Error(this.opts.failWrap) : this.opts.failWrap
     return { type: this.type, fields: { [this.type === 'age' ? 'recipient' : 'fp']: this.id, enc: hex(part) } }
   }
   async unwrap(entry: KeyEntry): Promise<Uint8Array> {
@@ -114,6 +114,27 @@ describe('wrapDataKey', () => {
     await expect(wrapDataKey(rand(32), [[new FakeKey('age', 'a')], [new FakeKey('age', 'b')]], 3, ctx)).rejects.toThrow(
       'Could not generate data key: [could not split data key into parts for Shamir: parts cannot be less than threshold]',
     )
+  })
+
+  it("keeps the failing keys' hints (each once) beside sops's message, which stays as it was", async () => {
+    const noCredentials = () => new GenericError('no AWS credentials found', { code: 'KEY_WRAP_FAILED', hint: 'Set AWS_PROFILE.' })
+    const keys = [
+      new FakeKey('kms', 'arn1', { failWrap: noCredentials() }),
+      new FakeKey('kms', 'arn2', { failWrap: noCredentials() }),
+      new FakeKey('pgp', 'P', { failWrap: new GenericError('gpg failed', { code: 'KEY_WRAP_FAILED', hint: 'Import the key.' }) }),
+      new FakeKey('age', 'a', { failWrap: 'boom' }),
+    ]
+    const err = (await wrapDataKey(rand(32), [keys], 0, ctx).catch((e: unknown) => e)) as GenericError
+    expect(err).toBeInstanceOf(GenericError)
+    expect(err.message).toBe(
+      'Could not generate data key: [failed to encrypt new data key with master key "arn1": no AWS credentials found ' +
+        'failed to encrypt new data key with master key "arn2": no AWS credentials found ' +
+        'failed to encrypt new data key with master key "P": gpg failed failed to encrypt new data key with master key "a": boom]',
+    )
+    expect(err.hint).toBe('Set AWS_PROFILE. Import the key.')
+    // No hint at all when no failing key had one.
+    const plain = (await wrapDataKey(rand(32), [[new FakeKey('age', 'a', { failWrap: 'boom' })]], 0, ctx).catch((e: unknown) => e)) as GenericError
+    expect(plain.hint).toBeUndefined()
   })
 })
 
