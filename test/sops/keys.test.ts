@@ -608,6 +608,16 @@ describe('azure key vault (loopback Key Vault over TLS)', () => {
     expect(t.ours.code).toBe(t.real.code)
   })
 
+  it.each([
+    ['not a key URL', () => 'https://v.vault.azure.net/secrets/k'],
+    // MasterKeysFromURLs keeps an empty item, which NewMasterKeyFromURL cannot parse.
+    ['an empty item', () => `${az.keyUrl('sops-key')},`],
+  ])('--azure-kv %s: refused before any key is asked', async (label, url) => {
+    const t = await twin(['encrypt', '--azure-kv', url(), 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(t, {}, `azure: --azure-kv ${label}`)
+    expect(t.ours.code).toBe(1)
+  })
+
   it('decrypt with a key version the vault does not have', async () => {
     const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': azYaml!.toString().replace(/version: \S+/, 'version: 00000000000000000000000000000000') }, env: env() })
     expectSame(t, {}, 'azure: unknown version')
