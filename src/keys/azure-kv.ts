@@ -162,7 +162,7 @@ class KeyVersionError extends Error {
 
 async function unwrap(key: AzureKeyRef, entry: KeyEntry, ctx: KeyContext, options: AzureKvOptions): Promise<Uint8Array> {
   const id = azureKeyId(key)
-  const fail = (reason: string) => new KeyUnwrapError('azure_kv', id, reason)
+  const fail = (reason: string, hint?: string) => new KeyUnwrapError('azure_kv', id, reason, hint)
   if (!/^https:\/\/[^/]+\/?$/.test(key.vaultUrl) || key.name === '' || key.name.includes('/')) {
     throw fail(`invalid Azure Key Vault key in the metadata (vault_url ${JSON.stringify(key.vaultUrl)}, name ${JSON.stringify(key.name)})`)
   }
@@ -182,7 +182,7 @@ async function unwrap(key: AzureKeyRef, entry: KeyEntry, ctx: KeyContext, option
     return new Uint8Array(plaintext)
   } catch (e) {
     if (e instanceof KeyUnwrapError || ctx.signal?.aborted) throw e
-    throw fail(`failed to decrypt sops data key with Azure Key Vault key '${id}': ${describeAzureError(e, key, 'decrypt', networkTimeouts(ctx))}`)
+    throw fail(`failed to decrypt sops data key with Azure Key Vault key '${id}': ${describeAzureError(e, key, 'decrypt', networkTimeouts(ctx))}`, hintFor(e))
   }
 }
 

@@ -88,7 +88,7 @@ async function wrap(key: HckmsKey, part: Uint8Array, ctx: KeyContext): Promise<K
 }
 
 async function unwrap(key: HckmsKey, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {
-  const fail = (reason: string) => new KeyUnwrapError('hckms', key.keyId, reason)
+  const fail = (reason: string, hint?: string) => new KeyUnwrapError('hckms', key.keyId, reason, hint)
   const client = await clientOrThrow(key, ctx, fail)
   const enc = typeof entry.fields.enc === 'string' ? entry.fields.enc : ''
   let answer: Record<string, unknown>
@@ -96,7 +96,7 @@ async function unwrap(key: HckmsKey, entry: KeyEntry, ctx: KeyContext): Promise<
     answer = await kmsCall(client, 'decrypt-data', { cipher_text: enc, encryption_algorithm: 'SYMMETRIC_DEFAULT', key_id: key.keyUuid }, ctx)
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw fail(`failed to decrypt sops data key with HuaweiCloud KMS: ${messageOf(e)}`)
+    throw fail(`failed to decrypt sops data key with HuaweiCloud KMS: ${messageOf(e)}`, hintOf(e))
   }
   const plainText = answer.plain_text
   if (typeof plainText !== 'string') throw fail('decryption response missing plaintext')

@@ -450,6 +450,27 @@ describe('CLI end to end (the server runs in this process, tsops in a child)', (
     expect(fs.readFileSync(file, 'utf8')).toBe('x: 1\n')
   })
 
+  it('decrypt without AWS credentials: the same hint after the group report, as tsops only', async () => {
+    const file = path.join(dir, 'nocreds-dec.yaml')
+    fs.writeFileSync(file, 'x: 1\n')
+    const enc = await runCli(['encrypt', '-i', '--kms', ARN, file], { env: userEnv(), cwd: dir })
+    expect(enc.code).toBe(0)
+    const env = userEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined, AWS_EC2_METADATA_DISABLED: 'true' })
+    const ours = await runCli(['decrypt', file], { env, cwd: dir })
+    expect(ours.code).toBe(128)
+    expect(ours.stderr).toContain(`${ARN}: FAILED`)
+    expect(ours.stderr.endsWith('but none were.\ntsops: hint: Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --aws-profile, or log in with `aws sso login`.\n')).toBe(true)
+    const bin = makeSopsBin()
+    try {
+      const asSops = await runCli(['decrypt', file], { env, cwd: dir, command: [path.join(bin.binDir, 'sops')] })
+      expect(asSops.code).toBe(128)
+      expect(asSops.stderr).not.toContain('hint')
+      expect(asSops.stderr.endsWith('but none were.\n')).toBe(true)
+    } finally {
+      bin.cleanup()
+    }
+  })
+
   it('decrypt with KMS unreachable: exit 128, the key listed with the reason', async () => {
     const file = path.join(dir, 'u.yaml')
     fs.writeFileSync(file, 'x: 1\n')

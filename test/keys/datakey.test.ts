@@ -20,7 +20,7 @@ class FakeKey implements KeySource {
   constructor(
     readonly type: KeyType,
     readonly id: string,
-    private readonly opts: { failUnwrap?: string; failWrap?: string | Error; delayMs?: number; onWrap?: () => void } = {},
+    private readonly opts: { failUnwrap?: string; unwrapHint?: string; failWrap?: string | Error; delayMs?: number; onWrap?: () => void } = {},
   ) {}
   async wrap(part: Uint8Array): Promise<KeyEntry> {
     this.wrapCalls++
@@ -31,7 +31,7 @@ class FakeKey implements KeySource {
   }
   async unwrap(entry: KeyEntry): Promise<Uint8Array> {
     this.unwrapCalls++
-    if (this.opts.failUnwrap) throw new KeyUnwrapError(this.type, this.id, this.opts.failUnwrap)
+    if (this.opts.failUnwrap) throw new KeyUnwrapError(this.type, this.id, this.opts.failUnwrap, this.opts.unwrapHint)
     return new Uint8Array(Buffer.from(entry.fields.enc as string, 'hex'))
   }
 }
@@ -139,6 +139,28 @@ describe('wrapDataKey', () => {
 })
 
 describe('unwrapDataKey', () => {
+  it("a failure keeps the failing keys' hints (each once), from failed groups only; the message is sops's", async () => {
+    const good = [new FakeKey('age', 'a'), new FakeKey('kms', 'k1'), new FakeKey('kms', 'k2')]
+    const { groups } = await wrapDataKey(rand(32), [[good[0]!], [good[1]!, good[2]!]], 2, ctx)
+    const failing = [
+      new FakeKey('age', 'a', { failUnwrap: 'no identity', unwrapHint: 'Add an age identity.' }),
+      new FakeKey('kms', 'k1', { failUnwrap: 'no AWS credentials found', unwrapHint: 'Set AWS_PROFILE.' }),
+      new FakeKey('kms', 'k2', { failUnwrap: 'no AWS credentials found', unwrapHint: 'Set AWS_PROFILE.' }),
+    ]
+    // Both groups fail: both hints, the shared one once.
+    const err = (await unwrapDataKey(groups, 2, ctx, undefined, resolverFor(failing)).catch((e: unknown) => e)) as DataKeyUnavailableError
+    expect(err).toBeInstanceOf(DataKeyError)
+    expect(err.message).not.toContain('Set AWS_PROFILE')
+    expect(err.hint).toBe('Add an age identity. Set AWS_PROFILE.')
+    // The age group succeeds: its key's hint is dropped with it.
+    const ageOk = [good[0]!, failing[1]!, failing[2]!]
+    const partial = (await unwrapDataKey(groups, 2, ctx, undefined, resolverFor(ageOk)).catch((e: unknown) => e)) as DataKeyUnavailableError
+    expect(partial.hint).toBe('Set AWS_PROFILE.')
+    const noHint = [new FakeKey('age', 'a', { failUnwrap: 'x' }), new FakeKey('kms', 'k1', { failUnwrap: 'y' }), new FakeKey('kms', 'k2', { failUnwrap: 'z' })]
+    const plain = (await unwrapDataKey(groups, 2, ctx, undefined, resolverFor(noHint)).catch((e: unknown) => e)) as DataKeyUnavailableError
+    expect(plain.hint).toBeUndefined()
+  })
+
   it('1 group: stops at the first key that works', async () => {
     const keys = [new FakeKey('age', 'a1'), new FakeKey('age', 'a2'), new FakeKey('pgp', 'P1')]
     const dataKey = rand(32)
