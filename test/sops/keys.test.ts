@@ -186,6 +186,15 @@ describe('age: recipients sops refuses before making a data key', () => {
     expectSame(t, {}, 'age recipient: rotate --add-age a,')
   })
 
+  it.each([
+    ['a bad recipient', 'bogus'],
+    ['an empty item', ','],
+  ])('rotate --rm-age with %s: refused as sops refuses it', async (label, spec) => {
+    const t = await twin(['rotate', '--rm-age', spec, 'e.yaml'], { files: { 'e.yaml': encYaml }, env: { SOPS_AGE_KEY_FILE: key.file } })
+    expectSame(t, {}, `age recipient: rotate --rm-age ${label}`)
+    expect(t.ours.code).toBe(1)
+  })
+
   it('rotate --add-age with a bad recipient', async () => {
     const t = await twin(['rotate', '--add-age', 'bogus', 'e.yaml'], { files: { 'e.yaml': encYaml }, env: { SOPS_AGE_KEY_FILE: key.file } })
     expectSame(t, {}, 'age recipient: rotate --add-age')
