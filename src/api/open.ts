@@ -5,10 +5,8 @@
 import { readFile } from 'node:fs/promises'
 import { NoFileError, ReadError } from '../core/errors.js'
 import type { Metadata } from '../core/metadata.js'
-import { parseShowingWhere } from '../formats/excerpt.js'
 import type { FormatName } from '../formats/format.js'
-import { loadEncryptedParser } from '../formats/registry.js'
-import { open, sealedDocument, type OpenedFile } from '../pipeline/open.js'
+import { open, parseSealed, type OpenedFile } from '../pipeline/open.js'
 import type { KeyContext } from '../keys/types.js'
 
 export interface OpenOptions {
@@ -28,8 +26,7 @@ export interface Opened extends OpenedFile {
 }
 
 export async function openEncrypted(bytes: Uint8Array, format: FormatName, options: OpenOptions): Promise<Opened> {
-  const parse = await loadEncryptedParser(format)
-  const sealed = sealedDocument(parseShowingWhere(bytes, () => parse(bytes)))
+  const sealed = await parseSealed(bytes, format)
   const known = options.knownDataKey?.(sealed.metadata)
   const opened = await open(sealed, format, {
     ctx: options.ctx,

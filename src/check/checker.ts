@@ -17,6 +17,7 @@ import { LeafSelector } from '../core/rules.js'
 import { Comment } from '../core/tree.js'
 import { visitLeaves } from '../core/walk.js'
 import type { Document, Format, FormatName } from '../formats/format.js'
+import { parseShowingWhere } from '../formats/excerpt.js'
 import { detectFormat, loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import { open, sealedDocument } from '../pipeline/open.js'
 import type { KeyContext } from '../keys/types.js'
@@ -81,9 +82,10 @@ function parseFailure(err: unknown): string {
 /** Parse as an encrypted file; `undefined` with a problem when the bytes are not one. */
 export function parseForCheck(bytes: Uint8Array, parser: LoadedFormat, name: FormatName): { doc?: Document; problem?: Problem } {
   try {
-    return { doc: parser.parseEncrypted(bytes) }
+    return { doc: parseShowingWhere(bytes, () => parser.parseEncrypted(bytes)) }
   } catch (err) {
-    return { problem: { kind: 'unreadable', message: `cannot be read as an encrypted ${name} file: ${parseFailure(err)}` } }
+    const excerpt = err instanceof FormatError ? err.excerpt : undefined
+    return { problem: { kind: 'unreadable', message: `cannot be read as an encrypted ${name} file: ${parseFailure(err)}`, ...(excerpt === undefined ? {} : { excerpt }) } }
   }
 }
 

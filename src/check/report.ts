@@ -52,7 +52,10 @@ export function renderText(reports: readonly FileReport[]): string {
       continue
     }
     lines.push(`FAIL  ${where}`)
-    for (const p of r.problems) lines.push(`      ${problemLine(r.file, p)}`)
+    for (const p of r.problems) {
+      lines.push(`      ${problemLine(r.file, p)}`)
+      if (p.excerpt !== undefined) for (const line of p.excerpt.split('\n')) lines.push(`        ${line}`)
+    }
     lines.push(`      fix: ${fixFor(r, false)}`)
   }
   return lines.length ? lines.join('\n') + '\n' : ''

@@ -9,7 +9,7 @@
 import { readMetadata, SOPS_FORMAT_VERSION } from '../keys/metadata.js'
 import { Comment, TreeMap } from '../core/tree.js'
 import type { FormatName } from '../formats/format.js'
-import { loadEncryptedParser } from '../formats/registry.js'
+import { parseEncryptedDocument } from '../pipeline/open.js'
 
 function versionOf(meta: TreeMap): string {
   for (const e of meta.entries()) if (e.key.toLowerCase() === 'version') return typeof e.value === 'string' ? e.value : e.value === null ? '' : String(e.value)
@@ -22,8 +22,7 @@ function withValidVersion(meta: TreeMap): TreeMap {
 }
 
 export async function fileStatus(bytes: Uint8Array, format: FormatName): Promise<{ encrypted: boolean }> {
-  const parse = await loadEncryptedParser(format)
-  const doc = parse(bytes)
+  const doc = await parseEncryptedDocument(bytes, format)
   if (doc.metadata === undefined) return { encrypted: false }
   const version = versionOf(doc.metadata)
   const metadata = readMetadata(withValidVersion(doc.metadata))

@@ -31,6 +31,8 @@ export interface Problem {
   message: string
   /** How many leaves at this path share the problem (list elements share their path). */
   count?: number
+  /** A syntax error's line, masked (formats/excerpt.ts: structure only, never text), with a caret. */
+  excerpt?: string
 }
 
 export interface FileReport {

@@ -234,11 +234,21 @@ export class Args {
 
   /** A repeatable comma-list flag, its env var when absent. */
   list(name: string): string[] {
+    return this.values(name)
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+  }
+
+  /**
+   * Each value of a list flag as given (or its env var's), not split: key flags are comma lists
+   * that keySpecsFromList splits as sops's key constructors do (an empty item is not dropped).
+   */
+  values(name: string): string[] {
     const v = this.parsed.flags.get(name)
     const raw = Array.isArray(v) ? v : []
     const env = FLAGS[name]?.env
-    const values = raw.length > 0 ? raw : env && this.env[env] ? [this.env[env]!] : []
-    return values.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '')
+    return raw.length > 0 ? raw : env && this.env[env] ? [this.env[env]!] : []
   }
 
   int(name: string): number | undefined {

@@ -118,7 +118,8 @@ export function reportError(err: unknown, verbose: boolean, persona: Persona = c
       }
       writeStderr(`${prefix}${printable(String(err.message))}\n`)
       if (err.hint && persona === 'tsops') writeStderr(`tsops: hint: ${printable(String(err.hint))}\n`)
-      if (err instanceof FormatError && err.excerpt && persona === 'tsops') writeStderr(indented(err.excerpt))
+      const excerpt = excerptOf(err)
+      if (excerpt && persona === 'tsops') writeStderr(indented(excerpt))
       return validExitCode(err.exitCode)
     }
     writeStderr(`${prefix}unexpected failure: ${printable(describeUnexpected(err))}\n`)
@@ -127,6 +128,12 @@ export function reportError(err: unknown, verbose: boolean, persona: Persona = c
     writeStderr('tsops: error: unexpected failure\n')
   }
   return 1
+}
+
+/** A parse error's excerpt, also when a command wrapped the FormatError in its own error (filestatus). */
+function excerptOf(err: TsopsError): string | undefined {
+  if (err instanceof FormatError) return err.excerpt
+  return err.cause instanceof FormatError ? err.cause.excerpt : undefined
 }
 
 /** A FormatError's excerpt under its hint: each line indented, control characters escaped. */

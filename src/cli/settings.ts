@@ -96,7 +96,7 @@ export function keySpecOptions(args: Args): KeySpecOptions {
 
 /** Key specs from --age/--pgp/… (or their env vars), one group, in sops's CLI order. */
 export function cliKeySpecs(args: Args): KeySpec[] {
-  return keySpecsFromFlags((flag) => args.list(flag), keySpecOptions(args))
+  return keySpecsFromFlags((flag) => args.values(flag), keySpecOptions(args))
 }
 
 export function keySourcesFor(groups: KeySpec[][]): Promise<KeySource[][]> {

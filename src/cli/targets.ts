@@ -8,10 +8,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { ConfigError, GenericError, MetadataNotFoundError, TsopsError, emitting } from '../core/errors.js'
 import { matchCreationRule } from '../config/index.js'
-import { detectFormat, loadEncryptedParser, loadFormat } from '../formats/registry.js'
+import { detectFormat, loadFormat } from '../formats/registry.js'
 import type { Document, Format } from '../formats/format.js'
-import { parseShowingWhere } from '../formats/excerpt.js'
 import { readFileAsSops } from '../io/go-errors.js'
+import { parseEncryptedDocument } from '../pipeline/open.js'
 import type { Args } from './args.js'
 import type { CliContext } from './context.js'
 import { chooseFormats, type FormatChoice } from './formats.js'
@@ -193,8 +193,7 @@ export interface EncryptedFile {
 export async function readEncryptedFile(args: Args, file: string): Promise<EncryptedFile> {
   const formats = chooseFormats(args, file)
   const bytes = readFileAsSops(file)
-  const parse = await loadEncryptedParser(formats.input)
-  const doc = parseShowingWhere(bytes, () => parse(bytes))
+  const doc = await parseEncryptedDocument(bytes, formats.input)
   return { doc, formats, input: await loadFormat(formats.input) }
 }
 

@@ -4,7 +4,7 @@
  * to the file and tried on decrypt. Which fields exist and how one entry reads is each key
  * source's (src/keys/sources/); this file knows only the YAML shapes.
  */
-import { keySourcesIn, keySpecsFromList } from '../keys/registry.js'
+import { keySourcesIn, keySpecsFromList, splitKeyList } from '../keys/registry.js'
 import { dedupeKeyGroup } from './key-flags.js'
 import { formatPath, type ConfigSource, type FieldPath } from './source.js'
 import type { KeySpec } from './types.js'
@@ -30,14 +30,19 @@ function stringEntries(src: ConfigSource, v: unknown, path: FieldPath, typedSlic
   throw src.error(path, `${formatPath(path)} must be ${typedSlice ? 'a list of strings' : 'a string or a list of strings'}`)
 }
 
-/** The single group of a rule without key_groups; KMS keys get the rule's aws_profile. */
+/**
+ * The single group of a rule without key_groups; KMS keys get the rule's aws_profile. As in
+ * sops, a string field drops its empty items (parseKeyField) but a list's items are joined with
+ * commas and the joined list read as a flag is: `age: ["a", ""]` refuses its empty recipient.
+ */
 export function flatKeyGroup(src: ConfigSource, rule: Record<string, unknown>, path: FieldPath): KeySpec[] {
   const awsProfile = src.string(rule['aws_profile'], [...path, 'aws_profile'])
   const group: KeySpec[] = []
   for (const { type, config } of CONFIG_SOURCES) {
-    for (const entry of stringEntries(src, rule[config.field], [...path, config.field], config.typedSlice === true)) {
-      group.push(...keySpecsFromList(type, entry, awsProfile === undefined ? {} : { awsProfile }))
-    }
+    const value = rule[config.field]
+    const typedSlice = config.typedSlice === true
+    const entries = typeof value === 'string' && !typedSlice ? splitKeyList(value) : stringEntries(src, value, [...path, config.field], typedSlice)
+    group.push(...keySpecsFromList(type, entries.join(','), awsProfile === undefined ? {} : { awsProfile }))
   }
   return dedupeKeyGroup(group)
 }

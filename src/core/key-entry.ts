@@ -30,4 +30,10 @@ export interface MetadataKeyList {
   readonly createdAt: boolean
   /** Written as `[]` in every key_groups entry even when empty (a Go struct field without omitempty). */
   readonly alwaysInKeyGroups: boolean
+  /**
+   * Throws what sops's metadata loader refuses in an entry beyond its `created_at` (its key
+   * constructor's errors), so the file is refused at load, before any key is asked.
+   * `where` names the entry (`key_groups[0].hckms[1]`).
+   */
+  readonly checkEntry?: (fields: KeyFields, where: string) => void
 }

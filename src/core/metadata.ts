@@ -70,6 +70,7 @@ function readKeyList(container: TreeMap, keyList: MetadataKeyList, where: string
     if (!(item instanceof TreeMap)) throw new GenericError(`invalid metadata: ${where}${name}[${i}] must be a mapping`, { code: 'INVALID_METADATA' })
     const fields = readKeyFields(item, `${where}${name}[${i}]`)
     if (keyList.createdAt) requireTime(fields.created_at, `${where}${name}[${i}].created_at`)
+    keyList.checkEntry?.(fields, `${where}${name}[${i}]`)
     return { type, fields }
   })
 }

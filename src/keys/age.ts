@@ -59,8 +59,10 @@ export function fromEntry(entry: KeyEntry): KeySource {
 export function fromSpec(spec: string): KeySource {
   const recipient = spec.trim()
   const problem = recipientProblem(recipient)
-  if (problem !== undefined) throw new GenericError(problem, { code: 'BAD_KEY' })
-  return ageKeySource(recipient)
+  if (problem === undefined) return ageKeySource(recipient)
+  // An empty recipient comes from a comma list (`--age a,,b`, a trailing comma), which sops splits without dropping empty items.
+  const hint = recipient === '' ? 'The recipient list has an empty item (two commas in a row, or one at either end): remove it.' : undefined
+  throw new GenericError(problem, { code: 'BAD_KEY', ...(hint === undefined ? {} : { hint }) })
 }
 
 /** sops's parseRecipient failure text for `recipient`, or undefined when sops accepts it. */

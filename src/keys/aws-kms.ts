@@ -121,7 +121,7 @@ function kmsKeyFields(key: KmsKeyConfig): KeyFields {
 }
 
 async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {
-  const fail = (reason: string) => new KeyUnwrapError('kms', key.arn, reason)
+  const fail = (reason: string, hint?: string) => new KeyUnwrapError('kms', key.arn, reason, hint)
   const enc = entry.fields.enc
   if (typeof enc !== 'string' || enc === '') throw fail('no encrypted data key (enc) in the metadata')
   const blob = goBase64Decode(enc, true, false)
@@ -140,7 +140,7 @@ async function unwrap(key: KmsKeyConfig, entry: KeyEntry, ctx: KeyContext): Prom
       if (!out.Plaintext || out.Plaintext.length === 0) throw new Error('KMS returned an empty plaintext')
       return out.Plaintext
     },
-    (e) => fail(failureText('decrypt', e, region, ctx)),
+    (e) => fail(failureText('decrypt', e, region, ctx), hintFor(e)),
   )
 }
 

@@ -35,7 +35,7 @@ import type { CryptographyClientOptions, KeyClientOptions, KeyVaultKey } from '@
 import type { DefaultAzureCredentialOptions } from '@azure/identity'
 import { STATUS_CODES } from 'node:http'
 import { GenericError } from '../core/errors.js'
-import { goJsonIndent } from './go-text.js'
+import { goJsonIndent, goQuote } from './go-text.js'
 import { DEFAULT_NETWORK_TIMEOUTS, formatSeconds, networkTimeouts, NetworkTimeoutError, timeoutSignal, withTimeout, type NetworkTimeouts } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 
@@ -72,7 +72,8 @@ export function parseAzureKeyUrl(url: string): AzureKeyRef {
   const trimmed = url.trim()
   const m = KEY_URL_RE.exec(trimmed)
   if (!m) {
-    throw new GenericError(`could not parse ${JSON.stringify(trimmed)} into a valid Azure Key Vault MasterKey`, { code: 'BAD_KEY',
+    // sops formats the failed match too (%v of a nil slice: `[]`).
+    throw new GenericError(`could not parse ${goQuote(trimmed)} into a valid Azure Key Vault MasterKey []`, { code: 'BAD_KEY',
       hint: 'Use https://<vault>.vault.azure.net/keys/<name>[/<version>].',
     })
   }
@@ -161,7 +162,7 @@ class KeyVersionError extends Error {
 
 async function unwrap(key: AzureKeyRef, entry: KeyEntry, ctx: KeyContext, options: AzureKvOptions): Promise<Uint8Array> {
   const id = azureKeyId(key)
-  const fail = (reason: string) => new KeyUnwrapError('azure_kv', id, reason)
+  const fail = (reason: string, hint?: string) => new KeyUnwrapError('azure_kv', id, reason, hint)
   if (!/^https:\/\/[^/]+\/?$/.test(key.vaultUrl) || key.name === '' || key.name.includes('/')) {
     throw fail(`invalid Azure Key Vault key in the metadata (vault_url ${JSON.stringify(key.vaultUrl)}, name ${JSON.stringify(key.name)})`)
   }
@@ -181,7 +182,7 @@ async function unwrap(key: AzureKeyRef, entry: KeyEntry, ctx: KeyContext, option
     return new Uint8Array(plaintext)
   } catch (e) {
     if (e instanceof KeyUnwrapError || ctx.signal?.aborted) throw e
-    throw fail(`failed to decrypt sops data key with Azure Key Vault key '${id}': ${describeAzureError(e, key, 'decrypt', networkTimeouts(ctx))}`)
+    throw fail(`failed to decrypt sops data key with Azure Key Vault key '${id}': ${describeAzureError(e, key, 'decrypt', networkTimeouts(ctx))}`, hintFor(e))
   }
 }
 

@@ -8,7 +8,7 @@
  * Key services (ctx.keyServices, sops's --keyservice): each key is used through each service in
  * turn until one succeeds; without any, through this process alone (LOCAL_KEY_SERVICE).
  */
-import { DataKeyError, GenericError, type GroupResult, type KeyAttempt } from '../core/errors.js'
+import { DataKeyError, GenericError, TsopsError, type GroupResult, type KeyAttempt } from '../core/errors.js'
 import { goQuote } from './go-text.js'
 import { nowRFC3339 } from '../core/gofmt.js'
 import { DEFAULT_DECRYPTION_ORDER, keyIdOf, keyLabelOf, keyProvider, keySourceFromEntry, sortByDecryptionOrder } from './registry.js'
@@ -47,8 +47,8 @@ export async function wrapDataKey(
     // Every key wraps independently, so all of them run at once; all new entries share one creation time.
     const createdAt = nowRFC3339(ctx.now?.())
     const results = await Promise.all(groups.map((group, i) => Promise.all(group.map((key) => wrapOne(key, parts[i]!, services, ctx, createdAt)))))
-    const errors = results.flat().flatMap((r) => ('errors' in r ? r.errors : []))
-    if (errors.length > 0) throw generateError(errors)
+    const failures = results.flat().flatMap((r) => ('errors' in r ? [r] : []))
+    if (failures.length > 0) throw generateError(failures.flatMap((f) => f.errors), failures.flatMap((f) => f.hints))
     return {
       groups: results.map((g) => g.map((r) => ('entry' in r ? r.entry : unreachable()))),
       threshold: effectiveThreshold,
@@ -58,18 +58,29 @@ export async function wrapDataKey(
   }
 }
 
-/** The key wraps through each service in turn until one succeeds; every failure is reported when none does. */
-async function wrapOne(key: KeySource, part: Uint8Array, services: readonly KeyService[], ctx: KeyContext, createdAt: string): Promise<{ entry: KeyEntry } | { errors: string[] }> {
+/**
+ * The key wraps through each service in turn until one succeeds; every failure is reported when
+ * none does, with the hints its errors carried (no AWS credentials: where tsops looked).
+ */
+async function wrapOne(
+  key: KeySource,
+  part: Uint8Array,
+  services: readonly KeyService[],
+  ctx: KeyContext,
+  createdAt: string,
+): Promise<{ entry: KeyEntry } | { errors: string[]; hints: string[] }> {
   const errors: string[] = []
+  const hints: string[] = []
   for (const service of services) {
     try {
       return { entry: withCreatedAt(await service.wrap(key, part, ctx), createdAt) }
     } catch (e) {
       if (ctx.signal?.aborted) throw e
       errors.push(`failed to encrypt new data key with master key ${goQuote(key.label ?? key.id)}: ${messageOf(e)}`)
+      hints.push(...hintsOf(e))
     }
   }
-  return { errors }
+  return { errors, hints }
 }
 
 /** This process's own keys: what sops calls the local key service. */
@@ -87,9 +98,13 @@ function withCreatedAt(entry: KeyEntry, createdAt: string): KeyEntry {
   return keyProvider(entry.type).createdAt ? { ...entry, fields: { ...entry.fields, created_at: createdAt } } : entry
 }
 
-/** sops prints the Go slice of errors: `[err1 err2]`. */
-function generateError(errors: string[]): GenericError {
-  return new GenericError(`Could not generate data key: [${errors.join(' ')}]`, { code: 'KEY_WRAP_FAILED' })
+/**
+ * sops prints the Go slice of errors: `[err1 err2]`. The keys' hints (printed by the `tsops`
+ * persona only) follow, each once: two KMS keys without credentials share one.
+ */
+function generateError(errors: string[], hints: string[] = []): GenericError {
+  const hint = joinHints(hints)
+  return new GenericError(`Could not generate data key: [${errors.join(' ')}]`, { code: 'KEY_WRAP_FAILED', ...(hint === undefined ? {} : { hint }) })
 }
 
 function unreachable(): never {
@@ -127,16 +142,18 @@ export async function unwrapDataKey(
   const outcomes = await Promise.all(groups.map((g) => unwrapGroup(g, ctx, order, resolve)))
   const parts = outcomes.flatMap((o) => (o.part ? [o.part] : []))
   const results = outcomes.map((o) => o.result)
+  // What the keys of the groups that failed said to do (set credentials…), for the tsops persona.
+  const hints = outcomes.flatMap((o) => (o.part ? [] : o.hints))
 
   if (groups.length === 1) {
     const part = parts[0]
-    if (part === undefined) throw await noKeyError(results, 0, ctx)
+    if (part === undefined) throw await noKeyError(results, 0, ctx, hints)
     return part
   }
   // A hand-edited threshold of 0 still needs 2 parts: Combine cannot work with fewer.
   const required = Math.max(threshold, 2)
   try {
-    if (parts.length < required) throw await noKeyError(results, required, ctx)
+    if (parts.length < required) throw await noKeyError(results, required, ctx, hints)
     return combine(parts)
   } catch (e) {
     if (e instanceof DataKeyError) throw e
@@ -151,8 +168,9 @@ async function unwrapGroup(
   ctx: KeyContext,
   order: readonly string[],
   resolve: SourceResolver,
-): Promise<{ part?: Uint8Array; result: GroupResult }> {
+): Promise<{ part?: Uint8Array; result: GroupResult; hints: string[] }> {
   const attempts: KeyAttempt[] = []
+  const hints: string[] = []
   for (const entry of sortByDecryptionOrder(entries, order)) {
     ctx.signal?.throwIfAborted()
     const id = safeId(entry, keyIdOf)
@@ -162,35 +180,45 @@ async function unwrapGroup(
       const outcome = await unwrapThroughServices(await resolve(entry), entry, ctx)
       if ('part' in outcome) {
         attempts.push({ type: entry.type, id, label })
-        return { part: outcome.part, result: { ok: true, attempts } }
+        return { part: outcome.part, result: { ok: true, attempts }, hints }
       }
       reasons = outcome.reasons
+      hints.push(...outcome.hints)
     } catch (e) {
       if (ctx.signal?.aborted) throw e
       reasons = [reasonOf(e)]
+      hints.push(...hintsOf(e))
     }
     const reason = reasons[0]
     attempts.push({ type: entry.type, id, label, ...(reason === undefined ? {} : { reason }), ...(reasons.length === 1 ? {} : { reasons }) })
   }
-  return { result: { ok: false, attempts } }
+  return { result: { ok: false, attempts }, hints }
 }
 
 /** Each service in turn until one recovers the part (sops's decryptKey); otherwise why each failed. */
-async function unwrapThroughServices(source: KeySource, entry: KeyEntry, ctx: KeyContext): Promise<{ part: Uint8Array } | { reasons: string[] }> {
+async function unwrapThroughServices(source: KeySource, entry: KeyEntry, ctx: KeyContext): Promise<{ part: Uint8Array } | { reasons: string[]; hints: string[] }> {
   const reasons: string[] = []
+  const hints: string[] = []
   for (const service of keyServicesOf(ctx)) {
     try {
       return { part: await service.unwrap(source, entry, ctx) }
     } catch (e) {
       if (ctx.signal?.aborted) throw e
       reasons.push(reasonOf(e))
+      hints.push(...hintsOf(e))
     }
   }
-  return { reasons }
+  return { reasons, hints }
 }
 
 function reasonOf(e: unknown): string {
   return e instanceof KeyUnwrapError ? e.reason : messageOf(e)
+}
+
+/** The hint of a failed wrap or unwrap, if its error has one. */
+function hintsOf(e: unknown): string[] {
+  const hint = e instanceof KeyUnwrapError || e instanceof TsopsError ? e.hint : undefined
+  return hint ? [hint] : []
 }
 
 function safeId(entry: KeyEntry, name: (entry: KeyEntry) => string): string {
@@ -204,11 +232,17 @@ function safeId(entry: KeyEntry, name: (entry: KeyEntry) => string): string {
 // ---------------------------------------------------------------------------------------------
 // The "could not decrypt" message, shaped like sops's getDataKeyError.UserError (colourless)
 
-async function noKeyError(results: readonly GroupResult[], required: number, ctx: KeyContext): Promise<DataKeyUnavailableError> {
+async function noKeyError(results: readonly GroupResult[], required: number, ctx: KeyContext, keyHints: readonly string[]): Promise<DataKeyUnavailableError> {
   const ageFailed = results.some((g) => g.attempts.some((a) => a.type === 'age' && a.reason !== undefined))
   // Loaded only here: the hint needs the age module's locations, a failure path's cost.
-  const hint = ageFailed ? (await import('./age-hint.js')).ageIdentityHint(results, ctx.env) : undefined
-  return new DataKeyUnavailableError(formatNoKeyMessage(results, required), results, required, hint)
+  const ageHint = ageFailed ? (await import('./age-hint.js')).ageIdentityHint(results, ctx.env) : undefined
+  return new DataKeyUnavailableError(formatNoKeyMessage(results, required), results, required, joinHints([...(ageHint ? [ageHint] : []), ...keyHints]))
+}
+
+/** Several keys' hints as one, each once (two KMS keys without credentials share one). */
+function joinHints(hints: readonly string[]): string | undefined {
+  const hint = [...new Set(hints)].join(' ')
+  return hint === '' ? undefined : hint
 }
 
 export function formatNoKeyMessage(results: readonly GroupResult[], required: number): string {

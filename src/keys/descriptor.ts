@@ -48,6 +48,13 @@ export interface KeySourceDescriptor<FlagName extends string = string> {
   readonly createdAt: boolean
   /** Written as `[]` in every key_groups entry of the metadata, even when empty (no omitempty in sops). */
   readonly alwaysInKeyGroups?: boolean
+  /**
+   * sops's comma-list constructor for the type skips empty items (`--hc-vault-transit a,,b`);
+   * for the others an empty item is a key with an empty id, which fails as in sops.
+   */
+  readonly skipsEmptyListItems?: boolean
+  /** Throws what sops refuses in a metadata entry when it loads the file (core/key-entry.ts MetadataKeyList). */
+  readonly checkEntry?: (fields: KeyFields, where: string) => void
   readonly flag: KeyFlag<FlagName>
   readonly config: {
     /** Field of a flat creation rule (a string comma list or a list of them). */

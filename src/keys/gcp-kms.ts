@@ -119,7 +119,7 @@ async function wrap(resourceId: string, part: Uint8Array, ctx: KeyContext): Prom
 }
 
 async function unwrap(resourceId: string, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {
-  const fail = (reason: string) => new KeyUnwrapError('gcp_kms', resourceId, reason)
+  const fail = (reason: string, hint?: string) => new KeyUnwrapError('gcp_kms', resourceId, reason, hint)
   if (!isValidResourceId(resourceId)) throw fail(invalidIdMessage(resourceId))
   const enc = entry.fields.enc
   if (typeof enc !== 'string' || enc === '') throw fail('no encrypted data key (enc) in the metadata')
@@ -132,7 +132,7 @@ async function unwrap(resourceId: string, entry: KeyEntry, ctx: KeyContext): Pro
         const [res] = await client.decrypt({ name: resourceId, ciphertext: Buffer.from(compact, 'base64') }, options)
         return bytesOf(res.plaintext)
       }),
-    (e) => fail(`failed to decrypt sops data key with GCP KMS key: ${describeGcpError(e, 'decrypt', ctx.env)}`),
+    (e) => fail(`failed to decrypt sops data key with GCP KMS key: ${describeGcpError(e, 'decrypt', ctx.env)}`, hintFor(e)),
   )
   if (plaintext.length === 0) throw fail('failed to decrypt sops data key with GCP KMS key: KMS returned an empty plaintext')
   return plaintext

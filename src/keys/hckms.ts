@@ -34,13 +34,9 @@ import { goBase64Decode, goOpenError, goQuote, noAnswerText } from './go-text.js
 import { signRequest } from './hckms-sign.js'
 import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS, backoff, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
+import { parseKeyId, type HckmsKey } from './sources/hckms.js'
 
-export interface HckmsKey {
-  /** As given (the metadata's key_id). */
-  keyId: string
-  region: string
-  keyUuid: string
-}
+export { parseKeyId, type HckmsKey }
 
 // ---------------------------------------------------------------------------------------------
 // The key source
@@ -77,20 +73,6 @@ export function hckmsKeySource(key: HckmsKey): KeySource {
   }
 }
 
-/** sops's parseKeyID, with its messages. */
-export function parseKeyId(keyId: string): HckmsKey {
-  const trimmed = keyId.trim()
-  const colon = trimmed.indexOf(':')
-  if (colon === -1) throw new GenericError(`invalid key ID format: expected 'region:key-uuid', got ${goQuote(trimmed)}`, { code: 'BAD_KEY', hint: KEY_ID_HINT })
-  const region = trimmed.slice(0, colon).trim()
-  const keyUuid = trimmed.slice(colon + 1).trim()
-  if (region === '') throw new GenericError(`region cannot be empty in key ID: ${goQuote(trimmed)}`, { code: 'BAD_KEY', hint: KEY_ID_HINT })
-  if (keyUuid === '') throw new GenericError(`key UUID cannot be empty in key ID: ${goQuote(trimmed)}`, { code: 'BAD_KEY', hint: KEY_ID_HINT })
-  return { keyId, region, keyUuid }
-}
-
-const KEY_ID_HINT = 'Use <region>:<key-uuid>, e.g. tr-west-1:0d0466b0-e727-4d9c-b35d-f84bb474a37f.'
-
 async function wrap(key: HckmsKey, part: Uint8Array, ctx: KeyContext): Promise<KeyEntry> {
   const client = await clientOrThrow(key, ctx, (m, hint) => new GenericError(m, { code: 'BAD_CREDENTIALS', hint }))
   let answer: Record<string, unknown>
@@ -106,7 +88,7 @@ async function wrap(key: HckmsKey, part: Uint8Array, ctx: KeyContext): Promise<K
 }
 
 async function unwrap(key: HckmsKey, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {
-  const fail = (reason: string) => new KeyUnwrapError('hckms', key.keyId, reason)
+  const fail = (reason: string, hint?: string) => new KeyUnwrapError('hckms', key.keyId, reason, hint)
   const client = await clientOrThrow(key, ctx, fail)
   const enc = typeof entry.fields.enc === 'string' ? entry.fields.enc : ''
   let answer: Record<string, unknown>
@@ -114,7 +96,7 @@ async function unwrap(key: HckmsKey, entry: KeyEntry, ctx: KeyContext): Promise<
     answer = await kmsCall(client, 'decrypt-data', { cipher_text: enc, encryption_algorithm: 'SYMMETRIC_DEFAULT', key_id: key.keyUuid }, ctx)
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    throw fail(`failed to decrypt sops data key with HuaweiCloud KMS: ${messageOf(e)}`)
+    throw fail(`failed to decrypt sops data key with HuaweiCloud KMS: ${messageOf(e)}`, hintOf(e))
   }
   const plainText = answer.plain_text
   if (typeof plainText !== 'string') throw fail('decryption response missing plaintext')

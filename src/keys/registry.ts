@@ -12,7 +12,7 @@
 import { DuplicateDecryptionKeyTypeError, GenericError } from '../core/errors.js'
 import type { MetadataKeyList } from '../core/key-entry.js'
 import type { KeySourceDescriptor } from './descriptor.js'
-import { splitKeyList } from './key-list.js'
+import { splitGoCommaList, splitKeyList } from './key-list.js'
 import { age } from './sources/age.js'
 import { azureKv } from './sources/azure-kv.js'
 import { gcpKms } from './sources/gcp-kms.js'
@@ -90,6 +90,7 @@ export const METADATA_KEY_LISTS: readonly MetadataKeyList[] = KEY_SOURCES.map((d
   metadataField: d.metadataField,
   createdAt: d.createdAt,
   alwaysInKeyGroups: d.alwaysInKeyGroups === true,
+  checkEntry: d.checkEntry,
 }))
 
 /** sops.DefaultDecryptionOrder: offline keys first. */
@@ -118,10 +119,19 @@ export function normalizeKeyId(type: KeyType, raw: string): string {
   return keyProvider(type).normalizeId(raw)
 }
 
-/** The specs of one comma-list value (a flag, an env var, one flat-rule entry), in list order. */
+/**
+ * The specs of one comma-list value (a flag, an env var, a flat rule's joined list), in list
+ * order. An empty item is what sops's constructor makes of it: skipped where it skips them
+ * (Vault, HuaweiCloud KMS), else a key with an empty id, refused as sops refuses it when its
+ * source is made (age: `unknown recipient type: ""`; Azure: `could not parse ""`) or when it
+ * wraps the data key (PGP, KMS, GCP KMS: `failed to encrypt new data key with master key ""`).
+ */
 export function keySpecsFromList(type: KeyType, value: string, options: KeySpecOptions = {}): KeySpec[] {
   const d = keyProvider(type)
-  return splitKeyList(value).map((entry) => d.specOf?.(entry, options) ?? { type, id: d.normalizeId(entry) })
+  return splitGoCommaList(value)
+    .map((item) => item.trim())
+    .filter((entry) => entry !== '' || !d.skipsEmptyListItems)
+    .map((entry) => d.specOf?.(entry, options) ?? { type, id: d.normalizeId(entry) })
 }
 
 /**

@@ -89,12 +89,16 @@ export interface KeyService {
   unwrap(key: KeySource, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array>
 }
 
-/** A failed unwrap; the reason is listed per key in the "could not decrypt" error (exit 128). */
+/**
+ * A failed unwrap; the reason is listed per key in the "could not decrypt" error (exit 128), the
+ * hint (what to do: set credentials…) follows it for the `tsops` persona only.
+ */
 export class KeyUnwrapError extends Error {
   constructor(
     readonly keyType: KeyType,
     readonly keyId: string,
     readonly reason: string,
+    readonly hint?: string,
   ) {
     super(`${keyType} key ${keyId}: ${reason}`)
     this.name = 'KeyUnwrapError'

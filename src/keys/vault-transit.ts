@@ -111,7 +111,7 @@ async function wrap(key: VaultKey, part: Uint8Array, ctx: KeyContext): Promise<K
 
 async function unwrap(key: VaultKey, entry: KeyEntry, ctx: KeyContext): Promise<Uint8Array> {
   const id = keyUri(key)
-  const fail = (reason: string) => new KeyUnwrapError('hc_vault', id, reason)
+  const fail = (reason: string, hint?: string) => new KeyUnwrapError('hc_vault', id, reason, hint)
   const enc = entry.fields.enc
   try {
     const data = await transit(key, 'decrypt', { ciphertext: typeof enc === 'string' ? enc : '' }, ctx)
@@ -124,8 +124,8 @@ async function unwrap(key: VaultKey, entry: KeyEntry, ctx: KeyContext): Promise<
     return new Uint8Array(decoded.bytes)
   } catch (e) {
     if (ctx.signal?.aborted) throw e
-    if (e instanceof UnwrappedVaultError) throw fail(e.message)
-    throw fail(`failed to decrypt sops data key from Vault transit backend '${backendPath(key, 'decrypt')}': ${messageOf(e)}`)
+    if (e instanceof UnwrappedVaultError) throw fail(e.message, e.hint)
+    throw fail(`failed to decrypt sops data key from Vault transit backend '${backendPath(key, 'decrypt')}': ${messageOf(e)}`, hintOf(e))
   }
 }
 

@@ -13,6 +13,7 @@
  */
 import type { IvStash } from '../core/cipher.js'
 import { readMetadata, type Metadata } from '../keys/metadata.js'
+import { parseShowingWhere } from '../formats/excerpt.js'
 import type { Document, Format, FormatName } from '../formats/format.js'
 import { loadEncryptedParser, loadFormat } from '../formats/registry.js'
 import type { KeyContext } from '../keys/types.js'
@@ -62,7 +63,17 @@ export interface OpenedFile extends Disposable {
 
 /** Parse an encrypted file (binary files are stored as JSON); its metadata must be sops's. */
 export async function parseSealed(bytes: Uint8Array, format: FormatName): Promise<SealedFile> {
-  return sealedDocument((await loadEncryptedParser(format))(bytes))
+  return sealedDocument(await parseEncryptedDocument(bytes, format))
+}
+
+/**
+ * Parse an encrypted file, its metadata left unread in `doc.metadata`. Every reader of encrypted
+ * files parses through here, so a syntax error shows where it is (a masked line and a caret, for
+ * the `tsops` persona) whichever command met it.
+ */
+export async function parseEncryptedDocument(bytes: Uint8Array, format: FormatName): Promise<Document> {
+  const parse = await loadEncryptedParser(format)
+  return parseShowingWhere(bytes, () => parse(bytes))
 }
 
 /** An encrypted document already parsed, with its metadata read (sops's errors when it is not sops's). */

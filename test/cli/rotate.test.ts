@@ -151,6 +151,21 @@ describe('tsops rotate', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe(before)
   })
 
+  it('--rm of a key sops cannot make (a bad recipient, an empty list item) is refused before the file is touched, exit 1', async () => {
+    const file = path.join(fresh(), 'rm-bad.yaml')
+    await encryptTo(file, ['--age', alice.recipient])
+    const before = fs.readFileSync(file, 'utf8')
+    for (const [spec, message] of [
+      ['bogus', 'failed to parse input, unknown recipient type: "bogus"'],
+      [`${bob.recipient},`, 'failed to parse input, unknown recipient type: ""'],
+    ] as const) {
+      const r = await runCli(['rotate', '-i', '--rm-age', spec, file], { env: env([alice]) })
+      expect(r.code).toBe(1)
+      expect(r.stderr.split('\n')[0]).toBe(`tsops: error: ${message}`)
+      expect(fs.readFileSync(file, 'utf8')).toBe(before)
+    }
+  })
+
   it('add/rm on a missing file exits 49; a missing file otherwise exits 2 (sops: Error reading file)', async () => {
     const missing = path.join(fresh(), 'nope.yaml')
     const add = await runCli(['rotate', '--add-age', bob.recipient, missing], { env: env([alice]) })

@@ -52,7 +52,19 @@ describe('keySpecsFromString / kmsKeySpec', () => {
   })
   it('normalises ids per type', () => {
     expect(keySpecsFromString('pgp', 'AAAA BBBB, CCCC')).toEqual([{ type: 'pgp', id: 'AAAABBBB' }, { type: 'pgp', id: 'CCCC' }])
-    expect(keySpecsFromString('age', ' age1x ,')).toEqual([{ type: 'age', id: 'age1x' }])
+    expect(keySpecsFromString('age', ' age1x')).toEqual([{ type: 'age', id: 'age1x' }])
+  })
+  it("keeps an empty item of a comma list as sops's constructors do, skipping it only where they skip it", () => {
+    // MasterKeysFromRecipients / MasterKeysFromFingerprintString / MasterKeysFromArnString: a key
+    // with an empty id, refused when its source is made (age) or when it wraps (PGP, KMS).
+    expect(keySpecsFromString('age', 'age1x,,age1y')).toEqual([{ type: 'age', id: 'age1x' }, { type: 'age', id: '' }, { type: 'age', id: 'age1y' }])
+    expect(keySpecsFromString('age', ' , ')).toEqual([{ type: 'age', id: '' }, { type: 'age', id: '' }])
+    expect(keySpecsFromString('pgp', 'AAAA,')).toEqual([{ type: 'pgp', id: 'AAAA' }, { type: 'pgp', id: '' }])
+    expect(keySpecsFromString('kms', ',arn:aws:kms:us-east-1:1:key/k')).toEqual([{ type: 'kms', id: '' }, { type: 'kms', id: 'arn:aws:kms:us-east-1:1:key/k' }])
+    // NewMasterKeysFromURIs and NewMasterKeyFromKeyIDString skip them; an empty value is no key at all.
+    expect(keySpecsFromString('hc_vault', ',https://v:8200/v1/transit/keys/k,')).toEqual([{ type: 'hc_vault', id: 'https://v:8200/v1/transit/keys/k' }])
+    expect(keySpecsFromString('hckms', ' ,tr-west-1:k')).toEqual([{ type: 'hckms', id: 'tr-west-1:k' }])
+    expect(keySpecsFromString('age', '')).toEqual([])
   })
   it('dedupes on type and id only', () => {
     expect(dedupeKeyGroup([{ type: 'age', id: 'a' }, { type: 'pgp', id: 'a' }, { type: 'age', id: 'a' }])).toEqual([

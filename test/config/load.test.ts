@@ -232,11 +232,18 @@ describe('parseConfig: values', () => {
 })
 
 describe('parseConfig: keys', () => {
-  it('splits flat comma lists and YAML lists, trimming and skipping empties', () => {
+  it('splits a flat string trimming and skipping empties; a YAML list is joined and split keeping them, as sops does', () => {
     const a = parseConfig(`creation_rules:\n  - age: " ${AGE1} , ,${AGE2},"\n`).creationRules![0]!
-    const b = parseConfig(`creation_rules:\n  - age:\n      - ${AGE1}\n      - "${AGE2}, "\n`).creationRules![0]!
+    const b = parseConfig(`creation_rules:\n  - age:\n      - ${AGE1}\n      - "${AGE2}"\n`).creationRules![0]!
     expect(ids(a.keyGroups[0])).toEqual([`age:${AGE1}`, `age:${AGE2}`])
     expect(b.keyGroups).toEqual(a.keyGroups)
+    // sops's parseKeyField keeps a list's items, joins them with commas and splits again: the
+    // empty recipient is kept, and refused when the key is made ("unknown recipient type").
+    const c = parseConfig(`creation_rules:\n  - age:\n      - ${AGE1}\n      - "${AGE2}, "\n`).creationRules![0]!
+    expect(ids(c.keyGroups[0])).toEqual([`age:${AGE1}`, `age:${AGE2}`, 'age:'])
+    // One fingerprint per key_groups pgp item, never split; an empty one is a key that fails to wrap.
+    const d = parseConfig(`creation_rules:\n  - key_groups:\n      - pgp: ["${FP}", ""]\n        age: ["", "${AGE1}"]\n`).creationRules![0]!
+    expect(ids(d.keyGroups[0])).toEqual([`age:${AGE1}`, `pgp:${FP}`, 'pgp:'])
   })
 
   it('splits kms "+role", applies aws_profile, and strips spaces like sops', () => {

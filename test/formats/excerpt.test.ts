@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { FormatError } from '../../src/core/errors.js'
 import { caretExcerpt, parseShowingWhere } from '../../src/formats/excerpt.js'
 import { loadFormat } from '../../src/formats/registry.js'
+import { open, parseSealed } from '../../src/pipeline/open.js'
+import { decrypt } from '../../src/index.js'
 
 const bytes = (s: string) => Buffer.from(s, 'utf8')
 const SECRET = 'hunter2-Sup3r+s3cret'
@@ -74,5 +76,27 @@ describe('parse errors of every text format carry an excerpt without the secret'
     const other = new Error('boom')
     expect(() => parseShowingWhere(bytes('a'), () => { throw other })).toThrow(other)
     expect(Object.keys(other)).toEqual([])
+  })
+})
+
+describe('readers of encrypted files parse through one place that adds the excerpt', () => {
+  // An unclosed flow sequence on line 2, met at line 3 before any metadata is read: no key needed.
+  const broken = bytes(`a: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\nb: [${SECRET}\nsops:\n    version: 3.13.2\n`)
+
+  async function rejection(promise: Promise<unknown>): Promise<FormatError> {
+    const err = await promise.then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(FormatError)
+    return err as FormatError
+  }
+
+  it('pipeline open (decrypt, exec-env, set/unset, edit) and parseSealed', async () => {
+    for (const err of [await rejection(open(broken, 'yaml', { dataKey: new Uint8Array(32) })), await rejection(parseSealed(broken, 'yaml'))]) {
+      expect(err.excerpt).toBe('****:\n^')
+    }
+  })
+
+  it("the library's decrypt", async () => {
+    const err = await rejection(decrypt(broken, { format: 'yaml', ageIdentities: [] }))
+    expect(err.excerpt).toBe('****:\n^')
   })
 })

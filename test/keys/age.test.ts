@@ -99,6 +99,18 @@ describe('age wrap', () => {
     expect(() => fromSpec('age1qqqqqqqqqqqqqqqq')).toThrow('malformed recipient "age1qqqqqqqqqqqqqqqq": invalid checksum')
     expect(fromSpec(` ${MOCK_RECIPIENT} `).id).toBe(MOCK_RECIPIENT)
   })
+
+  it('an empty recipient (from `--age a,,b`) is sops\'s unknown recipient "", with a hint naming the empty list item', () => {
+    const err = (() => {
+      try {
+        fromSpec(' ')
+      } catch (e) {
+        return e as Error & { hint?: string }
+      }
+    })()
+    expect(err?.message).toBe('failed to parse input, unknown recipient type: ""')
+    expect(err?.hint).toBe('The recipient list has an empty item (two commas in a row, or one at either end): remove it.')
+  })
 })
 
 describe('age unwrap: identity sources', () => {

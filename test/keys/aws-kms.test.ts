@@ -20,6 +20,7 @@ import { closedPortUrl, kmsEnv, startKmsServer, testKeyArn, TEST_CREDENTIALS, ty
 import * as serverImpl from '../helpers/servers/aws-kms-server.mjs'
 import { writtenEntry } from '../helpers/written-entry.js'
 import { tempWorkspace } from '../helpers/workspace.js'
+import { makeSopsBin } from '../integrations/sops-bin.js'
 
 let kms: KmsServer
 const { dir } = tempWorkspace('tsops-kms-')
@@ -424,6 +425,50 @@ describe('CLI end to end (the server runs in this process, tsops in a child)', (
     const kmsCall = kms.log.find((l) => l.service === 'kms')
     expect(kmsCall?.principal).toBe(`arn:aws:sts::111122223333:assumed-role/sops-decrypter/${stsSessionName()}`)
     expect(kmsCall?.input?.EncryptionContext).toEqual({ app: 'billing' })
+  })
+
+  it('encrypt without AWS credentials: the credentials hint as tsops, sops\'s message alone as sops', async () => {
+    const file = path.join(dir, 'nocreds.yaml')
+    fs.writeFileSync(file, 'x: 1\n')
+    const env = userEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined, AWS_EC2_METADATA_DISABLED: 'true' })
+    const message = `Could not generate data key: [failed to encrypt new data key with master key "${ARN}": failed to encrypt sops data key with AWS KMS: no AWS credentials found`
+    const hint = 'tsops: hint: Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --aws-profile, or log in with `aws sso login`.\n'
+    const ours = await runCli(['encrypt', '--kms', ARN, file], { env, cwd: dir })
+    expect(ours.code).toBe(1)
+    expect(ours.stderr.startsWith(`tsops: error: ${message}`)).toBe(true)
+    expect(ours.stderr.endsWith(`]\n${hint}`)).toBe(true)
+    const bin = makeSopsBin()
+    try {
+      const asSops = await runCli(['encrypt', '--kms', ARN, file], { env, cwd: dir, command: [path.join(bin.binDir, 'sops')] })
+      expect(asSops.code).toBe(1)
+      expect(asSops.stderr.startsWith(message)).toBe(true)
+      expect(asSops.stderr).not.toContain('hint')
+      expect(asSops.stderr.split('\n')).toHaveLength(2)
+    } finally {
+      bin.cleanup()
+    }
+    expect(fs.readFileSync(file, 'utf8')).toBe('x: 1\n')
+  })
+
+  it('decrypt without AWS credentials: the same hint after the group report, as tsops only', async () => {
+    const file = path.join(dir, 'nocreds-dec.yaml')
+    fs.writeFileSync(file, 'x: 1\n')
+    const enc = await runCli(['encrypt', '-i', '--kms', ARN, file], { env: userEnv(), cwd: dir })
+    expect(enc.code).toBe(0)
+    const env = userEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined, AWS_EC2_METADATA_DISABLED: 'true' })
+    const ours = await runCli(['decrypt', file], { env, cwd: dir })
+    expect(ours.code).toBe(128)
+    expect(ours.stderr).toContain(`${ARN}: FAILED`)
+    expect(ours.stderr.endsWith('but none were.\ntsops: hint: Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --aws-profile, or log in with `aws sso login`.\n')).toBe(true)
+    const bin = makeSopsBin()
+    try {
+      const asSops = await runCli(['decrypt', file], { env, cwd: dir, command: [path.join(bin.binDir, 'sops')] })
+      expect(asSops.code).toBe(128)
+      expect(asSops.stderr).not.toContain('hint')
+      expect(asSops.stderr.endsWith('but none were.\n')).toBe(true)
+    } finally {
+      bin.cleanup()
+    }
   })
 
   it('decrypt with KMS unreachable: exit 128, the key listed with the reason', async () => {

@@ -134,8 +134,10 @@ describe('azure_kv key source (real Key Vault SDK and DefaultAzureCredential, lo
     expect(parseAzureKeyUrl('https://v.vault.azure.net/keys/k/')).toEqual({ vaultUrl: 'https://v.vault.azure.net', name: 'k', version: '' })
     expect(parseAzureKeyUrl('https://v.vault.azure.net//keys/k')).toEqual({ vaultUrl: 'https://v.vault.azure.net/', name: 'k', version: '' })
     for (const bad of ['http://v.vault.azure.net/keys/k', 'https://v.vault.azure.net/secrets/k', 'https://v.vault.azure.net/keys/k/v/x']) {
-      expect(() => parseAzureKeyUrl(bad)).toThrow(`could not parse ${JSON.stringify(bad)} into a valid Azure Key Vault MasterKey`)
+      expect(() => parseAzureKeyUrl(bad)).toThrow(`could not parse ${JSON.stringify(bad)} into a valid Azure Key Vault MasterKey []`)
     }
+    // Go's %q: a control character is escaped as Go escapes it, not as JSON does.
+    expect(() => parseAzureKeyUrl('a\u0001b')).toThrow('could not parse "a\\x01b" into a valid Azure Key Vault MasterKey []')
     expect(fromSpec('https://v.vault.azure.net/keys/k/abc').id).toBe('https://v.vault.azure.net/keys/k/abc')
     expect(fromEntry({ type: 'azure_kv', fields: { vault_url: 'https://v', name: 'k', version: '1', enc: 'x' } }).id).toBe('https://v/keys/k/1')
   })

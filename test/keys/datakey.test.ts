@@ -20,18 +20,18 @@ class FakeKey implements KeySource {
   constructor(
     readonly type: KeyType,
     readonly id: string,
-    private readonly opts: { failUnwrap?: string; failWrap?: string; delayMs?: number; onWrap?: () => void } = {},
+    private readonly opts: { failUnwrap?: string; unwrapHint?: string; failWrap?: string | Error; delayMs?: number; onWrap?: () => void } = {},
   ) {}
   async wrap(part: Uint8Array): Promise<KeyEntry> {
     this.wrapCalls++
     this.opts.onWrap?.()
     if (this.opts.delayMs) await new Promise((r) => setTimeout(r, this.opts.delayMs))
-    if (this.opts.failWrap) throw new Error(this.opts.failWrap)
+    if (this.opts.failWrap) throw typeof this.opts.failWrap === 'string' ? new Error(this.opts.failWrap) : this.opts.failWrap
     return { type: this.type, fields: { [this.type === 'age' ? 'recipient' : 'fp']: this.id, enc: hex(part) } }
   }
   async unwrap(entry: KeyEntry): Promise<Uint8Array> {
     this.unwrapCalls++
-    if (this.opts.failUnwrap) throw new KeyUnwrapError(this.type, this.id, this.opts.failUnwrap)
+    if (this.opts.failUnwrap) throw new KeyUnwrapError(this.type, this.id, this.opts.failUnwrap, this.opts.unwrapHint)
     return new Uint8Array(Buffer.from(entry.fields.enc as string, 'hex'))
   }
 }
@@ -115,9 +115,52 @@ describe('wrapDataKey', () => {
       'Could not generate data key: [could not split data key into parts for Shamir: parts cannot be less than threshold]',
     )
   })
+
+  it("keeps the failing keys' hints (each once) beside sops's message, which stays as it was", async () => {
+    const noCredentials = () => new GenericError('no AWS credentials found', { code: 'KEY_WRAP_FAILED', hint: 'Set AWS_PROFILE.' })
+    const keys = [
+      new FakeKey('kms', 'arn1', { failWrap: noCredentials() }),
+      new FakeKey('kms', 'arn2', { failWrap: noCredentials() }),
+      new FakeKey('pgp', 'P', { failWrap: new GenericError('gpg failed', { code: 'KEY_WRAP_FAILED', hint: 'Import the key.' }) }),
+      new FakeKey('age', 'a', { failWrap: 'boom' }),
+    ]
+    const err = (await wrapDataKey(rand(32), [keys], 0, ctx).catch((e: unknown) => e)) as GenericError
+    expect(err).toBeInstanceOf(GenericError)
+    expect(err.message).toBe(
+      'Could not generate data key: [failed to encrypt new data key with master key "arn1": no AWS credentials found ' +
+        'failed to encrypt new data key with master key "arn2": no AWS credentials found ' +
+        'failed to encrypt new data key with master key "P": gpg failed failed to encrypt new data key with master key "a": boom]',
+    )
+    expect(err.hint).toBe('Set AWS_PROFILE. Import the key.')
+    // No hint at all when no failing key had one.
+    const plain = (await wrapDataKey(rand(32), [[new FakeKey('age', 'a', { failWrap: 'boom' })]], 0, ctx).catch((e: unknown) => e)) as GenericError
+    expect(plain.hint).toBeUndefined()
+  })
 })
 
 describe('unwrapDataKey', () => {
+  it("a failure keeps the failing keys' hints (each once), from failed groups only; the message is sops's", async () => {
+    const good = [new FakeKey('age', 'a'), new FakeKey('kms', 'k1'), new FakeKey('kms', 'k2')]
+    const { groups } = await wrapDataKey(rand(32), [[good[0]!], [good[1]!, good[2]!]], 2, ctx)
+    const failing = [
+      new FakeKey('age', 'a', { failUnwrap: 'no identity', unwrapHint: 'Add an age identity.' }),
+      new FakeKey('kms', 'k1', { failUnwrap: 'no AWS credentials found', unwrapHint: 'Set AWS_PROFILE.' }),
+      new FakeKey('kms', 'k2', { failUnwrap: 'no AWS credentials found', unwrapHint: 'Set AWS_PROFILE.' }),
+    ]
+    // Both groups fail: both hints, the shared one once.
+    const err = (await unwrapDataKey(groups, 2, ctx, undefined, resolverFor(failing)).catch((e: unknown) => e)) as DataKeyUnavailableError
+    expect(err).toBeInstanceOf(DataKeyError)
+    expect(err.message).not.toContain('Set AWS_PROFILE')
+    expect(err.hint).toBe('Add an age identity. Set AWS_PROFILE.')
+    // The age group succeeds: its key's hint is dropped with it.
+    const ageOk = [good[0]!, failing[1]!, failing[2]!]
+    const partial = (await unwrapDataKey(groups, 2, ctx, undefined, resolverFor(ageOk)).catch((e: unknown) => e)) as DataKeyUnavailableError
+    expect(partial.hint).toBe('Set AWS_PROFILE.')
+    const noHint = [new FakeKey('age', 'a', { failUnwrap: 'x' }), new FakeKey('kms', 'k1', { failUnwrap: 'y' }), new FakeKey('kms', 'k2', { failUnwrap: 'z' })]
+    const plain = (await unwrapDataKey(groups, 2, ctx, undefined, resolverFor(noHint)).catch((e: unknown) => e)) as DataKeyUnavailableError
+    expect(plain.hint).toBeUndefined()
+  })
+
   it('1 group: stops at the first key that works', async () => {
     const keys = [new FakeKey('age', 'a1'), new FakeKey('age', 'a2'), new FakeKey('pgp', 'P1')]
     const dataKey = rand(32)

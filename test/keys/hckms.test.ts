@@ -12,7 +12,11 @@ import { endpointOf, fromEntry, fromSpec, parseKeyId } from '../../src/keys/hckm
 import { canonicalRequest, signRequest, signedHeaderNames } from '../../src/keys/hckms-sign.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry } from '../../src/keys/types.js'
 import { keySourceFromSpec } from '../../src/keys/registry.js'
+import { readMetadata } from '../../src/keys/metadata.js'
+import { loadEncryptedParser } from '../../src/formats/registry.js'
+import { GenericError } from '../../src/core/errors.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
+import { generateAgeIdentity } from '../../src/keys/age.js'
 import { closedPortUrl } from '../helpers/servers/aws-kms.js'
 import { HCKMS_AK, HCKMS_PROJECT_ID, HCKMS_SK, regionEnvName, startHckmsServer, type HckmsServer } from '../helpers/servers/hckms.js'
 import { writtenEntry } from '../helpers/written-entry.js'
@@ -168,6 +172,29 @@ describe('key ids (sops\'s parseKeyID)', () => {
   it('is loaded through the registry', async () => {
     expect((await keySourceFromSpec('hckms', kms.keyId(uuid))).id).toBe(kms.keyId(uuid))
   })
+
+  it.each([
+    ['nocolon', `invalid key ID format: expected 'region:key-uuid', got "nocolon"`, 'hckms[1]'],
+    [':uuid', 'region cannot be empty in key ID: ":uuid"', 'key_groups[0].hckms[0]'],
+    ['"region: "', 'key UUID cannot be empty in key ID: "region:"', 'hckms[0]'],
+  ])('a file whose metadata has the key_id %s is refused when its metadata is read (sops\'s loader), exit 1', async (id, message, where) => {
+    const entry = (keyId: string) => `      - key_id: ${keyId}\n        created_at: "2026-01-01T00:00:00Z"\n        enc: AB\n`
+    const keys = where.startsWith('key_groups')
+      ? `  key_groups:\n    - hckms:\n${entry(id).replaceAll(/^ {6}/gm, '        ')}`
+      : `  hckms:\n${where === 'hckms[1]' ? entry(kms.keyId(uuid)) : ''}${entry(id)}`.replaceAll(/^ {4}/gm, '  ')
+    const text = `a: 1\nsops:\n${keys}  version: 3.13.2\n  lastmodified: "2026-01-01T00:00:00Z"\n`
+    const doc = (await loadEncryptedParser('yaml'))(Buffer.from(text))
+    let err: unknown
+    try {
+      readMetadata(doc.metadata)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(GenericError)
+    expect((err as GenericError).message).toBe(message)
+    expect((err as GenericError).exitCode).toBe(1)
+    expect((err as GenericError).hint).toBe(`in the metadata field ${where}.key_id. Use <region>:<key-uuid>, e.g. tr-west-1:0d0466b0-e727-4d9c-b35d-f84bb474a37f.`)
+  })
 })
 
 describe('credentials and endpoints', () => {
@@ -307,6 +334,21 @@ describe('CLI end to end', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(`invalid key ID format: expected 'region:key-uuid', got "nocolon"`)
     expect(r.stderr).toContain('hint: Use <region>:<key-uuid>')
+  })
+
+  it('decrypt a file with a bad hckms key_id beside a key that opens it: refused at load, exit 1, as sops', async () => {
+    const age = await generateAgeIdentity()
+    const file = path.join(dir, 'mixed.yaml')
+    fs.writeFileSync(file, 'a: 1\n')
+    const env = cleanEnv({ HOME: dir, SOPS_AGE_KEY: age.identity })
+    expect((await runCli(['encrypt', '-i', '--age', age.recipient, file], { env, cwd: dir })).code).toBe(0)
+    const text = fs.readFileSync(file, 'utf8').replace('sops:\n', 'sops:\n    hckms:\n        - key_id: nocolon\n          created_at: "2026-01-01T00:00:00Z"\n          enc: AB\n')
+    fs.writeFileSync(file, text)
+    const r = await runCli(['decrypt', file], { env, cwd: dir })
+    expect({ code: r.code, stdout: r.stdout.toString() }).toEqual({ code: 1, stdout: '' })
+    expect(r.stderr).toBe(
+      `tsops: error: invalid key ID format: expected 'region:key-uuid', got "nocolon"\ntsops: hint: in the metadata field hckms[0].key_id. Use <region>:<key-uuid>, e.g. tr-west-1:0d0466b0-e727-4d9c-b35d-f84bb474a37f.\n`,
+    )
   })
 
   it('missing credentials: exit 1 with the chain message, the file untouched', async () => {

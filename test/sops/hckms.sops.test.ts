@@ -165,6 +165,21 @@ describe('hckms failures, in sops\'s words', () => {
     expectSame(t, {}, 'hckms: damaged enc')
   })
 
+  it.each([
+    ['no colon', 'nocolon'],
+    ['empty region', ':0d0466b0-e727-4d9c-b35d-f84bb474a37f'],
+    ['empty uuid', '"tr-west-1: "'],
+  ])('a file whose key_id has %s: refused at load by decrypt, rotate, filestatus and updatekeys (exit 1)', async (label, id) => {
+    const bad = sopsYaml.toString().replace(/key_id: .*/, `key_id: ${id}`)
+    expect(bad).not.toBe(sopsYaml.toString())
+    const config = `creation_rules:\n  - hckms: ["${keyId}"]\n`
+    for (const args of [['decrypt', 'e.yaml'], ['rotate', 'e.yaml'], ['filestatus', 'e.yaml'], ['updatekeys', '-y', 'e.yaml']]) {
+      const t = await twin(args, { files: { 'e.yaml': bad, '.sops.yaml': config }, env: env() })
+      expectSame(t, {}, `hckms: key_id ${label} in the file, ${args[0]}`)
+      expect(t.ours.code).toBe(1)
+    }
+  })
+
   it('decrypt when the KMS is unreachable', async () => {
     const closed = await closedPortUrl()
     const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': sopsYaml }, env: env({ [regionEnvName('tr-west-1')]: closed }) })

@@ -131,12 +131,18 @@ describe('age: recipients sops refuses before making a data key', () => {
     ['too short', 'age1qqqqqqqqqqqqqqqq'],
     ['one good, one bad', 'AGE,age1zzz'],
     ['a bad plugin name', 'age1a*b1qqqqqqqqqqq'],
+    // MasterKeysFromRecipients splits on every comma: an empty item is an unknown recipient "".
+    ['an empty item', 'AGE,,OTHER'],
+    ['a trailing comma', 'AGE,'],
+    ['only a comma', ','],
+    ['blank items', ' , '],
   ]
   const resolve = (s: string) =>
     s
       .replace('AGE_LAST_CHAR_CHANGED', key.recipient.slice(0, -1) + (key.recipient.endsWith('q') ? 'p' : 'q'))
       .replace('AGE_MIXED_CASE', 'AGE1' + key.recipient.slice(4))
       .replaceAll(/AGE(?![_1])/g, key.recipient)
+      .replace('OTHER', other.recipient)
   it.each(CASES)('--age %s', async (label, recipients) => {
     const t = await twin(['encrypt', '--age', resolve(recipients), 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' } })
     expectSame(t, { encryptedStdout: true }, `age recipient --age: ${label}`)
@@ -152,6 +158,41 @@ describe('age: recipients sops refuses before making a data key', () => {
   it('decrypt does not read the recipients of .sops.yaml', async () => {
     const t = await twin(['decrypt', 'e.yaml'], { files: { 'e.yaml': encYaml, '.sops.yaml': 'creation_rules:\n  - age: age1notvalid\n' }, env: { SOPS_AGE_KEY_FILE: key.file } })
     expectSame(t, {}, 'age recipient: decrypt with a bad recipient in .sops.yaml')
+  })
+
+  it('SOPS_AGE_RECIPIENTS with an empty item', async () => {
+    const t = await twin(['encrypt', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: { SOPS_AGE_RECIPIENTS: `${key.recipient},,${other.recipient}` } })
+    expectSame(t, {}, 'age recipient: SOPS_AGE_RECIPIENTS a,,b')
+  })
+
+  it.each([
+    // A flat string drops its empty items (parseKeyField's trailing-comma fix): both encrypt.
+    ['a flat string', (a: string, b: string) => `age: "${a},,${b},"`, true],
+    // A flat list is joined with commas and split again: the empty item is refused.
+    ['a flat list with an empty item', (a: string, b: string) => `age: ["${a}", "", "${b}"]`, false],
+    ['a flat list item with ,,', (a: string, b: string) => `age: ["${a},,${b}"]`, false],
+    // Each key_groups item is split on its own: an empty item is no key, an inner empty one refused.
+    ['a key_groups item with ,,', (a: string, b: string) => `key_groups: [{age: ["${a},,${b}"]}]`, false],
+    ['an empty key_groups item', (a: string, b: string) => `key_groups: [{age: ["${a}", "", "${b}"]}]`, true],
+  ])('.sops.yaml: %s', async (label, rule, encrypts) => {
+    const config = `creation_rules:\n  - ${rule(key.recipient, other.recipient)}\n`
+    const t = await twin(['encrypt', '--output', 'e.yaml', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n', '.sops.yaml': config } })
+    expectSame(t, { encryptedFiles: true }, `age recipient: .sops.yaml ${label}`)
+    expect(t.ours.code).toBe(encrypts ? 0 : 1)
+  })
+
+  it('rotate --add-age with an empty item', async () => {
+    const t = await twin(['rotate', '--add-age', `${other.recipient},`, 'e.yaml'], { files: { 'e.yaml': encYaml }, env: { SOPS_AGE_KEY_FILE: key.file } })
+    expectSame(t, {}, 'age recipient: rotate --add-age a,')
+  })
+
+  it.each([
+    ['a bad recipient', 'bogus'],
+    ['an empty item', ','],
+  ])('rotate --rm-age with %s: refused as sops refuses it', async (label, spec) => {
+    const t = await twin(['rotate', '--rm-age', spec, 'e.yaml'], { files: { 'e.yaml': encYaml }, env: { SOPS_AGE_KEY_FILE: key.file } })
+    expectSame(t, {}, `age recipient: rotate --rm-age ${label}`)
+    expect(t.ours.code).toBe(1)
   })
 
   it('rotate --add-age with a bad recipient', async () => {
@@ -215,6 +256,20 @@ describe('pgp (gpg, sops\'s functional-test keys)', () => {
     expectSame(await withoutGpgHomes(t), {}, 'pgp: no secret key')
   })
 
+  it.each([
+    // MasterKeysFromFingerprintString keeps an empty item: a key "" that fails to wrap.
+    ['--pgp a,,b', (a: string, b: string) => ['--pgp', `${a},,${b}`], ''],
+    ['--pgp a,', (a: string) => ['--pgp', `${a},`], ''],
+    ['.sops.yaml pgp list with ""', () => [], `  - pgp: ["${FIXTURE_KEYS.key1}", ""]\n`],
+    ['.sops.yaml key_groups pgp item ""', () => [], `  - key_groups: [{pgp: ["", "${FIXTURE_KEYS.key1}"]}]\n`],
+  ])('an empty fingerprint: %s', async (label, flags, rules) => {
+    const files: Record<string, string> = { 'p.yaml': 'a: 1\n' }
+    if (rules) files['.sops.yaml'] = `creation_rules:\n${rules}`
+    const t = await twin(['encrypt', ...flags(FIXTURE_KEYS.key1, FIXTURE_KEYS.key2), 'p.yaml'], { files, env: { GNUPGHOME: gpg.home } })
+    expectSame(t, {}, `pgp: empty fingerprint, ${label}`)
+    expect(t.ours.stderr).toContain('failed to encrypt new data key with master key "": ')
+  })
+
   it('encrypt to a fingerprint gpg does not know', async () => {
     const t = await twin(['encrypt', '--pgp', '0000000000000000000000000000000000000000', 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: { GNUPGHOME: gpg.home } })
     expectSame(t, {}, 'pgp: unknown key')
@@ -255,6 +310,17 @@ describe('aws kms (loopback KMS)', () => {
     const t = await twin(['encrypt', '--kms', ARN, '--encryption-context', 'app:web,env:prod', '--output', 'e.json', 'p.json'], { files: { 'p.json': '{"a": 1}\n' }, env: env() })
     expectSame(t, { encryptedFiles: true }, 'kms: encrypt with context')
     await crossDecrypt(t, 'e.json')
+  })
+
+  it.each([
+    ['--kms a,', () => ['--kms', `${ARN},`], ''],
+    ['.sops.yaml kms list with ""', () => [], `  - kms: ["${ARN}", ""]\n`],
+  ])('an empty ARN (a key that fails to wrap): %s', async (label, flags, rules) => {
+    const files: Record<string, string> = { 'p.yaml': 'a: 1\n' }
+    if (rules) files['.sops.yaml'] = `creation_rules:\n${rules}`
+    const t = await twin(['encrypt', ...flags(), 'p.yaml'], { files, env: env() })
+    expectSame(t, {}, `kms: empty ARN, ${label}`)
+    expect(t.ours.stderr).toContain(`failed to encrypt new data key with master key "": no valid ARN found in ''`)
   })
 
   it('decrypt a file real sops wrote', async () => {
@@ -549,6 +615,16 @@ describe('azure key vault (loopback Key Vault over TLS)', () => {
     expect(t.real.stderr).toMatch(/^failed to fetch Azure Key to retrieve key version: GET /)
     expect(t.ours.stderr).toBe(`Could not generate data key: [failed to encrypt new data key with master key "${url}/": ${t.real.stderr.slice(0, -1)}]\n`)
     expect(t.ours.code).toBe(t.real.code)
+  })
+
+  it.each([
+    ['not a key URL', () => 'https://v.vault.azure.net/secrets/k'],
+    // MasterKeysFromURLs keeps an empty item, which NewMasterKeyFromURL cannot parse.
+    ['an empty item', () => `${az.keyUrl('sops-key')},`],
+  ])('--azure-kv %s: refused before any key is asked', async (label, url) => {
+    const t = await twin(['encrypt', '--azure-kv', url(), 'p.yaml'], { files: { 'p.yaml': 'a: 1\n' }, env: env() })
+    expectSame(t, {}, `azure: --azure-kv ${label}`)
+    expect(t.ours.code).toBe(1)
   })
 
   it('decrypt with a key version the vault does not have', async () => {

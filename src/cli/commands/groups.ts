@@ -86,6 +86,8 @@ function keyFlagList(): string {
  * no environment variables (SOPS_AGE_RECIPIENTS must not slip into a group).
  */
 function groupKeySpecs(args: Args): KeySpec[] {
+  // Split and stripped of empty items as before: sops's `groups add` reads each flag value on its
+  // own and logs a key it cannot make instead of failing, which tsops does not reproduce.
   return keySpecsFromFlags((flag) => (args.has(flag) ? args.list(flag) : []), keySpecOptions(args))
 }
 

@@ -62,20 +62,23 @@ interface KeyChanges {
 
 /** --add-<type> / --rm-<type> for every key type (flag names derived from the key registry). */
 async function keyChanges(args: Args): Promise<KeyChanges> {
-  const specs = (prefix: 'add-' | 'rm-') => keySpecsFromFlags((flag) => args.list(flag), keySpecOptions(args), prefix)
+  const specs = (prefix: 'add-' | 'rm-') => keySpecsFromFlags((flag) => args.values(flag), keySpecOptions(args), prefix)
   const [add] = await keySourcesFor([specs('add-')])
   return { add: add ?? [], remove: await Promise.all(specs('rm-').map(refFor)) }
 }
 
 /**
  * The id a --rm-… key is matched by: the key source's own id (so it is normalised exactly as the
- * ids read from files are), or the id as given for a type this build cannot load.
+ * ids read from files are), or the id as given for a type this build cannot load. A key sops
+ * cannot make (`--rm-age bogus`, `--rm-age a,,b`) is refused as sops refuses it, before the file
+ * is read.
  */
 async function refFor(spec: KeySpec): Promise<KeyRef> {
   try {
     const source = await keySourceFromSpec(spec.type, spec.id)
     return { type: source.type, id: source.id }
-  } catch {
+  } catch (err) {
+    if (!(err instanceof GenericError && err.code === 'UNSUPPORTED_KEY_TYPE')) throw err
     return { type: spec.type, id: spec.id }
   }
 }

@@ -13,6 +13,7 @@ export const hcVault = defineKeySource({
   createdAt: true,
   // sops's key group struct has `hc_vault` without omitempty.
   alwaysInKeyGroups: true,
+  skipsEmptyListItems: true,
   flag: {
     name: 'hc-vault-transit',
     env: 'SOPS_VAULT_URIS',

@@ -1,10 +1,20 @@
 /** PGP (through gpg): the descriptor (names, ids, .sops.yaml entries); the implementation is ../pgp.ts. */
-import { defineKeySource, stringField, stripSpaces } from '../descriptor.js'
+import type { FieldPath } from '../../core/field-path.js'
+import { defineKeySource, stringField, stripSpaces, type ConfigReader } from '../descriptor.js'
+import type { KeySpec } from '../types.js'
 
 declare module '../../core/key-entry.js' {
   interface KeyTypeIds {
     pgp: true
   }
+}
+
+/**
+ * One fingerprint per key_groups item, not a comma list: sops's extractMasterKeys calls
+ * NewMasterKeyFromFingerprint on each item, so an empty one is a key that fails to wrap.
+ */
+function groupEntry(reader: ConfigReader, item: unknown, path: FieldPath): KeySpec[] {
+  return [{ type: 'pgp', id: stripSpaces(reader.string(item, path) ?? '') }]
 }
 
 export const pgp = defineKeySource({
@@ -19,7 +29,7 @@ export const pgp = defineKeySource({
     addUsage: 'add the provided comma-separated list of PGP fingerprints to the list of master keys on the given file',
     rmUsage: 'remove the provided comma-separated list of PGP fingerprints from the list of master keys on the given file',
   },
-  config: { field: 'pgp', groupField: 'pgp' },
+  config: { field: 'pgp', groupField: 'pgp', groupEntry },
   idOf: (f) => stringField(f, 'fp'),
   normalizeId: stripSpaces,
   // Fingerprints are hex, so their case does not matter.
