@@ -137,6 +137,20 @@ describe('tsops-textconv (the Perl client) and its agent', () => {
     expect(keyless.stderr).toContain('shown encrypted')
   })
 
+  it('stops decrypting the moment the key file is gone, though the agent is still up', async () => {
+    const runtime = runtimeDir()
+    const keyFile = ws.write(`keys-${path.basename(runtime)}.txt`, `${identity}\n`)
+    const env = baseEnv(runtime, { SOPS_AGE_KEY: undefined, SOPS_AGE_KEY_FILE: keyFile })
+    expect((await run(client, [file], env)).stdout.toString()).toBe(plaintext)
+    const socket = await agentSocket(runtime)
+    expect((await run(client, [file], env)).stdout.toString()).toBe(plaintext)
+    fs.rmSync(keyFile)
+    const after = await run(client, [file], env)
+    expect(after.stdout.toString()).toContain('ENC[AES256_GCM,')
+    expect(after.stderr).toContain('shown encrypted')
+    expect(await answers(socket)).toBe(true) // the same agent, which read the key file again
+  })
+
   it('asks for an agent only in a private directory, and never when turned off', async () => {
     // A stand-in launcher that prints which socket, if any, the client asked it to start an agent on.
     const fake = path.join(ws.subdir('fake'), 'pkg')
