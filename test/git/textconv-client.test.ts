@@ -205,6 +205,14 @@ describe('tsops-textconv (the Perl client) and its agent', () => {
     expect(viaAgent).toEqual(await run(process.execPath, [CLI, 'git', 'textconv', target], env))
   })
 
+  it('finds its package through the relative symlink npm puts on PATH (and a chain of them)', async () => {
+    const npmBin = ws.subdir('npm-bin')
+    fs.symlinkSync(path.relative(npmBin, client), path.join(npmBin, 'tsops-textconv'))
+    fs.symlinkSync('tsops-textconv', path.join(npmBin, 'chained'))
+    const env = baseEnv(runtimeDir(), { PATH: `${npmBin}${path.delimiter}${process.env.PATH}`, TSOPS_NO_TEXTCONV_AGENT: '1' })
+    for (const name of ['tsops-textconv', 'chained']) expect(await run(name, [file], env)).toEqual({ code: 0, stdout: Buffer.from(plaintext), stderr: '' })
+  })
+
   it('passes unusual arguments to tsops git textconv as they are', async () => {
     const env = baseEnv(runtimeDir())
     const viaClient = await run(client, ['--input-type', 'yaml', file], env)
