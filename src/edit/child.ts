@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import os from 'node:os'
 import { TERMINATION_SIGNALS } from './termination.js'
+import { definedEnv } from '../core/env.js'
 
 export interface ChildResult {
   code: number | null
@@ -61,8 +62,3 @@ export function exitStatusOf(result: ChildResult): number {
   return 128 + (number ?? 0)
 }
 
-export function definedEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v
-  return out
-}

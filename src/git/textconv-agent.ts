@@ -26,16 +26,17 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
+import { definedEnv, type EnvVars } from '../core/env.js'
 import type { KeyContext } from '../keys/types.js'
 import { parseDecryptionOrder } from '../keys/registry.js'
 import { AGENT_SOCKET_ENV, textconvFile } from './textconv.js'
 
 /** The first bytes of every request (the protocol's version). */
-export const REQUEST_MAGIC = 'TSOPSTC1'
+const REQUEST_MAGIC = 'TSOPSTC1'
 /** A request is a working directory, an environment and a path: a few KiB. */
 const MAX_REQUEST_BYTES = 1 << 20
-export const IDLE_MS = 5_000
-export const MAX_LIFETIME_MS = 10 * 60_000
+const IDLE_MS = 5_000
+const MAX_LIFETIME_MS = 10 * 60_000
 
 export interface AgentRequest {
   cwd: string
@@ -59,12 +60,12 @@ export function privateSocketDir(dir: string): boolean {
 }
 
 /** Start an agent on `socketPath` in the background; it outlives this process, never its terminal. */
-export function startTextconvAgent(socketPath: string, env: Readonly<Record<string, string | undefined>>, cwd: string): void {
+export function startTextconvAgent(socketPath: string, env: EnvVars, cwd: string): void {
   if (!privateSocketDir(path.dirname(socketPath))) return
   const launcher = process.argv[1]
   if (launcher === undefined) return
-  const agentEnv: Record<string, string> = {}
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && k !== AGENT_SOCKET_ENV) agentEnv[k] = v
+  const agentEnv = definedEnv(env)
+  delete agentEnv[AGENT_SOCKET_ENV]
   try {
     // detached: its own session, no controlling terminal; stdio ignored, so git (waiting for
     // this driver's output to end) never waits for the agent.
@@ -112,36 +113,39 @@ export function encodeRequest(request: AgentRequest): Buffer {
 }
 
 /** The answers: the decrypted text, or "no" (the client then runs `tsops git textconv` itself). */
-export const ANSWER_NO = Buffer.from('NO')
-export function answerText(bytes: Uint8Array): Buffer {
+const ANSWER_NO = Buffer.from('NO')
+function answerText(bytes: Uint8Array): Buffer {
   const head = Buffer.from('OK\0\0\0\0', 'latin1')
   head.writeUInt32BE(bytes.length, 2)
   return Buffer.concat([head, bytes])
 }
 
-function sameSetting(request: AgentRequest, env: Readonly<Record<string, string | undefined>>, cwd: string): boolean {
+function sameSetting(request: AgentRequest, env: EnvVars, cwd: string): boolean {
   if (request.cwd !== cwd) return false
-  const names = Object.keys(env).filter((k) => env[k] !== undefined)
+  const names = Object.keys(definedEnv(env))
   return names.length === request.env.size && names.every((k) => request.env.get(k) === env[k])
 }
 
-/** One request: the textconv output when decryption was clean, else undefined. */
-export async function answerRequest(request: AgentRequest, env: Readonly<Record<string, string | undefined>>, cwd: string): Promise<Uint8Array | undefined> {
-  if (!sameSetting(request, env, cwd)) return undefined
+/** What a request gets: the textconv output, "no" (not clean), or "no" from another setting. */
+type Answer = Uint8Array | 'no' | 'other setting'
+
+/** One request: the textconv output when the client shares this setting and decryption was clean. */
+async function answerRequest(request: AgentRequest, env: EnvVars, cwd: string): Promise<Answer> {
+  if (!sameSetting(request, env, cwd)) return 'other setting'
   let warned = false
   // A fresh context per request: identities are loaded again (a removed key file stops working).
   const ctx: KeyContext = { env, warn: () => void (warned = true) }
   try {
     const result = await textconvFile(path.resolve(cwd, request.file), undefined, ctx, parseDecryptionOrder(env.SOPS_DECRYPTION_ORDER || undefined))
-    return result.notice === undefined && !warned ? result.bytes : undefined
+    return result.notice === undefined && !warned ? result.bytes : 'no'
   } catch {
-    return undefined
+    return 'no'
   }
 }
 
 export interface AgentOptions {
   socketPath: string
-  env: Readonly<Record<string, string | undefined>>
+  env: EnvVars
   cwd: string
   idleMs?: number
   maxLifetimeMs?: number
@@ -175,12 +179,12 @@ export async function serveTextconv(options: AgentOptions): Promise<void> {
     readRequest(socket).then((bytes) => {
       queue = queue.then(async () => {
         const request = bytes && decodeRequest(bytes)
-        const text = request && (await answerRequest(request, options.env, options.cwd))
-        socket.end(text ? answerText(text) : ANSWER_NO)
+        const answer = request ? await answerRequest(request, options.env, options.cwd) : 'no'
+        socket.end(answer instanceof Uint8Array ? answerText(answer) : ANSWER_NO)
         clearTimeout(idle)
         // A client in another setting (another git command's environment, another repository)
         // would find this agent in its way for as long as it keeps asking: make room for its own.
-        if (request && !sameSetting(request, options.env, options.cwd)) stop()
+        if (answer === 'other setting') stop()
         else idle = setTimeout(stop, options.idleMs ?? IDLE_MS)
       })
     })

@@ -9,6 +9,7 @@
 import type { ChildProcessByStdio } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 import os from 'node:os'
+import { definedEnv } from '../core/env.js'
 import { bech32Decode } from './bech32.js'
 import { goQuote } from './go-text.js'
 import { decodeString } from './age-format.js'
@@ -165,8 +166,7 @@ class Connection {
     if (name.includes('/')) throw new Error(`invalid plugin name: ${goQuote(name)}`)
     const { spawn } = await import('node:child_process')
     const binary = `age-plugin-${name}`
-    const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined) env[k] = v
+    const env = definedEnv(ctx.env)
     return new Promise((resolve, reject) => {
       const child = spawn(binary, [`--age-plugin=${protocol}`], { cwd: os.tmpdir(), env, stdio: ['pipe', 'pipe', 'ignore'], signal: ctx.signal, windowsHide: true })
       child.once('error', (e: NodeJS.ErrnoException) => {

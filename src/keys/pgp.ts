@@ -10,6 +10,7 @@ import { lstatSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { GenericError } from '../core/errors.js'
+import { definedEnv } from '../core/env.js'
 import { goErrnoText, goOpenError } from './go-text.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
 
@@ -160,8 +161,3 @@ function runGpg(args: string[], input: Uint8Array, ctx: KeyContext): Promise<Gpg
   })
 }
 
-function definedEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v
-  return out
-}
