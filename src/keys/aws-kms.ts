@@ -30,6 +30,7 @@ import { kmsLabel, splitRole } from './sources/kms.js'
 import { boundedCall, type BoundedCall } from './bounded-call.js'
 import { DEFAULT_NETWORK_TIMEOUTS, networkTimeouts, timeoutSignal, type NetworkTimeouts } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource, type KeySpecOptions } from './types.js'
+import { stringField } from './descriptor.js'
 
 export { describeAwsError, hintFor, type AwsCall } from './aws-errors.js'
 
@@ -75,7 +76,7 @@ export function awsKmsKeySource(config: KmsKeyConfig): KeySource {
 
 export function fromEntry(entry: KeyEntry): KeySource {
   const f = entry.fields
-  return awsKmsKeySource({ arn: str(f.arn), role: str(f.role), context: map(f.context), awsProfile: str(f.aws_profile) })
+  return awsKmsKeySource({ arn: stringField(f, 'arn'), role: stringField(f, 'role'), context: map(f.context), awsProfile: stringField(f, 'aws_profile') })
 }
 
 /** `arn[+role_arn]` from a flag, env var, config file or library call; role/context/profile as options. */
@@ -363,9 +364,6 @@ function failureText(op: 'encrypt' | 'decrypt', e: unknown, region: string, ctx:
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-function str(v: KeyFields[string] | undefined): string {
-  return typeof v === 'string' ? v : ''
-}
 
 function map(v: KeyFields[string] | undefined): Record<string, string> {
   return typeof v === 'object' && v !== null ? { ...v } : {}

@@ -38,6 +38,7 @@ import { GenericError } from '../core/errors.js'
 import { goJsonIndent, goQuote } from './go-text.js'
 import { DEFAULT_NETWORK_TIMEOUTS, formatSeconds, networkTimeouts, NetworkTimeoutError, timeoutSignal, withTimeout, type NetworkTimeouts } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeySource } from './types.js'
+import { stringField } from './descriptor.js'
 
 type Env = KeyContext['env']
 type KeysModule = typeof import('@azure/keyvault-keys')
@@ -103,7 +104,7 @@ export function azureKvKeySource(ref: AzureKeyRef, options: AzureKvOptions = NO_
 
 export function fromEntry(entry: KeyEntry): KeySource {
   const f = entry.fields
-  return azureKvKeySource({ vaultUrl: str(f.vault_url), name: str(f.name), version: str(f.version) })
+  return azureKvKeySource({ vaultUrl: stringField(f, 'vault_url'), name: stringField(f, 'name'), version: stringField(f, 'version') })
 }
 
 export function fromSpec(spec: string): KeySource {
@@ -453,6 +454,3 @@ function oneLine(text: string): string {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-function str(v: KeyEntry['fields'][string] | undefined): string {
-  return typeof v === 'string' ? v : ''
-}

@@ -19,6 +19,7 @@ import { GenericError } from '../core/errors.js'
 import { goBase64Decode, goOpenError, goQuote, noAnswerText } from './go-text.js'
 import { MAX_ATTEMPTS, NETWORK_TIMEOUT_MS, REQUEST_TIMEOUT_MS, backoff, timeoutSignal } from './timeouts.js'
 import { KeyUnwrapError, type KeyContext, type KeyEntry, type KeyFields, type KeySource } from './types.js'
+import { stringField } from './descriptor.js'
 
 type Env = KeyContext['env']
 
@@ -47,7 +48,7 @@ export function vaultTransitKeySource(key: VaultKey): KeySource {
 
 export function fromEntry(entry: KeyEntry): KeySource {
   const f = entry.fields
-  return vaultTransitKeySource({ vaultAddress: str(f.vault_address), enginePath: str(f.engine_path), keyName: str(f.key_name) })
+  return vaultTransitKeySource({ vaultAddress: stringField(f, 'vault_address'), enginePath: stringField(f, 'engine_path'), keyName: stringField(f, 'key_name') })
 }
 
 export function fromSpec(spec: string): KeySource {
@@ -310,6 +311,3 @@ function hintOf(e: unknown): string | undefined {
   return e instanceof VaultError ? e.hint : undefined
 }
 
-function str(v: KeyFields[string] | undefined): string {
-  return typeof v === 'string' ? v : ''
-}
