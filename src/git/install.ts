@@ -12,6 +12,7 @@ import path from 'node:path'
 import { simpleGit, type SimpleGit } from 'simple-git'
 import { CONFIG_FILE_NAME, findConfigFile, loadConfig } from '../config/index.js'
 import { compileRe2 } from '../core/regex.js'
+import type { EnvVars } from '../core/env.js'
 import { GenericError } from '../core/errors.js'
 import { removeBlock, writeBlock } from './attributes.js'
 import { lookPath } from '../io/look-path.js'
@@ -26,7 +27,7 @@ export interface InstallOptions {
   /** Shell words that run tsops, e.g. `tsops` or `node /abs/tsops.cjs`. */
   command: string
   /** Where PATH is read from (is tsops-textconv there?). */
-  env: Readonly<Record<string, string | undefined>>
+  env: EnvVars
   /** --config: the .sops.yaml whose creation rules choose the files. */
   config?: string
   /** --pattern: extra .gitattributes patterns, kept in `git config tsops.pattern` for later runs. */
@@ -64,13 +65,13 @@ export const TEXTCONV_CLIENT = 'tsops-textconv'
  * by its default name, and both tsops-textconv and perl are on PATH on Linux or macOS.
  * Otherwise `<command> git textconv`, which prints the same text.
  */
-export function textconvCommand(command: string, env: Readonly<Record<string, string | undefined>>, platform: string = process.platform): string {
+export function textconvCommand(command: string, env: EnvVars, platform: string = process.platform): string {
   const clientRuns = command === DEFAULT_COMMAND && (platform === 'linux' || platform === 'darwin') && lookPath('perl', env.PATH) !== undefined && lookPath(TEXTCONV_CLIENT, env.PATH) !== undefined
   return clientRuns ? TEXTCONV_CLIENT : `${command} git textconv`
 }
 
 /** The driver settings, in the order they are written. */
-export function driverConfig(command: string, textconv = `${command} git textconv`): [string, string][] {
+export function driverConfig(command: string, textconv: string): [string, string][] {
   return [
     ['tsops.command', command],
     [`diff.${DRIVER}.textconv`, textconv],
